@@ -1,0 +1,187 @@
+"""Each policy compiled once into a target and short lists of peer and port matchers.
+
+Every matcher keeps the policy, rule and item it came from, so any verdict can be
+explained rule by rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from netfence.model.cluster import Pod
+from netfence.model.labels import LabelSelector
+from netfence.model.policy import Direction, IPAddress, NetworkPolicy, Peer
+from netfence.model.ports import PolicyPort, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRef:
+    """Where a matcher came from: ``ui/allow-ui-egress`` ``spec.egress[0]``."""
+
+    policy: str
+    direction: Direction
+    rule: int
+
+    @property
+    def path(self) -> str:
+        return f"spec.{self.direction.rules_field}[{self.rule}]"
+
+    def format(self) -> str:
+        return f"{self.policy} {self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerMatcher:
+    """One peer of a rule, resolved against the policy's own namespace.
+
+    API reference (NetworkPolicyPeer.podSelector): "If namespaceSelector is also
+    set, then the NetworkPolicyPeer as a whole selects the Pods matching
+    PodSelector in the Namespaces selected by NamespaceSelector. Otherwise it
+    selects the Pods matching PodSelector in the policy's own namespace."
+    (namespaceSelector): "If podSelector is also set, then the NetworkPolicyPeer
+    as a whole selects the Pods matching PodSelector in the Namespaces selected
+    by NamespaceSelector. Otherwise it selects all Pods in the Namespaces
+    selected by NamespaceSelector."
+    """
+
+    origin: RuleRef
+    index: int
+    peer: Peer
+    policy_namespace: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.origin.path}.{self.origin.direction.peers_field}[{self.index}]"
+
+    def matches(
+        self, ip: IPAddress | None, pod: Pod | None, namespace_labels: Mapping[str, str]
+    ) -> bool:
+        """Does this peer cover the other end of the connection?
+
+        ``pod`` is None for cluster-external endpoints and hostNetwork pods: the
+        API reference on ipBlock says selectors select *Pods*; hostNetwork pods
+        are not selectable, as in the upstream conformance tests.
+        """
+        peer = self.peer
+        if peer.ip_block is not None:
+            return ip is not None and peer.ip_block.contains(ip)
+        if pod is None:
+            return False
+        if peer.namespace_selector is None:
+            if pod.namespace != self.policy_namespace:
+                return False
+        elif not peer.namespace_selector.matches(namespace_labels):
+            return False
+        return peer.pod_selector is None or peer.pod_selector.matches(pod.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class PortMatcher:
+    """One NetworkPolicyPort of a rule."""
+
+    origin: RuleRef
+    index: int
+    port: PolicyPort
+
+    @property
+    def path(self) -> str:
+        return f"{self.origin.path}.ports[{self.index}]"
+
+    def matches(self, port: int, protocol: Protocol, destination: Pod | None) -> bool:
+        """API reference: "If present, only traffic on the specified protocol AND
+        port will be matched." A named port "can either be a numerical or named
+        port on a pod": it is looked up on the destination pod's container ports
+        with the same protocol, so it never matches an address outside the pods.
+        """
+        spec = self.port
+        if spec.protocol is not protocol:
+            return False
+        if spec.port is None:
+            return True
+        if isinstance(spec.port, str):
+            return destination is not None and destination.named_port(spec.port, protocol) == port
+        if spec.end_port is not None:
+            return spec.port <= port <= spec.end_port
+        return spec.port == port
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    origin: RuleRef
+    peers: tuple[PeerMatcher, ...] | None
+    ports: tuple[PortMatcher, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    policy: NetworkPolicy
+    target: LabelSelector
+    ingress: tuple[CompiledRule, ...]
+    egress: tuple[CompiledRule, ...]
+
+    def rules(self, direction: Direction) -> tuple[CompiledRule, ...]:
+        return self.ingress if direction is Direction.INGRESS else self.egress
+
+    def selects(self, pod: Pod) -> bool:
+        """API reference (spec.podSelector): "Selects the pods to which this
+        NetworkPolicy object applies. [...] An empty podSelector selects all pods
+        in this namespace." HostNetwork pods are never selected."""
+        return (
+            not pod.host_network
+            and pod.namespace == self.policy.namespace
+            and self.target.matches(pod.labels)
+        )
+
+
+@dataclass(frozen=True)
+class CompiledPolicySet:
+    """All policies, compiled, indexed by namespace."""
+
+    policies: tuple[CompiledPolicy, ...]
+    by_namespace: dict[str, tuple[CompiledPolicy, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, list[CompiledPolicy]] = {}
+        for compiled in self.policies:
+            grouped.setdefault(compiled.policy.namespace, []).append(compiled)
+        self.by_namespace.update((ns, tuple(items)) for ns, items in grouped.items())
+
+    def selecting(self, pod: Pod, direction: Direction) -> tuple[CompiledPolicy, ...]:
+        """The policies that select ``pod`` and isolate it for ``direction``."""
+        return tuple(
+            c
+            for c in self.by_namespace.get(pod.namespace, ())
+            if c.policy.isolates(direction) and c.selects(pod)
+        )
+
+
+def _compile_rule(policy: NetworkPolicy, direction: Direction, index: int) -> CompiledRule:
+    rule = policy.rules(direction)[index]
+    origin = RuleRef(policy.key, direction, index)
+    peers = (
+        tuple(PeerMatcher(origin, i, p, policy.namespace) for i, p in enumerate(rule.peers))
+        if rule.peers
+        else None
+    )
+    ports = (
+        tuple(PortMatcher(origin, i, p) for i, p in enumerate(rule.ports)) if rule.ports else None
+    )
+    return CompiledRule(origin, peers, ports)
+
+
+def compile_policy(policy: NetworkPolicy) -> CompiledPolicy:
+    return CompiledPolicy(
+        policy=policy,
+        target=policy.pod_selector,
+        ingress=tuple(
+            _compile_rule(policy, Direction.INGRESS, i) for i in range(len(policy.ingress))
+        ),
+        egress=tuple(_compile_rule(policy, Direction.EGRESS, i) for i in range(len(policy.egress))),
+    )
+
+
+def compile_policies(policies: Iterable[NetworkPolicy]) -> CompiledPolicySet:
+    return CompiledPolicySet(tuple(compile_policy(p) for p in policies))

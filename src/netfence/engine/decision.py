@@ -1,0 +1,78 @@
+"""Verdicts as data. Formatting them is render's job."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from netfence.compile.compiled import RuleRef
+from netfence.model.policy import Direction
+from netfence.model.traffic import Connection
+
+
+class Outcome(enum.Enum):
+    """Why one direction allowed or denied."""
+
+    NOT_A_POD = "not-a-pod"  # the endpoint is outside the pods: no policy applies
+    HOST_NETWORK = "host-network"  # hostNetwork pods are never selected by policies
+    NOT_ISOLATED = "not-isolated"  # no policy selects the pod for this direction
+    ALLOWED_BY_RULE = "allowed-by-rule"
+    NO_RULE_MATCHED = "no-rule-matched"
+    LOOPBACK = "loopback"  # a pod talking to itself: allowed by convention
+
+    @property
+    def allowed(self) -> bool:
+        return self is not Outcome.NO_RULE_MATCHED
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """A rule that allowed the connection, with the peer and port items that matched.
+
+    ``peer`` / ``port`` are None when the rule had no peers / ports (matches all).
+    """
+
+    rule: RuleRef
+    peer: int | None
+    port: int | None
+    peer_text: str
+    port_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMiss:
+    """A selecting policy's rule that did not allow the connection, and why.
+
+    ``rule`` is None when the policy has no rules at all for the direction.
+    """
+
+    policy: str
+    rule: RuleRef | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionVerdict:
+    direction: Direction
+    outcome: Outcome
+    policies: tuple[str, ...] = ()  # the policies selecting the pod for this direction
+    matches: tuple[RuleMatch, ...] = ()
+    misses: tuple[RuleMiss, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome.allowed
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """API reference: a connection is allowed only if the source's egress and the
+    destination's ingress both allow it."""
+
+    connection: Connection
+    egress: DirectionVerdict
+    ingress: DirectionVerdict
+
+    @property
+    def allowed(self) -> bool:
+        return self.egress.allowed and self.ingress.allowed

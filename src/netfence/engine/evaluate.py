@@ -1,0 +1,106 @@
+"""The per-connection oracle: exact networking.k8s.io/v1 semantics, explained.
+
+Concepts (kubernetes.io, "Network Policies"): "By default, a pod is non-isolated
+for egress; all outbound connections are allowed. A pod is isolated for egress
+if there is any NetworkPolicy that both selects the pod and has "Egress" in its
+policyTypes" (likewise for ingress). "Network policies do not conflict; they are
+additive. If any policy or policies apply to a given pod for a given direction,
+the connections allowed in that direction from that pod is the union of what
+the applicable policies allow." "For a connection from a source pod to a
+destination pod to be allowed, both the egress policy on the source pod and the
+ingress policy on the destination pod need to allow the connection."
+"""
+
+from __future__ import annotations
+
+from netfence.compile.compiled import CompiledPolicySet, CompiledRule
+from netfence.engine.decision import Decision, DirectionVerdict, Outcome, RuleMatch, RuleMiss
+from netfence.model.cluster import Cluster, Pod
+from netfence.model.policy import Direction
+from netfence.model.traffic import Connection, Endpoint
+
+
+def evaluate(compiled: CompiledPolicySet, cluster: Cluster, conn: Connection) -> Decision:
+    """Decide ``conn``: the source's egress AND the destination's ingress."""
+    if conn.src.pod is not None and conn.src.pod == conn.dst.pod:
+        return Decision(
+            conn,
+            DirectionVerdict(Direction.EGRESS, Outcome.LOOPBACK),
+            DirectionVerdict(Direction.INGRESS, Outcome.LOOPBACK),
+        )
+    egress = _direction(compiled, cluster, conn, Direction.EGRESS)
+    ingress = _direction(compiled, cluster, conn, Direction.INGRESS)
+    return Decision(conn, egress, ingress)
+
+
+def _direction(
+    compiled: CompiledPolicySet, cluster: Cluster, conn: Connection, direction: Direction
+) -> DirectionVerdict:
+    subject, peer = (conn.src, conn.dst) if direction is Direction.EGRESS else (conn.dst, conn.src)
+    if subject.pod is None:
+        return DirectionVerdict(direction, Outcome.NOT_A_POD)
+    if subject.pod.host_network:
+        return DirectionVerdict(direction, Outcome.HOST_NETWORK)
+    policies = compiled.selecting(subject.pod, direction)
+    if not policies:
+        return DirectionVerdict(direction, Outcome.NOT_ISOLATED)
+    matches: list[RuleMatch] = []
+    misses: list[RuleMiss] = []
+    for policy in policies:
+        rules = policy.rules(direction)
+        if not rules:
+            reason = f"has no {direction.rules_field} rules, so it allows nothing"
+            misses.append(RuleMiss(policy.policy.key, None, reason))
+        for rule in rules:
+            result = _match_rule(rule, cluster, conn, peer)
+            if isinstance(result, RuleMatch):
+                matches.append(result)
+            else:
+                misses.append(RuleMiss(policy.policy.key, rule.origin, result))
+    outcome = Outcome.ALLOWED_BY_RULE if matches else Outcome.NO_RULE_MATCHED
+    return DirectionVerdict(
+        direction,
+        outcome,
+        tuple(p.policy.key for p in policies),
+        tuple(matches),
+        tuple(misses),
+    )
+
+
+def _match_rule(
+    rule: CompiledRule, cluster: Cluster, conn: Connection, peer: Endpoint
+) -> RuleMatch | str:
+    """A RuleMatch when ``rule`` allows ``conn``, else the reason it does not.
+
+    API reference (rule.from / rule.to): "If this field is empty or missing, this
+    rule matches all sources [destinations] [...]. If this field is present and
+    contains at least one item, this rule allows traffic only if the traffic
+    matches at least one item in the from list." (ports): "If this field is empty
+    or missing, this rule matches all ports [...]. If this field is present and
+    contains at least one item, then this rule allows traffic only if the traffic
+    matches at least one port in the list." Both must hold.
+    """
+    peer_index: int | None = None
+    peer_text = "all peers"
+    if rule.peers is not None:
+        selectable = _selectable(peer.pod)
+        ns_labels = cluster.namespace_labels(selectable.namespace) if selectable else {}
+        hit = next((m for m in rule.peers if m.matches(peer.ip, selectable, ns_labels)), None)
+        if hit is None:
+            return f"{peer.format()} matches none of its {len(rule.peers)} peer(s)"
+        peer_index, peer_text = hit.index, hit.peer.format()
+    port_index: int | None = None
+    port_text = "all ports"
+    if rule.ports is not None:
+        dst = conn.dst.pod
+        port_hit = next((m for m in rule.ports if m.matches(conn.port, conn.protocol, dst)), None)
+        if port_hit is None:
+            allowed = ", ".join(m.port.format() for m in rule.ports)
+            return f"{conn.port}/{conn.protocol.value} is not among its ports ({allowed})"
+        port_index, port_text = port_hit.index, port_hit.port.format()
+    return RuleMatch(rule.origin, peer_index, port_index, peer_text, port_text)
+
+
+def _selectable(pod: Pod | None) -> Pod | None:
+    """Pods that selectors can match: hostNetwork pods are not among them."""
+    return None if pod is None or pod.host_network else pod

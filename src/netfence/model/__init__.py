@@ -1,0 +1,1 @@
+"""Frozen values only: labels and selectors, ports, policies, the cluster, traffic, diagnostics."""

@@ -1,0 +1,143 @@
+"""The cluster a policy set applies to: namespaces, pods, services, nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from netfence.model.diagnostics import Source
+from netfence.model.labels import Labels
+from netfence.model.policy import IPAddress, NetworkPolicy
+from netfence.model.ports import ContainerPort, Protocol
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    name: str
+    labels: Labels
+    declared: bool = True
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadRef:
+    """The controller a pod belongs to, e.g. ``Deployment ui``."""
+
+    kind: str
+    name: str
+
+    def format(self) -> str:
+        return f"{self.kind.lower()}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    namespace: str
+    name: str
+    labels: Labels
+    ips: tuple[IPAddress, ...]
+    ports: tuple[ContainerPort, ...] = ()
+    host_network: bool = False
+    node: str | None = None
+    workload: WorkloadRef | None = None
+    source: Source | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def ip_of_version(self, version: int) -> IPAddress | None:
+        return next((ip for ip in self.ips if ip.version == version), None)
+
+    def named_port(self, name: str, protocol: Protocol) -> int | None:
+        """The number of the container port called ``name`` with ``protocol``, if any."""
+        for port in self.ports:
+            if port.name == name and port.protocol is protocol:
+                return port.port
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    port: int
+    target_port: int | str
+    protocol: Protocol = Protocol.TCP
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    selector: Labels | None
+    ports: tuple[ServicePort, ...]
+    cluster_ips: tuple[IPAddress, ...] = ()
+    source: Source | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    labels: Labels
+    ips: tuple[IPAddress, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Everything the policies apply to. Lookups are indexed once at creation."""
+
+    namespaces: tuple[Namespace, ...]
+    pods: tuple[Pod, ...]
+    services: tuple[Service, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    policies: tuple[NetworkPolicy, ...] = ()
+    cluster_domain: str = "cluster.local"
+    _ns_index: dict[str, Namespace] = field(default_factory=dict, compare=False, repr=False)
+    _pod_index: dict[str, Pod] = field(default_factory=dict, compare=False, repr=False)
+    _ip_index: dict[IPAddress, Pod] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._ns_index.update((ns.name, ns) for ns in self.namespaces)
+        self._pod_index.update((pod.key, pod) for pod in self.pods)
+        for pod in self.pods:
+            if not pod.host_network:
+                self._ip_index.update((ip, pod) for ip in pod.ips)
+
+    def namespace(self, name: str) -> Namespace | None:
+        return self._ns_index.get(name)
+
+    def pod(self, namespace: str, name: str) -> Pod | None:
+        return self._pod_index.get(f"{namespace}/{name}")
+
+    def pod_by_ip(self, ip: IPAddress) -> Pod | None:
+        """The (non-hostNetwork) pod that owns ``ip``, if any."""
+        return self._ip_index.get(ip)
+
+    def namespace_labels(self, name: str) -> Labels:
+        ns = self._ns_index.get(name)
+        return ns.labels if ns is not None else Labels.of({NAMESPACE_NAME_LABEL: name})
+
+    def service(self, namespace: str, name: str) -> Service | None:
+        return next((s for s in self.services if s.namespace == namespace and s.name == name), None)
+
+    def pods_in(self, namespace: str) -> Iterable[Pod]:
+        return (p for p in self.pods if p.namespace == namespace)
+
+    def service_backends(self, service: Service) -> tuple[Pod, ...]:
+        """API reference (Service.spec.selector): "Route service traffic to pods
+        with label keys and values matching this selector." A Service without a
+        selector has no backends netfence can know of."""
+        if not service.selector:
+            return ()
+        wanted = service.selector.items_
+        return tuple(
+            p
+            for p in self.pods_in(service.namespace)
+            if all(p.labels.get(k) == v for k, v in wanted)
+        )

@@ -1,0 +1,79 @@
+"""Where an object came from, and what is wrong with it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A document in an input: the file (or ``-`` for stdin), its 1-based index, and,
+    for an item of a ``List``, the item's 0-based index."""
+
+    file: str
+    doc: int
+    item: int | None = None
+
+    def format(self) -> str:
+        where = f"{self.file}: doc {self.doc}"
+        return where if self.item is None else f"{where}: items[{self.item}]"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """The Kubernetes object a diagnostic is about: ``NetworkPolicy ui/allow-ui-egress``."""
+
+    kind: str
+    namespace: str | None
+    name: str | None
+
+    def format(self) -> str:
+        name = self.name if self.name else "<unnamed>"
+        return f"{self.kind} {self.namespace}/{name}" if self.namespace else f"{self.kind} {name}"
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTICE = "notice"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem, located by file, document, object and field path."""
+
+    severity: Severity
+    message: str
+    source: Source | None = None
+    obj: ObjectRef | None = None
+    field: str | None = None
+
+    def format(self) -> str:
+        parts = []
+        if self.source is not None:
+            parts.append(self.source.format())
+        if self.obj is not None:
+            parts.append(self.obj.format())
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+def error(
+    message: str,
+    source: Source | None = None,
+    obj: ObjectRef | None = None,
+    field: str | None = None,
+) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, message, source, obj, field)
+
+
+def notice(
+    message: str,
+    source: Source | None = None,
+    obj: ObjectRef | None = None,
+    field: str | None = None,
+) -> Diagnostic:
+    return Diagnostic(Severity.NOTICE, message, source, obj, field)

@@ -1,0 +1,88 @@
+"""Typed access to decoded manifests that records wrong types as diagnostics.
+
+Every getter takes the value and its field path, returns a safe default when the
+value has the wrong type, and records an error naming the path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from netfence.model.diagnostics import Diagnostic, ObjectRef, Source, error
+from netfence.model.labels import Labels
+from netfence.model.policy import IPAddress
+from netfence.parse.documents import type_name
+
+
+@dataclass
+class FieldReader:
+    source: Source | None
+    obj: ObjectRef | None
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(error(message, self.source, self.obj, path))
+
+    def _wrong(self, path: str, expected: str, value: object) -> None:
+        self.fail(path, f"expected {expected}, got {type_name(value)}")
+
+    def mapping(self, value: object, path: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        self._wrong(path, "an object", value)
+        return {}
+
+    def listing(self, value: object, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        self._wrong(path, "a list", value)
+        return []
+
+    def string(self, value: object, path: str, default: str = "") -> str:
+        if value is None:
+            return default
+        if isinstance(value, str):
+            return value
+        self._wrong(path, "a string", value)
+        return default
+
+    def integer(self, value: object, path: str, default: int) -> int:
+        if value is None:
+            return default
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        self._wrong(path, "an integer", value)
+        return default
+
+    def boolean(self, value: object, path: str) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+        self._wrong(path, "a boolean", value)
+        return False
+
+    def labels(self, value: object, path: str) -> Labels:
+        pairs: dict[str, str] = {}
+        for key, label in self.mapping(value, path).items():
+            if isinstance(label, str):
+                pairs[str(key)] = label
+            else:
+                self._wrong(f"{path}.{key}", "a string", label)
+        return Labels.of(pairs)
+
+    def ip(self, value: object, path: str) -> IPAddress | None:
+        text = self.string(value, path)
+        if not text:
+            return None
+        try:
+            return ipaddress.ip_address(text)
+        except ValueError:
+            self.fail(path, f'Invalid value: "{text}": must be a valid IP address')
+            return None
