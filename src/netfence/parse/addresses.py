@@ -25,7 +25,9 @@ KUBE_DNS_IP = ipaddress.ip_address("172.20.0.10")
 
 
 class _Allocator:
-    def __init__(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, taken: set[IPAddress]):
+    def __init__(
+        self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, taken: set[IPAddress]
+    ):
         self._hosts: Iterator[IPAddress] = network.hosts()
         self._taken = taken
 

@@ -74,7 +74,9 @@ def build_cluster(
     namespaces = _namespaces(collected)
     pods = list(collected.pods.values())
     pods.extend(_expand_workloads(collected, pods))
-    pods, services, nodes = assign_addresses(pods, collected.services.values(), collected.nodes.values())
+    pods, services, nodes = assign_addresses(
+        pods, collected.services.values(), collected.nodes.values()
+    )
     cluster = Cluster(
         namespaces=tuple(namespaces),
         pods=tuple(sorted(pods, key=lambda p: (p.namespace, p.name))),
@@ -118,13 +120,21 @@ def _collect(doc: RawDocument, default_namespace: str, into: _Collected) -> None
 
 
 def _store(
-    table: dict[str, object], value: object, namespace: str | None, doc: RawDocument, into: _Collected
+    table: dict[str, object],
+    value: object,
+    namespace: str | None,
+    doc: RawDocument,
+    into: _Collected,
 ) -> None:
     ref = object_ref(doc, namespace)
     key = f"{doc.kind}/{namespace}/{ref.name}"
     if key in table:
         into.diagnostics.append(
-            notice("replaces an earlier object with the same name, as kubectl apply would", doc.source, ref)
+            notice(
+                "replaces an earlier object with the same name, as kubectl apply would",
+                doc.source,
+                ref,
+            )
         )
     table[key] = value
 
@@ -132,12 +142,18 @@ def _store(
 def _namespaces(collected: _Collected) -> list[Namespace]:
     declared = {ns.name: ns for ns in collected.namespaces.values()}
     used: list[str] = []
-    for item in (*collected.pods.values(), *collected.services.values(), *collected.policies.values()):
+    for item in (
+        *collected.pods.values(),
+        *collected.services.values(),
+        *collected.policies.values(),
+    ):
         used.append(item.namespace)
     used.extend(w.namespace for w in collected.workloads.values())
     for name in used:
         if name not in declared:
-            declared[name] = Namespace(name, Labels.of({NAMESPACE_NAME_LABEL: name}), declared=False)
+            declared[name] = Namespace(
+                name, Labels.of({NAMESPACE_NAME_LABEL: name}), declared=False
+            )
             collected.diagnostics.append(
                 notice(
                     "is used but not declared: assumed to exist with only the label "

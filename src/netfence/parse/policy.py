@@ -10,7 +10,7 @@ import ipaddress
 from typing import Any
 
 from netfence.model.diagnostics import Source
-from netfence.model.labels import LabelSelector, Labels, Operator, Requirement
+from netfence.model.labels import Labels, LabelSelector, Operator, Requirement
 from netfence.model.policy import (
     Direction,
     IPBlock,

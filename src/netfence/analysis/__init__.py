@@ -1,0 +1,1 @@
+"""Whole-cluster questions answered from the compiled form: expectations, matrix."""

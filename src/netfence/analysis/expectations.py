@@ -1,0 +1,55 @@
+"""Run connectivity expectations against the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.check import CheckReport, Verdict, check
+from netfence.engine.targets import resolve_target
+from netfence.errors import InvalidInputError, TargetError
+from netfence.model.cluster import Cluster
+from netfence.model.diagnostics import Diagnostic, error
+from netfence.model.expectation import Expectation
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectationResult:
+    expectation: Expectation
+    report: CheckReport
+
+    @property
+    def allowed(self) -> bool:
+        return self.report.verdict is Verdict.ALLOWED
+
+    @property
+    def ok(self) -> bool:
+        """``allowed: true`` holds when every pair is allowed; ``allowed: false``
+        when every pair is denied. A partial result satisfies neither."""
+        verdict = self.report.verdict
+        return verdict is (Verdict.ALLOWED if self.expectation.allowed else Verdict.DENIED)
+
+
+def run_expectations(
+    compiled: CompiledPolicySet, cluster: Cluster, expectations: Sequence[Expectation]
+) -> list[ExpectationResult]:
+    """Check every expectation; unknown targets or ports are input errors, all reported at once."""
+    results: list[ExpectationResult] = []
+    problems: list[Diagnostic] = []
+    for exp in expectations:
+        try:
+            results.append(ExpectationResult(exp, _check_one(compiled, cluster, exp)))
+        except TargetError as exc:
+            problems.append(error(str(exc), exp.source, field=exp.path))
+    if problems:
+        raise InvalidInputError(problems)
+    return results
+
+
+def _check_one(compiled: CompiledPolicySet, cluster: Cluster, exp: Expectation) -> CheckReport:
+    source = resolve_target(exp.from_, cluster)
+    client_ns = source.pods[0].namespace if source.pods else None
+    hosts = {exp.to: exp.resolve} if exp.resolve is not None else {}
+    destination = resolve_target(exp.to, cluster, client_ns, hosts)
+    return check(compiled, cluster, source, destination, exp.port, exp.protocol)

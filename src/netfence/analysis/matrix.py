@@ -1,0 +1,111 @@
+"""Who can reach whom: pods grouped by workload, evaluated pair by pair with the engine.
+
+A cell counts the (source pod, destination pod, port) connections that are
+allowed. Without a port, each destination pod is probed on the container ports
+it declares (the ports it serves); with ``port``, on that port (a name is
+resolved per destination pod).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.evaluate import evaluate
+from netfence.model.cluster import Cluster, Pod
+from netfence.model.ports import Protocol
+from netfence.model.traffic import Connection, Endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Pods of one workload (``ns/deployment/ui``), or a lone pod (``ns/pod``)."""
+
+    key: str
+    namespace: str
+    pods: tuple[Pod, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    allowed: int
+    total: int
+
+    @property
+    def state(self) -> str:
+        if self.total == 0:
+            return "none"
+        if self.allowed == self.total:
+            return "all"
+        return "no" if self.allowed == 0 else "some"
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    groups: tuple[Group, ...]
+    cells: tuple[tuple[Cell, ...], ...]  # [source][destination]
+    port: int | str | None
+    protocol: Protocol | None
+
+
+def group_pods(cluster: Cluster, namespaces: Sequence[str] = ()) -> tuple[Group, ...]:
+    groups: dict[str, list[Pod]] = {}
+    for pod in cluster.pods:
+        if namespaces and pod.namespace not in namespaces:
+            continue
+        key = f"{pod.namespace}/{pod.workload.format()}" if pod.workload else pod.key
+        groups.setdefault(key, []).append(pod)
+    return tuple(Group(k, v[0].namespace, tuple(v)) for k, v in sorted(groups.items()))
+
+
+def connectivity_matrix(
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    port: int | str | None = None,
+    protocol: Protocol | None = None,
+    namespaces: Sequence[str] = (),
+) -> Matrix:
+    groups = group_pods(cluster, namespaces)
+    rows = tuple(
+        tuple(_cell(compiled, cluster, src, dst, port, protocol) for dst in groups)
+        for src in groups
+    )
+    return Matrix(groups, rows, port, protocol)
+
+
+def destination_ports(
+    pod: Pod, port: int | str | None, protocol: Protocol | None
+) -> list[tuple[int, Protocol]]:
+    """The (port, protocol) pairs a destination pod is probed on."""
+    if isinstance(port, int):
+        return [(port, protocol or Protocol.TCP)]
+    return [
+        (p.port, p.protocol)
+        for p in pod.ports
+        if (port is None or p.name == port) and protocol in (None, p.protocol)
+    ]
+
+
+def _cell(
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    src: Group,
+    dst: Group,
+    port: int | str | None,
+    protocol: Protocol | None,
+) -> Cell:
+    allowed = total = 0
+    for s in src.pods:
+        for d in dst.pods:
+            for number, proto in destination_ports(d, port, protocol):
+                conn = _pod_connection(s, d, number, proto)
+                total += 1
+                allowed += evaluate(compiled, cluster, conn).allowed
+    return Cell(allowed, total)
+
+
+def _pod_connection(src: Pod, dst: Pod, port: int, protocol: Protocol) -> Connection:
+    dst_ip = dst.ips[0] if dst.ips else None
+    src_ip = src.ip_of_version(dst_ip.version) if dst_ip else (src.ips[0] if src.ips else None)
+    return Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)

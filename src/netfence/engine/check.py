@@ -1,0 +1,265 @@
+"""Check a connection as a user means it: between targets, through Services and DNS.
+
+A connection to a Service is judged on each backend pod and its targetPort, never
+on the ClusterIP and service port: policies act after the Service is resolved.
+A destination given as a DNS name first needs name resolution, which is itself
+a connection to kube-dns on 53/UDP (and 53/TCP); it is checked as a step of its
+own, so that a default-deny egress policy shows that the lookup is what fails.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.decision import Decision
+from netfence.engine.evaluate import evaluate
+from netfence.engine.targets import Target, TargetKind
+from netfence.errors import TargetError
+from netfence.model.cluster import Cluster, Pod, Service
+from netfence.model.policy import IPAddress
+from netfence.model.ports import Protocol
+from netfence.model.traffic import Connection, Endpoint
+
+DNS_PORT = 53
+
+
+class Verdict(enum.Enum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    PARTIAL = "partial"  # allowed for some source/destination pairs only
+    NO_CONNECTION = "no-connection"  # nothing to connect to (no backends / no port)
+
+
+class StepKind(enum.Enum):
+    DNS = "dns"
+    CONNECT = "connect"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    kind: StepKind
+    title: str
+    decisions: tuple[Decision, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.decisions)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    source: Target
+    destination: Target
+    port: int | str | None
+    protocol: Protocol
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def dns_step(self) -> Step | None:
+        return next((s for s in self.steps if s.kind is StepKind.DNS), None)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The connection works only if the name resolves (when one was used) and
+        the connection itself is allowed."""
+        connect = verdict_of(
+            tuple(d for s in self.steps if s.kind is StepKind.CONNECT for d in s.decisions)
+        )
+        dns = self.dns_step
+        if dns is None or dns.verdict is Verdict.ALLOWED:
+            return connect
+        if dns.verdict is Verdict.DENIED or connect is Verdict.DENIED:
+            return Verdict.DENIED
+        return Verdict.PARTIAL
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.ALLOWED
+
+
+def verdict_of(decisions: tuple[Decision, ...]) -> Verdict:
+    if not decisions:
+        return Verdict.NO_CONNECTION
+    allowed = sum(1 for d in decisions if d.allowed)
+    if allowed == len(decisions):
+        return Verdict.ALLOWED
+    return Verdict.DENIED if allowed == 0 else Verdict.PARTIAL
+
+
+def check(
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    source: Target,
+    destination: Target,
+    port: int | str | None,
+    protocol: Protocol | None,
+) -> CheckReport:
+    if source.kind is TargetKind.SERVICE and not source.pods:
+        raise TargetError(f"{source.text!r}: the service has no backend pods to connect from")
+    sources = _source_endpoints(source)
+    steps: list[Step] = []
+    notes: list[str] = []
+    if destination.dns_name is not None:
+        dns = _dns_step(compiled, cluster, sources, destination.dns_name)
+        if dns is None:
+            notes.append(
+                "no Service kube-system/kube-dns in the cluster: name resolution not checked"
+            )
+        else:
+            steps.append(dns)
+    steps.append(_connect_step(compiled, cluster, sources, destination, port, protocol))
+    return CheckReport(
+        source, destination, port, protocol or Protocol.TCP, tuple(steps), tuple(notes)
+    )
+
+
+def _source_endpoints(source: Target) -> list[Endpoint]:
+    if source.kind is TargetKind.EXTERNAL:
+        return [Endpoint(source.ip)]
+    return [Endpoint(source.ip if source.ip in p.ips else _first_ip(p), p) for p in source.pods]
+
+
+def _first_ip(pod: Pod) -> IPAddress | None:
+    return pod.ips[0] if pod.ips else None
+
+
+def _dns_step(
+    compiled: CompiledPolicySet, cluster: Cluster, sources: list[Endpoint], name: str
+) -> Step | None:
+    service = cluster.service("kube-system", "kube-dns")
+    if service is None:
+        return None
+    backends = cluster.service_backends(service)
+    decisions = [
+        evaluate(compiled, cluster, _connection(src, backend, target, protocol))
+        for protocol in (Protocol.UDP, Protocol.TCP)
+        for src in sources
+        if src.pod is not None
+        for backend, target in _service_backends(service, backends, DNS_PORT, protocol)
+    ]
+    title = f"resolve {name!r} with kube-dns ({service.key}, {_ips(service)}:53)"
+    return Step(StepKind.DNS, title, tuple(decisions))
+
+
+def _connect_step(
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    sources: list[Endpoint],
+    destination: Target,
+    port: int | str | None,
+    protocol: Protocol | None,
+) -> Step:
+    pairs, notes = _destination_ports(destination, port, protocol)
+    decisions = tuple(
+        evaluate(compiled, cluster, _connection(src, dst_pod, number, proto, destination.ip))
+        for src in sources
+        for dst_pod, number, proto in pairs
+    )
+    return Step(StepKind.CONNECT, f"connect to {destination.format()}", decisions, tuple(notes))
+
+
+def _connection(
+    src: Endpoint,
+    dst: Pod | None,
+    port: int,
+    protocol: Protocol,
+    external_ip: IPAddress | None = None,
+) -> Connection:
+    if dst is None:
+        return Connection(src, Endpoint(external_ip), port, protocol)
+    version = src.ip.version if src.ip is not None else 4
+    dst_ip = dst.ip_of_version(version) or _first_ip(dst)
+    src_ip = src.pod.ip_of_version(dst_ip.version) if src.pod and dst_ip else src.ip
+    return Connection(Endpoint(src_ip or src.ip, src.pod), Endpoint(dst_ip, dst), port, protocol)
+
+
+def _ips(service: Service) -> str:
+    return ",".join(str(ip) for ip in service.cluster_ips) or "no ClusterIP"
+
+
+DestinationPort = tuple[Pod | None, int, Protocol]
+
+
+def _destination_ports(
+    destination: Target, port: int | str | None, protocol: Protocol | None
+) -> tuple[list[DestinationPort], list[str]]:
+    if destination.kind is TargetKind.SERVICE:
+        assert destination.service is not None
+        return _service_ports(destination.service, destination.pods, port, protocol)
+    if destination.kind is TargetKind.EXTERNAL:
+        if not isinstance(port, int):
+            raise TargetError(f"{destination.text!r} is outside the cluster: give a numeric --port")
+        return [(None, port, protocol or Protocol.TCP)], []
+    return _pod_ports(destination, port, protocol), []
+
+
+def _pod_ports(
+    destination: Target, port: int | str | None, protocol: Protocol | None
+) -> list[DestinationPort]:
+    if isinstance(port, int):
+        return [(p, port, protocol or Protocol.TCP) for p in destination.pods]
+    pairs: list[DestinationPort] = []
+    for pod in destination.pods:
+        for declared in pod.ports:
+            if (port is None or declared.name == port) and protocol in (None, declared.protocol):
+                pairs.append((pod, declared.port, declared.protocol))
+    if not pairs:
+        what = f"a port named {port!r}" if port is not None else "any container port"
+        proto = f" with protocol {protocol.value}" if protocol else ""
+        raise TargetError(f"{destination.text!r}: no pod declares {what}{proto}; give --port")
+    return pairs
+
+
+def _service_ports(
+    service: Service, backends: tuple[Pod, ...], port: int | str | None, protocol: Protocol | None
+) -> tuple[list[DestinationPort], list[str]]:
+    chosen = [
+        sp
+        for sp in service.ports
+        if (port is None or sp.port == port or sp.name == port) and protocol in (None, sp.protocol)
+    ]
+    if not chosen:
+        have = ", ".join(f"{sp.port}/{sp.protocol.value}" for sp in service.ports) or "none"
+        wanted = f"{port or ''}{'/' + protocol.value if protocol else ''}"
+        raise TargetError(f"service {service.key} has no port {wanted} (its ports: {have})")
+    if not backends:
+        return [], [f"service {service.key} has no backend pods (no pod matches its selector)"]
+    pairs: list[DestinationPort] = []
+    notes: list[str] = []
+    for sp in chosen:
+        for backend, target in _service_backends(service, backends, sp.port, sp.protocol):
+            pairs.append((backend, target, sp.protocol))
+        for backend in backends:
+            if _target_port(backend, sp.target_port, sp.protocol) is None:
+                notes.append(
+                    f"{backend.key} declares no port named {sp.target_port!r} "
+                    f"({sp.protocol.value}): not an endpoint of {service.key}:{sp.port}"
+                )
+    return pairs, notes
+
+
+def _service_backends(
+    service: Service, backends: tuple[Pod, ...], port: int, protocol: Protocol
+) -> list[tuple[Pod, int]]:
+    """Each backend with the targetPort that ``port`` maps to on it. API reference
+    (ServicePort.targetPort): "Number or name of the port to access on the pods
+    targeted by the service. [...] If this is a string, it will be looked up as a
+    named port in the target Pod's container ports."
+    """
+    out: list[tuple[Pod, int]] = []
+    for sp in service.ports:
+        if sp.port != port or sp.protocol is not protocol:
+            continue
+        for backend in backends:
+            target = _target_port(backend, sp.target_port, protocol)
+            if target is not None:
+                out.append((backend, target))
+    return out
+
+
+def _target_port(pod: Pod, target: int | str, protocol: Protocol) -> int | None:
+    return target if isinstance(target, int) else pod.named_port(target, protocol)
