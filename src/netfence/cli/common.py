@@ -1,0 +1,95 @@
+"""Options and the load step that every command shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from netfence.errors import InvalidInputError, TargetError
+
+if TYPE_CHECKING:
+    from netfence.compile.compiled import CompiledPolicySet
+    from netfence.model.cluster import Cluster
+    from netfence.model.diagnostics import Diagnostic
+    from netfence.model.ports import Protocol
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def manifest_options(func: F) -> F:
+    func = click.option(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="Namespace of objects that have none (as kubectl apply -n). Default: default.",
+    )(func)
+    func = click.option(
+        "-k",
+        "--kustomize",
+        "kustomizations",
+        multiple=True,
+        metavar="DIR",
+        type=click.Path(),
+        help="A kustomization directory (resources and namespace are applied). Repeatable.",
+    )(func)
+    func = click.option(
+        "-f",
+        "--filename",
+        "files",
+        multiple=True,
+        metavar="PATH",
+        type=click.Path(allow_dash=True),
+        help="Manifest file, directory (recursive) or - for stdin. Repeatable.",
+    )(func)
+    return func
+
+
+@dataclass(frozen=True)
+class Loaded:
+    cluster: Cluster
+    compiled: CompiledPolicySet
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | None) -> Loaded:
+    """Load and compile; invalid input stops here with every error at once."""
+    from netfence.compile import compile_policies
+    from netfence.io.cluster import load_cluster
+    from netfence.model.diagnostics import Severity
+
+    if not files and not kustomizations:
+        raise click.UsageError("no input: give manifests with -f PATH (or -k DIR)")
+    built = load_cluster(files, kustomizations, namespace)
+    errors = [d for d in built.diagnostics if d.severity is Severity.ERROR]
+    if errors:
+        raise InvalidInputError(errors)
+    print_diagnostics(d for d in built.diagnostics if d.severity is not Severity.ERROR)
+    return Loaded(built.cluster, compile_policies(built.cluster.policies), built.diagnostics)
+
+
+def print_diagnostics(diagnostics: Any) -> None:
+    for d in diagnostics:
+        click.echo(f"{d.severity.value}: {d.format()}", err=True)
+
+
+def parse_port(value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    if value.isdigit():
+        number = int(value)
+        if not 1 <= number <= 65535:
+            raise TargetError(f"--port {value}: must be between 1 and 65535")
+        return number
+    return value
+
+
+def parse_protocol(value: str | None) -> Protocol | None:
+    from netfence.model.ports import Protocol
+
+    return None if value is None else Protocol(value.upper())
+
+
+PROTOCOL_CHOICE = click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False)

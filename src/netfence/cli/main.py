@@ -1,0 +1,291 @@
+"""``netfence``: the command line. Heavy modules are imported inside commands so
+that start-up stays light."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from netfence import __version__
+from netfence.cli.common import (
+    PROTOCOL_CHOICE,
+    load,
+    manifest_options,
+    parse_port,
+    parse_protocol,
+    print_diagnostics,
+)
+from netfence.errors import InvalidInputError, NetfenceError
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="netfence")
+def cli() -> None:
+    """Kubernetes NetworkPolicy, decided and explained before anything is applied.
+
+    Input is manifests as kubectl takes them (-f FILE|DIR|-, -k DIR, -n NS).
+    Exit codes: 0 ok, 1 a check/test/validation failed, 2 invalid input, 3 environment error.
+    """
+
+
+@cli.command("check")
+@click.argument("source", metavar="FROM")
+@click.argument("destination", metavar="TO")
+@click.option(
+    "--port", "-p", metavar="PORT", help="Port number or name (Service port for a Service)."
+)
+@click.option(
+    "--protocol", type=PROTOCOL_CHOICE, help="Default: TCP, or every protocol of the port."
+)
+@click.option(
+    "--resolve",
+    "resolves",
+    multiple=True,
+    metavar="NAME=IP",
+    help="Address of a name outside the cluster.",
+)
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@manifest_options
+def check_command(
+    source: str,
+    destination: str,
+    port: str | None,
+    protocol: str | None,
+    resolves: tuple[str, ...],
+    output: str,
+    files: tuple[str, ...],
+    kustomizations: tuple[str, ...],
+    namespace: str | None,
+) -> None:
+    """Decide one connection FROM -> TO and explain it rule by rule.
+
+    FROM and TO: NAMESPACE/POD, NAMESPACE/KIND/NAME (deployment, statefulset,
+    daemonset, replicaset, job, cronjob, service: all its pods), an IP address,
+    or (TO) a Service's DNS name such as catalog.catalog, which adds the DNS
+    lookup to kube-dns as a step. Exit code 0 when allowed, 1 when not.
+    """
+    from netfence.engine.check import check
+    from netfence.engine.targets import resolve_target
+    from netfence.render.data import check_data
+    from netfence.render.explain import explain_check
+
+    loaded = load(files, kustomizations, namespace)
+    hosts = _parse_resolves(resolves)
+    src = resolve_target(source, loaded.cluster)
+    client_ns = src.pods[0].namespace if src.pods else None
+    dst = resolve_target(destination, loaded.cluster, client_ns, hosts)
+    report = check(
+        loaded.compiled, loaded.cluster, src, dst, parse_port(port), parse_protocol(protocol)
+    )
+    if output == "json":
+        click.echo(json.dumps(check_data(report), indent=2))
+    else:
+        click.echo("\n".join(explain_check(report)))
+    sys.exit(EXIT_OK if report.allowed else EXIT_FAILED)
+
+
+def _parse_resolves(values: tuple[str, ...]) -> dict[str, Any]:
+    import ipaddress
+
+    hosts: dict[str, Any] = {}
+    for value in values:
+        name, _, ip = value.partition("=")
+        try:
+            hosts[name.strip().lower()] = ipaddress.ip_address(ip.strip())
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r}: expected NAME=IP", param_hint="--resolve"
+            ) from None
+    return hosts
+
+
+@cli.command("matrix")
+@click.option("--port", "-p", metavar="PORT", help="Probe this port (number or name) on every pod.")
+@click.option("--protocol", type=PROTOCOL_CHOICE)
+@click.option(
+    "--namespace-filter",
+    "only",
+    multiple=True,
+    metavar="NS",
+    help="Show only these namespaces. Repeatable.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@manifest_options
+def matrix_command(
+    port: str | None,
+    protocol: str | None,
+    only: tuple[str, ...],
+    output: str,
+    files: tuple[str, ...],
+    kustomizations: tuple[str, ...],
+    namespace: str | None,
+) -> None:
+    """Who can reach whom, pods grouped by workload.
+
+    Without --port each destination is probed on the container ports it
+    declares. A cell shows all / some / none of its connections allowed.
+    """
+    from netfence.analysis.matrix import connectivity_matrix
+    from netfence.render.data import matrix_data
+    from netfence.render.matrix import matrix_csv, matrix_table
+
+    loaded = load(files, kustomizations, namespace)
+    matrix = connectivity_matrix(
+        loaded.compiled, loaded.cluster, parse_port(port), parse_protocol(protocol), only
+    )
+    if output == "json":
+        click.echo(json.dumps(matrix_data(matrix), indent=2))
+    elif output == "csv":
+        click.echo(matrix_csv(matrix), nl=False)
+    else:
+        matrix_table(matrix)
+
+
+@cli.command("test")
+@click.argument("expectations", metavar="EXPECTATIONS", type=click.Path(allow_dash=True))
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@manifest_options
+def test_command(
+    expectations: str,
+    output: str,
+    files: tuple[str, ...],
+    kustomizations: tuple[str, ...],
+    namespace: str | None,
+) -> None:
+    """Connectivity tests as code, for CI.
+
+    EXPECTATIONS is a YAML list of {from, to, port, protocol, allowed} (protocol
+    defaults to TCP; optional name, resolve). Exit code 0 when every expectation
+    holds, 1 when any fails, 2 for invalid input.
+    """
+    from netfence.analysis.expectations import run_expectations
+    from netfence.io.expectations import read_expectations
+    from netfence.render.data import expectations_data
+    from netfence.render.expectations import expectations_text
+
+    items = read_expectations(expectations)
+    loaded = load(files, kustomizations, namespace)
+    results = run_expectations(loaded.compiled, loaded.cluster, items)
+    if output == "json":
+        click.echo(json.dumps(expectations_data(results), indent=2))
+    else:
+        click.echo("\n".join(expectations_text(results)))
+    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+
+
+@cli.command("validate")
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@manifest_options
+def validate_command(
+    output: str, files: tuple[str, ...], kustomizations: tuple[str, ...], namespace: str | None
+) -> None:
+    """Validate manifests as the API server would; report every problem at once.
+
+    Exit code 0 when valid, 1 when any object is invalid.
+    """
+    from netfence.io.cluster import load_cluster
+    from netfence.model.diagnostics import Severity
+    from netfence.render.data import diagnostic_data
+
+    if not files and not kustomizations:
+        raise click.UsageError("no input: give manifests with -f PATH (or -k DIR)")
+    try:
+        built = load_cluster(files, kustomizations, namespace)
+        diagnostics = built.diagnostics
+    except InvalidInputError as exc:  # unreadable or undecodable documents
+        diagnostics, built = exc.diagnostics, None
+    errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    if output == "json":
+        click.echo(
+            json.dumps(
+                {"valid": not errors, "diagnostics": [diagnostic_data(d) for d in diagnostics]},
+                indent=2,
+            )
+        )
+    else:
+        print_diagnostics(diagnostics)
+        if built is not None and not errors:
+            c = built.cluster
+            click.echo(
+                f"valid: {len(c.policies)} NetworkPolicies, {len(c.pods)} pods, "
+                f"{len(c.services)} services, {len(c.namespaces)} namespaces"
+                + (f"; skipped {_skipped(built.skipped)}" if built.skipped else "")
+            )
+        else:
+            click.echo(f"invalid: {len(errors)} error(s)", err=True)
+    sys.exit(EXIT_FAILED if errors else EXIT_OK)
+
+
+def _skipped(skipped: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items()))
+
+
+@cli.command("demo")
+@click.option("--scenario", default="eks-retail", show_default=True, help="A bundled scenario.")
+@click.option("--explain", is_flag=True, help="Full rule-by-rule explanations, as check prints.")
+def demo_command(scenario: str, explain: bool) -> None:
+    """Replay a bundled scenario step by step: the EKS workshop "Egress control"."""
+    from netfence.cli.demo import run_demo
+
+    run_demo(scenario, explain)
+
+
+@cli.command("scenario")
+@click.argument("name", required=False)
+def scenario_command(name: str | None) -> None:
+    """Print the directory of a bundled scenario (or list them), to use its files with -f/-k."""
+    from netfence.io.scenarios import bundled_names, scenario_dir
+
+    if name is None:
+        click.echo("\n".join(bundled_names()))
+    else:
+        click.echo(str(scenario_dir(name)))
+
+
+def main() -> None:
+    """Entry point: the one place where netfence's exceptions become messages and exit codes."""
+    try:
+        cli.main(standalone_mode=False)
+    except InvalidInputError as exc:
+        for d in exc.diagnostics:
+            click.echo(f"error: {d.format()}", err=True)
+        sys.exit(exc.exit_code)
+    except NetfenceError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_INPUT)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # a bug: say so briefly, unless debugging
+        if os.environ.get("NETFENCE_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (set NETFENCE_DEBUG=1 for details)",
+            err=True,
+        )
+        sys.exit(70)

@@ -1,0 +1,1 @@
+"""Presentation only: text, tables, JSON. Never decides anything."""

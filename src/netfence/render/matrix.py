@@ -1,0 +1,47 @@
+"""The connectivity matrix as a terminal table or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from netfence.analysis.matrix import Cell, Matrix
+
+SYMBOLS = {"all": "✓", "no": "✗", "some": "~", "none": "·"}
+
+
+def cell_text(cell: Cell) -> str:
+    if cell.state == "some":
+        return f"~{cell.allowed}/{cell.total}"
+    return SYMBOLS[cell.state]
+
+
+def matrix_lines(matrix: Matrix) -> list[str]:
+    """A plain-text table: rows are sources, columns destinations (numbered)."""
+    names = [g.key for g in matrix.groups]
+    width = max((len(n) for n in names), default=4)
+    cells = [[cell_text(c) for c in row] for row in matrix.cells]
+    col = max([3, *(len(t) for row in cells for t in row)])
+    header = " " * (width + 6) + " ".join(f"{j + 1:>{col}}" for j in range(len(names)))
+    lines = [header]
+    for i, name in enumerate(names):
+        lines.append(f"{i + 1:>3}. {name:<{width}}  " + " ".join(f"{t:>{col}}" for t in cells[i]))
+    port = "declared container ports" if matrix.port is None else f"port {matrix.port}"
+    proto = "" if matrix.protocol is None else f"/{matrix.protocol.value}"
+    lines.append("")
+    lines.append(f"rows: from, columns: to (numbers as rows); probed on {port}{proto}")
+    lines.append("✓ all allowed   ✗ all denied   ~a/b a of b allowed   · nothing to probe")
+    return lines
+
+
+def matrix_table(matrix: Matrix) -> None:
+    print("\n".join(matrix_lines(matrix)))
+
+
+def matrix_csv(matrix: Matrix) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["from", *(g.key for g in matrix.groups)])
+    for group, row in zip(matrix.groups, matrix.cells, strict=True):
+        writer.writerow([group.key, *(f"{c.allowed}/{c.total}" for c in row)])
+    return out.getvalue()
