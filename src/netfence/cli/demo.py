@@ -7,7 +7,7 @@ import textwrap
 import click
 
 from netfence.compile import CompiledPolicySet, compile_policies
-from netfence.engine.check import CheckReport, check
+from netfence.engine.check import CheckReport, Verdict, check
 from netfence.engine.targets import resolve_target
 from netfence.io.manifests import load_manifests
 from netfence.io.scenarios import load_scenario
@@ -59,7 +59,7 @@ def _show(probe: Probe, report: CheckReport, explain: bool) -> None:
     label = probe.label or f"{probe.to}:{probe.port}"
     dns = report.dns_step
     why = ""
-    if dns is not None and not dns.verdict.value == "allowed":
+    if dns is not None and dns.verdict is not Verdict.ALLOWED:
         why = f"  (the name {probe.to} does not resolve: DNS is blocked)"
     click.echo(f"  {label:<44} " + click.style(word, fg=color, bold=True) + why)
     lines = explain_check(report)[1:] if explain else brief_check(report)
