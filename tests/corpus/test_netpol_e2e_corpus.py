@@ -345,10 +345,13 @@ def test_case_is_well_formed(path: Path) -> None:
 def test_case_matches_engine(path: Path) -> None:
     case = load_case(path)
     built = build(path)
-    assert len(built.cluster.policies) == len(case["policies"]), (
-        f"{path.stem}: {len(case['policies'])} policies written, "
-        f"{len(built.cluster.policies)} loaded"
-    )
+    if len(built.cluster.policies) != len(case["policies"]):
+        pytest.fail(
+            f"{path.stem}: {len(case['policies'])} policies written, "
+            f"{len(built.cluster.policies)} loaded; loader diagnostics:\n"
+            + "\n".join(f"  {d.severity.value}: {d.format()}" for d in built.diagnostics),
+            pytrace=False,
+        )
     reports = []
     for probe in probes_of(case):
         actual, decisions = observe(built, probe)

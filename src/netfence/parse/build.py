@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Namespace, Node, Pod, Service
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, notice
@@ -39,6 +40,7 @@ from netfence.parse.policy import to_policy
 from netfence.parse.validation import validate_network_policy
 
 DEFAULT_NAMESPACE = "default"
+T = TypeVar("T")
 _CLUSTER_SCOPED = ("Namespace", "Node")
 
 
@@ -90,44 +92,38 @@ def build_cluster(
 def _collect(doc: RawDocument, default_namespace: str, into: _Collected) -> None:
     kind = doc.kind
     namespace = None if kind in _CLUSTER_SCOPED else namespace_of(doc, default_namespace)
+    ns = namespace or default_namespace
     reader = FieldReader(doc.source, object_ref(doc, namespace))
     if kind == "NetworkPolicy":
         problems = validate_network_policy(doc.obj, doc.source, namespace)
         if problems:
             into.diagnostics.extend(problems)
             return
-        assert namespace is not None
-        _store(into.policies, to_policy(doc.obj, namespace, doc.source), namespace, doc, into)
-        return
-    value: object
-    if kind == "Namespace":
-        value, table = to_namespace(doc, reader), into.namespaces
+        _store(into.policies, to_policy(doc.obj, ns, doc.source), reader, doc, into)
+    elif kind == "Namespace":
+        _store(into.namespaces, to_namespace(doc, reader), reader, doc, into)
     elif kind == "Pod":
-        value, table = to_pod(doc, namespace or default_namespace, reader), into.pods
+        _store(into.pods, to_pod(doc, ns, reader), reader, doc, into)
     elif kind in WORKLOAD_KINDS:
-        value, table = to_workload(doc, namespace or default_namespace, reader), into.workloads
+        _store(into.workloads, to_workload(doc, ns, reader), reader, doc, into)
     elif kind == "Service":
-        value, table = to_service(doc, namespace or default_namespace, reader), into.services
+        _store(into.services, to_service(doc, ns, reader), reader, doc, into)
     elif kind == "Node":
-        value, table = to_node(doc, reader), into.nodes
+        _store(into.nodes, to_node(doc, reader), reader, doc, into)
     else:
         into.skipped[kind or "<no kind>"] += 1
-        return
-    if reader.problems:
-        into.diagnostics.extend(reader.problems)
-        return
-    _store(table, value, namespace, doc, into)  # type: ignore[arg-type]
 
 
 def _store(
-    table: dict[str, object],
-    value: object,
-    namespace: str | None,
-    doc: RawDocument,
-    into: _Collected,
+    table: dict[str, T], value: T, reader: FieldReader, doc: RawDocument, into: _Collected
 ) -> None:
-    ref = object_ref(doc, namespace)
-    key = f"{doc.kind}/{namespace}/{ref.name}"
+    """Keep a converted object unless it had errors; a later object of the same
+    kind, namespace and name replaces an earlier one."""
+    if reader.problems:
+        into.diagnostics.extend(reader.problems)
+        return
+    ref = reader.obj or object_ref(doc, None)
+    key = f"{doc.kind}/{ref.namespace}/{ref.name}"
     if key in table:
         into.diagnostics.append(
             notice(
@@ -141,14 +137,12 @@ def _store(
 
 def _namespaces(collected: _Collected) -> list[Namespace]:
     declared = {ns.name: ns for ns in collected.namespaces.values()}
-    used: list[str] = []
-    for item in (
-        *collected.pods.values(),
-        *collected.services.values(),
-        *collected.policies.values(),
-    ):
-        used.append(item.namespace)
-    used.extend(w.namespace for w in collected.workloads.values())
+    used = [
+        *(p.namespace for p in collected.pods.values()),
+        *(s.namespace for s in collected.services.values()),
+        *(p.namespace for p in collected.policies.values()),
+        *(w.namespace for w in collected.workloads.values()),
+    ]
     for name in used:
         if name not in declared:
             declared[name] = Namespace(

@@ -15,10 +15,8 @@ import yaml
 from netfence.errors import InvalidInputError
 from netfence.model.diagnostics import Diagnostic, Source, error
 
-try:  # the C loader is many times faster on large inputs
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+# The C loader is many times faster on large inputs; PyYAML may be built without it.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
