@@ -77,6 +77,7 @@ from netfence.parse.validation_shapes import (
     invalid,
     list_at,
     not_supported,
+    objects_at,
     opt_map,
     required,
     show,
@@ -183,18 +184,18 @@ def spec_errors(spec: Mapping[str, Any], path: str) -> list[FieldError]:
     errors = selector_errors(spec.get("podSelector"), child(path, "podSelector"))
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):
         rules = child(path, direction)
-        for i, rule in enumerate(list_at(spec, direction) or []):
-            errors.extend(_rule_errors(as_map(rule), index(rules, i), peers_key))
+        for i, rule in objects_at(spec, direction):
+            errors.extend(_rule_errors(rule, index(rules, i), peers_key))
     errors.extend(_policy_types_errors(spec, child(path, "policyTypes")))
     return errors
 
 
 def _rule_errors(rule: Mapping[str, Any], path: str, peers_key: str) -> list[FieldError]:
     errors: list[FieldError] = []
-    for i, port in enumerate(list_at(rule, "ports") or []):
-        errors.extend(port_errors(as_map(port), index(child(path, "ports"), i)))
-    for i, peer in enumerate(list_at(rule, peers_key) or []):
-        errors.extend(peer_errors(as_map(peer), index(child(path, peers_key), i)))
+    for i, port in objects_at(rule, "ports"):
+        errors.extend(port_errors(port, index(child(path, "ports"), i)))
+    for i, peer in objects_at(rule, peers_key):
+        errors.extend(peer_errors(peer, index(child(path, peers_key), i)))
     return errors
 
 

@@ -45,6 +45,7 @@ from netfence.parse.validation_shapes import (
     index,
     invalid,
     list_at,
+    objects_at,
     required,
     str_at,
     string_items,
@@ -234,8 +235,8 @@ def selector_errors(value: object, path: str) -> list[FieldError]:
     selector = as_map(value)
     errors = label_map_errors(selector.get("matchLabels"), child(path, "matchLabels"))
     expressions = child(path, "matchExpressions")
-    for i, item in enumerate(list_at(selector, "matchExpressions") or []):
-        errors.extend(requirement_errors(as_map(item), index(expressions, i)))
+    for i, item in objects_at(selector, "matchExpressions"):
+        errors.extend(requirement_errors(item, index(expressions, i)))
     return errors
 
 

@@ -8,7 +8,7 @@ Shared by ``netfence.parse.validation`` and ``netfence.parse.validation_meta``::
                                                   FieldError in the API server's words
     Obj / ListOf / StringMap / Scalar / ANYTHING  a schema
     check_shape(value, schema, path)              wrong types and unknown fields
-    as_map / opt_map / list_at / str_at / string_items
+    as_map / opt_map / list_at / objects_at / str_at / string_items
                                                   read values after the shape check
 
 ``check_shape`` reports what ``kubectl apply`` rejects before validation runs:
@@ -227,6 +227,17 @@ def list_at(obj: Mapping[str, Any], key: str) -> list[Any] | None:
     if value is None:
         return []
     return value if isinstance(value, list) else None
+
+
+def objects_at(obj: Mapping[str, Any], key: str) -> list[tuple[int, Mapping[str, Any]]]:
+    """The object items of a list field with their indexes. A null item is an empty
+    object (Go's zero value); an item of the wrong type is left out."""
+    items = list_at(obj, key) or []
+    return [
+        (i, as_map(item))
+        for i, item in enumerate(items)
+        if item is None or isinstance(item, Mapping)
+    ]
 
 
 def str_at(obj: Mapping[str, Any], key: str, default: str) -> str | None:

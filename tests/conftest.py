@@ -1,0 +1,53 @@
+"""Shared fixtures: the bundled scenario, a CLI runner through the real entry point,
+and golden files (set NETFENCE_UPDATE_GOLDEN=1 to rewrite them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "src" / "netfence" / "scenarios" / "eks-retail"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> Run:
+    """Run ``python -m netfence ARGS`` as a user would, without colour."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    env.pop("NETFENCE_DEBUG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "netfence", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd or SCENARIO,
+        timeout=60,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("NETFENCE_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"golden file {path} missing: run with NETFENCE_UPDATE_GOLDEN=1"
+    assert text == path.read_text(), f"output differs from {path}"
+
+
+@pytest.fixture
+def scenario() -> Path:
+    return SCENARIO
