@@ -293,10 +293,15 @@ def mismatch_report(
         for dst_index, dst in enumerate(PODS)
         if probe.table[src][dst_index] != actual[src][dst_index]
     ]
-    lines = [f"probe {probe.label()}: {len(cells)} of 81 cells differ", side_by_side(probe.table, actual)]
+    lines = [
+        f"probe {probe.label()}: {len(cells)} of 81 cells differ",
+        side_by_side(probe.table, actual),
+    ]
     for src, dst in cells:
         want = "allowed" if probe.table[src][PODS.index(dst)] == ALLOWED else "denied"
-        lines.append(f"  {src} -> {dst}: expected {want}; netfence: {explain(decisions[(src, dst)])}")
+        lines.append(
+            f"  {src} -> {dst}: expected {want}; netfence: {explain(decisions[(src, dst)])}"
+        )
     return "\n".join(lines)
 
 
@@ -315,7 +320,11 @@ def test_model_is_the_upstream_model() -> None:
     assert sorted(namespaces) == list(NAMESPACES)
     for name, ns in namespaces.items():
         assert ns["metadata"]["labels"] == {"ns": name}
-    pods = {f"{d['metadata']['namespace']}/{d['metadata']['name']}": d for d in docs if d["kind"] == "Pod"}
+    pods = {
+        f"{d['metadata']['namespace']}/{d['metadata']['name']}": d
+        for d in docs
+        if d["kind"] == "Pod"
+    }
     assert sorted(pods) == list(PODS)
     wanted_ports = {
         f"serve-{port}-{proto.lower()}": (port, proto) for port in (80, 81) for proto in PROTOCOLS

@@ -96,9 +96,9 @@ def _collect(doc: RawDocument, default_namespace: str, into: _Collected) -> None
     reader = FieldReader(doc.source, object_ref(doc, namespace))
     if kind == "NetworkPolicy":
         problems = validate_network_policy(doc.obj, doc.source, namespace)
-        if problems:
-            into.diagnostics.extend(problems)
-            return
+        into.diagnostics.extend(problems)
+        if any(d.severity is Severity.ERROR for d in problems):
+            return  # the API server would reject it: never evaluated
         _store(into.policies, to_policy(doc.obj, ns, doc.source), reader, doc, into)
     elif kind == "Namespace":
         _store(into.namespaces, to_namespace(doc, reader), reader, doc, into)

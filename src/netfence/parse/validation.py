@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Source
@@ -78,7 +78,6 @@ from netfence.parse.validation_shapes import (
     list_at,
     not_supported,
     objects_at,
-    opt_map,
     required,
     show,
     str_at,
@@ -281,21 +280,16 @@ def _named_port_errors(name: str, end_port: int | None, path: str) -> list[Field
 
 def peer_errors(peer: Mapping[str, Any], path: str) -> list[FieldError]:
     """ValidateNetworkPolicyPeer: "Exactly one of [the selectors or ipBlock] must be
-    specified." A null selector counts as absent, as in Go."""
-    pod = opt_map(peer, "podSelector")
-    namespace = opt_map(peer, "namespaceSelector")
-    block = opt_map(peer, "ipBlock")
+    specified." A null field counts as absent, as in Go."""
     errors: list[FieldError] = []
-    if pod is not None:
-        errors.extend(selector_errors(pod, child(path, "podSelector")))
-    if namespace is not None:
-        errors.extend(selector_errors(namespace, child(path, "namespaceSelector")))
-    if block is not None:
-        errors.extend(ip_block_errors(block, child(path, "ipBlock")))
-    present = [x for x in (pod, namespace, block) if x is not None]
+    for key, check in _PEER_FIELDS:
+        value = peer.get(key)
+        if isinstance(value, Mapping):  # other types were reported by the shape check
+            errors.extend(check(value, child(path, key)))
+    present = [key for key, _ in _PEER_FIELDS if peer.get(key) is not None]
     if not present:
         errors.append(required(path, "must specify a peer" + _null_peer_hint(peer)))
-    elif len(present) > 1 and block is not None:
+    elif len(present) > 1 and "ipBlock" in present:
         errors.append(forbidden(path, "may not specify both ipBlock and another peer"))
     return errors
 
@@ -307,9 +301,10 @@ def _null_peer_hint(peer: Mapping[str, Any]) -> str:
     return f" ({nulls[0]}: null is no {nulls[0]}; write {{}} to select everything)"
 
 
-def ip_block_errors(block: Mapping[str, Any], path: str) -> list[FieldError]:
+def ip_block_errors(block: object, path: str) -> list[FieldError]:
     """ValidateIPBlock: a valid ``cidr``, and each ``except`` a valid CIDR strictly
     inside it (which also makes it the same IP family)."""
+    block = as_map(block)
     cidr = str_at(block, "cidr", "")
     network: _Network | None = None
     errors: list[FieldError] = []
@@ -343,6 +338,13 @@ def _strictly_inside(inner: _Network, outer: _Network) -> bool:
     if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
         return inner.subnet_of(outer)
     return False
+
+
+_PEER_FIELDS: tuple[tuple[str, Callable[[object, str], list[FieldError]]], ...] = (
+    ("podSelector", selector_errors),
+    ("namespaceSelector", selector_errors),
+    ("ipBlock", ip_block_errors),
+)
 
 
 # --- CIDRs ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Shared by ``netfence.parse.validation`` and ``netfence.parse.validation_meta``::
                                                   FieldError in the API server's words
     Obj / ListOf / StringMap / Scalar / ANYTHING  a schema
     check_shape(value, schema, path)              wrong types and unknown fields
-    as_map / opt_map / list_at / objects_at / str_at / string_items
+    as_map / list_at / objects_at / str_at / string_items
                                                   read values after the shape check
 
 ``check_shape`` reports what ``kubectl apply`` rejects before validation runs:
@@ -213,12 +213,6 @@ def map_key(key: object) -> str | None:
 def as_map(value: object) -> Mapping[str, Any]:
     """A list item or field as an object; {} for null and for wrong types."""
     return value if isinstance(value, Mapping) else {}
-
-
-def opt_map(obj: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
-    """None when absent or null (Go: a nil pointer); {} when of the wrong type."""
-    value = obj.get(key)
-    return None if value is None else as_map(value)
 
 
 def list_at(obj: Mapping[str, Any], key: str) -> list[Any] | None:
