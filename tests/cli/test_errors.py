@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import run_cli
 
 BAD_POLICY = """\
@@ -28,16 +27,36 @@ def no_traceback(text: str) -> bool:
 @pytest.mark.parametrize(
     ("files", "args", "message"),
     [
-        ({"p.yaml": "a: [1,\n"}, ["check", "ui/ui-0", "1.2.3.4", "-p", "1", "-f", "p.yaml"], "p.yaml: doc 1: invalid YAML at line 2"),
+        (
+            {"p.yaml": "a: [1,\n"},
+            ["check", "ui/ui-0", "1.2.3.4", "-p", "1", "-f", "p.yaml"],
+            "p.yaml: doc 1: invalid YAML at line 2",
+        ),
         (
             {"p.yaml": "kind: Pod\nmetadata: {name: x}\n---\n" + BAD_POLICY},
             ["matrix", "-f", "p.yaml"],
             "p.yaml: doc 2: NetworkPolicy ui/allow-ui-egress: spec.egress[0].ports[0].endPort: Invalid value: 8000: must be greater than or equal to `port`",
         ),
-        ({"p.yaml": "kind: Pod\nmetadata: {name: x}\n"}, ["check", "default/nope", "default/x", "-p", "80", "-f", "p.yaml"], "pod 'nope' not found"),
-        ({}, ["check", "a/b", "c/d", "-f", "missing.yaml"], "missing.yaml: doc 0: no such file or directory"),
-        ({"p.yaml": "kind: Pod\nmetadata: {name: x}\n"}, ["check", "default/x", "default/x", "-f", "p.yaml"], "no pod declares any container port"),
-        ({"p.yaml": "kind: Pod\nmetadata: {name: x}\n"}, ["check", "default/x", "default/x", "-p", "99999", "-f", "p.yaml"], "--port 99999: must be between 1 and 65535"),
+        (
+            {"p.yaml": "kind: Pod\nmetadata: {name: x}\n"},
+            ["check", "default/nope", "default/x", "-p", "80", "-f", "p.yaml"],
+            "pod 'nope' not found",
+        ),
+        (
+            {},
+            ["check", "a/b", "c/d", "-f", "missing.yaml"],
+            "missing.yaml: doc 0: no such file or directory",
+        ),
+        (
+            {"p.yaml": "kind: Pod\nmetadata: {name: x}\n"},
+            ["check", "default/x", "default/x", "-f", "p.yaml"],
+            "no pod declares any container port",
+        ),
+        (
+            {"p.yaml": "kind: Pod\nmetadata: {name: x}\n"},
+            ["check", "default/x", "default/x", "-p", "99999", "-f", "p.yaml"],
+            "--port 99999: must be between 1 and 65535",
+        ),
         ({}, ["check", "a/b", "c/d"], "no input: give manifests with -f PATH"),
     ],
 )
@@ -53,8 +72,12 @@ def test_bad_input_exits_2_with_a_located_message(
 
 
 def test_validate_reports_every_problem_and_exits_1(tmp_path: Path) -> None:
-    text = BAD_POLICY + "---\n" + BAD_POLICY.replace("allow-ui-egress", "Bad_Name").replace(
-        "podSelector: {}", "podSelector: {matchLabels: {'a b': c}}"
+    text = (
+        BAD_POLICY
+        + "---\n"
+        + BAD_POLICY.replace("allow-ui-egress", "Bad_Name").replace(
+            "podSelector: {}", "podSelector: {matchLabels: {'a b': c}}"
+        )
     )
     (tmp_path / "p.yaml").write_text(text)
     result = run_cli("validate", "-f", "p.yaml", cwd=tmp_path)
@@ -84,12 +107,24 @@ def test_validate_accepts_the_bundled_scenario(scenario: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("- {from: ui/nope, to: 1.2.3.4, port: 1, allowed: true}\n", "e.yaml: doc 1: [0]: 'ui/nope': pod 'nope' not found"),
+        (
+            "- {from: ui/nope, to: 1.2.3.4, port: 1, allowed: true}\n",
+            "e.yaml: doc 1: [0].from: 'ui/nope': pod 'nope' not found",
+        ),
         ("- {from: ui/ui-0, to: 1.2.3.4, port: 1}\n", "e.yaml: doc 1: [0].allowed: Required value"),
-        ("- {from: ui/ui-0, to: 1.2.3.4, port: 1, allowed: true, prot: UDP}\n", '[0].prot: unknown field "prot"'),
-        ("- {from: ui/ui-0, to: 1.2.3.4, port: 1, allowed: true, protocol: ICMP}\n", '[0].protocol: Unsupported value: "ICMP"'),
+        (
+            "- {from: ui/ui-0, to: 1.2.3.4, port: 1, allowed: true, prot: UDP}\n",
+            '[0].prot: unknown field "prot"',
+        ),
+        (
+            "- {from: ui/ui-0, to: 1.2.3.4, port: 1, allowed: true, protocol: ICMP}\n",
+            '[0].protocol: Unsupported value: "ICMP"',
+        ),
         ("{from: x}\n", "expected a list of expectations, got object"),
-        ("- {from: ui/ui-0, to: catalog/catalog-0, port: grpc, allowed: true}\n", "no pod declares a port named 'grpc'"),
+        (
+            "- {from: ui/ui-0, to: catalog/catalog-0, port: grpc, allowed: true}\n",
+            "[0].port: 'catalog/catalog-0': no pod declares a port named 'grpc'",
+        ),
     ],
 )
 def test_bad_expectations_exit_2(tmp_path: Path, scenario: Path, text: str, message: str) -> None:
@@ -102,7 +137,20 @@ def test_bad_expectations_exit_2(tmp_path: Path, scenario: Path, text: str, mess
 
 def test_stdin_manifests(scenario: Path) -> None:
     policy = (scenario / "policies" / "default-deny.yaml").read_text()
-    result = run_cli("check", "ui/ui-0", "catalog/catalog-0", "-p", "8080", "-k", "cluster", "-f", "-", "-n", "ui", stdin=policy)
+    result = run_cli(
+        "check",
+        "ui/ui-0",
+        "catalog/catalog-0",
+        "-p",
+        "8080",
+        "-k",
+        "cluster",
+        "-f",
+        "-",
+        "-n",
+        "ui",
+        stdin=policy,
+    )
     assert result.code == 1 and "isolated by ui/default-deny" in result.out
 
 
@@ -123,5 +171,7 @@ def test_check_path_does_not_import_heavy_modules(scenario: Path) -> None:
         "'catalog.catalog','-p','80','-k','cluster']\ntry: main()\nexcept SystemExit: pass\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich','numpy','kubernetes')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=scenario, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=scenario, check=False
+    )
     assert out.stdout.strip().splitlines()[-1] == "[]"

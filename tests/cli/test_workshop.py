@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests.conftest import assert_golden, run_cli
 
 CLUSTER = ["-k", "cluster"]
@@ -19,7 +18,10 @@ def test_demo_walks_through_the_four_results() -> None:
     assert result.code == 0, result.err
     assert_golden("demo.txt", result.out)
     step2 = result.out.split("Step 2")[1].split("Step 3")[0]
-    assert "curl http://catalog.catalog/health           DENIED  (the name catalog.catalog does not resolve" in step2
+    assert (
+        "curl http://catalog.catalog/health           DENIED  (the name catalog.catalog does not resolve"
+        in step2
+    )
     step3 = result.out.split("Step 3")[1]
     lines = {line.split()[1]: line for line in step3.splitlines() if line.startswith("  curl")}
     assert "ALLOWED" in lines["http://catalog.catalog/health"]
@@ -31,15 +33,43 @@ def test_demo_walks_through_the_four_results() -> None:
 @pytest.mark.parametrize(
     ("name", "args", "code"),
     [
-        ("check-default-deny-dns", ["ui/deployment/ui", "catalog.catalog", "--port", "80", *CLUSTER, *DENY], 1),
-        ("check-final-catalog", ["ui/deployment/ui", "catalog.catalog", "--port", "80", *FINAL], 0),
-        ("check-final-mysql", ["ui/deployment/ui", "catalog-mysql.catalog", "-p", "3306", *FINAL], 1),
         (
-            "check-final-external",
-            ["ui/deployment/ui", "www.example.com", "--resolve", "www.example.com=203.0.113.10", "-p", "80", *FINAL],
+            "check-default-deny-dns",
+            ["ui/deployment/ui", "catalog.catalog", "--port", "80", *CLUSTER, *DENY],
             1,
         ),
-        ("check-final-kube-dns", ["ui/deployment/ui", "kube-system/svc/kube-dns", "-p", "53", "--protocol", "UDP", *FINAL], 0),
+        ("check-final-catalog", ["ui/deployment/ui", "catalog.catalog", "--port", "80", *FINAL], 0),
+        (
+            "check-final-mysql",
+            ["ui/deployment/ui", "catalog-mysql.catalog", "-p", "3306", *FINAL],
+            1,
+        ),
+        (
+            "check-final-external",
+            [
+                "ui/deployment/ui",
+                "www.example.com",
+                "--resolve",
+                "www.example.com=203.0.113.10",
+                "-p",
+                "80",
+                *FINAL,
+            ],
+            1,
+        ),
+        (
+            "check-final-kube-dns",
+            [
+                "ui/deployment/ui",
+                "kube-system/svc/kube-dns",
+                "-p",
+                "53",
+                "--protocol",
+                "UDP",
+                *FINAL,
+            ],
+            0,
+        ),
     ],
 )
 def test_check_explains_each_workshop_result(name: str, args: list[str], code: int) -> None:
@@ -56,7 +86,9 @@ def test_default_deny_explains_that_dns_is_what_fails() -> None:
 
 
 def test_check_json_is_the_same_decision_as_data() -> None:
-    result = run_cli("check", "ui/deployment/ui", "catalog-mysql.catalog", "-p", "3306", *FINAL, "-o", "json")
+    result = run_cli(
+        "check", "ui/deployment/ui", "catalog-mysql.catalog", "-p", "3306", *FINAL, "-o", "json"
+    )
     data = json.loads(result.out)
     assert data["verdict"] == "denied" and data["allowed"] is False
     dns, connect = data["steps"]
@@ -74,7 +106,9 @@ def test_workshop_expectations_file_passes() -> None:
     data = json.loads(result.out)
     assert data["failed"] == 0 and data["passed"] == len(data["results"]) == 6
     first = data["results"][0]
-    assert {k: first[k] for k in ("from", "to", "port", "protocol", "expected", "allowed", "ok")} == {
+    assert {
+        k: first[k] for k in ("from", "to", "port", "protocol", "expected", "allowed", "ok")
+    } == {
         "from": "ui/deployment/ui",
         "to": "catalog.catalog",
         "port": 80,
@@ -89,5 +123,8 @@ def test_expectations_fail_without_allow_ui_egress() -> None:
     result = run_cli("test", "expectations.yaml", *CLUSTER, *DENY)
     assert result.code == 1
     assert_golden("test-default-deny-only.txt", result.out)
-    assert "FAIL [0] ui/deployment/ui -> catalog.catalog 80/TCP: expected allowed, got denied" in result.out
+    assert (
+        "FAIL [0] ui/deployment/ui -> catalog.catalog 80/TCP: expected allowed, got denied"
+        in result.out
+    )
     assert result.out.rstrip().endswith("4 passed, 2 failed")

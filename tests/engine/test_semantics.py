@@ -10,9 +10,9 @@ import yaml
 
 from netfence.analysis.expectations import run_expectations
 from netfence.compile import compile_policies
+from netfence.model.diagnostics import Source
 from netfence.parse import RawDocument, build_cluster, parse_documents
 from netfence.parse.expectations import parse_expectations
-from netfence.model.diagnostics import Source
 
 HERE = Path(__file__).parent / "semantics"
 CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "cases.yaml").read_text())
@@ -27,7 +27,9 @@ def test_semantics_case(case: dict[str, Any]) -> None:
     assert not built.errors, [d.format() for d in built.errors]
     assert len(built.cluster.policies) == len(case.get("policies", []))
     expectations = parse_expectations(case["expect"], "cases.yaml")
-    results = run_expectations(compile_policies(built.cluster.policies), built.cluster, expectations)
+    results = run_expectations(
+        compile_policies(built.cluster.policies), built.cluster, expectations
+    )
     failures = [
         f"{r.expectation.from_} -> {r.expectation.to} {r.expectation.port}/{r.expectation.protocol.value}: "
         f"expected {r.expectation.allowed}, got {r.report.verdict.value}"

@@ -29,7 +29,11 @@ def cluster() -> Cluster:
         ("ui/deployment/ui", TargetKind.PODS, ["ui/ui-0"]),
         ("ui/deploy/ui", TargetKind.PODS, ["ui/ui-0"]),
         ("catalog/sts/catalog-mysql", TargetKind.PODS, ["catalog/catalog-mysql-0"]),
-        ("kube-system/deployment/coredns", TargetKind.PODS, ["kube-system/coredns-0", "kube-system/coredns-1"]),
+        (
+            "kube-system/deployment/coredns",
+            TargetKind.PODS,
+            ["kube-system/coredns-0", "kube-system/coredns-1"],
+        ),
         ("catalog/svc/catalog", TargetKind.SERVICE, ["catalog/catalog-0"]),
         ("catalog.catalog", TargetKind.SERVICE, ["catalog/catalog-0"]),
         ("catalog.catalog.svc", TargetKind.SERVICE, ["catalog/catalog-0"]),
@@ -90,13 +94,22 @@ def test_resolve_gives_an_outside_name_its_address(cluster: Cluster) -> None:
 
     ip = ipaddress.ip_address("203.0.113.10")
     target = resolve_target("www.example.com", cluster, "ui", {"www.example.com": ip})
-    assert target.kind is TargetKind.EXTERNAL and target.ip == ip and target.dns_name == "www.example.com"
+    assert (
+        target.kind is TargetKind.EXTERNAL
+        and target.ip == ip
+        and target.dns_name == "www.example.com"
+    )
 
 
 @pytest.mark.parametrize(
     ("to", "port", "protocol", "message"),
     [
-        ("catalog/svc/catalog", 8080, None, "service catalog/catalog has no port 8080 (its ports: 80/TCP)"),
+        (
+            "catalog/svc/catalog",
+            8080,
+            None,
+            "service catalog/catalog has no port 8080 (its ports: 80/TCP)",
+        ),
         ("catalog/svc/catalog", 80, Protocol.UDP, "has no port 80/UDP"),
         ("catalog/catalog-0", "grpc", None, "no pod declares a port named 'grpc'"),
         ("203.0.113.10", None, None, "is outside the cluster: give a numeric --port"),
@@ -118,7 +131,9 @@ def test_without_port_a_service_is_checked_on_every_port(cluster: Cluster) -> No
     src = resolve_target("ui/ui-0", cluster)
     dst = resolve_target("kube-system/svc/kube-dns", cluster)
     report = check(compiled, cluster, src, dst, None, None)
-    ports = sorted({(d.connection.port, d.connection.protocol.value) for d in report.steps[0].decisions})
+    ports = sorted(
+        {(d.connection.port, d.connection.protocol.value) for d in report.steps[0].decisions}
+    )
     assert ports == [(53, "TCP"), (53, "UDP"), (9153, "TCP")]
     assert report.verdict is Verdict.ALLOWED
 

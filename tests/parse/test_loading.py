@@ -27,7 +27,9 @@ def build(text: str, namespace: str | None = None, file: str = "in.yaml"):  # ty
 
 
 def test_multi_document_yaml_skips_empty_documents() -> None:
-    docs = parse_documents("---\n" + POLICY + "---\n---\n" + POLICY.replace("name: p", "name: q"), "x")
+    docs = parse_documents(
+        "---\n" + POLICY + "---\n---\n" + POLICY.replace("name: p", "name: q"), "x"
+    )
     assert [d.obj["metadata"]["name"] for d in docs] == ["p", "q"]
     assert [d.source.doc for d in docs] == [1, 3]
 
@@ -72,7 +74,9 @@ def test_default_namespace_and_implicit_namespace_with_notice() -> None:
     ns = built.cluster.namespace("ui")
     assert ns is not None and not ns.declared
     assert ns.labels[NAMESPACE_NAME_LABEL] == "ui"
-    assert any(d.severity is Severity.NOTICE and "not declared" in d.message for d in built.diagnostics)
+    assert any(
+        d.severity is Severity.NOTICE and "not declared" in d.message for d in built.diagnostics
+    )
 
 
 def test_declared_namespace_gets_the_name_label() -> None:
@@ -195,7 +199,9 @@ spec: {selector: {k: v}, ports: [{port: 53, protocol: UDP}]}
 
 
 def test_later_object_replaces_earlier_with_notice() -> None:
-    text = POLICY + "---\n" + POLICY.replace("podSelector: {}", "podSelector: {matchLabels: {a: b}}")
+    text = (
+        POLICY + "---\n" + POLICY.replace("podSelector: {}", "podSelector: {matchLabels: {a: b}}")
+    )
     built = build(text, "n")
     assert len(built.cluster.policies) == 1
     assert not built.cluster.policies[0].pod_selector.is_empty
@@ -213,19 +219,40 @@ def test_invalid_policy_is_reported_and_left_out() -> None:
     built = build(text, "n")
     assert built.cluster.policies == ()
     assert built.errors[0].field == "spec.policyTypes[0]"
-    assert built.errors[0].format().startswith("in.yaml: doc 1: NetworkPolicy n/p: spec.policyTypes[0]")
+    assert (
+        built.errors[0]
+        .format()
+        .startswith("in.yaml: doc 1: NetworkPolicy n/p: spec.policyTypes[0]")
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, ports: [{containerPort: x}]}]}\n",
-         "spec.containers[0].ports[0].containerPort: expected an integer, got string"),
-        ("kind: Pod\nmetadata: {name: p}\nspec: {hostNetwork: yes please}\n", "spec.hostNetwork: expected a boolean"),
-        ("kind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 99999}]}\n", "spec.ports[0].port: Invalid value: 99999"),
-        ("kind: Pod\nmetadata: {name: p, labels: [a]}\n", "metadata.labels: expected an object, got list"),
-        ("kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 10.0.0.300}\n", 'status.podIP: Invalid value: "10.0.0.300"'),
-        ("kind: Deployment\nmetadata: {name: d}\nspec: {replicas: two}\n", "spec.replicas: expected an integer"),
+        (
+            "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, ports: [{containerPort: x}]}]}\n",
+            "spec.containers[0].ports[0].containerPort: expected an integer, got string",
+        ),
+        (
+            "kind: Pod\nmetadata: {name: p}\nspec: {hostNetwork: yes please}\n",
+            "spec.hostNetwork: expected a boolean",
+        ),
+        (
+            "kind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 99999}]}\n",
+            "spec.ports[0].port: Invalid value: 99999",
+        ),
+        (
+            "kind: Pod\nmetadata: {name: p, labels: [a]}\n",
+            "metadata.labels: expected an object, got list",
+        ),
+        (
+            "kind: Pod\nmetadata: {name: p}\nstatus: {podIP: 10.0.0.300}\n",
+            'status.podIP: Invalid value: "10.0.0.300"',
+        ),
+        (
+            "kind: Deployment\nmetadata: {name: d}\nspec: {replicas: two}\n",
+            "spec.replicas: expected an integer",
+        ),
     ],
 )
 def test_wrong_types_in_other_kinds_are_diagnostics(text: str, fragment: str) -> None:
@@ -248,7 +275,9 @@ def test_broken_documents_raise_one_error_naming_the_document(text: str, fragmen
     assert fragment in str(info.value)
 
 
-def test_directories_are_read_recursively_and_stdin_is_dash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_directories_are_read_recursively_and_stdin_is_dash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "p.yaml").write_text(POLICY)
     (tmp_path / "a" / "notes.txt").write_text("not a manifest")
@@ -272,7 +301,9 @@ def test_kustomization_sets_namespace_and_reports_what_it_does_not_apply(tmp_pat
     (tmp_path / "policy.yaml").write_text(POLICY)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "kustomization.yaml").write_text("resources: [ns.yaml]\n")
-    (tmp_path / "sub" / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+    (tmp_path / "sub" / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+    )
     built = load_cluster([], [str(tmp_path)])
     assert built.cluster.policies[0].namespace == "shop"
     assert built.cluster.namespace("shop") is not None
@@ -291,7 +322,13 @@ def test_bundled_scenario_loads_like_the_workshop_cluster(scenario: Path) -> Non
     assert not built.errors
     cluster = built.cluster
     assert {ns.name for ns in cluster.namespaces} == {
-        "carts", "catalog", "checkout", "kube-system", "orders", "other", "ui",
+        "carts",
+        "catalog",
+        "checkout",
+        "kube-system",
+        "orders",
+        "other",
+        "ui",
     }
     assert [p.key for p in cluster.pods if p.namespace == "kube-system"] == [
         "kube-system/coredns-0",

@@ -34,22 +34,38 @@ class ExpectationResult:
 def run_expectations(
     compiled: CompiledPolicySet, cluster: Cluster, expectations: Sequence[Expectation]
 ) -> list[ExpectationResult]:
-    """Check every expectation; unknown targets or ports are input errors, all reported at once."""
+    """Check every expectation; unknown targets or ports are input errors, all
+    reported at once, each at the field it comes from."""
     results: list[ExpectationResult] = []
     problems: list[Diagnostic] = []
     for exp in expectations:
         try:
             results.append(ExpectationResult(exp, _check_one(compiled, cluster, exp)))
-        except TargetError as exc:
-            problems.append(error(str(exc), exp.source, field=exp.path))
+        except _FieldTargetError as exc:
+            problems.append(error(str(exc.cause), exp.source, field=f"{exp.path}.{exc.field}"))
     if problems:
         raise InvalidInputError(problems)
     return results
 
 
+class _FieldTargetError(Exception):
+    def __init__(self, field: str, cause: TargetError) -> None:
+        super().__init__(str(cause))
+        self.field, self.cause = field, cause
+
+
 def _check_one(compiled: CompiledPolicySet, cluster: Cluster, exp: Expectation) -> CheckReport:
-    source = resolve_target(exp.from_, cluster)
+    try:
+        source = resolve_target(exp.from_, cluster)
+    except TargetError as exc:
+        raise _FieldTargetError("from", exc) from exc
     client_ns = source.pods[0].namespace if source.pods else None
     hosts = {exp.to: exp.resolve} if exp.resolve is not None else {}
-    destination = resolve_target(exp.to, cluster, client_ns, hosts)
-    return check(compiled, cluster, source, destination, exp.port, exp.protocol)
+    try:
+        destination = resolve_target(exp.to, cluster, client_ns, hosts)
+    except TargetError as exc:
+        raise _FieldTargetError("to", exc) from exc
+    try:
+        return check(compiled, cluster, source, destination, exp.port, exp.protocol)
+    except TargetError as exc:
+        raise _FieldTargetError("port", exc) from exc

@@ -14,6 +14,7 @@ from netfence.model.diagnostics import Diagnostic, ObjectRef, Source, error
 from netfence.model.labels import Labels
 from netfence.model.policy import IPAddress
 from netfence.parse.documents import type_name
+from netfence.parse.validation_shapes import map_key
 
 
 @dataclass
@@ -71,10 +72,11 @@ class FieldReader:
     def labels(self, value: object, path: str) -> Labels:
         pairs: dict[str, str] = {}
         for key, label in self.mapping(value, path).items():
-            if isinstance(label, str):
-                pairs[str(key)] = label
-            else:
+            name = map_key(key)
+            if name is None or not (label is None or isinstance(label, str)):
                 self._wrong(f"{path}.{key}", "a string", label)
+            else:
+                pairs[name] = label or ""
         return Labels.of(pairs)
 
     def ip(self, value: object, path: str) -> IPAddress | None:

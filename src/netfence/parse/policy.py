@@ -20,6 +20,7 @@ from netfence.model.policy import (
     effective_policy_types,
 )
 from netfence.model.ports import PolicyPort, Protocol
+from netfence.parse.validation_shapes import string_items
 
 
 def to_policy(obj: dict[str, Any], namespace: str, source: Source | None) -> NetworkPolicy:
@@ -41,7 +42,7 @@ def to_policy(obj: dict[str, Any], namespace: str, source: Source | None) -> Net
 def selector(raw: dict[str, Any] | None) -> LabelSelector:
     """``matchLabels: null`` and a missing matchLabels both mean no requirement."""
     raw = raw or {}
-    labels = Labels.of({str(k): str(v) for k, v in (raw.get("matchLabels") or {}).items()})
+    labels = Labels.of(dict(string_items(raw.get("matchLabels"))))
     expressions = tuple(
         Requirement(e["key"], Operator(e["operator"]), tuple(e.get("values") or ()))
         for e in raw.get("matchExpressions") or ()
@@ -56,7 +57,8 @@ def _rule(raw: dict[str, Any] | None, peers_field: str) -> Rule:
     return Rule(peers or None, ports or None)
 
 
-def _peer(raw: dict[str, Any]) -> Peer:
+def _peer(raw: dict[str, Any] | None) -> Peer:
+    raw = raw or {}
     block = raw.get("ipBlock")
     if block is not None:
         return Peer(
@@ -73,7 +75,9 @@ def _peer(raw: dict[str, Any]) -> Peer:
     )
 
 
-def _port(raw: dict[str, Any]) -> PolicyPort:
+def _port(raw: dict[str, Any] | None) -> PolicyPort:
+    """A null item is Go's zero value: TCP, all ports."""
+    raw = raw or {}
     return PolicyPort(
         protocol=Protocol(raw.get("protocol") or "TCP"),
         port=raw.get("port"),

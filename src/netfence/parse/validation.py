@@ -301,10 +301,10 @@ def _null_peer_hint(peer: Mapping[str, Any]) -> str:
     return f" ({nulls[0]}: null is no {nulls[0]}; write {{}} to select everything)"
 
 
-def ip_block_errors(block: object, path: str) -> list[FieldError]:
+def ip_block_errors(value: object, path: str) -> list[FieldError]:
     """ValidateIPBlock: a valid ``cidr``, and each ``except`` a valid CIDR strictly
     inside it (which also makes it the same IP family)."""
-    block = as_map(block)
+    block = as_map(value)
     cidr = str_at(block, "cidr", "")
     network: _Network | None = None
     errors: list[FieldError] = []

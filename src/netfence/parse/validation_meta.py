@@ -261,9 +261,9 @@ def requirement_errors(requirement: Mapping[str, Any], path: str) -> list[FieldE
 
 
 def _operator_errors(requirement: Mapping[str, Any], path: str) -> list[FieldError]:
-    """ "If the operator is In or NotIn, the values array must be non-empty. If the
-    operator is Exists or DoesNotExist, the values array must be empty."
-    """
+    """API reference (values): "If the operator is In or NotIn, the values array must
+    be non-empty. If the operator is Exists or DoesNotExist, the values array must be
+    empty." Any other operator is invalid."""
     operator = str_at(requirement, "operator", "")
     values = list_at(requirement, "values")
     if operator is None or values is None:
@@ -330,7 +330,8 @@ def validate_object_meta(value: object, field_path: str = "metadata") -> list[Fi
 
 
 def _name_errors(meta: Mapping[str, Any], path: str) -> list[FieldError]:
-    """ "name or generateName is required"; a name is a DNS-1123 subdomain.
+    """ValidateObjectMeta: "name or generateName is required"; a name is a DNS-1123
+    subdomain.
 
     generateName alone satisfies ``kubectl create`` but not ``kubectl apply``, and a
     policy needs a name to be explained by, so netfence requires the name.
