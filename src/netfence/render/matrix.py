@@ -34,8 +34,30 @@ def matrix_lines(matrix: Matrix) -> list[str]:
     return lines
 
 
+STYLES = {"all": "green", "no": "bold red", "some": "yellow", "none": "dim"}
+
+
 def matrix_table(matrix: Matrix) -> None:
-    print("\n".join(matrix_lines(matrix)))
+    """On a terminal, a coloured rich table; otherwise the plain lines (stable for diffs)."""
+    import sys
+
+    if not sys.stdout.isatty():
+        print("\n".join(matrix_lines(matrix)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("from \\ to")
+    for j in range(len(matrix.groups)):
+        table.add_column(str(j + 1), justify="right")
+    for i, (group, row) in enumerate(zip(matrix.groups, matrix.cells, strict=True)):
+        cells = [f"[{STYLES[c.state]}]{cell_text(c)}[/]" for c in row]
+        table.add_row(f"{i + 1:>3}. {group.key}", *cells)
+    console = Console()
+    console.print(table)
+    for line in matrix_lines(matrix)[-2:]:
+        console.print(line, highlight=False)
 
 
 def matrix_csv(matrix: Matrix) -> str:
