@@ -141,16 +141,32 @@ def test_matrix_json_and_csv_agree_on_ui_cells() -> None:
     cells = {(c["from"], c["to"]): c for c in data["cells"]}
     assert cells[("ui/deployment/ui", "catalog/deployment/catalog")]["state"] == "all"
     assert cells[("ui/deployment/ui", "catalog/statefulset/catalog-mysql")]["state"] == "no"
-    assert cells[("ui/deployment/ui", "kube-system/deployment/coredns")]["allowed"] == 6  # 2 pods x 3 ports
+    assert (
+        cells[("ui/deployment/ui", "kube-system/deployment/coredns")]["allowed"] == 6
+    )  # 2 pods x 3 ports
     assert cells[("catalog/deployment/catalog", "ui/deployment/ui")]["state"] == "all"
-    csv_rows = {row.split(",")[0]: row.split(",")[1:] for row in run_cli("matrix", *FINAL, "-o", "csv").out.splitlines()}
+    csv_rows = {
+        row.split(",")[0]: row.split(",")[1:]
+        for row in run_cli("matrix", *FINAL, "-o", "csv").out.splitlines()
+    }
     header = csv_rows.pop("from")
     mysql = header.index("catalog/statefulset/catalog-mysql")
     assert csv_rows["ui/deployment/ui"][mysql] == "0/1"
 
 
 def test_matrix_namespace_filter() -> None:
-    data = json.loads(run_cli("matrix", *FINAL, "--namespace-filter", "ui", "--namespace-filter", "catalog", "-o", "json").out)
+    data = json.loads(
+        run_cli(
+            "matrix",
+            *FINAL,
+            "--namespace-filter",
+            "ui",
+            "--namespace-filter",
+            "catalog",
+            "-o",
+            "json",
+        ).out
+    )
     assert [g["name"] for g in data["groups"]] == [
         "catalog/deployment/catalog",
         "catalog/statefulset/catalog-mysql",
