@@ -159,7 +159,7 @@ def _connect_step(
         for src in sources
         for dst_pod, number, proto in pairs
     )
-    return Step(StepKind.CONNECT, f"connect to {destination.format()}", decisions, tuple(notes))
+    return Step(StepKind.CONNECT, destination.format(), decisions, tuple(notes))
 
 
 def _connection(

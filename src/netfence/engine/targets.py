@@ -56,7 +56,8 @@ class Target:
         if self.kind is TargetKind.EXTERNAL:
             return f"{self.ip} (outside the cluster's pods)"
         if len(self.pods) == 1:
-            return f"pod {self.pods[0].key}"
+            pod = self.pods[0].key
+            return f"pod {pod}" if self.text in (pod, str(self.ip)) else f"{self.text} (pod {pod})"
         return f"{self.text} ({len(self.pods)} pods)"
 
 

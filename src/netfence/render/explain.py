@@ -100,7 +100,7 @@ def group_decisions(decisions: Iterable[Decision]) -> list[_Group]:
 
 
 def explain_step(step: Step) -> list[str]:
-    label = "DNS" if step.kind is StepKind.DNS else "connect"
+    label = "DNS" if step.kind is StepKind.DNS else "connect to"
     lines = [f"{label}: {step.title}: {VERDICT_WORDS[step.verdict]}"]
     for group in group_decisions(step.decisions):
         block = explain_decision(group.first)
