@@ -1,0 +1,1 @@
+"""Benchmarks and the synthetic cluster generator (``bench.synth``); not part of the package."""

@@ -1,0 +1,116 @@
+"""Pods collapsed into equivalence classes.
+
+Two pods are equivalent for every policy question when they share namespace,
+labels, declared ports, hostNetwork, and membership in every ipBlock the
+policies use: no selector, named port or CIDR can tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from netfence.model.cluster import Cluster, Pod
+from netfence.model.labels import Labels
+from netfence.model.policy import IPBlock
+from netfence.model.ports import ContainerPort
+
+BoolVector = npt.NDArray[np.bool_]
+IntVector = npt.NDArray[np.int64]
+
+ANALYSIS_IP_VERSION = 4  # the whole-cluster analysis judges IPv4 connections
+
+
+def analysis_ip(pod: Pod) -> object:
+    """The address whole-cluster analysis uses for a pod (None: no IPv4 address)."""
+    return pod.ip_of_version(ANALYSIS_IP_VERSION)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassKey:
+    namespace: str
+    labels: Labels
+    ports: tuple[ContainerPort, ...]
+    host_network: bool
+    blocks: tuple[bool, ...]
+
+
+@dataclass
+class ClassTable:
+    """C classes: their keys, member pods, sizes and indexes by namespace and label."""
+
+    keys: list[ClassKey]
+    members: list[list[Pod]]
+    weights: IntVector  # pods per class
+    namespace_ids: IntVector  # index into ``namespaces``
+    namespaces: list[str]
+    host_network: BoolVector
+    blocks: list[IPBlock]
+    block_members: npt.NDArray[np.bool_]  # (len(blocks), C)
+    _postings: dict[tuple[str, str], list[int]]
+    _key_postings: dict[str, list[int]]
+
+    @property
+    def size(self) -> int:
+        return len(self.keys)
+
+    def with_label(self, key: str, value: str) -> list[int]:
+        return self._postings.get((key, value), [])
+
+    def with_key(self, key: str) -> list[int]:
+        return self._key_postings.get(key, [])
+
+
+def block_signature(pod: Pod, blocks: Sequence[IPBlock]) -> tuple[bool, ...]:
+    ip = pod.ip_of_version(ANALYSIS_IP_VERSION)
+    if ip is None:
+        return tuple(False for _ in blocks)
+    return tuple(block.contains(ip) for block in blocks)
+
+
+def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
+    index: dict[ClassKey, int] = {}
+    keys: list[ClassKey] = []
+    members: list[list[Pod]] = []
+    for pod in cluster.pods:
+        key = ClassKey(
+            pod.namespace, pod.labels, pod.ports, pod.host_network, block_signature(pod, blocks)
+        )
+        found = index.get(key)
+        if found is None:
+            found = index[key] = len(keys)
+            keys.append(key)
+            members.append([])
+        members[found].append(pod)
+    return _table(keys, members, list(blocks))
+
+
+def _table(keys: list[ClassKey], members: list[list[Pod]], blocks: list[IPBlock]) -> ClassTable:
+    namespaces = sorted({k.namespace for k in keys})
+    ns_index = {ns: i for i, ns in enumerate(namespaces)}
+    postings: dict[tuple[str, str], list[int]] = {}
+    key_postings: dict[str, list[int]] = {}
+    for c, key in enumerate(keys):
+        if key.host_network:
+            continue  # never selectable: left out of every label index
+        for pair in key.labels.items_:
+            postings.setdefault(pair, []).append(c)
+            key_postings.setdefault(pair[0], []).append(c)
+    block_members = np.zeros((len(blocks), len(keys)), dtype=np.bool_)
+    for c, key in enumerate(keys):
+        block_members[:, c] = key.blocks
+    return ClassTable(
+        keys=keys,
+        members=members,
+        weights=np.array([len(m) for m in members], dtype=np.int64),
+        namespace_ids=np.array([ns_index[k.namespace] for k in keys], dtype=np.int64),
+        namespaces=namespaces,
+        host_network=np.array([k.host_network for k in keys], dtype=np.bool_),
+        blocks=blocks,
+        block_members=block_members,
+        _postings=postings,
+        _key_postings=key_postings,
+    )

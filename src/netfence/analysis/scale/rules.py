@@ -1,0 +1,156 @@
+"""Policies and rules as vectors over classes, for one direction.
+
+A rule becomes its peer vector (the classes on the other end it matches), the
+port classes its numeric ports cover, and its named ports. A class's *group*
+is the set of policies that isolate it for the direction; classes in one group
+are judged by the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector
+from netfence.analysis.scale.ports import NamedSpec, PortPartition, spec_of
+from netfence.analysis.scale.selectors import SelectorIndex
+from netfence.compile.compiled import CompiledPolicy, CompiledRule
+from netfence.model.policy import Direction, Peer
+
+NOT_ISOLATED = 0  # group 0: classes no policy isolates for the direction
+
+
+@dataclass
+class RuleVectors:
+    peers: BoolVector  # over the classes at the other end
+    port_classes: frozenset[int]  # covered by numeric ports (all when the rule has no ports)
+    named: tuple[NamedSpec, ...]
+
+
+@dataclass
+class DirectionTables:
+    """Everything one direction needs: rules per policy, groups of classes."""
+
+    direction: Direction
+    policies: list[CompiledPolicy]
+    rules: list[list[RuleVectors]]  # per policy
+    targets: list[BoolVector]  # per policy: the classes it selects
+    group_of: IntVector  # per class
+    groups: list[tuple[int, ...]]  # per group: policy indexes (group 0 = not isolated)
+    named_class: dict[NamedSpec, IntVector] = field(default_factory=dict)
+
+
+def peer_vector(
+    peers: Sequence[Peer] | None, policy_ns: str, table: ClassTable, index: SelectorIndex
+) -> BoolVector:
+    """API reference: a rule with no peers matches all; peers are ORed; within a
+    peer the selectors are ANDed (see compile.PeerMatcher for the quoted rules)."""
+    if not peers:
+        return np.ones(table.size, dtype=np.bool_)
+    vector = np.zeros(table.size, dtype=np.bool_)
+    for peer in peers:
+        if peer.ip_block is not None:
+            vector |= table.block_members[table.blocks.index(peer.ip_block)]
+            continue
+        if peer.namespace_selector is None:
+            selected = index.in_namespace(policy_ns)
+        else:
+            selected = index.namespaces(peer.namespace_selector)
+        if peer.pod_selector is not None:
+            selected = selected & index.pods(peer.pod_selector)
+        vector |= selected
+    return vector
+
+
+def rule_vectors(
+    rule: CompiledRule,
+    policy_ns: str,
+    table: ClassTable,
+    index: SelectorIndex,
+    ports: PortPartition,
+) -> RuleVectors:
+    peers = peer_vector(
+        None if rule.peers is None else [m.peer for m in rule.peers], policy_ns, table, index
+    )
+    if rule.ports is None:
+        return RuleVectors(peers, frozenset(range(len(ports.classes))), ())
+    covered: set[int] = set()
+    named: list[NamedSpec] = []
+    for matcher in rule.ports:
+        spec = spec_of(matcher.port)
+        if len(spec) == 2:
+            named.append(spec)
+        else:
+            covered.update(ports.covered(spec))
+    return RuleVectors(peers, frozenset(covered), tuple(named))
+
+
+def named_port_classes(spec: NamedSpec, table: ClassTable, ports: PortPartition) -> IntVector:
+    """Per class: the port class its container port ``spec`` resolves to, or -1."""
+    protocol, name = spec
+    out = np.full(table.size, -1, dtype=np.int64)
+    for c, key in enumerate(table.keys):
+        number = next(
+            (p.port for p in key.ports if p.name == name and p.protocol is protocol), None
+        )
+        if number is not None:
+            out[c] = ports.class_of(protocol, number)
+    return out
+
+
+def direction_tables(
+    direction: Direction,
+    policies: Sequence[CompiledPolicy],
+    table: ClassTable,
+    index: SelectorIndex,
+    ports: PortPartition,
+) -> DirectionTables:
+    isolating = [p for p in policies if p.policy.isolates(direction)]
+    targets = [index.in_namespace(p.policy.namespace) & index.pods(p.target) for p in isolating]
+    rules = [
+        [rule_vectors(r, p.policy.namespace, table, index, ports) for r in p.rules(direction)]
+        for p in isolating
+    ]
+    named_class: dict[NamedSpec, IntVector] = {}
+    for policy_rules in rules:
+        for rule in policy_rules:
+            for spec in rule.named:
+                if spec not in named_class:
+                    named_class[spec] = named_port_classes(spec, table, ports)
+    # Ingress named ports resolve on the selected pod itself: classes of one group
+    # must resolve them alike, so the resolution is part of the group's key.
+    resolve = named_class if direction is Direction.INGRESS else {}
+    group_of, groups = _groups(targets, rules, resolve, table.size)
+    return DirectionTables(
+        direction, list(isolating), rules, targets, group_of, groups, named_class
+    )
+
+
+def _groups(
+    targets: Sequence[BoolVector],
+    rules: Sequence[Sequence[RuleVectors]],
+    resolve: dict[NamedSpec, IntVector],
+    size: int,
+) -> tuple[IntVector, list[tuple[int, ...]]]:
+    """Group classes by the exact set of policies selecting them (and, for
+    ingress, how those policies' named ports resolve on them)."""
+    selecting: list[list[int]] = [[] for _ in range(size)]
+    for p, target in enumerate(targets):
+        for c in np.flatnonzero(target).tolist():
+            selecting[c].append(p)
+    groups: list[tuple[int, ...]] = [()]
+    index: dict[tuple[object, ...], int] = {(): NOT_ISOLATED}
+    group_of = np.zeros(size, dtype=np.int64)
+    for c, chosen in enumerate(selecting):
+        key: tuple[object, ...] = tuple(chosen)
+        if chosen and resolve:
+            specs = sorted({s for p in chosen for r in rules[p] for s in r.named}, key=str)
+            key = (*key, *(int(resolve[s][c]) for s in specs))
+        g = index.get(key)
+        if g is None:
+            g = index[key] = len(groups)
+            groups.append(tuple(chosen))
+        group_of[c] = g
+    return group_of, groups
