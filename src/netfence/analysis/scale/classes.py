@@ -64,21 +64,40 @@ class ClassTable:
         return self._key_postings.get(key, [])
 
 
-def block_signature(pod: Pod, blocks: Sequence[IPBlock]) -> tuple[bool, ...]:
-    ip = pod.ip_of_version(ANALYSIS_IP_VERSION)
-    if ip is None:
-        return tuple(False for _ in blocks)
-    return tuple(block.contains(ip) for block in blocks)
+def block_membership(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> npt.NDArray[np.bool_]:
+    """(pods × blocks): is each pod's IPv4 address inside each ipBlock (CIDR minus
+    except)? Computed on integer addresses, all pods at once."""
+    addresses = np.zeros(len(pods), dtype=np.uint32)
+    has_ip = np.zeros(len(pods), dtype=np.bool_)
+    for i, pod in enumerate(pods):
+        ip = pod.ip_of_version(ANALYSIS_IP_VERSION)
+        if ip is not None:
+            addresses[i], has_ip[i] = int(ip), True
+    out = np.zeros((len(pods), len(blocks)), dtype=np.bool_)
+    for b, block in enumerate(blocks):
+        if block.cidr.version != ANALYSIS_IP_VERSION:
+            continue
+        inside = _in_network(addresses, block.cidr) & has_ip
+        for excluded in block.except_:
+            if excluded.version == ANALYSIS_IP_VERSION:
+                inside &= ~_in_network(addresses, excluded)
+        out[:, b] = inside
+    return out
+
+
+def _in_network(addresses: npt.NDArray[np.uint32], network: object) -> npt.NDArray[np.bool_]:
+    mask = np.uint32(int(network.netmask))  # type: ignore[attr-defined]
+    return (addresses & mask) == np.uint32(int(network.network_address))  # type: ignore[attr-defined,no-any-return]
 
 
 def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
     index: dict[ClassKey, int] = {}
     keys: list[ClassKey] = []
     members: list[list[Pod]] = []
-    for pod in cluster.pods:
-        key = ClassKey(
-            pod.namespace, pod.labels, pod.ports, pod.host_network, block_signature(pod, blocks)
-        )
+    membership = block_membership(cluster.pods, blocks)
+    signatures = [tuple(row) for row in membership.tolist()]
+    for pod, signature in zip(cluster.pods, signatures, strict=True):
+        key = ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, signature)
         found = index.get(key)
         if found is None:
             found = index[key] = len(keys)

@@ -91,12 +91,18 @@ def named_port_classes(spec: NamedSpec, table: ClassTable, ports: PortPartition)
     """Per class: the port class its container port ``spec`` resolves to, or -1."""
     protocol, name = spec
     out = np.full(table.size, -1, dtype=np.int64)
+    resolved: dict[tuple[object, ...], int] = {}
     for c, key in enumerate(table.keys):
-        number = next(
-            (p.port for p in key.ports if p.name == name and p.protocol is protocol), None
-        )
-        if number is not None:
-            out[c] = ports.class_of(protocol, number)
+        if not key.ports:
+            continue
+        port_class = resolved.get(key.ports)
+        if port_class is None:
+            number = next(
+                (p.port for p in key.ports if p.name == name and p.protocol is protocol), None
+            )
+            found = -1 if number is None else ports.class_of(protocol, number)
+            port_class = resolved[key.ports] = found
+        out[c] = port_class
     return out
 
 
