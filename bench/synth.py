@@ -28,10 +28,11 @@ Objects of a workload share nothing: callers may mutate them.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -47,6 +48,7 @@ MAX_PODS = MAX_NODES * PODS_PER_NODE
 SERVICE_BASE = (172 << 24) | (20 << 16)  # 172.20.0.0/16 and up, as EKS (kube-dns .10)
 KUBE_DNS_IP = "172.20.0.10"
 NODE_CIDR = "10.0.0.0/16"
+NODE_BASE = (10 << 24) | 10  # node n is 10.0.0.10 + n: its name is ip-10-0-x-y.ec2.internal
 RFC1918 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' generated-name alphabet
 
@@ -68,7 +70,7 @@ TIERS = ("web", "api", "db", "cache", "worker")
 OPTIONAL_TIERS = (("web", 0.4), ("db", 0.5), ("cache", 0.35), ("worker", 0.45))
 REPLICA_WEIGHTS = (30, 24, 16, 9, 6, 4, 3, 3, 2, 3)  # replicas 1..10: most apps are small
 STATEFUL_REPLICA_WEIGHTS = (50, 15, 35)  # 1..3
-# (implementation, main ports, exporter port) per stateful kind
+# (implementation, main port, exporter's metrics port, weight)
 DATABASES: tuple[tuple[str, Port, int, int], ...] = (
     ("postgres", ("postgres", 5432, "TCP"), 9187, 60),
     ("mysql", ("mysql", 3306, "TCP"), 9104, 25),
@@ -136,6 +138,19 @@ class Component:
     replicas: int
     containers: list[Container]
     versions: tuple[str, ...] = ()  # () no label, ("v1",), or ("v1", "v2"): two Deployments
+    platform_labels: dict[str, str] | None = None  # instead of app/tier/part-of
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The labels all its pods share, without the controller's hash labels."""
+        if self.platform_labels is not None:
+            return dict(self.platform_labels)
+        return {"app": self.name, "tier": self.tier, "app.kubernetes.io/part-of": self.product}
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """Its Service's selector."""
+        return self.labels if self.platform_labels is not None else {"app": self.name}
 
     @property
     def main_port(self) -> Port:
@@ -157,7 +172,13 @@ class Namespace:
 def generate(pods: int, policies: int, seed: int) -> list[Obj]:
     """Namespaces, then per namespace its Pods and Services, then the NetworkPolicies
     (sorted by namespace and name): exactly ``pods`` Pods and ``policies`` policies."""
-    return _Synth(pods, policies, seed).run()
+    enabled = gc.isenabled()
+    gc.disable()  # millions of new, acyclic dicts: collections would halve the speed
+    try:
+        return _Synth(pods, policies, seed).run()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def policy_counts(policies: int, app_namespaces: int) -> dict[str, int]:
@@ -222,9 +243,8 @@ class _Synth:
         i = self.pod_index
         self.pod_index += 1
         node, slot = i % self.nodes, i // self.nodes
-        return f"ip-10-0-{node >> 8}-{(node & 255) + 1}.ec2.internal", _ip(
-            POD_BASE + node * 256 + 2 + slot
-        )
+        node_ip = _ip(NODE_BASE + node).replace(".", "-")
+        return f"ip-{node_ip}.ec2.internal", _ip(POD_BASE + node * 256 + 2 + slot)
 
     def _service_ip(self) -> str:
         ip = _ip(SERVICE_BASE + self.service_index)
@@ -254,7 +274,11 @@ class _Synth:
         self.app_namespaces = self._app_namespaces(n_app)
         self.namespaces = sorted(platform + self.app_namespaces, key=lambda ns: ns.name)
         out: list[Obj] = [
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns.name, "labels": ns.labels}}
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns.name, "labels": dict(ns.labels)},
+            }
             for ns in self.namespaces
         ]
         budget = self.pods
@@ -304,33 +328,39 @@ class _Synth:
     def _platform_components(self, platform: list[Namespace], budget: int) -> int:
         kube_system, monitoring, ingress = platform
         specs = (
-            (kube_system, "coredns", "Deployment", "dns",
+            (kube_system, "coredns", "Deployment", {"k8s-app": "kube-dns"},
              [("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")],
              "registry.k8s.io/coredns/coredns:v1.11.1"),
-            (monitoring, "prometheus-k8s", "StatefulSet", "monitoring",
+            (monitoring, "prometheus-k8s", "StatefulSet",
+             {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "k8s"},
              [("web", 9090, "TCP")], "quay.io/prometheus/prometheus:v2.51.0"),
-            (ingress, "ingress-nginx-controller", "Deployment", "ingress",
+            (ingress, "ingress-nginx-controller", "Deployment",
+             {"app.kubernetes.io/name": "ingress-nginx",
+              "app.kubernetes.io/component": "controller"},
              [("http", 80, "TCP"), ("https", 443, "TCP"), ("metrics", 10254, "TCP")],
              "registry.k8s.io/ingress-nginx/controller:v1.10.0"),
         )  # fmt: skip
         used = 0
-        for ns, name, kind, tier, ports, image in specs:
+        for ns, name, kind, labels, ports, image in specs:
             replicas = min(2, budget - used)
             if replicas <= 0:
                 break
             container = Container(name.split("-")[0], image, ports)
-            ns.components.append(Component(ns, name, name, tier, kind, replicas, [container]))
+            comp = Component(ns, name, name, "platform", kind, replicas, [container])
+            comp.platform_labels = labels
+            ns.components.append(comp)
             used += replicas
         return used
 
     def _plan_namespace(self, ns: Namespace, quota: int) -> None:
-        products: set[str] = set()
+        products: list[str] = []
+        rounds = 0
         while quota > 0:
-            product = self.rng.choice(PRODUCTS)
-            k = 2
-            while product in products:
-                product, k = f"{product.rsplit('-', 1)[0]}-{k}", k + 1
-            products.add(product)
+            if not products:  # each product once, then again as <product>-2, -3, ...
+                rounds += 1
+                products = [p if rounds == 1 else f"{p}-{rounds}" for p in PRODUCTS]
+                self.rng.shuffle(products)
+            product = products.pop()
             tiers = ["api"] + [t for t, p in OPTIONAL_TIERS if self.rng.random() < p]
             for tier in tiers:
                 if quota == 0:
@@ -345,7 +375,6 @@ class _Synth:
 
     def _component(self, ns: Namespace, product: str, tier: str, quota: int) -> Component:
         rng = self.rng
-        image = f"registry.example.com/{ns.team}/{product}-{tier}:1.{rng.randrange(40)}.0"
         stateful = tier == "db" or (tier == "cache" and rng.random() < 0.5)
         if stateful:
             replicas = rng.choices(range(1, 4), STATEFUL_REPLICA_WEIGHTS)[0]
@@ -364,6 +393,7 @@ class _Synth:
             ]  # fmt: skip
         else:
             name = f"{product}-{rng.choice(_SUFFIXES[tier])}"
+            image = f"registry.example.com/{ns.team}/{name}:1.{rng.randrange(40)}.0"
             containers = [Container(tier, image, self._app_ports(tier))]
         comp = Component(
             ns, product, name, tier, "StatefulSet" if stateful else "Deployment", replicas,
@@ -399,12 +429,8 @@ class _Synth:
             ports.append(("statsd", 8125, "UDP"))
         return ports
 
-    def _workload_pods(self, comp: Component) -> Iterable[Obj]:
-        common = {"app": comp.name, "tier": comp.tier, "app.kubernetes.io/part-of": comp.product}
-        if comp.namespace.name == "kube-system":
-            common = {"k8s-app": "kube-dns"}
-        elif not comp.namespace.team or comp.tier in ("monitoring", "ingress"):
-            common = {"app.kubernetes.io/name": comp.name.split("-k8s")[0].split("-controller")[0]}
+    def _workload_pods(self, comp: Component) -> Iterator[Obj]:
+        common = comp.labels
         if comp.kind == "StatefulSet":
             revision = f"{comp.name}-{self._suffix(10)}"
             owner = self._owner("apps/v1", "StatefulSet", comp.name)
@@ -417,17 +443,23 @@ class _Synth:
                 }
                 yield self._pod(comp, name, labels, owner)
             return
-        groups = [(comp.name, comp.versions[:1], comp.replicas)]
+        # (Deployment name, version label or None, replicas)
+        groups: list[tuple[str, str | None, int]] = [
+            (comp.name, comp.versions[0] if comp.versions else None, comp.replicas)
+        ]
         if len(comp.versions) == 2:
             canary = max(1, comp.replicas // 3)
             groups = [
-                (f"{comp.name}-v1", ("v1",), comp.replicas - canary),
-                (f"{comp.name}-v2", ("v2",), canary),
+                (f"{comp.name}-v1", "v1", comp.replicas - canary),
+                (f"{comp.name}-v2", "v2", canary),
             ]
         for deployment, version, replicas in groups:
             pod_hash = self._suffix(10)
             owner = self._owner("apps/v1", "ReplicaSet", f"{deployment}-{pod_hash}")
-            labels = {**common, **{"version": v for v in version}, "pod-template-hash": pod_hash}
+            labels = dict(common)
+            if version is not None:
+                labels["version"] = version
+            labels["pod-template-hash"] = pod_hash
             names: set[str] = set()
             while len(names) < replicas:
                 name = f"{deployment}-{pod_hash}-{self._suffix(5)}"
@@ -477,15 +509,11 @@ class _Synth:
     def _service(self, comp: Component) -> Obj | None:
         ns = comp.namespace.name
         if ns == "kube-system":
-            return _service_obj(
-                ns, "kube-dns", {"k8s-app": "kube-dns"}, KUBE_DNS_IP,
-                [("dns", 53, "UDP", 53), ("dns-tcp", 53, "TCP", 53), ("metrics", 9153, "TCP", 9153)],
-            )  # fmt: skip
+            dns_ports = [("dns", 53, "UDP", 53), ("dns-tcp", 53, "TCP", 53)]
+            dns_ports.append(("metrics", 9153, "TCP", 9153))
+            return _service_obj(ns, "kube-dns", comp.selector, KUBE_DNS_IP, dns_ports)
         if comp.tier == "worker":
             return None
-        selector = {"app": comp.name}
-        if not comp.namespace.team or comp.tier in ("monitoring", "ingress"):
-            selector = {"app.kubernetes.io/name": comp.name.split("-k8s")[0].split("-controller")[0]}
         if comp.tier in ("web", "api"):
             ports: list[tuple[str, int, str, int | str]] = [("http", 80, "TCP", "http")]
             if comp.tier == "api":
@@ -495,8 +523,9 @@ class _Synth:
                         ports.append((name, 443 if name == "quic" else number, protocol, name))
         else:
             ports = [(n, p, proto, n) for n, p, proto in comp.containers[0].ports]
-        headless = comp.kind == "StatefulSet" and comp.tier != "monitoring"
-        return _service_obj(ns, comp.name, selector, None if headless else self._service_ip(), ports)
+        headless = comp.kind == "StatefulSet" and comp.tier != "platform"
+        cluster_ip = None if headless else self._service_ip()
+        return _service_obj(ns, comp.name, comp.selector, cluster_ip, ports)
 
     # ---- policies ----------------------------------------------------------------
 
@@ -570,3 +599,487 @@ class _Synth:
     def _env(self) -> str:
         return self._app_namespace().env
 
+    def _from_namespace(self, j: int) -> tuple[str, str, Obj]:
+        ns, stem, selector, comp = self._target("web", "api")
+        team, env = self._team(), self._env()
+        labels = ({"team": team}, {"env": env}, {"team": team, "env": env})[j % 3]
+        spec: Obj = {
+            "podSelector": selector,
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": {"matchLabels": labels}}],
+                    "ports": [_port(comp, j, "http", 8080)],
+                }
+            ],
+        }
+        if j % 4 != 3:  # the others rely on the defaulting of policyTypes
+            spec["policyTypes"] = ["Ingress"]
+        return ns, f"allow-{stem}-from-{'-'.join(labels.values())}", spec
+
+    def _namespace_and_pod(self, j: int) -> tuple[str, str, Obj]:
+        """namespaceSelector AND podSelector in one peer."""
+        ns, stem, selector, _ = self._target("api")
+        if j % 2 == 0:
+            env = self._env()
+            peer = {
+                "namespaceSelector": {"matchLabels": {"env": env}},
+                "podSelector": {"matchLabels": {"tier": "web"}},
+            }
+            name = f"allow-{stem}-from-{env}-web"
+        else:
+            other = self._pick("web", "api", "worker")
+            team = other.namespace.team if other else self._team()
+            app = other.name if other else "frontend"
+            peer = {
+                "namespaceSelector": {"matchLabels": {"team": team}},
+                "podSelector": {"matchLabels": {"app": app}},
+            }
+            name = f"allow-{stem}-from-{app}"
+        if j % 4 < 2:
+            ports: list[Obj] = [{"port": "http"}, {"port": "grpc"}]
+        else:
+            ports = [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 9090}]
+        spec = {
+            "podSelector": selector,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [peer], "ports": ports}],
+        }
+        return ns, name, spec
+
+    def _or_peers(self, j: int) -> tuple[str, str, Obj]:
+        """Separate peers, ORed: a client app here, a team's namespaces, the nodes."""
+        ns, stem, selector, comp = self._target("api", "web")
+        client = self._pick("web", "worker")
+        peers: list[Obj] = [
+            {"podSelector": {"matchLabels": {"app": client.name if client else "frontend"}}},
+            {"namespaceSelector": {"matchLabels": {"team": self._team()}}},
+        ]
+        if j % 2 == 0:
+            peers.append({"ipBlock": {"cidr": NODE_CIDR}})  # kubelet probes, NodePorts
+        spec = {
+            "podSelector": selector,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": peers, "ports": [_port(comp, j, "http", 8080)]}],
+        }
+        return ns, f"allow-{stem}-clients", spec
+
+    def _match_expressions(self, j: int) -> tuple[str, str, Obj]:
+        variant = j % 4
+        ns, stem, selector, comp = self._target("api", "web")
+        rule: Obj
+        if variant == 0:  # In, on both ends, selecting by tier
+            selector = {
+                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["api", "worker"]}]
+            }
+            rule = {
+                "from": [
+                    {
+                        "podSelector": {
+                            "matchExpressions": [
+                                {"key": "tier", "operator": "In", "values": ["web", "api"]}
+                            ]
+                        }
+                    }
+                ],
+                "ports": [{"port": "http"}, {"port": "grpc"}],
+            }
+            stem = "backends"
+        elif variant == 1:  # NotIn
+            rule = {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchExpressions": [
+                                {"key": "env", "operator": "NotIn", "values": ["dev", "qa"]}
+                            ]
+                        }
+                    }
+                ]
+            }
+            stem += "-from-non-dev"
+        elif variant == 2:  # Exists, ANDed with a podSelector
+            rule = {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchExpressions": [{"key": "istio-injection", "operator": "Exists"}]
+                        },
+                        "podSelector": {"matchLabels": {"tier": "web"}},
+                    }
+                ],
+                "ports": [_port(comp, j, "http", 8080)],
+            }
+            stem += "-from-mesh"
+        else:  # DoesNotExist, NotIn and Exists together
+            tier = self.rng.choice(("api", "worker"))
+            selector = {
+                "matchLabels": {"tier": tier},
+                "matchExpressions": [{"key": "version", "operator": "DoesNotExist"}],
+            }
+            rule = {
+                "from": [
+                    {
+                        "podSelector": {
+                            "matchExpressions": [
+                                {"key": "tier", "operator": "NotIn", "values": ["db", "cache"]},
+                                {"key": "app.kubernetes.io/part-of", "operator": "Exists"},
+                            ]
+                        }
+                    }
+                ]
+            }
+            stem = f"unversioned-{tier}"
+        spec = {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": [rule]}
+        return ns, f"allow-{stem}-expr", spec
+
+    def _ip_block_egress(self, j: int) -> tuple[str, str, Obj]:
+        ns, stem, selector, _ = self._target("api", "worker", "web")
+        blocks: tuple[tuple[str, list[Obj], list[Obj]], ...] = (
+            ("internet", [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(RFC1918)}}],
+             [{"protocol": "TCP", "port": 443}]),
+            ("partner-db", [{"ipBlock": {"cidr": "198.51.100.0/24",
+                                         "except": ["198.51.100.128/25"]}}],
+             [{"protocol": "TCP", "port": 5432}]),
+            ("payment-gateway", [{"ipBlock": {"cidr": "203.0.113.0/24"}},
+                                 {"ipBlock": {"cidr": "192.0.2.10/32"}}],
+             [{"port": 443}, {"port": 8443}]),
+            ("internet-v6", [{"ipBlock": {"cidr": "2001:db8::/32",
+                                          "except": ["2001:db8:ff::/48"]}}],
+             [{"port": 443}]),
+        )  # fmt: skip
+        what, peers, ports = blocks[j % len(blocks)]
+        spec = {
+            "podSelector": selector,
+            "policyTypes": ["Egress"],
+            "egress": [{"to": peers, "ports": ports}],
+        }
+        return ns, f"allow-{stem}-to-{what}", spec
+
+    def _port_range(self, j: int) -> tuple[str, str, Obj]:
+        variant = j % 3
+        if variant == 0:  # to the NodePorts of every node
+            ns, stem, selector, _ = self._target("api", "worker", "web")
+            spec: Obj = {
+                "podSelector": selector,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": {"cidr": NODE_CIDR}}],
+                        "ports": [{"protocol": "TCP", "port": 30000, "endPort": 32767}],
+                    }
+                ],
+            }
+            return ns, f"allow-{stem}-to-nodeports", spec
+        if variant == 1:
+            ns, stem, selector, _ = self._target("api")
+            rule: Obj = {
+                "from": [{"namespaceSelector": {"matchLabels": {"env": self._env()}}}],
+                "ports": [{"port": 8000, "endPort": 8100}],
+            }
+        else:
+            ns, stem, selector, _ = self._target("worker", "api")
+            rule = {
+                "from": [{"podSelector": {}}],
+                "ports": [{"protocol": "UDP", "port": 60000, "endPort": 61000}],
+            }
+        spec = {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": [rule]}
+        return ns, f"allow-{stem}-port-range", spec
+
+    def _app_to_db(self, j: int) -> tuple[str, str, Obj]:
+        """A store accepts its product's api (and maybe worker), on its port."""
+        ns, stem, selector, comp = self._target("db", "cache")
+        client = None
+        if comp is not None:
+            siblings = [c for c in comp.namespace.components if c.tier in ("api", "worker")]
+            same = [c for c in siblings if c.product == comp.product and c.tier == "api"]
+            client = same[0] if same else (self.rng.choice(siblings) if siblings else None)
+        peers: list[Obj] = [
+            {"podSelector": {"matchLabels": {"app": client.name} if client else {"tier": "api"}}}
+        ]
+        if j % 3 == 2 and comp is not None:
+            peers.append(
+                {
+                    "podSelector": {
+                        "matchLabels": {"app.kubernetes.io/part-of": comp.product, "tier": "worker"}
+                    }
+                }
+            )
+        spec: Obj = {
+            "podSelector": selector,
+            "ingress": [{"from": peers, "ports": [_port(comp, j, "postgres", 5432)]}],
+        }
+        if j % 2 == 0:
+            spec["policyTypes"] = ["Ingress"]
+        return ns, f"allow-{stem}-from-clients", spec
+
+    def _version(self, j: int) -> tuple[str, str, Obj]:
+        """Select by version: v2 (canary) reachable from the ingress controller only,
+        v1 from the namespace's web tier."""
+        pool = self.split or self.versioned
+        comp = self.rng.choice(pool) if pool else None
+        ns = comp.namespace.name if comp else self._app_namespace().name
+        app = comp.name if comp else "frontend"
+        version = "v2" if j % 2 == 0 and (comp is None or len(comp.versions) == 2) else "v1"
+        peer: Obj = INGRESS_NGINX_PEER if version == "v2" else _match_peer(tier="web")
+        spec = {
+            "podSelector": _match(app=app, version=version),
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_copy(peer)], "ports": [{"port": "http"}]}],
+        }
+        return ns, f"allow-{app}-{version}", spec
+
+    def _monitoring(self, j: int) -> tuple[str, str, Obj]:
+        variant = j % 3
+        ns, stem, selector, _ = self._target("api", "web", "worker", "db", "cache")
+        if variant == 0:
+            selector, stem = {}, "all"
+        elif variant == 1:
+            tier = self.rng.choice(TIERS)
+            selector, stem = _match(tier=tier), tier
+        port: Obj = {"port": "metrics"} if j % 4 != 3 else {"protocol": "TCP", "port": 9100}
+        spec = {
+            "podSelector": selector,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_copy(PROMETHEUS_PEER)], "ports": [port]}],
+        }
+        return ns, f"allow-prometheus-scrape-{stem}", spec
+
+    def _udp_sctp(self, j: int) -> tuple[str, str, Obj]:
+        variant = j % 3
+        if variant == 0:  # memberlist gossip between a worker's pods, TCP and UDP
+            comp = self.rng.choice(self.with_port["gossip"]) if self.with_port["gossip"] else None
+            ns = comp.namespace.name if comp else self._app_namespace().name
+            app = comp.name if comp else "worker"
+            ports: list[Obj] = (
+                [{"protocol": "UDP", "port": 7946}, {"protocol": "TCP", "port": 7946}]
+                if j % 2 == 0
+                else [{"protocol": "UDP", "port": "gossip-udp"}, {"port": "gossip"}]
+            )
+            spec = {
+                "podSelector": _match(app=app),
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [_match_peer(app=app)], "ports": ports}],
+            }
+            return ns, f"allow-{app}-gossip", spec
+        if variant == 1:  # Diameter over SCTP from a team's namespaces
+            comp = (
+                self.rng.choice(self.with_port["diameter"]) if self.with_port["diameter"] else None
+            )
+            ns = comp.namespace.name if comp else self._app_namespace().name
+            app = comp.name if comp else "diameter"
+            sctp: Obj = (
+                {"protocol": "SCTP", "port": 3868}
+                if j % 2 == 0
+                else {"protocol": "SCTP", "port": "diameter"}
+            )
+            spec = {
+                "podSelector": _match(app=app),
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [{"namespaceSelector": {"matchLabels": {"team": self._team()}}}],
+                        "ports": [sctp],
+                    }
+                ],
+            }
+            return ns, f"allow-{app}-diameter", spec
+        comp = self.rng.choice(self.with_port["quic"]) if self.with_port["quic"] else None
+        ns = comp.namespace.name if comp else self._app_namespace().name
+        app = comp.name if comp else "edge"
+        spec = {
+            "podSelector": _match(app=app),
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [_copy(INGRESS_NGINX_PEER)],
+                    "ports": [{"protocol": "UDP", "port": "quic"}],
+                }
+            ],
+        }
+        return ns, f"allow-{app}-quic", spec
+
+    def _egress_to_deps(self, j: int) -> tuple[str, str, Obj]:
+        """An app may reach its product's stores, and maybe an api of another team."""
+        ns, stem, selector, comp = self._target("api", "worker")
+        rules: list[Obj] = []
+        deps = (
+            [c for c in comp.namespace.components
+             if c.product == comp.product and c.tier in ("db", "cache")]
+            if comp else []
+        )  # fmt: skip
+        for dep in deps:
+            rules.append({"to": [_match_peer(app=dep.name)], "ports": [_port(dep, j, "", 0)]})
+        if not rules:
+            rules.append(
+                {"to": [_match_peer(tier="db")], "ports": [{"protocol": "TCP", "port": 5432}]}
+            )
+            rules.append({"to": [_match_peer(tier="cache")], "ports": [{"port": "redis"}]})
+        if j % 2 == 1:
+            other = self._pick("api")
+            team = other.namespace.team if other else self._team()
+            peer = {
+                "namespaceSelector": {"matchLabels": {"team": team}},
+                "podSelector": {"matchLabels": {"app": other.name if other else "api"}},
+            }
+            rules.append({"to": [peer], "ports": [{"port": "grpc"}]})
+        spec = {"podSelector": selector, "policyTypes": ["Egress"], "egress": rules}
+        return ns, f"allow-{stem}-egress", spec
+
+
+_SUFFIXES = {
+    "web": ("web", "frontend", "ui"),
+    "api": ("api", "service", "gateway"),
+    "worker": ("worker", "consumer", "scheduler"),
+}
+
+
+def _match(**labels: str) -> Obj:
+    return {"matchLabels": labels}
+
+
+def _match_peer(**labels: str) -> Obj:
+    return {"podSelector": {"matchLabels": labels}}
+
+
+def _copy(peer: Obj) -> Obj:
+    """A fresh copy of a constant peer (callers may mutate what generate returns)."""
+    copied: Obj = json.loads(json.dumps(peer))
+    return copied
+
+
+def _port(comp: Component | None, j: int, name: str, number: int) -> Obj:
+    """The component's main port, by name for even ``j`` and by number for odd."""
+    protocol = "TCP"
+    if comp is not None:
+        name, number, protocol = comp.main_port
+    if j % 2 == 0:
+        return {"port": name} if protocol == "TCP" else {"protocol": protocol, "port": name}
+    return {"protocol": protocol, "port": number}
+
+
+def _deny(types: list[str]) -> Obj:
+    return {"podSelector": {}, "policyTypes": types}
+
+
+def _deny_ingress(j: int) -> Obj:
+    """Three spellings: explicit policyTypes, defaulted policyTypes, ``ingress: []``."""
+    return ({"podSelector": {}, "policyTypes": ["Ingress"]}, {"podSelector": {}},
+            {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": []})[j % 3]  # fmt: skip
+
+
+def _same_namespace() -> Obj:
+    return {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"podSelector": {}}]}],
+    }
+
+
+def _dns_egress(j: int) -> Obj:
+    """To kube-dns on 53/UDP and 53/TCP: by number, by CoreDNS's port names, or to
+    the whole of kube-system."""
+    variant = j % 3
+    peer = _copy(KUBE_DNS_PEER)
+    if variant == 2:
+        del peer["podSelector"]
+    if variant == 1:
+        ports: list[Obj] = [
+            {"protocol": "UDP", "port": "dns"},
+            {"protocol": "TCP", "port": "dns-tcp"},
+        ]
+    else:
+        ports = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    return {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [peer], "ports": ports}],
+    }
+
+
+def _service_obj(
+    namespace: str,
+    name: str,
+    selector: dict[str, str],
+    cluster_ip: str | None,
+    ports: Sequence[tuple[str, int, str, int | str]],
+) -> Obj:
+    ip = cluster_ip or "None"  # headless
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(selector)},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": ip,
+            "clusterIPs": [ip],
+            "selector": dict(selector),
+            "ports": [
+                {"name": n, "port": p, "protocol": proto, "targetPort": target}
+                for n, p, proto, target in ports
+            ],
+        },
+    }
+
+
+# ---- output ----------------------------------------------------------------------
+
+
+def dumps_json(objects: list[Obj]) -> str:
+    """One ``List`` document, compact. ``json.dumps`` encodes in C; ``json.dump``
+    would take the pure-Python iterative encoder, several times slower."""
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, separators=(",", ":"))
+
+
+def dumps_yaml(objects: list[Obj]) -> str:
+    """Multi-document YAML, with the C dumper when PyYAML has it."""
+    import yaml
+
+    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump_all(objects, Dumper=dumper, sort_keys=False, default_flow_style=False)
+    return text
+
+
+def write(objects: list[Obj], output: str, fmt: str) -> int:
+    """Write to ``output`` (``-`` for stdout); the number of bytes written."""
+    text = dumps_json(objects) + "\n" if fmt == "json" else dumps_yaml(objects)
+    data = text.encode()
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        Path(output).write_bytes(data)
+    return len(data)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, required=True, help="exact number of Pods")
+    parser.add_argument("--policies", type=int, required=True, help="exact number of policies")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("-o", "--output", required=True, help="file to write, - for stdout")
+    parser.add_argument(
+        "--format", choices=("json", "yaml"), help="default: yaml for .yaml/.yml, else json"
+    )
+    args = parser.parse_args(argv)
+    fmt = args.format or ("yaml" if args.output.endswith((".yaml", ".yml")) else "json")
+    start = time.perf_counter()
+    try:
+        objects = generate(args.pods, args.policies, args.seed)
+    except ValueError as exc:
+        parser.error(str(exc))
+    generated = time.perf_counter()
+    size = write(objects, args.output, fmt)
+    done = time.perf_counter()
+    kinds: dict[str, int] = {}
+    for obj in objects:
+        kinds[obj["kind"]] = kinds.get(obj["kind"], 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    print(
+        f"{summary}; {size / 1e6:.1f} MB {fmt}; generate {generated - start:.2f} s, "
+        f"write {done - generated:.2f} s",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()
