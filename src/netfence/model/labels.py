@@ -13,9 +13,14 @@ class Labels(Mapping[str, str]):
 
     items_: tuple[tuple[str, str], ...] = ()
     _map: dict[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _hash: int = field(default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_map", dict(self.items_))
+        object.__setattr__(self, "_hash", hash(self.items_))
+
+    def __hash__(self) -> int:  # label sets key many caches: hash once
+        return self._hash
 
     @staticmethod
     def of(mapping: Mapping[str, str] | None = None, **kwargs: str) -> Labels:
@@ -90,6 +95,13 @@ class LabelSelector:
 
     match_labels: Labels = Labels()
     match_expressions: tuple[Requirement, ...] = ()
+    _hash: int = field(default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.match_labels, self.match_expressions)))
+
+    def __hash__(self) -> int:  # selectors key the evaluation caches: hash once
+        return self._hash
 
     @property
     def is_empty(self) -> bool:

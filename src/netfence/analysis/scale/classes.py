@@ -50,6 +50,8 @@ class ClassTable:
     host_network: BoolVector
     blocks: list[IPBlock]
     block_members: npt.NDArray[np.bool_]  # (len(blocks), C)
+    port_sets: list[tuple[ContainerPort, ...]]  # distinct declared-port lists
+    port_set_ids: IntVector  # per class: index into port_sets
     _postings: dict[tuple[str, str], list[int]]
     _key_postings: dict[str, list[int]]
 
@@ -121,6 +123,10 @@ def _table(keys: list[ClassKey], members: list[list[Pod]], blocks: list[IPBlock]
     block_members = np.zeros((len(blocks), len(keys)), dtype=np.bool_)
     for c, key in enumerate(keys):
         block_members[:, c] = key.blocks
+    port_index: dict[tuple[ContainerPort, ...], int] = {}
+    port_set_ids = np.array(
+        [port_index.setdefault(k.ports, len(port_index)) for k in keys], dtype=np.int64
+    )
     return ClassTable(
         keys=keys,
         members=members,
@@ -130,6 +136,8 @@ def _table(keys: list[ClassKey], members: list[list[Pod]], blocks: list[IPBlock]
         host_network=np.array([k.host_network for k in keys], dtype=np.bool_),
         blocks=blocks,
         block_members=block_members,
+        port_sets=list(port_index),
+        port_set_ids=port_set_ids,
         _postings=postings,
         _key_postings=key_postings,
     )

@@ -88,22 +88,15 @@ def rule_vectors(
 
 
 def named_port_classes(spec: NamedSpec, table: ClassTable, ports: PortPartition) -> IntVector:
-    """Per class: the port class its container port ``spec`` resolves to, or -1."""
+    """Per class: the port class its container port ``spec`` resolves to, or -1.
+    Resolved once per distinct list of declared ports."""
     protocol, name = spec
-    out = np.full(table.size, -1, dtype=np.int64)
-    resolved: dict[tuple[object, ...], int] = {}
-    for c, key in enumerate(table.keys):
-        if not key.ports:
-            continue
-        port_class = resolved.get(key.ports)
-        if port_class is None:
-            number = next(
-                (p.port for p in key.ports if p.name == name and p.protocol is protocol), None
-            )
-            found = -1 if number is None else ports.class_of(protocol, number)
-            port_class = resolved[key.ports] = found
-        out[c] = port_class
-    return out
+    resolved = np.full(len(table.port_sets), -1, dtype=np.int64)
+    for i, declared in enumerate(table.port_sets):
+        number = next((p.port for p in declared if p.name == name and p.protocol is protocol), None)
+        if number is not None:
+            resolved[i] = ports.class_of(protocol, number)
+    return resolved[table.port_set_ids]
 
 
 def direction_tables(
