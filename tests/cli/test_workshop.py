@@ -172,3 +172,18 @@ def test_matrix_namespace_filter() -> None:
         "catalog/statefulset/catalog-mysql",
         "ui/deployment/ui",
     ]
+
+
+def test_matrix_summary_counts_pairs_per_port_class() -> None:
+    result = run_cli("matrix", "--summary", *FINAL)
+    assert result.code == 0, result.err
+    assert_golden("matrix-summary-final.txt", result.out)
+    data = json.loads(run_cli("matrix", "--summary", *FINAL, "-o", "json").out)
+    # 11 pods; ui (1 pod, egress-isolated) cannot reach the 4 database pods.
+    assert data["pods"] == 11 and data["ordered_pairs"] == 110
+    assert data["egress_isolated"] == 1 and data["ingress_isolated"] == 0
+    assert {pc["protocol"]: pc["allowed_pairs"] for pc in data["port_classes"]} == {
+        "TCP": 106,
+        "UDP": 106,
+        "SCTP": 106,
+    }

@@ -56,13 +56,15 @@ class Loaded:
 
 def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | None) -> Loaded:
     """Load and compile; invalid input stops here with every error at once."""
+    from netfence.cli.progress import phase
     from netfence.compile import compile_policies
     from netfence.io.cluster import load_cluster
     from netfence.model.diagnostics import Severity
 
     if not files and not kustomizations:
         raise click.UsageError("no input: give manifests with -f PATH (or -k DIR)")
-    built = load_cluster(files, kustomizations, namespace)
+    with phase("loading manifests"):
+        built = load_cluster(files, kustomizations, namespace)
     errors = [d for d in built.diagnostics if d.severity is Severity.ERROR]
     if errors:
         raise InvalidInputError(errors)

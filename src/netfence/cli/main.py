@@ -19,7 +19,7 @@ from netfence.cli.common import (
     parse_protocol,
     print_diagnostics,
 )
-from netfence.errors import InvalidInputError, NetfenceError
+from netfence.errors import InvalidInputError, NetfenceError, TargetError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -124,12 +124,14 @@ def _parse_resolves(values: tuple[str, ...]) -> dict[str, Any]:
     default="table",
     show_default=True,
 )
+@click.option("--summary", is_flag=True, help="Whole-cluster counts per port class (any size).")
 @manifest_options
 def matrix_command(
     port: str | None,
     protocol: str | None,
     only: tuple[str, ...],
     output: str,
+    summary: bool,
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
@@ -138,12 +140,23 @@ def matrix_command(
 
     Without --port each destination is probed on the container ports it
     declares. A cell shows all / some / none of its connections allowed.
+    With --summary: for every port class the policies induce, how many ordered
+    pod pairs are allowed, and how many pods are isolated per direction.
     """
-    from netfence.analysis.matrix import connectivity_matrix
+    from netfence.analysis.matrix import connectivity_matrix, group_pods
     from netfence.render.data import matrix_data
     from netfence.render.matrix import matrix_csv, matrix_table
 
     loaded = load(files, kustomizations, namespace)
+    if summary:
+        _print_summary(loaded, output)
+        return
+    groups = len(group_pods(loaded.cluster, only))
+    if groups > MAX_MATRIX_GROUPS:
+        raise TargetError(
+            f"{groups:,} workloads make a {groups:,}×{groups:,} matrix: use --summary, "
+            f"or --namespace-filter to show at most {MAX_MATRIX_GROUPS} workloads"
+        )
     matrix = connectivity_matrix(
         loaded.compiled, loaded.cluster, parse_port(port), parse_protocol(protocol), only
     )
@@ -153,6 +166,24 @@ def matrix_command(
         click.echo(matrix_csv(matrix), nl=False)
     else:
         matrix_table(matrix)
+
+
+MAX_MATRIX_GROUPS = 400
+
+
+def _print_summary(loaded: Any, output: str) -> None:
+    from netfence.analysis.scale.summary import ClusterAnalysis
+    from netfence.cli.progress import phase
+    from netfence.render.summary import summary_data, summary_lines
+
+    if output == "csv":
+        raise click.BadParameter("--summary prints table or json", param_hint="-o")
+    with phase("analysing the whole cluster"):
+        result = ClusterAnalysis(loaded.cluster, loaded.compiled).summary()
+    if output == "json":
+        click.echo(json.dumps(summary_data(result), indent=2))
+    else:
+        click.echo("\n".join(summary_lines(result)))
 
 
 @cli.command("test")
