@@ -29,8 +29,20 @@ class RowBook:
         self.size = size
         self.named_on_peer = named_on_peer
         self._rows: dict[Signature, Row] = {ALL: None}
+        self._by_policy: dict[int, set[Signature]] = {}
         self._named: dict[tuple[int, int, int], frozenset[int]] = {}
         self._first = _first_members(tables.group_of, len(tables.groups))
+
+    def forget(self, policy: int, groups: set[int]) -> None:
+        """Drop what a change of ``policy`` (and of the members of ``groups``) made stale."""
+        for signature in self._by_policy.pop(policy, set()):
+            self._rows.pop(signature, None)
+        self._named = {
+            k: v for k, v in self._named.items() if k[1] != policy and k[0] not in groups
+        }
+        self._first.extend([-1] * (len(self.tables.groups) - len(self._first)))
+        for g in groups:
+            self._first[g] = -1
 
     def row(self, group: int, q: int) -> Row:
         return self.row_of(self.signature(group, q))
@@ -65,6 +77,8 @@ class RowBook:
                 vector |= peers & (self.tables.named_class[item[2]] == item[3])
         row = np.flatnonzero(vector).astype(np.int64)
         self._rows[signature] = row
+        for item in signature:
+            self._by_policy.setdefault(item[0], set()).add(signature)
         return row
 
     def dense(self, row: Row) -> BoolVector:
@@ -84,6 +98,8 @@ class RowBook:
         found = self._named.get(key)
         if found is None:
             first = self._first[group]
+            if first < 0:
+                first = self._first[group] = int(np.flatnonzero(self.tables.group_of == group)[0])
             specs = self.tables.rules[p][r].named
             found = frozenset(int(self.tables.named_class[s][first]) for s in specs)
             self._named[key] = found

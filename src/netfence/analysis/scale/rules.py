@@ -31,15 +31,41 @@ class RuleVectors:
 
 @dataclass
 class DirectionTables:
-    """Everything one direction needs: rules per policy, groups of classes."""
+    """Everything one direction needs: rules per policy, groups of classes.
+
+    ``policies`` holds the policies that isolate this direction, by index; a
+    policy that stops isolating it (or is deleted) keeps its index with no
+    target and no rules, so that indexes held elsewhere stay valid.
+    """
 
     direction: Direction
-    policies: list[CompiledPolicy]
+    policies: list[CompiledPolicy | None]
     rules: list[list[RuleVectors]]  # per policy
     targets: list[BoolVector]  # per policy: the classes it selects
     group_of: IntVector  # per class
     groups: list[tuple[int, ...]]  # per group: policy indexes (group 0 = not isolated)
     named_class: dict[NamedSpec, IntVector] = field(default_factory=dict)
+    group_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    policy_index: dict[str, int] = field(default_factory=dict)
+
+    def group_key(self, c: int, chosen: tuple[int, ...]) -> tuple[object, ...]:
+        """The key of class c's group, given the policies that select it. Ingress
+        named ports resolve on the selected pods: classes of one group must
+        resolve them alike, so the resolution is part of the key."""
+        if not chosen or self.direction is Direction.EGRESS:
+            return chosen
+        specs = sorted({s for p in chosen for r in self.rules[p] for s in r.named}, key=str)
+        return (*chosen, *(int(self.named_class[s][c]) for s in specs))
+
+    def assign(self, c: int, chosen: tuple[int, ...]) -> int:
+        """Put class c in the group of ``chosen`` (created if new); its group id."""
+        key = self.group_key(c, chosen)
+        g = self.group_index.get(key)
+        if g is None:
+            g = self.group_index[key] = len(self.groups)
+            self.groups.append(chosen)
+        self.group_of[c] = g
+        return g
 
 
 def peer_vector(
@@ -99,6 +125,15 @@ def named_port_classes(spec: NamedSpec, table: ClassTable, ports: PortPartition)
     return resolved[table.port_set_ids]
 
 
+def ensure_named(
+    tables: DirectionTables, rules: Sequence[RuleVectors], table: ClassTable, ports: PortPartition
+) -> None:
+    for rule in rules:
+        for spec in rule.named:
+            if spec not in tables.named_class:
+                tables.named_class[spec] = named_port_classes(spec, table, ports)
+
+
 def direction_tables(
     direction: Direction,
     policies: Sequence[CompiledPolicy],
@@ -107,49 +142,26 @@ def direction_tables(
     ports: PortPartition,
 ) -> DirectionTables:
     isolating = [p for p in policies if p.policy.isolates(direction)]
-    targets = [index.in_namespace(p.policy.namespace) & index.pods(p.target) for p in isolating]
-    rules = [
-        [rule_vectors(r, p.policy.namespace, table, index, ports) for r in p.rules(direction)]
-        for p in isolating
-    ]
-    named_class: dict[NamedSpec, IntVector] = {}
-    for policy_rules in rules:
-        for rule in policy_rules:
-            for spec in rule.named:
-                if spec not in named_class:
-                    named_class[spec] = named_port_classes(spec, table, ports)
-    # Ingress named ports resolve on the selected pod itself: classes of one group
-    # must resolve them alike, so the resolution is part of the group's key.
-    resolve = named_class if direction is Direction.INGRESS else {}
-    group_of, groups = _groups(targets, rules, resolve, table.size)
-    return DirectionTables(
-        direction, list(isolating), rules, targets, group_of, groups, named_class
+    tables = DirectionTables(
+        direction=direction,
+        policies=list(isolating),
+        rules=[
+            [rule_vectors(r, p.policy.namespace, table, index, ports) for r in p.rules(direction)]
+            for p in isolating
+        ],
+        targets=[index.in_namespace(p.policy.namespace) & index.pods(p.target) for p in isolating],
+        group_of=np.zeros(table.size, dtype=np.int64),
+        groups=[()],
+        group_index={(): NOT_ISOLATED},
+        policy_index={p.policy.key: i for i, p in enumerate(isolating)},
     )
-
-
-def _groups(
-    targets: Sequence[BoolVector],
-    rules: Sequence[Sequence[RuleVectors]],
-    resolve: dict[NamedSpec, IntVector],
-    size: int,
-) -> tuple[IntVector, list[tuple[int, ...]]]:
-    """Group classes by the exact set of policies selecting them (and, for
-    ingress, how those policies' named ports resolve on them)."""
-    selecting: list[list[int]] = [[] for _ in range(size)]
-    for p, target in enumerate(targets):
+    for policy_rules in tables.rules:
+        ensure_named(tables, policy_rules, table, ports)
+    selecting: list[list[int]] = [[] for _ in range(table.size)]
+    for p, target in enumerate(tables.targets):
         for c in np.flatnonzero(target).tolist():
             selecting[c].append(p)
-    groups: list[tuple[int, ...]] = [()]
-    index: dict[tuple[object, ...], int] = {(): NOT_ISOLATED}
-    group_of = np.zeros(size, dtype=np.int64)
     for c, chosen in enumerate(selecting):
-        key: tuple[object, ...] = tuple(chosen)
-        if chosen and resolve:
-            specs = sorted({s for p in chosen for r in rules[p] for s in r.named}, key=str)
-            key = (*key, *(int(resolve[s][c]) for s in specs))
-        g = index.get(key)
-        if g is None:
-            g = index[key] = len(groups)
-            groups.append(tuple(chosen))
-        group_of[c] = g
-    return group_of, groups
+        if chosen:
+            tables.assign(c, tuple(chosen))
+    return tables

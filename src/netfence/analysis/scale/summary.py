@@ -2,13 +2,14 @@
 
 On port class q, a connection from a pod of class s to a pod of class d is
 allowed iff d is in the egress row of s's egress group and s is in the ingress
-row of d's ingress group (rowbook). With w the pods per class, v(s) the egress
-row of s and u(d) the ingress row of d, the pairs allowed from s are
+row of d's ingress group (rowbook). With w the pods per class:
 
-    R[s] = Σ_{u: s ∈ I_u} Y[v(s)][u],   Y[v][u] = Σ_{d ∈ E_v, u(d) = u} w_d
+    T[s] = Σ_d w_d [s ∈ I(d)]                 (what s could reach, egress aside)
+    R[s] = T[s]                                if no policy isolates s for egress
+         = Σ_{d ∈ E(s)} w_d [s ∈ I(d)]         otherwise (E(s) is usually short)
 
-so the C×C matrix is never built: both sums run over the rows' members only
-(rows are sparse class lists; "every class" rows take a shortcut).
+The C×C matrix is never built: T is one pass over the members of the distinct
+ingress rows, R one pass over the isolated sources' egress rows.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector, build_classes
+from netfence.analysis.scale.classes import ClassTable, IntVector, build_classes
 from netfence.analysis.scale.ports import PortClass, PortPartition, partition, spec_of
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
@@ -70,10 +71,13 @@ class ClusterAnalysis:
         self.egress_rows = RowBook(self.egress, size, named_on_peer=True)
         self.ingress_rows = RowBook(self.ingress, size, named_on_peer=False)
         count = len(self.ports.classes)
-        self.rows = np.zeros((size, count), dtype=np.int64)
+        self.rows = np.zeros((size, count), dtype=np.int64)  # R
+        self.reach = np.zeros((size, count), dtype=np.float64)  # T
         self.self_allowed = np.zeros((size, count), dtype=np.bool_)
+        self.sparse_egress: list[dict[int, IntVector]] = [{} for _ in range(count)]
+        self._egress_members = members_of_groups(self.egress.group_of, len(self.egress.groups))
         for q in range(count):
-            self.rows[:, q], self.self_allowed[:, q] = self._rows_for(q)
+            self._compute(q)
 
     def _unique(self, book: RowBook, group_of: IntVector, q: int) -> _UniqueRows:
         ids: dict[object, int] = {}
@@ -88,25 +92,53 @@ class ClusterAnalysis:
             of_group[g] = row_id
         return _UniqueRows(rows, of_group[group_of])
 
-    def _rows_for(self, q: int) -> tuple[IntVector, BoolVector]:
-        """R[s] for every class s on port class q, and whether each class allows
-        itself (a pod paired with itself is taken out of the counts later)."""
+    def _compute(self, q: int) -> None:
+        """T, R and the self pairs of every class on port class q, from scratch."""
         size, w = self.table.size, self.table.weights
         inbound = self._unique(self.ingress_rows, self.ingress.group_of, q)
-        outbound = self._unique(self.egress_rows, self.egress.group_of, q)
-        u_of, v_of = inbound.of_class, outbound.of_class
-        n_u, n_v = len(inbound.rows), len(outbound.rows)
-        y = np.zeros((n_v, n_u), dtype=np.float64)
-        v_all, d_all = _pairs(outbound.rows, size)
-        np.add.at(y, (v_all, u_of[d_all]), w[d_all])
-        r = np.zeros(size, dtype=np.float64)
+        u_of = inbound.of_class
+        totals = np.bincount(u_of, weights=w, minlength=len(inbound.rows))
         u_all, s_all = _pairs(inbound.rows, size)
-        r += np.bincount(s_all, weights=y[v_of[s_all], u_all], minlength=size)
-        diagonal = np.zeros(size, dtype=np.bool_)
-        in_own_egress = d_all[v_of[d_all] == v_all]
-        in_own_ingress = s_all[u_of[s_all] == u_all]
-        diagonal[np.intersect1d(in_own_egress, in_own_ingress)] = True
-        return np.rint(r).astype(np.int64), diagonal
+        self.reach[:, q] = np.bincount(s_all, weights=totals[u_all], minlength=size)
+        in_own_ingress = np.zeros(size, dtype=np.bool_)
+        in_own_ingress[s_all[u_of[s_all] == u_all]] = True
+        self.sparse_egress[q] = {}
+        for k, members in enumerate(self._egress_members):
+            self._set_sources(k, members, q)
+        self.self_allowed[:, q] &= in_own_ingress
+
+    def _set_sources(self, k: int, members: IntVector, q: int) -> None:
+        """R and the egress half of the self pairs for the members of egress group k."""
+        if members.size == 0:
+            self.sparse_egress[q].pop(k, None)
+            return
+        row = self.egress_rows.row(k, q)
+        if row is None:
+            self.rows[members, q] = np.rint(self.reach[members, q]).astype(np.int64)
+            self.self_allowed[members, q] = True
+            return
+        if row.size:
+            self.sparse_egress[q][k] = row
+        else:
+            self.sparse_egress[q].pop(k, None)
+        self.rows[members, q] = self.through(row, members, q)
+        self.self_allowed[members, q] = np.isin(members, row)
+
+    def through(self, row: IntVector, sources: IntVector, q: int) -> IntVector:
+        """For each source: Σ_{d ∈ row} w_d [source ∈ ingress row of d] on q."""
+        out = np.zeros(sources.size, dtype=np.int64)
+        if row.size == 0 or sources.size == 0:
+            return out
+        weights = np.bincount(self.ingress.group_of[row], weights=self.table.weights[row])
+        for m in np.flatnonzero(weights).tolist():
+            allowed = self.ingress_rows.row(m, q)
+            hits = (
+                np.ones(sources.size, dtype=np.bool_)
+                if allowed is None
+                else np.isin(sources, allowed)
+            )
+            out += int(weights[m]) * hits
+        return out
 
     def class_matrix(self, q: int) -> npt.NDArray[np.bool_]:
         """A[s][d] over classes on port class q: for small clusters, tests and views."""
@@ -142,6 +174,13 @@ class ClusterAnalysis:
                 for q, pc in enumerate(self.ports.classes)
             ),
         )
+
+
+def members_of_groups(group_of: IntVector, groups: int) -> list[IntVector]:
+    """The classes of each group, in class order."""
+    order = np.argsort(group_of, kind="stable")
+    bounds = np.searchsorted(group_of[order], np.arange(groups + 1))
+    return [order[bounds[g] : bounds[g + 1]] for g in range(groups)]
 
 
 def _pairs(rows: list[Row], size: int) -> tuple[IntVector, IntVector]:
