@@ -59,6 +59,22 @@ class PortPartition:
         starts = self._atoms[protocol]
         return self._atom_class[protocol][bisect.bisect_right(starts, port) - 1]
 
+    def separates(self, spec: NumericSpec) -> bool:
+        """Is every class entirely inside or entirely outside ``spec``?"""
+        protocol, first, last = spec
+        for pc in self.classes:
+            if pc.protocol is not protocol:
+                continue
+            inside = all(first <= lo and hi <= last for lo, hi in pc.ranges)
+            outside = all(hi < first or lo > last for lo, hi in pc.ranges)
+            if not (inside or outside):
+                return False
+        return True
+
+    def isolates(self, protocol: Protocol, port: int) -> bool:
+        """Is ``port`` a class of its own (as a resolved named port must be)?"""
+        return self.classes[self.class_of(protocol, port)].ranges == ((port, port),)
+
     def covered(self, spec: NumericSpec) -> list[int]:
         """The classes inside a numeric spec (classes never straddle a spec edge)."""
         protocol, first, last = spec

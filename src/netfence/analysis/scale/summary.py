@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from netfence.analysis.scale.classes import ClassTable, IntVector, build_classes
+from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector, build_classes
 from netfence.analysis.scale.ports import PortClass, PortPartition, partition, spec_of
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
@@ -57,9 +57,9 @@ class ClusterAnalysis:
     def __init__(self, cluster: Cluster, compiled: CompiledPolicySet) -> None:
         self.cluster = cluster
         self.compiled = compiled
-        self.table: ClassTable = build_classes(cluster, _blocks(compiled))
+        self.table: ClassTable = build_classes(cluster, policy_blocks(compiled))
         self.index = SelectorIndex(self.table, {ns.name: ns.labels for ns in cluster.namespaces})
-        self.ports: PortPartition = _partition(compiled, self.table)
+        self.ports: PortPartition = port_partition(compiled, self.table)
         size = self.table.size
         policies = compiled.policies
         self.egress = direction_tables(
@@ -75,7 +75,7 @@ class ClusterAnalysis:
         self.reach = np.zeros((size, count), dtype=np.float64)  # T
         self.self_allowed = np.zeros((size, count), dtype=np.bool_)
         self.sparse_egress: list[dict[int, IntVector]] = [{} for _ in range(count)]
-        self._egress_members = members_of_groups(self.egress.group_of, len(self.egress.groups))
+        self.egress_members = members_of_groups(self.egress.group_of, len(self.egress.groups))
         for q in range(count):
             self._compute(q)
 
@@ -103,26 +103,27 @@ class ClusterAnalysis:
         in_own_ingress = np.zeros(size, dtype=np.bool_)
         in_own_ingress[s_all[u_of[s_all] == u_all]] = True
         self.sparse_egress[q] = {}
-        for k, members in enumerate(self._egress_members):
-            self._set_sources(k, members, q)
-        self.self_allowed[:, q] &= in_own_ingress
+        in_own_egress = np.zeros(size, dtype=np.bool_)
+        for k, members in enumerate(self.egress_members):
+            in_own_egress[members] = self._set_sources(k, members, q)
+        self.self_allowed[:, q] = in_own_egress & in_own_ingress
 
-    def _set_sources(self, k: int, members: IntVector, q: int) -> None:
-        """R and the egress half of the self pairs for the members of egress group k."""
+    def _set_sources(self, k: int, members: IntVector, q: int) -> BoolVector:
+        """Set R for the members of egress group k; return which of them their own
+        egress row contains (the egress half of their self pairs)."""
         if members.size == 0:
             self.sparse_egress[q].pop(k, None)
-            return
+            return np.zeros(0, dtype=np.bool_)
         row = self.egress_rows.row(k, q)
         if row is None:
             self.rows[members, q] = np.rint(self.reach[members, q]).astype(np.int64)
-            self.self_allowed[members, q] = True
-            return
+            return np.ones(members.size, dtype=np.bool_)
         if row.size:
             self.sparse_egress[q][k] = row
         else:
             self.sparse_egress[q].pop(k, None)
         self.rows[members, q] = self.through(row, members, q)
-        self.self_allowed[members, q] = np.isin(members, row)
+        return np.isin(members, row)
 
     def through(self, row: IntVector, sources: IntVector, q: int) -> IntVector:
         """For each source: Σ_{d ∈ row} w_d [source ∈ ingress row of d] on q."""
@@ -193,7 +194,7 @@ def _pairs(rows: list[Row], size: int) -> tuple[IntVector, IntVector]:
     return np.repeat(np.arange(len(rows), dtype=np.int64), lengths), np.concatenate(members)
 
 
-def _blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
+def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
     seen: dict[IPBlock, None] = {}
     for c in compiled.policies:
         for rules in (c.ingress, c.egress):
@@ -204,7 +205,7 @@ def _blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
     return list(seen)
 
 
-def _partition(compiled: CompiledPolicySet, table: ClassTable) -> PortPartition:
+def port_partition(compiled: CompiledPolicySet, table: ClassTable) -> PortPartition:
     numeric = []
     named = set()
     for c in compiled.policies:

@@ -1,0 +1,271 @@
+"""Incremental re-analysis: one policy added, changed or deleted.
+
+Only what the policy touches is recomputed. For each direction, the classes it
+selects before or after the change (A) move to new groups; the rows of groups
+that contain it are rebuilt. Then, on every port class:
+
+- ingress: each destination d in A changes the sources allowed to reach it from
+  I_old(d) to I_new(d): T (ingress reach) moves by ±w_d on the difference;
+- sources that no policy isolates for egress have R = T again;
+- sources isolated for egress whose egress row meets an ingress-changed
+  destination, and the egress-changed sources themselves, are recomputed
+  through their (short) egress rows;
+- the self pairs of every touched class are recomputed.
+
+A change that needs a new ipBlock (classes split) or new port boundaries (port
+classes split) falls back to a full analysis, and says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from netfence.analysis.scale.classes import IntVector
+from netfence.analysis.scale.ports import spec_of
+from netfence.analysis.scale.rowbook import Row, RowBook
+from netfence.analysis.scale.rules import (
+    NOT_ISOLATED,
+    DirectionTables,
+    ensure_named,
+    rule_vectors,
+)
+from netfence.analysis.scale.summary import ClusterAnalysis, policy_blocks
+from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, compile_policy
+from netfence.model.policy import NetworkPolicy
+
+
+class UpdateMode(enum.Enum):
+    INCREMENTAL = "incremental"
+    FULL = "full"  # the change split pod classes or port classes
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    mode: UpdateMode
+    seconds: float
+    classes_touched: int
+    reason: str = ""
+
+
+@dataclass
+class _Move:
+    """Destinations whose ingress row changes from ``old`` to ``new``, and their pods."""
+
+    old: Row
+    new: Row
+    weight: int = 0
+
+
+@dataclass
+class _DirectionChange:
+    policy: int
+    affected: IntVector  # classes selected before or after
+    old_groups: IntVector  # their groups before
+
+
+class IncrementalAnalysis:
+    """A ClusterAnalysis kept up to date through policy changes."""
+
+    def __init__(self, analysis: ClusterAnalysis) -> None:
+        self.analysis = analysis
+        self.policies = {c.policy.key: c for c in analysis.compiled.policies}
+
+    def apply(self, policy: NetworkPolicy) -> UpdateReport:
+        """Add ``policy``, or replace the policy with its namespace and name."""
+        return self._change(policy.key, policy)
+
+    def delete(self, namespace: str, name: str) -> UpdateReport:
+        return self._change(f"{namespace}/{name}", None)
+
+    def _change(self, key: str, policy: NetworkPolicy | None) -> UpdateReport:
+        start = time.perf_counter()
+        compiled = compile_policy(policy) if policy is not None else None
+        if compiled is None:
+            self.policies.pop(key, None)
+        else:
+            self.policies[key] = compiled
+        reason = self._needs_full(compiled)
+        if reason:
+            self._rebuild()
+            return UpdateReport(
+                UpdateMode.FULL, time.perf_counter() - start, self.analysis.table.size, reason
+            )
+        a = self.analysis
+        a.compiled = CompiledPolicySet(tuple(self.policies.values()))
+        egress = self._update_direction(a.egress, a.egress_rows, key, compiled)
+        old_rows = self._rows_before(a.ingress, a.ingress_rows, key)
+        ingress = self._update_direction(a.ingress, a.ingress_rows, key, compiled)
+        self._refresh_members(egress)
+        touched = np.union1d(egress.affected, ingress.affected)
+        for q in range(len(a.ports.classes)):
+            self._update_counts(q, egress, ingress, old_rows)
+            self._update_self(q, touched)
+        return UpdateReport(UpdateMode.INCREMENTAL, time.perf_counter() - start, int(touched.size))
+
+    # --- fallbacks ------------------------------------------------------------------------
+
+    def _needs_full(self, compiled: CompiledPolicy | None) -> str:
+        """Why the change cannot be applied in place, if it cannot: its ipBlocks or
+        ports would split classes. (Removing things never does: a finer split
+        than needed stays correct.)"""
+        if compiled is None:
+            return ""
+        a = self.analysis
+        single = CompiledPolicySet((compiled,))
+        if any(block not in a.table.blocks for block in policy_blocks(single)):
+            return "a new ipBlock splits pod classes"
+        specs = [
+            spec_of(m.port)
+            for rules in (compiled.ingress, compiled.egress)
+            for r in rules
+            for m in r.ports or ()
+        ]
+        for spec in specs:
+            if len(spec) == 3 and not a.ports.separates(spec):
+                return "new port boundaries split port classes"
+            if len(spec) == 2 and not all(
+                a.ports.isolates(p.protocol, p.port)
+                for declared in a.table.port_sets
+                for p in declared
+                if (p.protocol, p.name) == spec
+            ):
+                return "a named port resolves inside a wider port class"
+        return ""
+
+    def _rebuild(self) -> None:
+        compiled = CompiledPolicySet(tuple(self.policies.values()))
+        cluster = dataclasses.replace(
+            self.analysis.cluster, policies=tuple(c.policy for c in compiled.policies)
+        )
+        self.analysis = ClusterAnalysis(cluster, compiled)
+
+    # --- tables ---------------------------------------------------------------------------
+
+    def _rows_before(
+        self, tables: DirectionTables, book: RowBook, key: str
+    ) -> dict[tuple[int, int], Row]:
+        """The ingress rows of the groups that will change, before they change."""
+        index = tables.policy_index.get(key)
+        if index is None:
+            return {}
+        old = np.flatnonzero(tables.targets[index])
+        groups = np.unique(tables.group_of[old]).tolist()
+        return {
+            (g, q): book.row(g, q) for g in groups for q in range(len(self.analysis.ports.classes))
+        }
+
+    def _update_direction(
+        self, tables: DirectionTables, book: RowBook, key: str, compiled: CompiledPolicy | None
+    ) -> _DirectionChange:
+        a = self.analysis
+        index = tables.policy_index.get(key)
+        isolates = compiled is not None and compiled.policy.isolates(tables.direction)
+        if index is None and not isolates:
+            return _DirectionChange(-1, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        if index is None:
+            index = tables.policy_index[key] = len(tables.policies)
+            tables.policies.append(None)
+            tables.rules.append([])
+            tables.targets.append(np.zeros(a.table.size, dtype=np.bool_))
+        old_target = tables.targets[index]
+        if isolates:
+            assert compiled is not None
+            ns = compiled.policy.namespace
+            new_target = a.index.in_namespace(ns) & a.index.pods(compiled.target)
+            new_rules = [
+                rule_vectors(r, ns, a.table, a.index, a.ports)
+                for r in compiled.rules(tables.direction)
+            ]
+        else:
+            new_target, new_rules = np.zeros(a.table.size, dtype=np.bool_), []
+        affected = np.flatnonzero(old_target | new_target)
+        old_groups = tables.group_of[affected].copy()
+        tables.policies[index] = compiled if isolates else None
+        tables.rules[index] = new_rules
+        tables.targets[index] = new_target
+        ensure_named(tables, new_rules, a.table, a.ports)
+        for c, g in zip(affected.tolist(), old_groups.tolist(), strict=True):
+            chosen = set(tables.groups[g]) - {index}
+            if new_target[c]:
+                chosen.add(index)
+            tables.assign(c, tuple(sorted(chosen)))
+        touched_groups = {*old_groups.tolist(), *tables.group_of[affected].tolist()}
+        book.forget(index, touched_groups)
+        return _DirectionChange(index, affected, old_groups)
+
+    def _refresh_members(self, change: _DirectionChange) -> None:
+        a = self.analysis
+        members = a.egress_members
+        members.extend([np.zeros(0, dtype=np.int64)] * (len(a.egress.groups) - len(members)))
+        if change.affected.size == 0:
+            return
+        for g in np.unique(change.old_groups).tolist():
+            members[g] = np.setdiff1d(members[g], change.affected, assume_unique=True)
+        new_groups = a.egress.group_of[change.affected]
+        for g in np.unique(new_groups).tolist():
+            members[g] = np.union1d(members[g], change.affected[new_groups == g])
+
+    # --- counts ---------------------------------------------------------------------------
+
+    def _update_counts(
+        self,
+        q: int,
+        egress: _DirectionChange,
+        ingress: _DirectionChange,
+        old_rows: dict[tuple[int, int], Row],
+    ) -> None:
+        a = self.analysis
+        if ingress.affected.size:
+            self._move_reach(q, ingress, old_rows)
+            not_isolated = a.egress_members[NOT_ISOLATED]
+            a.rows[not_isolated, q] = np.rint(a.reach[not_isolated, q]).astype(np.int64)
+        redo: set[int] = set(np.unique(a.egress.group_of[egress.affected]).tolist())
+        redo.update(np.unique(egress.old_groups).tolist())
+        if ingress.affected.size:
+            for k, row in a.sparse_egress[q].items():
+                if np.intersect1d(row, ingress.affected, assume_unique=True).size:
+                    redo.add(k)
+        for k in redo:
+            a._set_sources(k, a.egress_members[k], q)
+
+    def _move_reach(
+        self, q: int, ingress: _DirectionChange, old_rows: dict[tuple[int, int], Row]
+    ) -> None:
+        """T[s] += Σ_{d ∈ A} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)])."""
+        a = self.analysis
+        size, w = a.table.size, a.table.weights
+        moves: dict[tuple[int, int], _Move] = {}
+        for d, old_g in zip(ingress.affected.tolist(), ingress.old_groups.tolist(), strict=True):
+            old_row = (
+                old_rows[(old_g, q)] if (old_g, q) in old_rows else a.ingress_rows.row(old_g, q)
+            )
+            new_row = a.ingress_rows.row(int(a.ingress.group_of[d]), q)
+            move = moves.setdefault((id(old_row), id(new_row)), _Move(old_row, new_row))
+            move.weight += int(w[d])
+        for move in moves.values():
+            old, new = _members(move.old, size), _members(move.new, size)
+            a.reach[np.setdiff1d(new, old, assume_unique=True), q] += move.weight
+            a.reach[np.setdiff1d(old, new, assume_unique=True), q] -= move.weight
+
+    def _update_self(self, q: int, classes: IntVector) -> None:
+        a = self.analysis
+        for c in classes.tolist():
+            e = a.egress_rows.row(int(a.egress.group_of[c]), q)
+            i = a.ingress_rows.row(int(a.ingress.group_of[c]), q)
+            a.self_allowed[c, q] = _contains(e, c) and _contains(i, c)
+
+
+def _members(row: Row, size: int) -> IntVector:
+    return np.arange(size, dtype=np.int64) if row is None else row
+
+
+def _contains(row: Row, c: int) -> bool:
+    if row is None:
+        return True
+    i = int(np.searchsorted(row, c))
+    return i < row.size and int(row[i]) == c

@@ -1,0 +1,119 @@
+"""Incremental updates give exactly what a fresh analysis of the new policy set gives."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import strategies as st
+from tests.analysis.test_scale_oracle import clusters, policy
+
+from netfence.analysis.scale.incremental import IncrementalAnalysis, UpdateMode
+from netfence.analysis.scale.summary import ClusterAnalysis
+from netfence.compile import compile_policies
+from netfence.model.cluster import Cluster
+from netfence.model.diagnostics import Source
+from netfence.model.policy import NetworkPolicy
+from netfence.parse import RawDocument, build_cluster
+
+
+def to_policy(obj: dict[str, Any]) -> NetworkPolicy:
+    built = build_cluster([RawDocument(Source("gen", 1), obj)])
+    assert not built.errors
+    return built.cluster.policies[0]
+
+
+def assert_same(
+    incremental: ClusterAnalysis, cluster: Cluster, policies: list[NetworkPolicy]
+) -> None:
+    final = dataclasses.replace(cluster, policies=tuple(policies))
+    fresh = ClusterAnalysis(final, compile_policies(final.policies))
+    for q, pc in enumerate(fresh.ports.classes):
+        mine = incremental.ports.class_of(pc.protocol, pc.representative)
+        assert incremental.allowed_pairs(mine) == fresh.allowed_pairs(q), pc.format()
+        if incremental.table.keys == fresh.table.keys:
+            assert np.array_equal(incremental.rows[:, mine], fresh.rows[:, q]), pc.format()
+            assert np.array_equal(incremental.self_allowed[:, mine], fresh.self_allowed[:, q])
+    assert incremental.summary().egress_isolated == fresh.summary().egress_isolated
+    assert incremental.summary().ingress_isolated == fresh.summary().ingress_isolated
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[Cluster, list[tuple[str, Any]]]:
+    cluster = draw(clusters())
+    operations: list[tuple[str, Any]] = []
+    for step in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["add", "replace", "delete"]))
+        operations.append((kind, draw(policy(100 + step)) if kind != "delete" else None))
+    return cluster, operations
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.data())
+def test_updates_equal_a_fresh_analysis(
+    scenario: tuple[Cluster, list[tuple[str, Any]]], data: st.DataObject
+) -> None:
+    cluster, operations = scenario
+    policies = list(cluster.policies)
+    incremental = IncrementalAnalysis(ClusterAnalysis(cluster, compile_policies(policies)))
+    for kind, obj in operations:
+        note(f"{kind}: {obj}")
+        if kind == "add":
+            new = to_policy(obj)
+            policies = [p for p in policies if p.key != new.key] + [new]
+            event(f"add: {incremental.apply(new).mode.value}")
+        elif kind == "replace" and policies:
+            old = data.draw(st.sampled_from(policies))
+            new = dataclasses.replace(to_policy(obj), namespace=old.namespace, name=old.name)
+            policies = [new if p.key == old.key else p for p in policies]
+            event(f"replace: {incremental.apply(new).mode.value}")
+        elif kind == "delete" and policies:
+            old = data.draw(st.sampled_from(policies))
+            policies = [p for p in policies if p.key != old.key]
+            event(f"delete: {incremental.delete(old.namespace, old.name).mode.value}")
+        assert_same(incremental.analysis, cluster, policies)
+
+
+def test_a_change_inside_known_ports_and_blocks_is_incremental() -> None:
+    objects = [
+        {"kind": "Namespace", "metadata": {"name": "a"}},
+        {
+            "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "a", "labels": {"app": "web"}},
+            "status": {"podIP": "10.9.0.1"},
+        },
+        {
+            "kind": "Pod",
+            "metadata": {"name": "db", "namespace": "a", "labels": {"app": "db"}},
+            "status": {"podIP": "10.9.0.2"},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "db", "namespace": "a"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "db"}},
+                "ingress": [{"ports": [{"port": 5432}]}],
+            },
+        },
+    ]
+    cluster = build_cluster([RawDocument(Source("t", i), o) for i, o in enumerate(objects)]).cluster
+    incremental = IncrementalAnalysis(ClusterAnalysis(cluster, compile_policies(cluster.policies)))
+    deny = to_policy(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "deny", "namespace": "a"},
+            "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Egress"]},
+        }
+    )
+    report = incremental.apply(deny)
+    assert report.mode is UpdateMode.INCREMENTAL and report.classes_touched == 1
+    assert_same(incremental.analysis, cluster, [*cluster.policies, deny])
+    wider = dataclasses.replace(deny, egress=())  # same ports: still incremental
+    assert incremental.apply(wider).mode is UpdateMode.INCREMENTAL
+    report = incremental.delete("a", "db")
+    assert report.mode is UpdateMode.INCREMENTAL
+    assert_same(incremental.analysis, cluster, [wider])
