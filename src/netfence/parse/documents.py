@@ -14,6 +14,7 @@ import yaml
 
 from netfence.errors import InvalidInputError
 from netfence.model.diagnostics import Diagnostic, Source, error
+from netfence.parse import fastyaml
 
 # The C loader is many times faster on large inputs; PyYAML may be built without it.
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -86,7 +87,7 @@ def _decode(text: str, file: str) -> Iterator[object]:
         except json.JSONDecodeError:
             pass  # YAML flow style also starts with { or [: let the YAML parser judge
     try:
-        yield from yaml.load_all(text, Loader=_Loader)
+        yield from fastyaml.load_all(text, _Loader)
     except yaml.YAMLError as exc:
         raise InvalidInputError(
             [error(_yaml_message(exc), Source(file, _doc_number(text, exc)))]

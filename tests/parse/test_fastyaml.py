@@ -1,0 +1,126 @@
+"""The event-stream YAML builder gives exactly what PyYAML's loader gives."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netfence.parse.documents import _Loader
+from netfence.parse.fastyaml import load_all
+
+ROOT = Path(__file__).resolve().parents[2]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "yes",
+            "no",
+            "on",
+            "Off",
+            "~",
+            "null",
+            "0x1F",
+            "017",
+            "0o17",
+            "1_000",
+            "1:30",
+            ".inf",
+            "2024-01-01",
+            "8080",
+            "<<",
+            "",
+            "a: b",
+            "- x",
+        ]
+    ),
+)
+documents = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.one_of(st.text(max_size=8), st.integers(0, 99), st.booleans()), children, max_size=4
+        ),
+    ),
+    max_leaves=25,
+)
+
+
+def same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(documents, min_size=1, max_size=3),
+    st.sampled_from([None, True, False]),
+    st.sampled_from([None, "'", '"']),
+)
+def test_dumped_documents_load_identically(
+    docs: list[object], flow: bool | None, style: str | None
+) -> None:
+    text = yaml.dump_all(
+        docs,
+        Dumper=yaml.SafeDumper,
+        default_flow_style=flow,
+        default_style=style,
+        allow_unicode=True,
+    )
+    assert same(list(load_all(text, _Loader)), list(yaml.load_all(text, Loader=_Loader)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x [1, 2]\nb: *x\n",
+        "a: &x {b: 1}\nc:\n  <<: *x\n  d: 2\n",
+        "a: !!int '3'\nb: !!str 4\n",
+        "---\n---\na: 1\n...\n",
+        "key: |\n  line\n  line\nother: >\n  folded\n",
+        "- !custom x\n",
+        "a: .nan\n",
+        "? complex\n: value\n",
+    ],
+    ids=[
+        "anchors",
+        "merge",
+        "tags",
+        "empty-docs",
+        "block-scalars",
+        "unknown-tag",
+        "nan",
+        "explicit-key",
+    ],
+)
+def test_yaml_features(text: str) -> None:
+    try:
+        expected = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        with pytest.raises(type(exc)):
+            list(load_all(text, _Loader))
+        return
+    assert same(list(load_all(text, _Loader)), expected)
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in ROOT.glob("**/*.yaml") if ".venv" not in p.parts), ids=str
+)
+def test_every_yaml_file_in_the_repository(path: Path) -> None:
+    text = path.read_text()
+    assert same(list(load_all(text, _Loader)), list(yaml.load_all(text, Loader=_Loader)))
