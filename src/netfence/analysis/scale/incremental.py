@@ -25,12 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netfence.analysis.scale.classes import IntVector
+from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.ports import spec_of
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import (
     NOT_ISOLATED,
     DirectionTables,
+    RuleVectors,
     ensure_named,
     rule_vectors,
 )
@@ -63,9 +64,10 @@ class _Move:
 
 @dataclass
 class _DirectionChange:
-    policy: int
+    policy: int  # index in the direction's tables; -1 when it has none yet
     affected: IntVector  # classes selected before or after
     old_groups: IntVector  # their groups before
+    isolates: bool  # does the new policy isolate this direction?
 
 
 class IncrementalAnalysis:
@@ -97,9 +99,12 @@ class IncrementalAnalysis:
             )
         a = self.analysis
         a.compiled = CompiledPolicySet(tuple(self.policies.values()))
-        egress = self._update_direction(a.egress, a.egress_rows, key, compiled)
-        old_rows = self._rows_before(a.ingress, a.ingress_rows, key)
-        ingress = self._update_direction(a.ingress, a.ingress_rows, key, compiled)
+        egress = self._commit(
+            a.egress, a.egress_rows, key, compiled, self._plan(a.egress, key, compiled)
+        )
+        planned = self._plan(a.ingress, key, compiled)
+        old_rows = self._rows_before(a.ingress_rows, planned[0])
+        ingress = self._commit(a.ingress, a.ingress_rows, key, compiled, planned)
         self._refresh_members(egress)
         touched = np.union1d(egress.affected, ingress.affected)
         for q in range(len(a.ports.classes)):
@@ -146,57 +151,66 @@ class IncrementalAnalysis:
 
     # --- tables ---------------------------------------------------------------------------
 
-    def _rows_before(
-        self, tables: DirectionTables, book: RowBook, key: str
-    ) -> dict[tuple[int, int], Row]:
-        """The ingress rows of the groups that will change, before they change."""
-        index = tables.policy_index.get(key)
-        if index is None:
-            return {}
-        old = np.flatnonzero(tables.targets[index])
-        groups = np.unique(tables.group_of[old]).tolist()
+    def _rows_before(self, book: RowBook, change: _DirectionChange) -> dict[tuple[int, int], Row]:
+        """The rows of the groups the affected classes are in, before they move:
+        taken before the change, while every group still has its members."""
+        groups = np.unique(change.old_groups).tolist()
         return {
             (g, q): book.row(g, q) for g in groups for q in range(len(self.analysis.ports.classes))
         }
 
-    def _update_direction(
-        self, tables: DirectionTables, book: RowBook, key: str, compiled: CompiledPolicy | None
-    ) -> _DirectionChange:
+    def _plan(
+        self, tables: DirectionTables, key: str, compiled: CompiledPolicy | None
+    ) -> tuple[_DirectionChange, BoolVector, list[RuleVectors]]:
+        """What the change does to one direction: the classes it affects, the
+        policy's new target and rules (nothing is changed yet)."""
         a = self.analysis
-        index = tables.policy_index.get(key)
+        index = tables.policy_index.get(key, -1)
         isolates = compiled is not None and compiled.policy.isolates(tables.direction)
-        if index is None and not isolates:
-            return _DirectionChange(-1, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        if index is None:
-            index = tables.policy_index[key] = len(tables.policies)
-            tables.policies.append(None)
-            tables.rules.append([])
-            tables.targets.append(np.zeros(a.table.size, dtype=np.bool_))
-        old_target = tables.targets[index]
-        if isolates:
-            assert compiled is not None
+        new_target = np.zeros(a.table.size, dtype=np.bool_)
+        new_rules: list[RuleVectors] = []
+        if compiled is not None and isolates:
             ns = compiled.policy.namespace
             new_target = a.index.in_namespace(ns) & a.index.pods(compiled.target)
             new_rules = [
                 rule_vectors(r, ns, a.table, a.index, a.ports)
                 for r in compiled.rules(tables.direction)
             ]
-        else:
-            new_target, new_rules = np.zeros(a.table.size, dtype=np.bool_), []
+        old_target = tables.targets[index] if index >= 0 else np.zeros(a.table.size, dtype=np.bool_)
         affected = np.flatnonzero(old_target | new_target)
-        old_groups = tables.group_of[affected].copy()
-        tables.policies[index] = compiled if isolates else None
+        change = _DirectionChange(index, affected, tables.group_of[affected].copy(), isolates)
+        return change, new_target, new_rules
+
+    def _commit(
+        self,
+        tables: DirectionTables,
+        book: RowBook,
+        key: str,
+        compiled: CompiledPolicy | None,
+        planned: tuple[_DirectionChange, BoolVector, list[RuleVectors]],
+    ) -> _DirectionChange:
+        a = self.analysis
+        change, new_target, new_rules = planned
+        if change.policy < 0 and not change.isolates:
+            return change
+        index = change.policy
+        if index < 0:
+            index = change.policy = tables.policy_index[key] = len(tables.policies)
+            tables.policies.append(None)
+            tables.rules.append([])
+            tables.targets.append(new_target)
+        tables.policies[index] = compiled if change.isolates else None
         tables.rules[index] = new_rules
         tables.targets[index] = new_target
         ensure_named(tables, new_rules, a.table, a.ports)
-        for c, g in zip(affected.tolist(), old_groups.tolist(), strict=True):
+        for c, g in zip(change.affected.tolist(), change.old_groups.tolist(), strict=True):
             chosen = set(tables.groups[g]) - {index}
             if new_target[c]:
                 chosen.add(index)
             tables.assign(c, tuple(sorted(chosen)))
-        touched_groups = {*old_groups.tolist(), *tables.group_of[affected].tolist()}
+        touched_groups = {*change.old_groups.tolist(), *tables.group_of[change.affected].tolist()}
         book.forget(index, touched_groups)
-        return _DirectionChange(index, affected, old_groups)
+        return change
 
     def _refresh_members(self, change: _DirectionChange) -> None:
         a = self.analysis
@@ -241,9 +255,7 @@ class IncrementalAnalysis:
         size, w = a.table.size, a.table.weights
         moves: dict[tuple[int, int], _Move] = {}
         for d, old_g in zip(ingress.affected.tolist(), ingress.old_groups.tolist(), strict=True):
-            old_row = (
-                old_rows[(old_g, q)] if (old_g, q) in old_rows else a.ingress_rows.row(old_g, q)
-            )
+            old_row = old_rows[(old_g, q)]
             new_row = a.ingress_rows.row(int(a.ingress.group_of[d]), q)
             move = moves.setdefault((id(old_row), id(new_row)), _Move(old_row, new_row))
             move.weight += int(w[d])

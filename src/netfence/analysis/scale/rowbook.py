@@ -99,7 +99,10 @@ class RowBook:
         if found is None:
             first = self._first[group]
             if first < 0:
-                first = self._first[group] = int(np.flatnonzero(self.tables.group_of == group)[0])
+                members = np.flatnonzero(self.tables.group_of == group)
+                if members.size == 0:
+                    return frozenset()  # an emptied group: its rows are never used
+                first = self._first[group] = int(members[0])
             specs = self.tables.rules[p][r].named
             found = frozenset(int(self.tables.named_class[s][first]) for s in specs)
             self._named[key] = found
