@@ -7,6 +7,7 @@ value has the wrong type, and records an error naming the path.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,8 +84,20 @@ class FieldReader:
         text = self.string(value, path)
         if not text:
             return None
-        try:
-            return ipaddress.ip_address(text)
-        except ValueError:
+        ip = parse_ip(text)
+        if ip is None:
             self.fail(path, f'Invalid value: "{text}": must be a valid IP address')
-            return None
+        return ip
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    """An IP address, or None. Dotted IPv4 (the bulk of any cluster) goes through
+    the C parser (inet_pton, which rejects leading zeros as ipaddress does)."""
+    try:
+        return ipaddress.IPv4Address(int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"))
+    except OSError:
+        pass
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
