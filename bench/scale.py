@@ -193,41 +193,45 @@ def _nca(path: Path, timeout: float, row: dict[str, Any]) -> dict[str, Any]:
 
 def _print_row(size: str, row: dict[str, Any]) -> None:
     pods, policies = SIZES[size]
-    print(
-        f"\n== {pods:,} pods / {policies:,} policies: {row['classes']:,} classes, {row['port_classes']} port classes"
-    )
-    print(f"  load JSON          {row['load_s']:8.2f} s")
-    print(
-        f"  full analysis      {row['analysis_s']:8.2f} s   (median of {len(row['analysis_runs'])})"
-    )
-    print(
-        f"  one policy change  {row['update_s'] * 1000:8.1f} ms  (median of 20, max {row['update_max_s'] * 1000:.1f} ms, {'/'.join(row['update_modes'])}, verified: {row['update_verified']})"
-    )
-    print(f"  check after load   {row['check_s'] * 1000:8.2f} ms  (median of 50)")
-    print(f"  peak memory        {row['peak_rss_gb']:8.2f} GB")
+    classes, port_classes = row["classes"], row["port_classes"]
+    modes = "/".join(row["update_modes"])
+    lines = [
+        f"\n== {pods:,} pods / {policies:,} policies: "
+        f"{classes:,} classes, {port_classes} port classes",
+        f"  load JSON          {row['load_s']:8.2f} s",
+        f"  full analysis      {row['analysis_s']:8.2f} s   "
+        f"(median of {len(row['analysis_runs'])})",
+        f"  one policy change  {row['update_s'] * 1000:8.1f} ms  (median of 20, "
+        f"max {row['update_max_s'] * 1000:.1f} ms, {modes}, verified: {row['update_verified']})",
+        f"  check after load   {row['check_s'] * 1000:8.2f} ms  (median of 50)",
+        f"  peak memory        {row['peak_rss_gb']:8.2f} GB",
+    ]
     if "e2e_yaml_s" in row:
-        print(
+        lines.append(
             f"  end to end (YAML)  {row['e2e_yaml_s']:8.2f} s   (load {row['yaml_load_s']:.2f} s)"
         )
     if "nca_s" in row:
-        print(
-            f"  NCA --connectivity {row['nca_s']:8.2f} s   peak {row['nca_peak_gb']:.2f} GB, ok={row['nca_ok']}"
+        lines.append(
+            f"  NCA --connectivity {row['nca_s']:8.2f} s   "
+            f"peak {row['nca_peak_gb']:.2f} GB, ok={row['nca_ok']}"
         )
-        print(
-            f"  ratio NCA/netfence {row['nca_ratio_end_to_end']:8.0f} x end to end, {row['nca_ratio_analysis']:.0f} x analysis only"
+        lines.append(
+            f"  ratio NCA/netfence {row['nca_ratio_end_to_end']:8.0f} x end to end, "
+            f"{row['nca_ratio_analysis']:.0f} x analysis only"
         )
+    measured = {
+        "analysis": row["analysis_s"],
+        "e2e_yaml": row.get("e2e_yaml_s"),
+        "update": row["update_s"],
+        "check": row["check_s"],
+        "peak_gb": row["peak_rss_gb"],
+    }
     for name, limit in TARGETS.get(size, {}).items():
-        value = {
-            "analysis": row["analysis_s"],
-            "e2e_yaml": row.get("e2e_yaml_s"),
-            "update": row["update_s"],
-            "check": row["check_s"],
-            "peak_gb": row["peak_rss_gb"],
-        }[name]
+        value = measured[name]
         if value is not None:
-            print(
-                f"  target {name:<11} {'met' if value < limit else 'MISSED'}: {value:.3f} vs {limit}"
-            )
+            verdict = "met" if value < limit else "MISSED"
+            lines.append(f"  target {name:<11} {verdict}: {value:.3f} vs {limit}")
+    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":
