@@ -1,0 +1,1 @@
+"""Compiled policies + cluster → one nftables ruleset for a node (pure, golden-tested)."""
