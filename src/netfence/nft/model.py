@@ -81,6 +81,10 @@ class Ruleset:
             f"table {self.family} {self.table} {{",
         ]
         body: list[str] = []
-        for item in (*self.sets, *self.maps, *self.chains):
-            body.extend(item.render())
+        for rendered in (
+            *(s.render() for s in self.sets),
+            *(m.render() for m in self.maps),
+            *(c.render() for c in self.chains),
+        ):
+            body.extend(rendered)
         return "\n".join([*head, *body, "}", ""])

@@ -1,0 +1,345 @@
+"""Compiled policies + cluster → the nftables ruleset of one node.
+
+Design (see ../../../docs/nft.md and the prototype notes it cites):
+
+- Egress and ingress are two ``forward`` base chains at different priorities,
+  both after service DNAT (priority ``dstnat`` is -100, ``filter`` 0), so rules
+  see backend pod addresses. ``accept`` in a jumped-to chain ends only the
+  current base chain, so an egress accept never bypasses the destination's
+  ingress chain; ``drop`` is final.
+- ``ct state established,related accept`` first: reply traffic of an allowed
+  connection is allowed.
+- Each pod address of the node dispatches through a verdict map into a chain
+  shared by every pod with the same set of isolating policies; that chain jumps
+  to one chain per policy and ends in drop (or reject). Pods no policy isolates
+  are not in the map: allowed.
+- Address sets are keyed by content, so equal peer sets are stored once;
+  ipBlock ``except`` is subtracted here, giving plain interval sets.
+- Named ports resolve per destination pod: a set of ``address . protocol .
+  port`` elements.
+- Pod → node traffic (hook ``input``) is egress of the pod; node → pod traffic
+  (kubelet probes) is always allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledRule, PeerMatcher
+from netfence.model.cluster import Cluster, Pod
+from netfence.model.policy import Direction, IPAddress, IPNetwork
+from netfence.model.ports import Protocol
+from netfence.nft.model import Chain, NftSet, Ruleset, VerdictMap
+
+FAMILIES = (4, 6)
+IP_KEYWORD = {4: "ip", 6: "ip6"}
+ADDRESS_TYPE = {4: "ipv4_addr", 6: "ipv6_addr"}
+SHORT = {Direction.EGRESS: "eg", Direction.INGRESS: "in"}
+
+
+@dataclass(frozen=True)
+class NftOptions:
+    table: str = "netfence"
+    deny: str = "drop"  # "drop" (timeouts, as on EKS) or "reject"
+
+    @property
+    def deny_rule(self) -> str:
+        if self.deny == "reject":
+            return "counter reject with icmpx type admin-prohibited"
+        return "counter drop"
+
+
+def digest(*parts: object) -> str:
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:10]
+
+
+@dataclass
+class _Builder:
+    compiled: CompiledPolicySet
+    cluster: Cluster
+    options: NftOptions
+    sets: dict[str, NftSet] = field(default_factory=dict)
+    chains: dict[str, Chain] = field(default_factory=dict)
+    _peer_pods: dict[tuple[object, ...], tuple[Pod, ...]] = field(default_factory=dict)
+
+    # --- sets -----------------------------------------------------------------------------
+
+    def address_set(self, family: int, networks: Iterable[IPNetwork]) -> str | None:
+        """A content-addressed interval set of addresses; None when empty."""
+        collapsed = sorted(ipaddress.collapse_addresses(n for n in networks if n.version == family))  # type: ignore[type-var]
+        if not collapsed:
+            return None
+        elements = tuple(_network_text(n) for n in collapsed)
+        name = f"a{family}_{digest(elements)}"
+        self.sets.setdefault(name, NftSet(name, ADDRESS_TYPE[family], elements, interval=True))
+        return name
+
+    def named_set(
+        self, family: int, entries: Iterable[tuple[IPAddress, Protocol, int]]
+    ) -> str | None:
+        elements = tuple(
+            sorted({f"{ip} . {proto.value.lower()} . {port}" for ip, proto, port in entries})
+        )
+        if not elements:
+            return None
+        name = f"n{family}_{digest(elements)}"
+        kind = f"{ADDRESS_TYPE[family]} . inet_proto . inet_service"
+        self.sets.setdefault(name, NftSet(name, kind, elements))
+        return name
+
+    # --- peers ----------------------------------------------------------------------------
+
+    def peer_pods(self, matcher: PeerMatcher) -> tuple[Pod, ...]:
+        """Pods a selector peer matches (never hostNetwork pods)."""
+        key = (matcher.peer, matcher.policy_namespace)
+        found = self._peer_pods.get(key)
+        if found is None:
+            found = tuple(
+                p
+                for p in self.cluster.pods
+                if not p.host_network
+                and matcher.matches(None, p, self.cluster.namespace_labels(p.namespace))
+            )
+            self._peer_pods[key] = found
+        return found
+
+    def peer_networks(self, peers: Sequence[PeerMatcher]) -> list[IPNetwork]:
+        """API reference (ipBlock): "except is a list of CIDRs that should not be
+        included within an IPBlock" — subtracted here, so sets hold plain ranges."""
+        networks: list[IPNetwork] = []
+        for m in peers:
+            block = m.peer.ip_block
+            if block is None:
+                networks.extend(ipaddress.ip_network(ip) for p in self.peer_pods(m) for ip in p.ips)
+                continue
+            remaining = [block.cidr]
+            for excluded in block.except_:
+                remaining = [
+                    part
+                    for net in remaining
+                    for part in (
+                        net.address_exclude(excluded)  # type: ignore[arg-type]
+                        if excluded.version == net.version and excluded.subnet_of(net)  # type: ignore[arg-type]
+                        else [net]
+                    )
+                ]
+            networks.extend(remaining)
+        return networks
+
+
+def _network_text(network: IPNetwork) -> str:
+    return (
+        str(network.network_address) if network.prefixlen == network.max_prefixlen else str(network)
+    )
+
+
+def _ports_text(ports: Sequence[tuple[int, int]]) -> str:
+    items = [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in sorted(set(ports))]
+    return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
+
+
+@dataclass(frozen=True)
+class _RulePorts:
+    """A rule's ports: numeric ranges per protocol, and named ports."""
+
+    numeric: dict[Protocol, list[tuple[int, int]]]
+    named: list[tuple[Protocol, str]]
+    every_port: bool  # the rule has no ports
+
+    @staticmethod
+    def of(rule: CompiledRule) -> _RulePorts:
+        numeric: dict[Protocol, list[tuple[int, int]]] = {}
+        named: list[tuple[Protocol, str]] = []
+        for m in rule.ports or ():
+            spec = m.port
+            if isinstance(spec.port, str):
+                named.append((spec.protocol, spec.port))
+            elif spec.port is None:
+                numeric.setdefault(spec.protocol, []).append((1, 65535))
+            else:
+                numeric.setdefault(spec.protocol, []).append(
+                    (spec.port, spec.end_port or spec.port)
+                )
+        return _RulePorts(numeric, named, rule.ports is None)
+
+
+class NodeRulesetCompiler:
+    """Builds one node's ruleset; every chain and set is named by content."""
+
+    def __init__(self, compiled: CompiledPolicySet, cluster: Cluster, options: NftOptions) -> None:
+        self.b = _Builder(compiled, cluster, options)
+        self.compiled = compiled
+        self.cluster = cluster
+        self.options = options
+
+    # --- one rule -------------------------------------------------------------------------
+
+    def rule_lines(
+        self, policy: CompiledPolicy, rule: CompiledRule, direction: Direction
+    ) -> list[str]:
+        """The nft rules that accept what one NetworkPolicy rule allows.
+
+        API reference: the rule allows traffic that matches at least one peer (all
+        when there are none) AND at least one port (all when there are none).
+        """
+        peer_side = "daddr" if direction is Direction.EGRESS else "saddr"
+        ports = _RulePorts.of(rule)
+        lines: list[str] = []
+        for family in FAMILIES:
+            address = self._peer_match(rule, family, peer_side)
+            if address is None:
+                continue  # peers given, none of this family: nothing to match
+            lines.extend(self._port_lines(policy, rule, direction, family, address, ports))
+        return list(dict.fromkeys(lines))  # a rule without addresses is the same in both families
+
+    def _peer_match(self, rule: CompiledRule, family: int, side: str) -> str | None:
+        if rule.peers is None:
+            return ""
+        name = self.b.address_set(family, self.b.peer_networks(rule.peers))
+        return None if name is None else f"{IP_KEYWORD[family]} {side} @{name} "
+
+    def _port_lines(
+        self,
+        policy: CompiledPolicy,
+        rule: CompiledRule,
+        direction: Direction,
+        family: int,
+        address: str,
+        ports: _RulePorts,
+    ) -> list[str]:
+        if ports.every_port:
+            return [f"{address}accept"]
+        lines = [
+            f"{address}meta l4proto {proto.value.lower()} th dport {_ports_text(ranges)} accept"
+            for proto, ranges in sorted(ports.numeric.items(), key=lambda kv: kv[0].value)
+        ]
+        if ports.named:
+            entries = self._named_entries(policy, rule, direction, family, ports.named)
+            name = self.b.named_set(family, entries)
+            if name is not None:
+                ip = IP_KEYWORD[family]
+                prefix = "" if direction is Direction.EGRESS else address
+                lines.append(f"{prefix}{ip} daddr . meta l4proto . th dport @{name} accept")
+        return lines
+
+    def _named_entries(
+        self,
+        policy: CompiledPolicy,
+        rule: CompiledRule,
+        direction: Direction,
+        family: int,
+        named: Sequence[tuple[Protocol, str]],
+    ) -> list[tuple[IPAddress, Protocol, int]]:
+        """API reference (port): "a numerical or named port on a pod" — the
+        destination pod: for egress the peers (every pod when the rule has no
+        peers), for ingress the pods the policy selects."""
+        if direction is Direction.INGRESS:
+            candidates: Iterable[Pod] = (p for p in self.cluster.pods if policy.selects(p))
+        elif rule.peers is None:
+            candidates = (p for p in self.cluster.pods if not p.host_network)
+        else:
+            candidates = self._peer_pods_of_rule(rule.peers, family)
+        entries = []
+        for pod in candidates:
+            ip = pod.ip_of_version(family)
+            for protocol, name in named:
+                number = pod.named_port(name, protocol)
+                if ip is not None and number is not None:
+                    entries.append((ip, protocol, number))
+        return entries
+
+    def _peer_pods_of_rule(self, peers: Sequence[PeerMatcher], family: int) -> list[Pod]:
+        """Pods at the other end of a rule: matched by a selector peer, or with an
+        address in an ipBlock peer (hostNetwork pods included: a block matches
+        their address)."""
+        found: dict[str, Pod] = {}
+        for m in peers:
+            block = m.peer.ip_block
+            if block is None:
+                found.update((p.key, p) for p in self.b.peer_pods(m))
+                continue
+            for pod in self.cluster.pods:
+                ip = pod.ip_of_version(family)
+                if ip is not None and block.contains(ip):
+                    found[pod.key] = pod
+        return list(found.values())
+
+    # --- chains ---------------------------------------------------------------------------
+
+    def policy_chain(self, policy: CompiledPolicy, direction: Direction) -> str:
+        name = f"{SHORT[direction]}_{digest(policy.policy.key)}"
+        if name not in self.b.chains:
+            lines = [
+                line
+                for rule in policy.rules(direction)
+                for line in self.rule_lines(policy, rule, direction)
+            ]
+            self.b.chains[name] = Chain(
+                name, tuple(lines), comment=f"{policy.policy.key} {direction.value}"
+            )
+        return name
+
+    def combo_chain(self, policies: Sequence[CompiledPolicy], direction: Direction) -> str:
+        """API reference: policies are additive: the union of what they allow; a
+        pod some policy isolates is denied what none allows."""
+        targets = [self.policy_chain(p, direction) for p in policies]
+        name = f"{SHORT[direction]}_set_{digest(*targets)}"
+        if name not in self.b.chains:
+            rules = (*(f"jump {t}" for t in targets), self.options.deny_rule)
+            keys = ", ".join(p.policy.key for p in policies)
+            self.b.chains[name] = Chain(name, rules, comment=keys[:200])
+        return name
+
+    def dispatch(self, pods: Sequence[Pod], direction: Direction, family: int) -> VerdictMap:
+        elements: list[tuple[str, str]] = []
+        for pod in pods:
+            ip = pod.ip_of_version(family)
+            policies = self.compiled.selecting(pod, direction)
+            if ip is None or not policies:
+                continue
+            elements.append((str(ip), f"jump {self.combo_chain(policies, direction)}"))
+        name = f"{SHORT[direction]}{family}"
+        return VerdictMap(name, ADDRESS_TYPE[family], tuple(sorted(elements)))
+
+    def ruleset(self, pods: Sequence[Pod]) -> Ruleset:
+        maps = tuple(
+            self.dispatch(pods, d, f)
+            for d in (Direction.EGRESS, Direction.INGRESS)
+            for f in FAMILIES
+        )
+        established = "ct state established,related accept"
+        egress = (established, "ip saddr vmap @eg4", "ip6 saddr vmap @eg6")
+        ingress = (established, "ip daddr vmap @in4", "ip6 daddr vmap @in6")
+        base = (
+            Chain(
+                "forward_egress", egress, "type filter hook forward priority filter; policy accept;"
+            ),
+            Chain(
+                "forward_ingress",
+                ingress,
+                "type filter hook forward priority filter + 10; policy accept;",
+            ),
+            Chain("input_egress", egress, "type filter hook input priority filter; policy accept;"),
+        )
+        chains = tuple(self.b.chains[name] for name in sorted(self.b.chains))
+        sets = tuple(self.b.sets[name] for name in sorted(self.b.sets))
+        return Ruleset("inet", self.options.table, sets, maps, (*base, *chains))
+
+
+def node_pods(cluster: Cluster, node: str | None) -> list[Pod]:
+    """The pods a node's agent programs: its own (all, when ``node`` is None);
+    hostNetwork pods never, since policies do not select them."""
+    return [p for p in cluster.pods if not p.host_network and (node is None or p.node == node)]
+
+
+def node_ruleset(
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    node: str | None = None,
+    options: NftOptions | None = None,
+) -> Ruleset:
+    compiler = NodeRulesetCompiler(compiled, cluster, options or NftOptions())
+    return compiler.ruleset(node_pods(cluster, node))
