@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.conftest import SCENARIO, assert_golden
 
 from netfence.compile import compile_policies
 from netfence.io.cluster import load_cluster
 from netfence.model.diagnostics import Source
 from netfence.nft.compiler import NftOptions, node_ruleset
 from netfence.parse import RawDocument, build_cluster, parse_documents
-from tests.conftest import SCENARIO, assert_golden
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "netpol_e2e"
 
