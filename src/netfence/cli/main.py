@@ -291,6 +291,15 @@ def scenario_command(name: str | None) -> None:
         click.echo(str(scenario_dir(name)))
 
 
+def _register_commands() -> None:
+    from netfence.cli.agent import agent_command
+
+    cli.add_command(agent_command)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Entry point: the one place where netfence's exceptions become messages and exit codes."""
     try:
