@@ -30,7 +30,8 @@ import click
     "--min-interval", default=0.5, show_default=True, help="Least seconds between two syncs."
 )
 def agent_command(
-    directory: Path,
+    directory: Path | None,
+    kubernetes: bool,
     node: str | None,
     netns: str | None,
     deny: str,
@@ -47,7 +48,7 @@ def agent_command(
     namespace when it never had one (fail closed).
     """
     from netfence.agent.agent import Agent
-    from netfence.agent.sources import DirectorySource
+    from netfence.agent.sources import DirectorySource, Source
     from netfence.io.nft import ConntrackTool, NftApplier
     from netfence.nft.compiler import NftOptions
 
@@ -55,9 +56,22 @@ def agent_command(
         def apply(self, ruleset: str) -> None:
             click.echo(ruleset, nl=False)
 
+    if (directory is None) == (not kubernetes):
+        raise click.UsageError("give exactly one of --dir DIR and --kubernetes")
+    stop = threading.Event()
+    source: Source
+    if kubernetes:
+        from netfence.agent.kubernetes import KubernetesSource, OfficialClient
+
+        source = KubernetesSource(OfficialClient())
+        source.start(stop)
+        source.wait_synced()
+    else:
+        assert directory is not None
+        source = DirectorySource(directory)
     applier = Printer() if dry_run else NftApplier(netns)
     agent = Agent(
-        DirectorySource(directory),
+        source,
         applier,
         node=node,
         options=NftOptions(deny=deny),
@@ -66,13 +80,13 @@ def agent_command(
     )
     if once or dry_run:
         report = agent.sync()
+        stop.set()
         if not dry_run:
             click.echo(
                 f"{'applied' if report.applied else 'unchanged'} in {report.seconds:.3f} s",
                 err=True,
             )
         return
-    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     agent.run(stop, poll_interval=poll, min_interval=min_interval)

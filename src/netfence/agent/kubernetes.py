@@ -1,0 +1,150 @@
+"""The Kubernetes API as the agent's source: list + watch with the official client.
+
+A thin adapter: it keeps the latest version of every Namespace, Pod, Service,
+Node and NetworkPolicy, and hands them to the agent as the same raw documents
+the directory source produces, so everything after it is the code the
+directory source exercises.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from netfence.agent.sources import Snapshot
+from netfence.errors import EnvironmentProblem
+from netfence.model.diagnostics import Source
+from netfence.parse.documents import RawDocument
+
+KINDS = {
+    "Namespace": "v1",
+    "Node": "v1",
+    "Pod": "v1",
+    "Service": "v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+}
+
+
+class Client(Protocol):
+    def list(self, kind: str) -> tuple[list[dict[str, Any]], str]: ...
+
+    def watch(self, kind: str, resource_version: str) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+
+@dataclass
+class KubernetesSource:
+    client: Client
+    _objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _version: int = 0
+
+    def sync_kind(self, kind: str) -> str:
+        """List every object of ``kind`` (replacing what was known); its resourceVersion."""
+        items, resource_version = self.client.list(kind)
+        with self._lock:
+            for key in [k for k in self._objects if k[0] == kind]:
+                del self._objects[key]
+            for item in items:
+                self._store(kind, "ADDED", item)
+            self._version += 1
+        return resource_version
+
+    def apply_event(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
+        with self._lock:
+            self._store(kind, event_type, obj)
+            self._version += 1
+
+    def _store(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        key = (kind, meta.get("namespace") or "", meta.get("name") or "")
+        if event_type == "DELETED":
+            self._objects.pop(key, None)
+        else:
+            self._objects[key] = {**obj, "kind": kind, "apiVersion": KINDS[kind]}
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            items = sorted(self._objects.items())
+            version = self._version
+        documents = tuple(
+            RawDocument(Source(f"kubernetes:{key[0]}", i + 1), obj)
+            for i, (key, obj) in enumerate(items)
+        )
+        return Snapshot(documents, (), version)
+
+    def watch_forever(self, kind: str, stop: threading.Event) -> None:
+        """List, then follow the watch; relist after a gap (e.g. 410 Gone)."""
+        while not stop.is_set():
+            try:
+                resource_version = self.sync_kind(kind)
+                for event_type, obj in self.client.watch(kind, resource_version):
+                    if stop.is_set():
+                        return
+                    self.apply_event(kind, event_type, obj)
+            except Exception:  # the API went away: back off, then relist
+                stop.wait(2.0)
+
+    def start(self, stop: threading.Event) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(
+                target=self.watch_forever, args=(kind, stop), daemon=True, name=f"watch-{kind}"
+            )
+            for kind in KINDS
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def wait_synced(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._version >= len(KINDS):
+                    return
+            time.sleep(0.05)
+        raise EnvironmentProblem("the Kubernetes API did not answer the initial lists in time")
+
+
+class OfficialClient:
+    """The ``kubernetes`` package (in-cluster configuration, else kubeconfig)."""
+
+    _LISTS: ClassVar[dict[str, tuple[str, str]]] = {
+        "Namespace": ("CoreV1Api", "list_namespace"),
+        "Node": ("CoreV1Api", "list_node"),
+        "Pod": ("CoreV1Api", "list_pod_for_all_namespaces"),
+        "Service": ("CoreV1Api", "list_service_for_all_namespaces"),
+        "NetworkPolicy": ("NetworkingV1Api", "list_network_policy_for_all_namespaces"),
+    }
+
+    def __init__(self) -> None:
+        try:
+            import kubernetes
+        except ImportError:
+            raise EnvironmentProblem(
+                "the Kubernetes source needs: pip install 'netfence[k8s]'"
+            ) from None
+        try:
+            kubernetes.config.load_incluster_config()
+        except kubernetes.config.ConfigException:
+            kubernetes.config.load_kube_config()
+        self._k8s = kubernetes
+        self._api = kubernetes.client.ApiClient()
+
+    def _list_function(self, kind: str) -> Any:
+        api_name, method = self._LISTS[kind]
+        return getattr(getattr(self._k8s.client, api_name)(self._api), method)
+
+    def list(self, kind: str) -> tuple[list[dict[str, Any]], str]:
+        result = self._list_function(kind)()
+        items = [self._api.sanitize_for_serialization(item) for item in result.items]
+        return items, result.metadata.resource_version
+
+    def watch(self, kind: str, resource_version: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        stream = self._k8s.watch.Watch().stream(
+            self._list_function(kind), resource_version=resource_version, timeout_seconds=300
+        )
+        for event in stream:
+            yield event["type"], self._api.sanitize_for_serialization(event["object"])

@@ -1,0 +1,109 @@
+"""The Kubernetes source: list + watch events become the same documents the agent reads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.agent.test_agent import FakeApplier
+
+from netfence.agent.agent import Agent
+from netfence.agent.kubernetes import KINDS, KubernetesSource
+
+POD = {
+    "metadata": {"name": "db", "namespace": "shop", "labels": {"app": "db"}},
+    "spec": {"nodeName": "n1"},
+    "status": {"podIP": "10.1.0.2"},
+}
+POLICY = {
+    "metadata": {"name": "deny", "namespace": "shop"},
+    "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+}
+
+
+@dataclass
+class FakeClient:
+    lists: dict[str, list[dict[str, Any]]]
+    events: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+
+    def list(self, kind: str) -> tuple[list[dict[str, Any]], str]:
+        return self.lists.get(kind, []), "1"
+
+    def watch(self, kind: str, resource_version: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each event also changes what the next list returns, as in a real API server."""
+        for event_type, obj in self.events.pop(kind, []):
+            named = [o for o in self.lists.get(kind, []) if o["metadata"] != obj["metadata"]]
+            self.lists[kind] = named if event_type == "DELETED" else [*named, obj]
+            yield event_type, obj
+
+
+def test_lists_become_documents_with_kind_and_api_version() -> None:
+    source = KubernetesSource(FakeClient({"Pod": [POD], "NetworkPolicy": [POLICY]}))
+    for kind in KINDS:
+        source.sync_kind(kind)
+    docs = source.snapshot().documents
+    assert sorted((d.kind, d.obj["apiVersion"]) for d in docs) == [
+        ("NetworkPolicy", "networking.k8s.io/v1"),
+        ("Pod", "v1"),
+    ]
+
+
+def test_watch_events_update_and_delete_and_change_the_version() -> None:
+    source = KubernetesSource(FakeClient({"Pod": [POD]}))
+    source.sync_kind("Pod")
+    before = source.snapshot().version
+    source.apply_event("NetworkPolicy", "ADDED", POLICY)
+    assert source.snapshot().version != before
+    source.apply_event("Pod", "DELETED", POD)
+    assert [d.kind for d in source.snapshot().documents] == ["NetworkPolicy"]
+
+
+def test_agent_on_the_kubernetes_source() -> None:
+    client = FakeClient({"Pod": [POD]}, {"NetworkPolicy": [("ADDED", POLICY)]})
+    source = KubernetesSource(client)
+    stop = threading.Event()
+    threads = source.start(stop)
+    source.wait_synced(5)
+    for _ in range(100):  # the watch event arrives right after the lists
+        if any(d.kind == "NetworkPolicy" for d in source.snapshot().documents):
+            break
+        threading.Event().wait(0.02)
+    stop.set()
+    applier = FakeApplier()
+    Agent(source, applier, node="n1").sync()
+    assert "10.1.0.2 : jump in_set_" in applier.applied[0]
+    for thread in threads:
+        thread.join(5)
+
+
+def test_the_daemonset_rbac_grants_list_and_watch_on_every_watched_kind() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    manifest = Path(__file__).resolve().parents[2] / "deploy" / "agent.yaml"
+    docs = list(yaml.safe_load_all(manifest.read_text()))
+    role = next(d for d in docs if d["kind"] == "ClusterRole")
+    granted = {
+        (group, resource)
+        for rule in role["rules"]
+        if {"list", "watch"} <= set(rule["verbs"])
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    plural = {
+        "Namespace": "namespaces",
+        "Node": "nodes",
+        "Pod": "pods",
+        "Service": "services",
+        "NetworkPolicy": "networkpolicies",
+    }
+    for kind, api_version in KINDS.items():
+        group = api_version.rpartition("/")[0]
+        assert (group, plural[kind]) in granted, kind
+    daemonset = next(d for d in docs if d["kind"] == "DaemonSet")
+    container = daemonset["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:3] == ["netfence", "agent", "--kubernetes"]
+    assert "NET_ADMIN" in container["securityContext"]["capabilities"]["add"]
