@@ -132,7 +132,7 @@ def small(policy: dict[str, Any]) -> str:
                 "policyTypes": ["Egress"],
                 "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}],
             },
-            ["0.0.0.0/5", "11.0.0.0/8", "128.0.0.0/1"],
+            ["0.0.0.0-9.255.255.255", "11.0.0.0-255.255.255.255"],
         ),
         (
             {
@@ -142,7 +142,7 @@ def small(policy: dict[str, Any]) -> str:
                     {"to": [{"ipBlock": {"cidr": "2001:db8::/32", "except": ["2001:db8:1::/48"]}}]}
                 ],
             },
-            ["ip6 daddr @a6_", "2001:db8::/48", "2001:db8:2::/47"],
+            ["ip6 daddr @a6_", "2001:db8::/48", "2001:db8:2::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"],
         ),
     ],
     ids=[

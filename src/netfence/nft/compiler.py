@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledRule, PeerMatcher
+from netfence.compile.label_index import LabelIndex
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.policy import Direction, IPAddress, IPNetwork
 from netfence.model.ports import Protocol
@@ -44,6 +45,7 @@ SHORT = {Direction.EGRESS: "eg", Direction.INGRESS: "in"}
 class NftOptions:
     table: str = "netfence"
     deny: str = "drop"  # "drop" (timeouts, as on EKS) or "reject"
+    share_sets: bool = True  # False: one set per rule (the naive baseline of bench/nft.py)
 
     @property
     def deny_rule(self) -> str:
@@ -56,6 +58,9 @@ def digest(*parts: object) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:10]
 
 
+Ranges = tuple[tuple[int, int], ...]  # sorted, disjoint, inclusive integer address ranges
+
+
 @dataclass
 class _Builder:
     compiled: CompiledPolicySet
@@ -64,16 +69,31 @@ class _Builder:
     sets: dict[str, NftSet] = field(default_factory=dict)
     chains: dict[str, Chain] = field(default_factory=dict)
     _peer_pods: dict[tuple[object, ...], tuple[Pod, ...]] = field(default_factory=dict)
+    _ranges: dict[tuple[object, ...], Ranges] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        pods = self.cluster.pods
+        selectable = [i for i, p in enumerate(pods) if not p.host_network]
+        self._pod_labels = LabelIndex([p.labels for p in pods], selectable)
+        namespaces = sorted(
+            {p.namespace for p in pods} | {ns.name for ns in self.cluster.namespaces}
+        )
+        self._namespaces = namespaces
+        self._ns_labels = LabelIndex([self.cluster.namespace_labels(n) for n in namespaces])
+        self._in_namespace: dict[str, set[int]] = {}
+        for i in selectable:
+            self._in_namespace.setdefault(pods[i].namespace, set()).add(i)
 
     # --- sets -----------------------------------------------------------------------------
 
-    def address_set(self, family: int, networks: Iterable[IPNetwork]) -> str | None:
-        """A content-addressed interval set of addresses; None when empty."""
-        collapsed = sorted(ipaddress.collapse_addresses(n for n in networks if n.version == family))  # type: ignore[type-var]
-        if not collapsed:
+    def address_set(self, family: int, ranges: Ranges, owner: object = None) -> str | None:
+        """A content-addressed interval set of addresses; None when empty. With
+        ``share_sets`` off, each ``owner`` (rule) gets its own set."""
+        if not ranges:
             return None
-        elements = tuple(_network_text(n) for n in collapsed)
-        name = f"a{family}_{digest(elements)}"
+        elements = tuple(_range_text(family, lo, hi) for lo, hi in ranges)
+        shared = self.options.share_sets
+        name = f"a{family}_{digest(elements) if shared else digest(elements, owner)}"
         self.sets.setdefault(name, NftSet(name, ADDRESS_TYPE[family], elements, interval=True))
         return name
 
@@ -93,47 +113,78 @@ class _Builder:
     # --- peers ----------------------------------------------------------------------------
 
     def peer_pods(self, matcher: PeerMatcher) -> tuple[Pod, ...]:
-        """Pods a selector peer matches (never hostNetwork pods)."""
-        key = (matcher.peer, matcher.policy_namespace)
+        """Pods a selector peer matches (never hostNetwork pods), through the label
+        indexes; the rules are those of compile.PeerMatcher."""
+        peer = matcher.peer
+        key = (peer, matcher.policy_namespace)
         found = self._peer_pods.get(key)
         if found is None:
-            found = tuple(
-                p
-                for p in self.cluster.pods
-                if not p.host_network
-                and matcher.matches(None, p, self.cluster.namespace_labels(p.namespace))
-            )
-            self._peer_pods[key] = found
+            if peer.namespace_selector is None:
+                chosen = set(self._in_namespace.get(matcher.policy_namespace, set()))
+            else:
+                chosen = set()
+                for n in self._ns_labels.select(peer.namespace_selector):
+                    chosen |= self._in_namespace.get(self._namespaces[n], set())
+            if peer.pod_selector is not None:
+                chosen &= self._pod_labels.select(peer.pod_selector)
+            found = self._peer_pods[key] = tuple(self.cluster.pods[i] for i in sorted(chosen))
         return found
 
-    def peer_networks(self, peers: Sequence[PeerMatcher]) -> list[IPNetwork]:
-        """API reference (ipBlock): "except is a list of CIDRs that should not be
-        included within an IPBlock" — subtracted here, so sets hold plain ranges."""
-        networks: list[IPNetwork] = []
-        for m in peers:
-            block = m.peer.ip_block
-            if block is None:
-                networks.extend(ipaddress.ip_network(ip) for p in self.peer_pods(m) for ip in p.ips)
-                continue
-            remaining = [block.cidr]
-            for excluded in block.except_:
-                remaining = [
-                    part
-                    for net in remaining
-                    for part in (
-                        net.address_exclude(excluded)  # type: ignore[arg-type]
-                        if excluded.version == net.version and excluded.subnet_of(net)  # type: ignore[arg-type]
-                        else [net]
+    def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges:
+        """The addresses of a rule's peers as merged integer ranges. API reference
+        (ipBlock): "except is a list of CIDRs that should not be included within an
+        IPBlock" — subtracted here, so sets hold plain ranges."""
+        key = (tuple((m.peer, m.policy_namespace) for m in peers), family)
+        found = self._ranges.get(key)
+        if found is None:
+            ranges: list[tuple[int, int]] = []
+            for m in peers:
+                block = m.peer.ip_block
+                if block is None:
+                    ranges.extend(
+                        (int(ip), int(ip))
+                        for p in self.peer_pods(m)
+                        if (ip := p.ip_of_version(family)) is not None
                     )
-                ]
-            networks.extend(remaining)
-        return networks
+                elif block.cidr.version == family:
+                    holes = [_span(e) for e in block.except_ if e.version == family]
+                    ranges.extend(_subtract(_span(block.cidr), holes))
+            found = self._ranges[key] = _merge(ranges)
+        return found
 
 
-def _network_text(network: IPNetwork) -> str:
-    return (
-        str(network.network_address) if network.prefixlen == network.max_prefixlen else str(network)
-    )
+def _span(network: IPNetwork) -> tuple[int, int]:
+    return int(network.network_address), int(network.broadcast_address)
+
+
+def _subtract(span: tuple[int, int], holes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    pieces = [span]
+    for lo_h, hi_h in holes:
+        pieces = [
+            part
+            for lo, hi in pieces
+            for part in ((lo, min(hi, lo_h - 1)), (max(lo, hi_h + 1), hi))
+            if part[0] <= part[1]
+        ]
+    return pieces
+
+
+def _merge(ranges: list[tuple[int, int]]) -> Ranges:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return tuple(merged)
+
+
+def _range_text(family: int, lo: int, hi: int) -> str:
+    address = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+    if lo == hi:
+        return str(address(lo))
+    networks = list(ipaddress.summarize_address_range(address(lo), address(hi)))
+    return str(networks[0]) if len(networks) == 1 else f"{address(lo)}-{address(hi)}"
 
 
 def _ports_text(ports: Sequence[tuple[int, int]]) -> str:
@@ -198,7 +249,7 @@ class NodeRulesetCompiler:
     def _peer_match(self, rule: CompiledRule, family: int, side: str) -> str | None:
         if rule.peers is None:
             return ""
-        name = self.b.address_set(family, self.b.peer_networks(rule.peers))
+        name = self.b.address_set(family, self.b.peer_ranges(rule.peers, family), rule.origin)
         return None if name is None else f"{IP_KEYWORD[family]} {side} @{name} "
 
     def _port_lines(
@@ -277,9 +328,8 @@ class NodeRulesetCompiler:
                 for rule in policy.rules(direction)
                 for line in self.rule_lines(policy, rule, direction)
             ]
-            self.b.chains[name] = Chain(
-                name, tuple(lines), comment=f"{policy.policy.key} {direction.value}"
-            )
+            comment = _comment(f"{policy.policy.key} {direction.value}")
+            self.b.chains[name] = Chain(name, tuple(lines), comment=comment)
         return name
 
     def combo_chain(self, policies: Sequence[CompiledPolicy], direction: Direction) -> str:
@@ -290,7 +340,7 @@ class NodeRulesetCompiler:
         if name not in self.b.chains:
             rules = (*(f"jump {t}" for t in targets), self.options.deny_rule)
             keys = ", ".join(p.policy.key for p in policies)
-            self.b.chains[name] = Chain(name, rules, comment=keys[:200])
+            self.b.chains[name] = Chain(name, rules, comment=_comment(keys))
         return name
 
     def dispatch(self, pods: Sequence[Pod], direction: Direction, family: int) -> VerdictMap:
@@ -343,3 +393,8 @@ def node_ruleset(
 ) -> Ruleset:
     compiler = NodeRulesetCompiler(compiled, cluster, options or NftOptions())
     return compiler.ruleset(node_pods(cluster, node))
+
+
+def _comment(text: str) -> str:
+    """nft comments hold at most 128 characters."""
+    return text if len(text) <= 128 else text[:125] + "..."
