@@ -142,7 +142,11 @@ def small(policy: dict[str, Any]) -> str:
                     {"to": [{"ipBlock": {"cidr": "2001:db8::/32", "except": ["2001:db8:1::/48"]}}]}
                 ],
             },
-            ["ip6 daddr @a6_", "2001:db8::/48", "2001:db8:2::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"],
+            [
+                "ip6 daddr @a6_",
+                "2001:db8::/48",
+                "2001:db8:2::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+            ],
         ),
     ],
     ids=[
@@ -223,3 +227,28 @@ def test_nft_accepts_the_workshop_ruleset(tmp_path: Path) -> None:
         node_ruleset(compile_policies(cluster.policies), cluster).render(), tmp_path
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("case", corpus_cases()[::4], ids=lambda p: p.stem)
+def test_indexed_peer_pods_equal_the_peer_matcher(case: Path) -> None:
+    """The nft compiler's indexed peer lookup is the engine's PeerMatcher, pod for pod."""
+    from netfence.nft.compiler import NodeRulesetCompiler
+
+    data = yaml.safe_load(case.read_text())
+    docs = parse_documents((CORPUS / "model.yaml").read_text(), "model.yaml")
+    docs += [RawDocument(Source(case.name, i + 1), p) for i, p in enumerate(data["policies"])]
+    cluster = build_cluster(docs).cluster
+    compiled = compile_policies(cluster.policies)
+    builder = NodeRulesetCompiler(compiled, cluster, NftOptions()).b
+    for policy in compiled.policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for m in rule.peers or ():
+                if m.peer.ip_block is not None:
+                    continue
+                expected = [
+                    p
+                    for p in cluster.pods
+                    if not p.host_network
+                    and m.matches(None, p, cluster.namespace_labels(p.namespace))
+                ]
+                assert list(builder.peer_pods(m)) == expected
