@@ -52,18 +52,10 @@ class ClassTable:
     block_members: npt.NDArray[np.bool_]  # (len(blocks), C)
     port_sets: list[tuple[ContainerPort, ...]]  # distinct declared-port lists
     port_set_ids: IntVector  # per class: index into port_sets
-    _postings: dict[tuple[str, str], list[int]]
-    _key_postings: dict[str, list[int]]
 
     @property
     def size(self) -> int:
         return len(self.keys)
-
-    def with_label(self, key: str, value: str) -> list[int]:
-        return self._postings.get((key, value), [])
-
-    def with_key(self, key: str) -> list[int]:
-        return self._key_postings.get(key, [])
 
 
 def block_membership(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> npt.NDArray[np.bool_]:
@@ -112,14 +104,6 @@ def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
 def _table(keys: list[ClassKey], members: list[list[Pod]], blocks: list[IPBlock]) -> ClassTable:
     namespaces = sorted({k.namespace for k in keys})
     ns_index = {ns: i for i, ns in enumerate(namespaces)}
-    postings: dict[tuple[str, str], list[int]] = {}
-    key_postings: dict[str, list[int]] = {}
-    for c, key in enumerate(keys):
-        if key.host_network:
-            continue  # never selectable: left out of every label index
-        for pair in key.labels.items_:
-            postings.setdefault(pair, []).append(c)
-            key_postings.setdefault(pair[0], []).append(c)
     block_members = np.zeros((len(blocks), len(keys)), dtype=np.bool_)
     for c, key in enumerate(keys):
         block_members[:, c] = key.blocks
@@ -138,6 +122,4 @@ def _table(keys: list[ClassKey], members: list[list[Pod]], blocks: list[IPBlock]
         block_members=block_members,
         port_sets=list(port_index),
         port_set_ids=port_set_ids,
-        _postings=postings,
-        _key_postings=key_postings,
     )
