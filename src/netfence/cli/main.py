@@ -293,8 +293,10 @@ def scenario_command(name: str | None) -> None:
 
 def _register_commands() -> None:
     from netfence.cli.agent import agent_command
+    from netfence.cli.lab import lab_group
 
     cli.add_command(agent_command)
+    cli.add_command(lab_group)
 
 
 _register_commands()

@@ -1,0 +1,179 @@
+"""``netfence lab``: a cluster of network namespaces on this machine (root only).
+
+Registered by ``cli/main.py``: ``cli.add_command(lab_group)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from netfence.cli.common import load, manifest_options
+
+if TYPE_CHECKING:
+    from netfence.lab.lab import LabStatus
+    from netfence.lab.plan import LabPlan
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SCENARIO = "eks-retail"
+
+
+def lab_dir_option(func: F) -> F:
+    return click.option(
+        "--lab-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="NETFENCE_LAB_DIR",
+        default="/run/netfence/lab",
+        show_default=True,
+        help="The lab's state directory (env NETFENCE_LAB_DIR); one directory, one lab.",
+    )(func)
+
+
+@click.group("lab")
+def lab_group() -> None:
+    """A cluster of network namespaces on this machine, with real packets (needs root).
+
+    Two node routers, one namespace per pod with its address, every declared
+    container port served, ClusterIPs via DNAT, a DNS server in kube-system and an
+    external host www.example.com (203.0.113.10). Nothing touches the host's network.
+    """
+
+
+@lab_group.command("up")
+@manifest_options
+@lab_dir_option
+def up_command(
+    files: tuple[str, ...], kustomizations: tuple[str, ...], namespace: str | None, lab_dir: Path
+) -> None:
+    """Build the lab (default: the bundled EKS scenario's cluster); replaces a stale one."""
+    from netfence.io.scenarios import scenario_dir
+    from netfence.lab.lab import up
+
+    if not files and not kustomizations:
+        kustomizations = (str(scenario_dir(DEFAULT_SCENARIO) / "cluster"),)
+    loaded = load(files, kustomizations, namespace)
+    plan = up(loaded.cluster, lab_dir)
+    click.echo("\n".join(_up_lines(plan, lab_dir)))
+    if loaded.cluster.policies:
+        count = len(loaded.cluster.policies)
+        click.echo(f"note: {count} NetworkPolicies in the input are not enforced by `lab up`")
+
+
+def _up_lines(plan: LabPlan, lab_dir: Path) -> list[str]:
+    example = next(
+        (p for p in plan.pods if p.namespace == "ui"), plan.pods[0] if plan.pods else None
+    )
+    lines = [
+        f"lab {plan.lab_id} up in {lab_dir}: {len(plan.nodes)} nodes, {len(plan.pods)} pods, "
+        f"{len(plan.dns_records) - 1} services, external {plan.external.hostname}",
+        *(f"note: {note}" for note in plan.notes),
+    ]
+    if example is not None:
+        target = f"{example.namespace}/{example.workload or example.name}"
+        names = dict(plan.dns_records)
+        url = (
+            "http://catalog.catalog/health"
+            if f"catalog.catalog.svc.{plan.cluster_domain}" in names
+            else f"http://{plan.external.hostname}"
+        )
+        lines.append(f"try: netfence lab exec {target} -- curl -s {url}")
+    return lines
+
+
+@lab_group.command("down")
+@lab_dir_option
+def down_command(lab_dir: Path) -> None:
+    """Stop every lab process, delete every lab namespace, remove the lab's files."""
+    from netfence.lab.lab import down
+
+    report = down(lab_dir)
+    click.echo(
+        f"lab down: {len(report.deleted)} namespaces deleted, {report.stopped} processes stopped"
+    )
+
+
+@lab_group.command(
+    "exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@lab_dir_option
+@click.argument("target")
+@click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED, metavar="-- CMD...")
+def exec_command(lab_dir: Path, target: str, argv: tuple[str, ...]) -> None:
+    """Run CMD in a pod, with the pod's resolv.conf; exits with CMD's exit code.
+
+    TARGET: NS/POD, NS/deployment/NAME or NS/statefulset/NAME (the workload's first
+    pod), node:NAME (a node router) or external (the external host).
+    """
+    from netfence.lab.lab import exec_in
+
+    if argv[:1] == ("--",):  # kept literally once positional arguments stop option parsing
+        argv = argv[1:]
+    if not argv:
+        raise click.UsageError("no command: netfence lab exec TARGET -- CMD...")
+    sys.exit(exec_in(target, argv, lab_dir))
+
+
+@lab_group.command("status")
+@lab_dir_option
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def status_command(lab_dir: Path, output: str) -> None:
+    """The lab's nodes, pods, processes and namespaces; exit 1 if it is not (fully) up."""
+    from netfence.lab.lab import status
+
+    report = status(lab_dir)
+    if output == "json":
+        click.echo(json.dumps(_status_data(report), indent=2))
+    else:
+        click.echo("\n".join(_status_lines(report)))
+    sys.exit(0 if report.healthy else 1)
+
+
+def _status_lines(report: LabStatus) -> list[str]:
+    if report.plan is None:
+        left = f"; leftover namespaces: {', '.join(report.present)}" if report.present else ""
+        return [f"no lab in {report.lab_dir} (id {report.lab_id}){left}"]
+    plan, alive = report.plan, {p.name: p.alive for p in report.processes}
+    lines = [f"lab {plan.lab_id} in {report.lab_dir}: {'up' if report.healthy else 'DEGRADED'}"]
+    for node in plan.nodes:
+        lines.append(f"node {node.name}  {node.address}  netns {node.netns}")
+        for pod in plan.pods_on(node.name):
+            served = " ".join(s.format() for s in pod.servers) or "-"
+            state = {True: "running", False: "STOPPED", None: "-"}[alive.get(pod.netns)]
+            lines.append(f"  {pod.key:<36} {pod.ip:<15} {served:<24} {state}")
+    ext = plan.external
+    lines.append(f"external {ext.hostname} {ext.address} on {ext.node}  netns {ext.netns}")
+    lines += [f"MISSING namespace {name}" for name in report.missing]
+    lines += [f"STOPPED {p.name} (pid {p.pid})" for p in report.processes if not p.alive]
+    return lines
+
+
+def _status_data(report: LabStatus) -> dict[str, Any]:
+    plan = report.plan
+    return {
+        "lab_dir": str(report.lab_dir),
+        "lab_id": report.lab_id,
+        "up": report.healthy,
+        "nodes": [{"name": n.name, "address": n.address, "netns": n.netns} for n in plan.nodes]
+        if plan
+        else [],
+        "pods": [
+            {
+                "pod": p.key,
+                "ip": p.ip,
+                "node": p.node,
+                "netns": p.netns,
+                "servers": [s.format() for s in p.servers],
+            }
+            for p in (plan.pods if plan else ())
+        ],
+        "processes": [{"name": p.name, "pid": p.pid, "alive": p.alive} for p in report.processes],
+        "namespaces": list(report.present),
+        "missing": list(report.missing),
+    }

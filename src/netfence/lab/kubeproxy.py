@@ -1,0 +1,106 @@
+"""kube-proxy emulation: ClusterIP:port → backend pod:targetPort as one nft table. Pure.
+
+The prototype's table (../shared/notes/dataplane.md §3.2), loaded in every node
+router: "In `table ip`, write `dnat to ip daddr . tcp dport map @m`". The first two
+lines create the table if absent and delete it, so loading is one atomic
+replacement (notes §4.8). Additions to the prototype:
+
+- Several backends: one rule per service port with ``numgen random mod N``, as
+  kube-proxy spreads new connections; one backend: an element of a map.
+- An ``output`` chain as well as ``prerouting``, so commands run in a node
+  namespace reach ClusterIPs as on a real node.
+- Hairpin: a backend that reaches itself through its own Service would receive a
+  packet from its own address; masquerade it to the node, as kube-proxy does.
+- A ClusterIP without backends is not translated; the node has no route for it, so
+  the client gets "unreachable" at once (kube-proxy rejects; close enough).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netfence.model.ports import Protocol
+
+TABLE = "nf-kube-proxy"
+MAP_TYPE = "ipv4_addr . inet_service : ipv4_addr . inet_service"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEntry:
+    """One service port: traffic to ``cluster_ip:port`` goes to one of ``backends``."""
+
+    protocol: Protocol
+    cluster_ip: str
+    port: int
+    backends: tuple[tuple[str, int], ...]
+
+
+def kube_proxy_ruleset(entries: Iterable[ServiceEntry], hairpin: Iterable[str]) -> str:
+    entries = sorted(set(entries), key=lambda e: (e.protocol.value, e.cluster_ip, e.port))
+    cluster_ips = sorted({e.cluster_ip for e in entries}, key=_ip_key)
+    lines = [
+        f"table ip {TABLE}",
+        f"delete table ip {TABLE}",
+        f"table ip {TABLE} {{",
+        f"  set cluster_ips {{ type ipv4_addr;{_elements(cluster_ips)} }}",
+    ]
+    for protocol in Protocol:
+        single = [e for e in entries if e.protocol is protocol and len(e.backends) == 1]
+        elements = [f"{e.cluster_ip} . {e.port} : {_pair(e.backends[0])}" for e in single]
+        lines.append(f"  map {_map(protocol)} {{ type {MAP_TYPE};{_elements(elements)} }}")
+    pairs = [f"{ip} . {ip}" for ip in sorted(set(hairpin), key=_ip_key)]
+    lines.append(f"  set hairpin {{ type ipv4_addr . ipv4_addr;{_elements(pairs)} }}")
+    lines += _services_chain(entries)
+    lines += [
+        "  chain prerouting {",
+        "    type nat hook prerouting priority dstnat; policy accept;",
+        "    ip daddr @cluster_ips jump services",
+        "  }",
+        "  chain output {",
+        "    type nat hook output priority -100; policy accept;",
+        "    ip daddr @cluster_ips jump services",
+        "  }",
+        "  chain postrouting {",
+        "    type nat hook postrouting priority srcnat; policy accept;",
+        "    ct status dnat ip saddr . ip daddr @hairpin masquerade",
+        "  }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _services_chain(entries: list[ServiceEntry]) -> list[str]:
+    lines = ["  chain services {"]
+    for e in entries:
+        if len(e.backends) > 1:
+            choices = ", ".join(f"{i} : {_pair(b)}" for i, b in enumerate(e.backends))
+            lines.append(
+                f"    ip daddr {e.cluster_ip} {_l4(e.protocol)} dport {e.port}"
+                f" dnat to numgen random mod {len(e.backends)} map {{ {choices} }}"
+            )
+    for protocol in Protocol:
+        l4 = _l4(protocol)
+        lines.append(f"    meta l4proto {l4} dnat to ip daddr . {l4} dport map @{_map(protocol)}")
+    lines.append("  }")
+    return lines
+
+
+def _map(protocol: Protocol) -> str:
+    return f"svc_{_l4(protocol)}"
+
+
+def _l4(protocol: Protocol) -> str:
+    return protocol.value.lower()
+
+
+def _pair(backend: tuple[str, int]) -> str:
+    return f"{backend[0]} . {backend[1]}"
+
+
+def _elements(items: list[str]) -> str:
+    return f" elements = {{ {', '.join(items)} }}" if items else ""
+
+
+def _ip_key(ip: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in ip.split("."))

@@ -1,0 +1,477 @@
+"""Cluster → lab topology, as frozen data. Pure: no I/O, no subprocess.
+
+The topology is the prototype's (../shared/notes/dataplane.md §3.1), generalised
+to several nodes:
+
+- "routed, no bridge, no uplink, no NAT to the outside": every pod is a network
+  namespace with its model IPv4 address as a /32 on ``eth0``; its node is a router
+  namespace holding the other end of the veth. "Each host-side veth carries the
+  same gateway /32" (here: the node's address), with ``scope link`` routes both
+  ways, "so all pod↔pod traffic is routed through the node's forward hook, with
+  no bridge/br_netfilter question".
+- Node routers are joined by one veth pair per pair of nodes, again /32 to /32;
+  each node routes the other nodes' pod /32s via that peer.
+- No namespace has a default route: pods route only the lab's own prefixes
+  (/24s around its pod, service and node addresses, and the external range) via
+  their node, so "the only path out of any lab namespace is to other lab
+  namespaces". Nothing is created in the root namespace.
+- An external host on TEST-NET-3 (203.0.113.10, "www.example.com") hangs off the
+  first node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netfence.lab.kubeproxy import ServiceEntry, kube_proxy_ruleset
+from netfence.model.cluster import Cluster, Node, Pod, Service
+from netfence.model.labels import Labels
+from netfence.model.ports import ContainerPort, Protocol
+
+DEFAULT_NODES = ("node-a", "node-b")
+NODE_ADDRESSES = ipaddress.ip_network("198.51.100.0/24")  # TEST-NET-2: invented node addresses
+EXTERNAL_NETWORK = ipaddress.ip_network("203.0.113.0/24")  # TEST-NET-3, as in the notes
+EXTERNAL_GATEWAY = "203.0.113.1"
+EXTERNAL_ADDRESS = "203.0.113.10"
+EXTERNAL_NAME = "www.example.com"
+KUBE_DNS = ("kube-system", "kube-dns")
+HTTP_PORT_NAMES = ("http", "web")
+HTTP_PORT_NUMBERS = (80, 8080)
+MAX_IFNAME = 15  # IFNAMSIZ - 1: "v-catalog-mysql was truncated to v-catalog-mysq"
+MAX_NETNS = 64
+_LAB_ID = re.compile(r"^[a-z0-9]{1,8}$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class ServerKind(enum.Enum):
+    HTTP = "http"  # GET /health → OK
+    TCP = "tcp"  # greeting line, then echo
+    UDP = "udp"  # echo
+    SCTP = "sctp"  # as TCP, when the kernel supports SCTP sockets
+    DNS = "dns"  # the lab DNS, UDP and TCP
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSpec:
+    kind: ServerKind
+    port: int
+
+    def format(self) -> str:
+        return f"{self.kind.value}:{self.port}"
+
+    @classmethod
+    def parse(cls, text: str) -> ServerSpec:
+        kind, _, port = text.partition(":")
+        return cls(ServerKind(kind), int(port))
+
+
+@dataclass(frozen=True, slots=True)
+class PodPlan:
+    namespace: str
+    name: str
+    workload: str | None  # "deployment/ui", as WorkloadRef.format() writes it
+    node: str
+    netns: str
+    ip: str
+    host_if: str  # the veth end in the node's namespace; the pod's end is eth0
+    servers: tuple[ServerSpec, ...]
+    resolv_conf: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLink:
+    """One end of the veth pair between two node routers, in ``NodePlan.links``."""
+
+    ifname: str
+    peer: str  # the other node's name
+    peer_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    name: str
+    netns: str
+    address: str  # on every pod veth and node link of this node, as a /32
+    links: tuple[NodeLink, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalPlan:
+    netns: str
+    node: str  # the node it is attached to
+    host_if: str  # its link's end in that node
+    address: str = EXTERNAL_ADDRESS
+    gateway: str = EXTERNAL_GATEWAY
+    network: str = str(EXTERNAL_NETWORK)
+    hostname: str = EXTERNAL_NAME
+    servers: tuple[ServerSpec, ...] = (ServerSpec(ServerKind.HTTP, 80),)
+
+
+@dataclass(frozen=True)
+class LabPlan:
+    lab_id: str
+    nodes: tuple[NodePlan, ...]
+    pods: tuple[PodPlan, ...]
+    external: ExternalPlan
+    routed: tuple[str, ...]  # prefixes every pod (and the external host) routes via its gateway
+    dns_records: tuple[tuple[str, tuple[str, ...]], ...]
+    nameserver: str | None  # kube-dns ClusterIP
+    kube_proxy: str  # the nft ruleset loaded in every node router
+    cluster_domain: str = "cluster.local"
+    notes: tuple[str, ...] = ()
+
+    def pod(self, key: str) -> PodPlan | None:
+        return next((p for p in self.pods if p.key == key), None)
+
+    def node(self, name: str) -> NodePlan | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def pods_on(self, node: str) -> tuple[PodPlan, ...]:
+        return tuple(p for p in self.pods if p.node == node)
+
+    def netns_names(self) -> tuple[str, ...]:
+        """Every namespace of the lab, nodes first (they are created first)."""
+        return (
+            *(n.netns for n in self.nodes),
+            *(p.netns for p in self.pods),
+            self.external.netns,
+        )
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+def check_lab_id(lab_id: str) -> str:
+    if not _LAB_ID.match(lab_id):
+        raise ValueError(f"lab id {lab_id!r}: expected 1-8 lowercase letters or digits")
+    return lab_id
+
+
+def lab_prefixes(lab_id: str) -> tuple[str, str]:
+    """Every lab namespace starts with one of these; cleanup sweeps by them."""
+    return f"{lab_id}-", f"{lab_id}_"
+
+
+def pod_netns(lab_id: str, namespace: str, name: str) -> str:
+    """``<id>-<ns>.<pod>``: a namespace name has no dot, so the first dot splits."""
+    return _capped(f"{lab_id}-", f"{namespace}.{name}")
+
+
+def node_netns(lab_id: str, node: str) -> str:
+    """``<id>_<node>``: "_" is in no Kubernetes name, so never equal to a pod's."""
+    return _capped(f"{lab_id}_", node)
+
+
+def external_netns(lab_id: str) -> str:
+    """``<id>-ext``: no dot, so never a pod's; "-", so never a node's."""
+    return f"{lab_id}-ext"
+
+
+def interface_name(prefix: str, name: str) -> str:
+    """``prefix`` (unique within its namespace) plus as much of ``name`` as fits in 15."""
+    room = MAX_IFNAME - len(prefix)
+    return (prefix + _UNSAFE.sub("-", name))[: len(prefix) + max(room, 0)]
+
+
+def _capped(prefix: str, name: str) -> str:
+    safe = _UNSAFE.sub("-", name)
+    if len(prefix) + len(safe) <= MAX_NETNS:
+        return prefix + safe
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{prefix}{safe[: MAX_NETNS - len(prefix) - 9]}~{digest}"
+
+
+def with_lab_nodes(cluster: Cluster, plan: LabPlan) -> Cluster:
+    """``cluster`` as the lab placed it: every lab pod on its lab node, and a Node (with
+    its lab address) for each lab node the cluster did not declare. This is what a
+    node agent in the lab computes its own pods from."""
+    placed = {p.key: p.node for p in plan.pods}
+    pods = tuple(
+        dataclasses.replace(p, node=placed[p.key]) if p.key in placed else p for p in cluster.pods
+    )
+    declared = {n.name for n in cluster.nodes}
+    added = tuple(
+        Node(
+            n.name,
+            Labels.of({"kubernetes.io/hostname": n.name}),
+            (ipaddress.ip_address(n.address),),
+        )
+        for n in plan.nodes
+        if n.name not in declared
+    )
+    # Not dataclasses.replace: it would hand the new Cluster the old one's index dicts.
+    return Cluster(
+        cluster.namespaces,
+        pods,
+        cluster.services,
+        (*cluster.nodes, *added),
+        cluster.policies,
+        cluster.cluster_domain,
+    )
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
+    """The whole lab for ``cluster``: deterministic for equal inputs."""
+    check_lab_id(lab_id)
+    notes: list[str] = []
+    pods = _lab_pods(cluster, notes)
+    node_names = _node_names(cluster, pods)
+    placement = _placement(pods, node_names)
+    addresses = _node_addresses(cluster, node_names)
+    nodes = tuple(_node_plan(lab_id, i, node_names, addresses) for i in range(len(node_names)))
+    dns = _dns_service(cluster, notes)
+    dns_ip = _first_v4(dns.cluster_ips) if dns else None
+    nameserver = str(dns_ip) if dns_ip else None
+    dns_ports = _dns_ports(cluster, dns)
+    slots = _slots(pods, placement)
+    pod_plans = tuple(
+        _pod_plan(lab_id, cluster, pod, placement[pod.key], slots[pod.key], dns_ports, nameserver)
+        for pod in pods
+    )
+    if any(s.kind is ServerKind.SCTP for p in pod_plans for s in p.servers):
+        notes.append("SCTP ports are served only where the kernel supports SCTP sockets")
+    return LabPlan(
+        lab_id=lab_id,
+        nodes=nodes,
+        pods=pod_plans,
+        external=ExternalPlan(external_netns(lab_id), nodes[0].name, "ext0"),
+        routed=_routed_prefixes(cluster, pods, addresses.values()),
+        dns_records=_dns_records(cluster),
+        nameserver=nameserver,
+        kube_proxy=kube_proxy_ruleset(_service_entries(cluster, pods), _hairpin(cluster, pods)),
+        cluster_domain=cluster.cluster_domain,
+        notes=tuple(notes),
+    )
+
+
+def _lab_pods(cluster: Cluster, notes: list[str]) -> list[Pod]:
+    """Pods that get a namespace: not hostNetwork, with an IPv4 address."""
+    pods = []
+    for pod in sorted(cluster.pods, key=lambda p: (p.namespace, p.name)):
+        if pod.host_network:
+            notes.append(f"{pod.key}: hostNetwork, so no namespace of its own (not served)")
+        elif _first_v4(pod.ips) is None:
+            notes.append(f"{pod.key}: no IPv4 address; the lab is IPv4 only (not served)")
+        else:
+            pods.append(pod)
+    return pods
+
+
+def _node_names(cluster: Cluster, pods: list[Pod]) -> tuple[str, ...]:
+    """The cluster's nodes (declared or named by pods), padded to at least two."""
+    names = sorted({n.name for n in cluster.nodes} | {p.node for p in pods if p.node})
+    for extra in DEFAULT_NODES:
+        if len(names) >= 2:
+            break
+        if extra not in names:
+            names.append(extra)
+    return tuple(names)
+
+
+def _placement(pods: list[Pod], nodes: tuple[str, ...]) -> dict[str, str]:
+    """A pod keeps ``pod.node``; the others go round-robin in (namespace, name) order."""
+    placement, turn = {}, 0
+    for pod in pods:
+        if pod.node:
+            placement[pod.key] = pod.node
+        else:
+            placement[pod.key] = nodes[turn % len(nodes)]
+            turn += 1
+    return placement
+
+
+def _slots(pods: list[Pod], placement: dict[str, str]) -> dict[str, int]:
+    """A pod's index among its node's pods: makes its veth name unique there."""
+    counts: dict[str, int] = {}
+    slots = {}
+    for pod in pods:
+        node = placement[pod.key]
+        slots[pod.key] = counts.get(node, 0)
+        counts[node] = slots[pod.key] + 1
+    return slots
+
+
+def _node_addresses(cluster: Cluster, names: tuple[str, ...]) -> dict[str, str]:
+    """A node's own IPv4 from the model, else the next free address of TEST-NET-2."""
+    declared = {n.name: _first_v4(n.ips) for n in cluster.nodes}
+    used = _used_addresses(cluster) | {a for a in declared.values() if a}
+    free = (str(ip) for ip in NODE_ADDRESSES.hosts() if str(ip) not in used)
+    return {name: str(declared.get(name) or next(free)) for name in names}
+
+
+def _used_addresses(cluster: Cluster) -> set[str]:
+    pods = {str(ip) for p in cluster.pods for ip in p.ips}
+    return pods | {str(ip) for s in cluster.services for ip in s.cluster_ips}
+
+
+def _node_plan(
+    lab_id: str, index: int, names: tuple[str, ...], addresses: dict[str, str]
+) -> NodePlan:
+    """A full mesh: in node i the link to node j is ``n<j>-<name>``."""
+    name = names[index]
+    links = tuple(
+        NodeLink(interface_name(f"n{j}-", peer), peer, addresses[peer])
+        for j, peer in enumerate(names)
+        if j != index
+    )
+    return NodePlan(name, node_netns(lab_id, name), addresses[name], links)
+
+
+def _pod_plan(
+    lab_id: str,
+    cluster: Cluster,
+    pod: Pod,
+    node: str,
+    slot: int,
+    dns_ports: dict[str, int],
+    nameserver: str | None,
+) -> PodPlan:
+    return PodPlan(
+        namespace=pod.namespace,
+        name=pod.name,
+        workload=pod.workload.format() if pod.workload else None,
+        node=node,
+        netns=pod_netns(lab_id, pod.namespace, pod.name),
+        ip=str(_first_v4(pod.ips)),
+        host_if=interface_name(f"v{slot}-", pod.name),
+        servers=pod_servers(pod.ports, dns_ports.get(pod.key)),
+        resolv_conf=resolv_conf(pod.namespace, cluster.cluster_domain, nameserver),
+    )
+
+
+# --- what runs in a pod --------------------------------------------------------------------
+
+
+def pod_servers(ports: Iterable[ContainerPort], dns_port: int | None) -> tuple[ServerSpec, ...]:
+    """One server per declared container port; a kube-dns backend runs the lab DNS on
+    its DNS port (UDP and TCP) instead of the plain listeners for that port."""
+    specs: list[ServerSpec] = [ServerSpec(ServerKind.DNS, dns_port)] if dns_port else []
+    seen: set[tuple[int, Protocol]] = set()
+    for port in ports:
+        if (port.port, port.protocol) in seen:
+            continue
+        seen.add((port.port, port.protocol))
+        if port.port == dns_port and port.protocol in (Protocol.UDP, Protocol.TCP):
+            continue
+        specs.append(ServerSpec(server_kind(port), port.port))
+    return tuple(specs)
+
+
+def server_kind(port: ContainerPort) -> ServerKind:
+    """HTTP for a TCP port named ``http``, ``web`` or ``http-…``, or numbered 80 or 8080;
+    a greeting TCP listener for other TCP ports; UDP echo; SCTP as TCP."""
+    if port.protocol is Protocol.UDP:
+        return ServerKind.UDP
+    if port.protocol is Protocol.SCTP:
+        return ServerKind.SCTP
+    name = (port.name or "").lower()
+    http = name in HTTP_PORT_NAMES or name.startswith("http-") or port.port in HTTP_PORT_NUMBERS
+    return ServerKind.HTTP if http else ServerKind.TCP
+
+
+def resolv_conf(namespace: str, domain: str, nameserver: str | None) -> str:
+    """What kubelet writes for dnsPolicy ClusterFirst (notes §3.1)."""
+    lines = [f"search {namespace}.svc.{domain} svc.{domain} {domain}"]
+    if nameserver:
+        lines.append(f"nameserver {nameserver}")
+    lines.append("options ndots:5")
+    return "\n".join(lines) + "\n"
+
+
+# --- DNS and services ----------------------------------------------------------------------
+
+
+def _dns_service(cluster: Cluster, notes: list[str]) -> Service | None:
+    service = cluster.service(*KUBE_DNS)
+    if service is None or _first_v4(service.cluster_ips) is None:
+        notes.append("no kube-system/kube-dns Service with an IPv4 ClusterIP: pods get no DNS")
+        return None
+    if not cluster.service_backends(service):
+        notes.append("kube-system/kube-dns has no backend pods: names will not resolve")
+    return service
+
+
+def _dns_ports(cluster: Cluster, service: Service | None) -> dict[str, int]:
+    """Per kube-dns backend pod: the container port its 53/UDP service port targets."""
+    if service is None:
+        return {}
+    ports = [p for p in service.ports if p.protocol is Protocol.UDP] or list(service.ports)
+    found = {}
+    for pod in cluster.service_backends(service):
+        for port in ports:
+            number = _target(pod, port.target_port, port.protocol)
+            if number is not None:
+                found[pod.key] = number
+                break
+    return found
+
+
+def _dns_records(cluster: Cluster) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``<svc>.<ns>.svc.<domain>`` → ClusterIPs, and the external host's name."""
+    records: dict[str, tuple[str, ...]] = {EXTERNAL_NAME: (EXTERNAL_ADDRESS,)}
+    for service in cluster.services:
+        ips = tuple(str(ip) for ip in service.cluster_ips if ip.version == 4)
+        if ips:
+            name = f"{service.name}.{service.namespace}.svc.{cluster.cluster_domain}"
+            records[name] = ips
+    return tuple(sorted(records.items()))
+
+
+def _service_entries(cluster: Cluster, pods: list[Pod]) -> list[ServiceEntry]:
+    in_lab = {p.key for p in pods}
+    entries = []
+    for service in cluster.services:
+        ip = _first_v4(service.cluster_ips)
+        if ip is None:
+            continue
+        backends = [p for p in cluster.service_backends(service) if p.key in in_lab]
+        for port in service.ports:
+            targets = tuple(
+                (str(_first_v4(pod.ips)), number)
+                for pod in backends
+                if (number := _target(pod, port.target_port, port.protocol)) is not None
+            )
+            entries.append(ServiceEntry(port.protocol, str(ip), port.port, targets))
+    return entries
+
+
+def _hairpin(cluster: Cluster, pods: list[Pod]) -> list[str]:
+    """Backend pods, which may reach themselves through their own Service."""
+    in_lab = {p.key: p for p in pods}
+    keys = {b.key for s in cluster.services for b in cluster.service_backends(s)}
+    return sorted({str(_first_v4(in_lab[k].ips)) for k in keys if k in in_lab})
+
+
+def _target(pod: Pod, target: int | str, protocol: Protocol) -> int | None:
+    """A Service's targetPort on one backend: a number, or a name resolved on the pod."""
+    return target if isinstance(target, int) else pod.named_port(target, protocol)
+
+
+def _routed_prefixes(
+    cluster: Cluster, pods: list[Pod], node_addresses: Iterable[str]
+) -> tuple[str, ...]:
+    """The /24s around every lab address, plus the external network, collapsed."""
+    addresses = [_first_v4(p.ips) for p in pods]
+    addresses += [_first_v4(s.cluster_ips) for s in cluster.services]
+    addresses += [ipaddress.IPv4Address(a) for a in node_addresses]
+    networks = {ipaddress.ip_network(f"{a}/24", strict=False) for a in addresses if a}
+    networks.add(EXTERNAL_NETWORK)
+    v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+    return tuple(str(n) for n in ipaddress.collapse_addresses(sorted(v4)))
+
+
+def _first_v4(ips: Iterable[object]) -> ipaddress.IPv4Address | None:
+    return next((ip for ip in ips if isinstance(ip, ipaddress.IPv4Address)), None)

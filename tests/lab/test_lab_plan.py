@@ -1,0 +1,295 @@
+"""The lab plan, kube-proxy table and build commands: pure, no root needed."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import pytest
+
+from netfence.io.cluster import load_cluster
+from netfence.lab.kubeproxy import ServiceEntry, kube_proxy_ruleset
+from netfence.lab.plan import (
+    LabPlan,
+    ServerKind,
+    ServerSpec,
+    check_lab_id,
+    interface_name,
+    make_plan,
+    node_netns,
+    pod_netns,
+    pod_servers,
+    server_kind,
+    with_lab_nodes,
+)
+from netfence.lab.state import plan_from_json, plan_to_json
+from netfence.lab.steps import build_commands, in_netns
+from netfence.model.cluster import Cluster, Namespace, Node, Pod, Service, ServicePort
+from netfence.model.labels import Labels
+from netfence.model.ports import ContainerPort, Protocol
+
+SCENARIO = Path(__file__).resolve().parents[2] / "src" / "netfence" / "scenarios" / "eks-retail"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def eks() -> Cluster:
+    return load_cluster([], [str(SCENARIO / "cluster")]).cluster
+
+
+@pytest.fixture(scope="module")
+def plan(eks: Cluster) -> LabPlan:
+    return make_plan(eks, "nf1")
+
+
+def assert_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("NETFENCE_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"golden file {path} missing: run with NETFENCE_UPDATE_GOLDEN=1"
+    assert text == path.read_text(), f"output differs from {path}"
+
+
+# --- topology ------------------------------------------------------------------------------
+
+
+def test_eks_pods_spread_round_robin_over_two_nodes(plan: LabPlan) -> None:
+    assert [(n.name, n.netns, n.address) for n in plan.nodes] == [
+        ("node-a", "nf1_node-a", "198.51.100.1"),
+        ("node-b", "nf1_node-b", "198.51.100.2"),
+    ]
+    assert {p.key: p.node for p in plan.pods} == {
+        "carts/carts-0": "node-a",
+        "carts/carts-dynamodb-0": "node-b",
+        "catalog/catalog-0": "node-a",
+        "catalog/catalog-mysql-0": "node-b",
+        "checkout/checkout-0": "node-a",
+        "checkout/checkout-redis-0": "node-b",
+        "kube-system/coredns-0": "node-a",
+        "kube-system/coredns-1": "node-b",
+        "orders/orders-0": "node-a",
+        "orders/orders-postgresql-0": "node-b",
+        "ui/ui-0": "node-a",
+    }
+
+
+def test_pods_keep_their_model_addresses(eks: Cluster, plan: LabPlan) -> None:
+    assert {p.key: p.ip for p in plan.pods} == {p.key: str(p.ips[0]) for p in eks.pods}
+
+
+def test_names_are_prefixed_unique_and_short(plan: LabPlan) -> None:
+    names = plan.netns_names()
+    assert len(set(names)) == len(names) == 14
+    assert all(n.startswith(("nf1-", "nf1_")) for n in names)
+    assert plan.pod("ui/ui-0") is not None
+    assert plan.pod("ui/ui-0").netns == "nf1-ui.ui-0"  # type: ignore[union-attr]
+    assert plan.external.netns == "nf1-ext"
+    for node in plan.nodes:
+        interfaces = [p.host_if for p in plan.pods_on(node.name)] + [x.ifname for x in node.links]
+        assert len(set(interfaces)) == len(interfaces)
+        assert all(len(i) <= 15 for i in interfaces), interfaces
+    mysql = plan.pod("catalog/catalog-mysql-0")
+    assert mysql is not None and mysql.host_if == "v1-catalog-mysq"
+
+
+def test_name_helpers_cannot_collide() -> None:
+    # "_" is in no Kubernetes name, "." in no namespace name: kinds never meet.
+    assert node_netns("nf1", "a.b") != pod_netns("nf1", "a", "b")
+    long = pod_netns("nf1", "n" * 63, "p" * 200)
+    assert len(long) <= 64 and long != pod_netns("nf1", "n" * 63, "p" * 199 + "q")
+    assert interface_name("v12-", "a-very-long-pod-name") == "v12-a-very-long"
+    with pytest.raises(ValueError):
+        check_lab_id("NF-1")
+
+
+def test_no_default_route_and_nothing_in_the_root_namespace(plan: LabPlan) -> None:
+    commands = build_commands(plan)
+    first, rest = commands[0], commands[1:]
+    assert first.argv == ("ip", "-batch", "-")
+    assert first.stdin is not None
+    assert all(line.startswith("netns add nf1") for line in first.stdin.splitlines())
+    for command in rest:
+        assert command.argv[:2] == ("ip", "-n") or command.argv[:3] == ("ip", "netns", "exec")
+        lines = (command.stdin or "").splitlines()
+        assert not [line for line in lines if line.startswith("route add default")]
+    routed = [ipaddress.ip_network(p) for p in plan.routed]
+    assert not any(ipaddress.ip_address("192.0.2.1") in net for net in routed)
+    assert plan.routed == ("10.244.0.0/24", "172.20.0.0/24", "198.51.100.0/24", "203.0.113.0/24")
+
+
+def test_build_commands_golden(plan: LabPlan) -> None:
+    assert_golden(
+        "eks-lab-commands.txt", "\n".join(c.format() for c in build_commands(plan)) + "\n"
+    )
+
+
+def test_pod_veths_carry_the_node_address_and_scope_link_routes(plan: LabPlan) -> None:
+    node_a, node_a_addr = [
+        c for c in build_commands(plan) if c.argv[:3] == ("ip", "-n", "nf1_node-a")
+    ]
+    assert "link add v5-ui-0 type veth peer name eth0 netns nf1-ui.ui-0" in (node_a.stdin or "")
+    text = node_a_addr.stdin or ""
+    assert "addr add 198.51.100.1/32 dev v5-ui-0" in text
+    assert "route add 10.244.0.11/32 dev v5-ui-0 scope link" in text
+    assert "route add 10.244.0.4/32 via 198.51.100.2 dev n1-node-b" in text  # mysql, node-b
+    assert "addr add 203.0.113.1/24 dev ext0" in text
+
+
+# --- what runs where -----------------------------------------------------------------------
+
+
+def test_servers_per_pod(plan: LabPlan) -> None:
+    servers = {p.key: [s.format() for s in p.servers] for p in plan.pods}
+    assert servers["catalog/catalog-0"] == ["http:8080"]
+    assert servers["catalog/catalog-mysql-0"] == ["tcp:3306"]
+    assert servers["kube-system/coredns-0"] == ["dns:53", "tcp:9153"]
+    assert servers["kube-system/coredns-1"] == ["dns:53", "tcp:9153"]
+    assert [s.format() for s in plan.external.servers] == ["http:80"]
+
+
+@pytest.mark.parametrize(
+    ("port", "kind"),
+    [
+        (ContainerPort(8080, Protocol.TCP, "http"), ServerKind.HTTP),
+        (ContainerPort(9000, Protocol.TCP, "web"), ServerKind.HTTP),
+        (ContainerPort(9000, Protocol.TCP, "http-metrics"), ServerKind.HTTP),
+        (ContainerPort(80, Protocol.TCP, None), ServerKind.HTTP),
+        (ContainerPort(8080, Protocol.TCP, "anything"), ServerKind.HTTP),
+        (ContainerPort(3306, Protocol.TCP, "mysql"), ServerKind.TCP),
+        (ContainerPort(9153, Protocol.TCP, "metrics"), ServerKind.TCP),
+        (ContainerPort(8080, Protocol.UDP, "http"), ServerKind.UDP),
+        (ContainerPort(7777, Protocol.SCTP, None), ServerKind.SCTP),
+    ],
+)
+def test_server_kind_rule(port: ContainerPort, kind: ServerKind) -> None:
+    assert server_kind(port) is kind
+
+
+def test_dns_replaces_its_port_and_duplicates_collapse() -> None:
+    ports = [
+        ContainerPort(53, Protocol.UDP, "dns"),
+        ContainerPort(53, Protocol.TCP, "dns-tcp"),
+        ContainerPort(9153, Protocol.TCP),
+        ContainerPort(9153, Protocol.TCP, "again"),
+        ContainerPort(53, Protocol.SCTP),
+    ]
+    assert [s.format() for s in pod_servers(ports, 53)] == ["dns:53", "tcp:9153", "sctp:53"]
+    assert ServerSpec.parse("udp:5353") == ServerSpec(ServerKind.UDP, 5353)
+
+
+def test_resolv_conf_is_kubelets(plan: LabPlan) -> None:
+    ui = plan.pod("ui/ui-0")
+    assert ui is not None
+    assert ui.resolv_conf == (
+        "search ui.svc.cluster.local svc.cluster.local cluster.local\n"
+        "nameserver 172.20.0.10\n"
+        "options ndots:5\n"
+    )
+
+
+def test_dns_records(plan: LabPlan) -> None:
+    records = dict(plan.dns_records)
+    assert records["catalog.catalog.svc.cluster.local"] == ("172.20.0.3",)
+    assert records["kube-dns.kube-system.svc.cluster.local"] == ("172.20.0.10",)
+    assert records["www.example.com"] == ("203.0.113.10",)
+    assert plan.nameserver == "172.20.0.10"
+
+
+def test_kube_proxy_golden(plan: LabPlan) -> None:
+    assert_golden("eks-kube-proxy.nft", plan.kube_proxy)
+    assert "172.20.0.3 . 80 : 10.244.0.3 . 8080" in plan.kube_proxy  # named targetPort http
+    assert "numgen random mod 2 map { 0 : 10.244.0.7 . 53, 1 : 10.244.0.8 . 53 }" in (
+        plan.kube_proxy
+    )
+
+
+def test_kube_proxy_without_services_is_still_valid_shape() -> None:
+    text = kube_proxy_ruleset([], [])
+    assert text.startswith("table ip nf-kube-proxy\ndelete table ip nf-kube-proxy\n")
+    assert "elements" not in text
+    entry = ServiceEntry(Protocol.TCP, "172.20.0.5", 80, ())
+    assert "172.20.0.5 . 80" not in kube_proxy_ruleset([entry], [])  # no backends: no DNAT
+
+
+# --- clusters that name nodes --------------------------------------------------------------
+
+
+def _pod(ns: str, name: str, ip: str, node: str | None = None, host: bool = False) -> Pod:
+    address = (ipaddress.ip_address(ip),)
+    return Pod(ns, name, Labels.of({"app": name}), address, node=node, host_network=host)
+
+
+def test_named_nodes_are_kept_and_padded_to_two() -> None:
+    cluster = Cluster(
+        (Namespace("default", Labels.of()),),
+        (
+            _pod("default", "a", "10.1.0.1", "worker-1"),
+            _pod("default", "b", "10.1.0.2"),
+            _pod("default", "c", "10.1.0.3"),
+            _pod("default", "h", "10.0.0.9", "worker-1", host=True),
+        ),
+        nodes=(Node("worker-1", Labels.of(), (ipaddress.ip_address("10.0.0.9"),)),),
+    )
+    plan = make_plan(cluster, "t1")
+    assert [(n.name, n.address) for n in plan.nodes] == [  # declared first, then padding
+        ("worker-1", "10.0.0.9"),
+        ("node-a", "198.51.100.1"),
+    ]
+    assert plan.external.node == "worker-1"
+    assert {p.key: p.node for p in plan.pods} == {
+        "default/a": "worker-1",
+        "default/b": "worker-1",
+        "default/c": "node-a",
+    }
+    assert any("default/h: hostNetwork" in note for note in plan.notes)
+    assert any("kube-dns" in note for note in plan.notes)
+    assert plan.nameserver is None
+    assert "nameserver" not in plan.pods[0].resolv_conf
+
+
+def test_with_lab_nodes_places_pods_without_touching_the_original(
+    eks: Cluster, plan: LabPlan
+) -> None:
+    placed = with_lab_nodes(eks, plan)
+    assert {p.key: p.node for p in placed.pods} == {p.key: p.node for p in plan.pods}
+    assert [n.name for n in placed.nodes] == ["node-a", "node-b"]
+    assert all(p.node is None for p in eks.pods)
+    assert eks.pod("ui", "ui-0").node is None  # type: ignore[union-attr]
+    assert placed.pod("ui", "ui-0").node == "node-a"  # type: ignore[union-attr]
+
+
+def test_service_with_several_backends_and_named_target() -> None:
+    pods = tuple(
+        Pod("web", f"w-{i}", Labels.of({"app": "w"}), (ipaddress.ip_address(f"10.9.0.{i}"),),
+            (ContainerPort(8000 + i, Protocol.TCP, "http"),))
+        for i in (1, 2, 3)
+    )  # fmt: skip
+    svc = Service("web", "w", Labels.of({"app": "w"}), (ServicePort(80, "http"),),
+                  (ipaddress.ip_address("172.30.0.7"),))  # fmt: skip
+    plan = make_plan(Cluster((Namespace("web", Labels.of()),), pods, (svc,)), "t2")
+    assert (
+        "ip daddr 172.30.0.7 tcp dport 80 dnat to numgen random mod 3 map "
+        "{ 0 : 10.9.0.1 . 8001, 1 : 10.9.0.2 . 8002, 2 : 10.9.0.3 . 8003 }" in plan.kube_proxy
+    )
+
+
+# --- state ---------------------------------------------------------------------------------
+
+
+def test_plan_survives_json(plan: LabPlan) -> None:
+    assert plan_from_json(plan_to_json(plan)) == plan
+
+
+def test_plan_json_of_another_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="format"):
+        plan_from_json('{"format": 99, "plan": {}}')
+
+
+def test_exec_wraps_with_private_resolv_conf() -> None:
+    assert in_netns("nf1-ui.ui-0", ["curl", "x"], "/lab/resolv/nf1-ui.ui-0.conf") == (
+        "ip", "netns", "exec", "nf1-ui.ui-0", "unshare", "-m", "sh", "-c",
+        'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+        "/lab/resolv/nf1-ui.ui-0.conf", "curl", "x",
+    )  # fmt: skip
