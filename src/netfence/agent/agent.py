@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from netfence.agent.sources import Source
+from netfence.agent.sources import Source, version_digest
 from netfence.agent.state import DesiredState, desired_state
 from netfence.engine.evaluate import evaluate
 from netfence.io.nft import Applier, Conntrack, Flow
@@ -34,6 +34,7 @@ class SyncReport:
     seconds: float
     diagnostics: tuple[Diagnostic, ...]
     flows_deleted: int = 0
+    version: str = ""  # digest of the source version this sync enforced
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Agent:
     options: NftOptions = field(default_factory=NftOptions)
     conntrack: Conntrack | None = None  # strict mode when set
     log: Callable[[str], None] = lambda line: None
+    on_sync: Callable[[SyncReport], None] = lambda report: None
     _last_good: dict[str, NetworkPolicy] = field(default_factory=dict)
     _applied: str | None = None
     _version: object = None
@@ -62,12 +64,16 @@ class Agent:
             if key not in state.good_policies and not _still_named(key, diagnostics):
                 del self._last_good[key]  # deleted, not broken: forget it
         self.state = state
+        version = version_digest(snapshot.version)
         if state.ruleset == self._applied:
-            return SyncReport(False, time.perf_counter() - start, diagnostics)
-        self.applier.apply(state.ruleset)
-        self._applied = state.ruleset
-        deleted = self._revoke(state) if self.conntrack is not None else 0
-        return SyncReport(True, time.perf_counter() - start, diagnostics, deleted)
+            report = SyncReport(False, time.perf_counter() - start, diagnostics, 0, version)
+        else:
+            self.applier.apply(state.ruleset)
+            self._applied = state.ruleset
+            deleted = self._revoke(state) if self.conntrack is not None else 0
+            report = SyncReport(True, time.perf_counter() - start, diagnostics, deleted, version)
+        self.on_sync(report)
+        return report
 
     def _revoke(self, state: DesiredState) -> int:
         """Delete the conntrack entries of connections the engine now denies."""

@@ -3,6 +3,7 @@ Kubernetes API (a thin adapter producing the same documents)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,12 @@ class Snapshot:
     documents: tuple[RawDocument, ...]
     diagnostics: tuple[Diagnostic, ...]
     version: object  # changes whenever the documents may have changed
+
+
+def version_digest(version: object) -> str:
+    """A short stable name of a snapshot's version, to compare across processes
+    (the lab waits until every node's agent reports the version it wrote)."""
+    return hashlib.sha256(repr(version).encode()).hexdigest()[:16]
 
 
 class Source(Protocol):

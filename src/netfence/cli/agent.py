@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from netfence.agent.agent import SyncReport
 
 
 @click.command("agent")
@@ -29,6 +37,11 @@ import click
 @click.option(
     "--min-interval", default=0.5, show_default=True, help="Least seconds between two syncs."
 )
+@click.option(
+    "--status-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="After each sync, write its outcome here as JSON (the lab waits on it).",
+)
 def agent_command(
     directory: Path | None,
     kubernetes: bool,
@@ -40,6 +53,7 @@ def agent_command(
     dry_run: bool,
     poll: float,
     min_interval: float,
+    status_file: Path | None,
 ) -> None:
     """Watch manifests and keep this node's nftables ruleset equal to them.
 
@@ -77,6 +91,7 @@ def agent_command(
         options=NftOptions(deny=deny),
         conntrack=ConntrackTool(netns) if strict and not dry_run else None,
         log=lambda line: click.echo(line, err=True),
+        on_sync=_status_writer(status_file),
     )
     if once or dry_run:
         report = agent.sync()
@@ -90,3 +105,24 @@ def agent_command(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     agent.run(stop, poll_interval=poll, min_interval=min_interval)
+
+
+def _status_writer(path: Path | None) -> Callable[[SyncReport], None]:
+    """Each sync's outcome, replaced atomically (write, then rename)."""
+
+    def write(report: SyncReport) -> None:
+        if path is None:
+            return
+        errors = [d.format() for d in report.diagnostics if d.severity.value == "error"]
+        data = {
+            "version": report.version,
+            "applied": report.applied,
+            "seconds": report.seconds,
+            "errors": errors,
+            "time": time.time(),
+        }
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(data))
+        os.replace(temporary, path)
+
+    return write
