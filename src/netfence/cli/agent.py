@@ -22,8 +22,12 @@ if TYPE_CHECKING:
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
-    required=True,
     help="Directory of manifests (namespaces, pods, services, policies), watched.",
+)
+@click.option(
+    "--kubernetes",
+    is_flag=True,
+    help="Read the cluster through the Kubernetes API (list + watch) instead of --dir.",
 )
 @click.option("--node", help="Program only this node's pods (spec.nodeName). Default: every pod.")
 @click.option("--netns", help="Apply inside this network namespace (ip netns exec).")

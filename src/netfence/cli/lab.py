@@ -47,8 +47,13 @@ def lab_group() -> None:
 @lab_group.command("up")
 @manifest_options
 @lab_dir_option
+@click.option("--deny", type=click.Choice(["drop", "reject"]), default="drop", show_default=True)
 def up_command(
-    files: tuple[str, ...], kustomizations: tuple[str, ...], namespace: str | None, lab_dir: Path
+    files: tuple[str, ...],
+    kustomizations: tuple[str, ...],
+    namespace: str | None,
+    lab_dir: Path,
+    deny: str,
 ) -> None:
     """Build the lab (default: the bundled EKS scenario's cluster); replaces a stale one."""
     from netfence.io.scenarios import scenario_dir
@@ -56,12 +61,18 @@ def up_command(
 
     if not files and not kustomizations:
         kustomizations = (str(scenario_dir(DEFAULT_SCENARIO) / "cluster"),)
+    from netfence.io.manifests import load_manifests
+    from netfence.lab import enforce
+    from netfence.parse.documents import with_default_namespace
+
     loaded = load(files, kustomizations, namespace)
     plan = up(loaded.cluster, lab_dir)
+    documents = with_default_namespace(load_manifests(files, kustomizations).documents, namespace)
+    enforce.start(
+        loaded.cluster, plan, [d for d in documents if d.kind == "NetworkPolicy"], lab_dir, deny
+    )
     click.echo("\n".join(_up_lines(plan, lab_dir)))
-    if loaded.cluster.policies:
-        count = len(loaded.cluster.policies)
-        click.echo(f"note: {count} NetworkPolicies in the input are not enforced by `lab up`")
+    click.echo(f"node agents enforce {len(loaded.cluster.policies)} NetworkPolicies (deny: {deny})")
 
 
 def _up_lines(plan: LabPlan, lab_dir: Path) -> list[str]:
@@ -177,3 +188,56 @@ def _status_data(report: LabStatus) -> dict[str, Any]:
         "namespaces": list(report.present),
         "missing": list(report.missing),
     }
+
+
+@lab_group.command("apply")
+@click.option(
+    "-f",
+    "--filename",
+    "files",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    type=click.Path(allow_dash=True),
+    help="NetworkPolicy manifests. Repeatable.",
+)
+@click.option("-n", "--namespace", metavar="NS", help="Namespace of policies that have none.")
+@lab_dir_option
+def apply_command(files: tuple[str, ...], namespace: str | None, lab_dir: Path) -> None:
+    """Add or replace NetworkPolicies, as kubectl apply would; returns once every
+    node's agent enforces them. Invalid policies are refused, nothing is written."""
+    _change("apply", files, namespace, lab_dir)
+
+
+@lab_group.command("delete")
+@click.option(
+    "-f",
+    "--filename",
+    "files",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    type=click.Path(allow_dash=True),
+    help="The NetworkPolicies to delete. Repeatable.",
+)
+@click.option("-n", "--namespace", metavar="NS", help="Namespace of policies that have none.")
+@lab_dir_option
+def delete_command(files: tuple[str, ...], namespace: str | None, lab_dir: Path) -> None:
+    """Delete NetworkPolicies; returns once every node's agent enforces the change."""
+    _change("delete", files, namespace, lab_dir)
+
+
+def _change(verb: str, files: tuple[str, ...], namespace: str | None, lab_dir: Path) -> None:
+    from netfence.io.manifests import load_manifests
+    from netfence.lab import enforce
+    from netfence.lab.lab import load_plan
+    from netfence.parse.documents import with_default_namespace
+
+    plan = load_plan(lab_dir)
+    documents = with_default_namespace(load_manifests(files).documents, namespace)
+    change = enforce.apply if verb == "apply" else enforce.delete
+    change(documents, plan, lab_dir)
+    for doc in documents:
+        meta = doc.obj.get("metadata") or {}
+        word = "configured" if verb == "apply" else "deleted"
+        click.echo(f"networkpolicy {meta.get('namespace')}/{meta.get('name')} {word}")

@@ -54,6 +54,11 @@ class LabPaths:
         return self.root / "run"
 
     @property
+    def desired_dir(self) -> Path:
+        """What the node agents enforce (lab/enforce.py writes it)."""
+        return self.root / "desired"
+
+    @property
     def resolv_dir(self) -> Path:
         return self.root / "resolv"
 
@@ -226,9 +231,16 @@ def _unmount(paths: LabPaths, runner: io.Runner, lab_id: str) -> list[str]:
 
 def _remove_files(paths: LabPaths) -> None:
     files = [paths.plan, paths.zone, *io.list_files(paths.resolv_dir, "*.conf")]
-    for pattern in ("*.pid", "*.log", "*.ready", "*.tmp"):
+    for pattern in ("*.pid", "*.log", "*.ready", "*.tmp", "*.json"):
         files += io.list_files(paths.run_dir, pattern)
-    directories = [paths.run_dir, paths.resolv_dir, paths.root]
+    policies = paths.desired_dir / "policies"
+    for directory, pattern in (
+        (paths.desired_dir, "*.json"),
+        (policies, "*.yaml"),
+        (policies, "*.tmp"),
+    ):
+        files += io.list_files(directory, pattern)
+    directories = [paths.run_dir, paths.resolv_dir, policies, paths.desired_dir, paths.root]
     if paths.root == DEFAULT_LAB_DIR:
         directories.append(DEFAULT_LAB_DIR.parent)
     io.remove_files(files, directories)

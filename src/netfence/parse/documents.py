@@ -129,3 +129,18 @@ def _expand_list(
             yield RawDocument(item_source, item)
         else:
             problems.append(error(f"expected an object, got {type_name(item)}", item_source))
+
+
+def with_default_namespace(
+    documents: list[RawDocument], namespace: str | None
+) -> list[RawDocument]:
+    """``kubectl apply -n NS``: objects without a namespace get NS (others keep theirs)."""
+    if not namespace:
+        return documents
+    out = []
+    for doc in documents:
+        meta = doc.obj.get("metadata")
+        if isinstance(meta, dict) and not meta.get("namespace"):
+            doc = RawDocument(doc.source, {**doc.obj, "metadata": {**meta, "namespace": namespace}})
+        out.append(doc)
+    return out

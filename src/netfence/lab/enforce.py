@@ -1,0 +1,143 @@
+"""Enforcement in the lab: one real node agent per node router, fed a directory.
+
+``lab up`` writes the lab's cluster (as the agents must see it: same pods,
+addresses, placement) into ``<lab>/desired/``, starts ``netfence agent`` inside
+every node namespace on that directory, and waits until each has enforced it.
+``lab apply`` / ``lab delete`` add or remove NetworkPolicy files there, as
+``kubectl apply`` / ``delete`` would, and wait until every agent reports the
+new version. Invalid policies are refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from netfence.agent.sources import DirectorySource, version_digest
+from netfence.errors import EnvironmentProblem, InvalidInputError
+from netfence.io import netns as io
+from netfence.lab.desired import cluster_manifests
+from netfence.lab.lab import LabPaths, default_lab_dir, start_in_node
+from netfence.lab.plan import LabPlan, with_lab_nodes
+from netfence.model.cluster import Cluster
+from netfence.model.diagnostics import Severity, error
+from netfence.parse.build import build_cluster
+from netfence.parse.documents import RawDocument
+
+
+def desired_dir(paths: LabPaths) -> Path:
+    return paths.desired_dir
+
+
+def status_file(paths: LabPaths, node: str) -> Path:
+    return paths.run_dir / f"agent-{node}.json"
+
+
+def start(
+    cluster: Cluster,
+    plan: LabPlan,
+    policies: Sequence[RawDocument] = (),
+    lab_dir: Path | None = None,
+    deny: str = "drop",
+) -> None:
+    """Write the desired state, start one agent per node, wait until all enforce it."""
+    paths = LabPaths(lab_dir or default_lab_dir())
+    placed = with_lab_nodes(cluster, plan)
+    listing = {"apiVersion": "v1", "kind": "List", "items": cluster_manifests(placed)}
+    io.write_text(desired_dir(paths) / "cluster.json", json.dumps(listing))
+    _write_policies(paths, _checked(policies))
+    for node in plan.nodes:
+        argv = [
+            sys.executable, "-m", "netfence", "agent", "--dir", str(desired_dir(paths)),
+            "--node", node.name, "--deny", deny, "--poll", "0.1", "--min-interval", "0.05",
+            "--status-file", str(status_file(paths, node.name)),
+        ]  # fmt: skip
+        start_in_node(node.name, f"agent-{node.name}", argv, paths.root)
+    wait_enforced(plan, paths)
+
+
+def apply(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None = None) -> int:
+    """Add or replace NetworkPolicies; the number written."""
+    paths = LabPaths(lab_dir or default_lab_dir())
+    policies = _checked(documents)
+    _write_policies(paths, policies)
+    wait_enforced(plan, paths)
+    return len(policies)
+
+
+def delete(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None = None) -> int:
+    """Remove the NetworkPolicies these documents name; the number removed."""
+    paths = LabPaths(lab_dir or default_lab_dir())
+    removed = 0
+    for doc in _policy_documents(documents):
+        path = _policy_path(paths, doc)
+        if path.exists():
+            path.unlink()
+            removed += 1
+    wait_enforced(plan, paths)
+    return removed
+
+
+def wait_enforced(plan: LabPlan, paths: LabPaths, timeout: float = 20.0) -> None:
+    """Until every node's agent reports the version now in the directory."""
+    expected = version_digest(DirectorySource(desired_dir(paths)).snapshot().version)
+    deadline = time.monotonic() + timeout
+    waiting = [n.name for n in plan.nodes]
+    while waiting and time.monotonic() < deadline:
+        waiting = [n for n in waiting if _reported(status_file(paths, n)) != expected]
+        if waiting:
+            time.sleep(0.05)
+    if waiting:
+        log = (io.read_text(paths.log(f"agent-{waiting[0]}")) or "")[-1500:]
+        raise EnvironmentProblem(
+            f"node agent(s) {', '.join(waiting)} did not enforce in {timeout:.0f} s:\n{log}"
+        )
+
+
+def _reported(path: Path) -> str | None:
+    text = io.read_text(path)
+    if not text:
+        return None
+    try:
+        version = json.loads(text).get("version")
+    except json.JSONDecodeError:
+        return None
+    return version if isinstance(version, str) else None
+
+
+def _policy_documents(documents: Sequence[RawDocument]) -> list[RawDocument]:
+    return [d for d in documents if d.kind == "NetworkPolicy"]
+
+
+def _checked(documents: Sequence[RawDocument]) -> list[RawDocument]:
+    """Only NetworkPolicies, and only valid ones: the API server would refuse the
+    rest, and nothing is written when anything is wrong."""
+    others = [d for d in documents if d.kind != "NetworkPolicy"]
+    problems = [
+        error("lab apply takes NetworkPolicies; the cluster is fixed by lab up", d.source)
+        for d in others
+    ]
+    built = build_cluster(_policy_documents(documents))
+    problems.extend(d for d in built.diagnostics if d.severity is Severity.ERROR)
+    if problems:
+        raise InvalidInputError(problems)
+    return _policy_documents(documents)
+
+
+def _policy_path(paths: LabPaths, doc: RawDocument) -> Path:
+    meta = doc.obj.get("metadata") or {}
+    return (
+        desired_dir(paths)
+        / "policies"
+        / f"{meta.get('namespace', 'default')}__{meta.get('name')}.yaml"
+    )
+
+
+def _write_policies(paths: LabPaths, documents: Sequence[RawDocument]) -> None:
+    for doc in documents:
+        io.write_text(_policy_path(paths, doc), yaml.safe_dump(doc.obj, sort_keys=False))
