@@ -200,3 +200,20 @@ def test_real_nft_apply_replaces_the_table_atomically(tmp_path: Path) -> None:
         assert "shop/db" not in listed() and "chain forward_ingress" in listed()
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def test_agent_command_line(tmp_path: Path) -> None:
+    """Through the real entry point: --dry-run prints the ruleset; usage errors exit 2."""
+    from tests.conftest import run_cli
+
+    root = (
+        make_dir(tmp_path / "m", cluster=CLUSTER, policy=DENY_DB)
+        if (tmp_path / "m").mkdir() is None
+        else tmp_path
+    )
+    printed = run_cli("agent", "--dir", str(root), "--node", "node-b", "--dry-run")
+    assert printed.code == 0, printed.err
+    assert printed.out.startswith("table inet netfence\ndelete table inet netfence\n")
+    assert "10.1.0.2 : jump in_set_" in printed.out
+    neither = run_cli("agent")
+    assert neither.code == 2 and "give exactly one of --dir DIR and --kubernetes" in neither.err
