@@ -206,11 +206,7 @@ def test_agent_command_line(tmp_path: Path) -> None:
     """Through the real entry point: --dry-run prints the ruleset; usage errors exit 2."""
     from tests.conftest import run_cli
 
-    root = (
-        make_dir(tmp_path / "m", cluster=CLUSTER, policy=DENY_DB)
-        if (tmp_path / "m").mkdir() is None
-        else tmp_path
-    )
+    root = make_dir(tmp_path, cluster=CLUSTER, policy=DENY_DB)
     printed = run_cli("agent", "--dir", str(root), "--node", "node-b", "--dry-run")
     assert printed.code == 0, printed.err
     assert printed.out.startswith("table inet netfence\ndelete table inet netfence\n")
