@@ -83,6 +83,19 @@ def delete(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None
     return removed
 
 
+def replace_all(
+    documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None = None
+) -> int:
+    """Make these the lab's only NetworkPolicies, in one change the agents see at once."""
+    paths = LabPaths(lab_dir or default_lab_dir())
+    policies = _checked(documents)
+    for old in (desired_dir(paths) / "policies").glob("*.yaml"):
+        old.unlink()
+    _write_policies(paths, policies)
+    wait_enforced(plan, paths)
+    return len(policies)
+
+
 def wait_enforced(plan: LabPlan, paths: LabPaths, timeout: float = 20.0) -> None:
     """Until every node's agent reports the version now in the directory."""
     expected = version_digest(DirectorySource(desired_dir(paths)).snapshot().version)
