@@ -190,18 +190,25 @@ def _status_data(report: LabStatus) -> dict[str, Any]:
     }
 
 
+def policy_file_options(func: F) -> F:
+    """``-f`` (required, repeatable) and ``-n``, as kubectl apply and delete take them."""
+    func = click.option(
+        "-n", "--namespace", metavar="NS", help="Namespace of policies that have none."
+    )(func)
+    return click.option(
+        "-f",
+        "--filename",
+        "files",
+        multiple=True,
+        required=True,
+        metavar="PATH",
+        type=click.Path(allow_dash=True),
+        help="NetworkPolicy manifests (file, directory or -). Repeatable.",
+    )(func)
+
+
 @lab_group.command("apply")
-@click.option(
-    "-f",
-    "--filename",
-    "files",
-    multiple=True,
-    required=True,
-    metavar="PATH",
-    type=click.Path(allow_dash=True),
-    help="NetworkPolicy manifests. Repeatable.",
-)
-@click.option("-n", "--namespace", metavar="NS", help="Namespace of policies that have none.")
+@policy_file_options
 @lab_dir_option
 def apply_command(files: tuple[str, ...], namespace: str | None, lab_dir: Path) -> None:
     """Add or replace NetworkPolicies, as kubectl apply would; returns once every
@@ -210,17 +217,7 @@ def apply_command(files: tuple[str, ...], namespace: str | None, lab_dir: Path) 
 
 
 @lab_group.command("delete")
-@click.option(
-    "-f",
-    "--filename",
-    "files",
-    multiple=True,
-    required=True,
-    metavar="PATH",
-    type=click.Path(allow_dash=True),
-    help="The NetworkPolicies to delete. Repeatable.",
-)
-@click.option("-n", "--namespace", metavar="NS", help="Namespace of policies that have none.")
+@policy_file_options
 @lab_dir_option
 def delete_command(files: tuple[str, ...], namespace: str | None, lab_dir: Path) -> None:
     """Delete NetworkPolicies; returns once every node's agent enforces the change."""

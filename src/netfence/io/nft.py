@@ -3,28 +3,15 @@ side effects, behind one small seam each (fakes in tests)."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from netfence.errors import EnvironmentProblem
+from netfence.io.netns import Runner, SubprocessRunner, failed
 
 
 def _in_netns(netns: str | None, argv: Sequence[str]) -> list[str]:
     return ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
-
-
-def run(argv: Sequence[str], stdin: str | None = None) -> str:
-    """Run a command; its failure becomes EnvironmentProblem with what it said."""
-    try:
-        proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise EnvironmentProblem(f"{argv[0]}: command not found") from None
-    if proc.returncode != 0:
-        said = (proc.stderr or proc.stdout).strip()
-        raise EnvironmentProblem(f"{' '.join(argv[:5])}… failed ({proc.returncode}): {said[:2000]}")
-    return proc.stdout
 
 
 class Applier(Protocol):
@@ -36,12 +23,13 @@ class NftApplier:
     """``nft -f -``: the whole ruleset in one transaction (in ``netns`` if given)."""
 
     netns: str | None = None
+    runner: Runner = field(default_factory=SubprocessRunner)
 
     def apply(self, ruleset: str) -> None:
-        run(_in_netns(self.netns, ["nft", "-f", "-"]), stdin=ruleset)
+        self.runner.run(_in_netns(self.netns, ["nft", "-f", "-"]), stdin=ruleset)
 
     def check(self, ruleset: str) -> None:
-        run(_in_netns(self.netns, ["nft", "-c", "-f", "-"]), stdin=ruleset)
+        self.runner.run(_in_netns(self.netns, ["nft", "-c", "-f", "-"]), stdin=ruleset)
 
 
 @dataclass(frozen=True)
@@ -63,9 +51,10 @@ class Conntrack(Protocol):
 @dataclass(frozen=True)
 class ConntrackTool:
     netns: str | None = None
+    runner: Runner = field(default_factory=SubprocessRunner)
 
     def flows(self) -> list[Flow]:
-        return parse_conntrack(run(_in_netns(self.netns, ["conntrack", "-L"])))
+        return parse_conntrack(self.runner.run(_in_netns(self.netns, ["conntrack", "-L"])).stdout)
 
     def delete(self, flow: Flow) -> None:
         argv = [
@@ -78,11 +67,10 @@ class ConntrackTool:
             "--orig-dst",
             flow.dst,
         ]
-        try:
-            run(_in_netns(self.netns, [*argv, "--dport", str(flow.dport)]))
-        except EnvironmentProblem as exc:
-            if "0 flow entries" not in str(exc):  # already gone: nothing to do
-                raise
+        argv += ["--dport", str(flow.dport)]
+        done = self.runner.run(_in_netns(self.netns, argv), check=False)
+        if done.returncode != 0 and "0 flow entries" not in done.stderr:  # gone already: fine
+            raise failed(done)
 
 
 def parse_conntrack(text: str) -> list[Flow]:
