@@ -39,8 +39,8 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> Ru
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
-def assert_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
+def assert_golden(name: str, text: str, directory: Path = GOLDEN) -> None:
+    path = directory / name
     if os.environ.get("NETFENCE_UPDATE_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

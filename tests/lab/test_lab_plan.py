@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from pathlib import Path
 
 import pytest
+from tests.conftest import assert_golden as shared_assert_golden
 
 from netfence.io.cluster import load_cluster
 from netfence.lab.kubeproxy import ServiceEntry, kube_proxy_ruleset
@@ -44,12 +44,7 @@ def plan(eks: Cluster) -> LabPlan:
 
 
 def assert_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("NETFENCE_UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"golden file {path} missing: run with NETFENCE_UPDATE_GOLDEN=1"
-    assert text == path.read_text(), f"output differs from {path}"
+    shared_assert_golden(name, text, GOLDEN)
 
 
 # --- topology ------------------------------------------------------------------------------
