@@ -101,10 +101,15 @@ class Cluster:
     _ns_index: dict[str, Namespace] = field(default_factory=dict, compare=False, repr=False)
     _pod_index: dict[str, Pod] = field(default_factory=dict, compare=False, repr=False)
     _ip_index: dict[IPAddress, Pod] = field(default_factory=dict, compare=False, repr=False)
+    _service_index: dict[str, Service] = field(default_factory=dict, compare=False, repr=False)
+    _pods_by_ns: dict[str, list[Pod]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._ns_index.update((ns.name, ns) for ns in self.namespaces)
         self._pod_index.update((pod.key, pod) for pod in self.pods)
+        self._service_index.update((s.key, s) for s in self.services)
+        for pod in self.pods:
+            self._pods_by_ns.setdefault(pod.namespace, []).append(pod)
         for pod in self.pods:
             if not pod.host_network:
                 self._ip_index.update((ip, pod) for ip in pod.ips)
