@@ -213,3 +213,31 @@ def test_agent_command_line(tmp_path: Path) -> None:
     assert "10.1.0.2 : jump in_set_" in printed.out
     neither = run_cli("agent")
     assert neither.code == 2 and "give exactly one of --dir DIR and --kubernetes" in neither.err
+
+
+def test_later_syncs_apply_only_what_changed_and_fall_back_to_a_full_replace(
+    tmp_path: Path,
+) -> None:
+    root = make_dir(tmp_path, cluster=CLUSTER, policy=DENY_DB)
+    applier = FakeApplier()
+    agent = Agent(DirectorySource(root), applier)
+    agent.sync()
+    assert applier.applied[0].startswith("table inet netfence\ndelete table inet netfence")
+    (root / "policy.yaml").write_text(DENY_DB.replace("5432", "5433"))
+    agent.sync()
+    update = applier.applied[-1]
+    assert "delete table" not in update and "flush chain inet netfence in_" in update
+
+    class Refusing(FakeApplier):
+        def apply(self, ruleset: str) -> None:
+            if not ruleset.startswith("table "):
+                from netfence.errors import EnvironmentProblem
+
+                raise EnvironmentProblem("nft: No such file or directory")
+            super().apply(ruleset)
+
+    refusing = Refusing()
+    agent.applier = refusing
+    (root / "policy.yaml").write_text(DENY_DB.replace("5432", "5434"))
+    agent.sync()
+    assert len(refusing.applied) == 1 and refusing.applied[0].startswith("table inet netfence")

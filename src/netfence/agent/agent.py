@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 from netfence.agent.sources import Source, version_digest
 from netfence.agent.state import DesiredState, desired_state
 from netfence.engine.evaluate import evaluate
+from netfence.errors import EnvironmentProblem
 from netfence.io.nft import Applier, Conntrack, Flow
 from netfence.model.diagnostics import Diagnostic
 from netfence.model.policy import NetworkPolicy
 from netfence.model.ports import Protocol
 from netfence.model.traffic import Connection, Endpoint
 from netfence.nft.compiler import NftOptions
+from netfence.nft.diff import update_script
+from netfence.nft.model import Ruleset
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,9 @@ class Agent:
     log: Callable[[str], None] = lambda line: None
     on_sync: Callable[[SyncReport], None] = lambda report: None
     _last_good: dict[str, NetworkPolicy] = field(default_factory=dict)
+    incremental: bool = True  # apply only what changed (one transaction), else replace
     _applied: str | None = None
+    _applied_model: Ruleset | None = None
     _version: object = None
     state: DesiredState | None = None
 
@@ -68,12 +73,26 @@ class Agent:
         if state.ruleset == self._applied:
             report = SyncReport(False, time.perf_counter() - start, diagnostics, 0, version)
         else:
-            self.applier.apply(state.ruleset)
-            self._applied = state.ruleset
+            self._apply(state)
+            self._applied, self._applied_model = state.ruleset, state.model
             deleted = self._revoke(state) if self.conntrack is not None else 0
             report = SyncReport(True, time.perf_counter() - start, diagnostics, deleted, version)
         self.on_sync(report)
         return report
+
+    def _apply(self, state: DesiredState) -> None:
+        """The smallest transaction that gets there (nft.diff), or the whole table
+        replaced atomically: on the first sync, when the shape changed, or when the
+        update does not apply (someone changed the table behind the agent's back)."""
+        previous = self._applied_model
+        script = update_script(previous, state.model) if previous and self.incremental else None
+        if script:
+            try:
+                self.applier.apply(script)
+                return
+            except EnvironmentProblem as exc:
+                self.log(f"notice: update did not apply ({exc}); replacing the table")
+        self.applier.apply(state.ruleset)
 
     def _revoke(self, state: DesiredState) -> int:
         """Delete the conntrack entries of connections the engine now denies."""

@@ -19,6 +19,7 @@ from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, notice
 from netfence.model.labels import MATCH_ALL
 from netfence.model.policy import Direction, NetworkPolicy
 from netfence.nft.compiler import NftOptions, node_ruleset
+from netfence.nft.model import Ruleset
 from netfence.parse.build import build_cluster
 from netfence.parse.documents import RawDocument
 
@@ -28,6 +29,7 @@ class DesiredState:
     cluster: Cluster
     compiled: CompiledPolicySet
     ruleset: str
+    model: Ruleset  # the same ruleset as data (the agent diffs consecutive ones)
     diagnostics: tuple[Diagnostic, ...]
     good_policies: Mapping[str, NetworkPolicy]  # valid now: the next sync's "last good"
 
@@ -60,8 +62,8 @@ def desired_state(
             )
     cluster = dataclasses.replace(built.cluster, policies=tuple(policies))
     compiled = compile_policies(cluster.policies)
-    text = node_ruleset(compiled, cluster, node, options).render()
-    return DesiredState(cluster, compiled, text, tuple(diagnostics), valid)
+    model = node_ruleset(compiled, cluster, node, options)
+    return DesiredState(cluster, compiled, model.render(), model, tuple(diagnostics), valid)
 
 
 def _invalid_policies(diagnostics: Iterable[Diagnostic]) -> list[ObjectRef]:
