@@ -95,6 +95,63 @@ def main() -> None:
         )
     ratio = statistics.median(rows["naive"]["loads"]) / statistics.median(rows["shared"]["loads"])
     print(f"naive / shared load time: {ratio:.1f}x")
+    _updates(cluster, compiled, args.runs)
+
+
+def _updates(cluster: object, compiled: object, runs: int) -> None:
+    """One policy changed (its first rule dropped): the update script against a full
+    replace, applied to a namespace holding the old table, interleaved."""
+    import dataclasses
+    import random
+
+    from netfence.compile import compile_policies
+    from netfence.nft.compiler import node_ruleset
+    from netfence.nft.diff import update_script
+
+    old = node_ruleset(compiled, cluster)  # type: ignore[arg-type]
+    policies = list(cluster.policies)  # type: ignore[attr-defined]
+    rng = random.Random(5)
+    times: dict[str, list[float]] = {"update": [], "replace": []}
+    compile_times = []
+    for _ in range(runs):
+        i = rng.randrange(len(policies))
+        p = policies[i]
+        changed = [
+            *policies[:i],
+            dataclasses.replace(p, ingress=p.ingress[1:], egress=p.egress[:-1]),
+            *policies[i + 1 :],
+        ]
+        start = time.perf_counter()
+        new = node_ruleset(
+            compile_policies(changed), dataclasses.replace(cluster, policies=tuple(changed))
+        )  # type: ignore[type-var]
+        script = update_script(old, new) or ""
+        compile_times.append(time.perf_counter() - start)
+        for kind, text in (("update", script), ("replace", new.render())):
+            times[kind].append(_timed_apply(old.render(), text))
+    update, replace = (statistics.median(times[k]) * 1000 for k in ("update", "replace"))
+    print(
+        f"one policy changed ({runs} changes): compile + diff {statistics.median(compile_times):.2f} s"
+    )
+    print(f"nft apply: update script {update:.1f} ms, full replace {replace:.1f} ms")
+
+
+def _timed_apply(base: str, change: str) -> float:
+    """Load ``base`` in a fresh namespace, then time applying ``change`` there."""
+    script = (
+        'nft -f "$0" && start=$(date +%s%N) && nft -f "$1" && echo $(( $(date +%s%N) - start ))'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = Path(tmp) / "base.nft", Path(tmp) / "change.nft"
+        a.write_text(base)
+        b.write_text(change)
+        proc = subprocess.run(
+            ["unshare", "--net", "sh", "-c", script, str(a), str(b)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return int(proc.stdout.strip()) / 1e9
 
 
 if __name__ == "__main__":
