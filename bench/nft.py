@@ -130,9 +130,8 @@ def _updates(cluster: object, compiled: object, runs: int) -> None:
         for kind, text in (("update", script), ("replace", new.render())):
             times[kind].append(_timed_apply(old.render(), text))
     update, replace = (statistics.median(times[k]) * 1000 for k in ("update", "replace"))
-    print(
-        f"one policy changed ({runs} changes): compile + diff {statistics.median(compile_times):.2f} s"
-    )
+    compile_s = statistics.median(compile_times)
+    print(f"one policy changed ({runs} changes): compile + diff {compile_s:.2f} s")
     print(f"nft apply: update script {update:.1f} ms, full replace {replace:.1f} ms")
 
 
