@@ -95,7 +95,29 @@ def main() -> None:
         )
     ratio = statistics.median(rows["naive"]["loads"]) / statistics.median(rows["shared"]["loads"])
     print(f"naive / shared load time: {ratio:.1f}x")
+    _per_node(cluster, compiled, args.runs)
     _updates(cluster, compiled, args.runs)
+
+
+def _per_node(cluster: object, compiled: object, runs: int) -> None:
+    """What one node's agent loads: its own pods in the maps (about 100 per node in
+    bench/synth.py), every pod of the cluster in the peer sets."""
+    from netfence.nft.compiler import node_ruleset
+
+    nodes = sorted({p.node for p in cluster.pods if p.node})  # type: ignore[attr-defined]
+    node = nodes[len(nodes) // 2]
+    start = time.perf_counter()
+    ruleset = node_ruleset(compiled, cluster, node)  # type: ignore[arg-type]
+    compile_s = time.perf_counter() - start
+    elements = sum(len(s.elements) for s in ruleset.sets) + sum(
+        len(m.elements) for m in ruleset.maps
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "node.nft"
+        path.write_text(ruleset.render())
+        load = statistics.median(load_seconds(path) for _ in range(runs))
+    print(f"one node of {len(nodes)} ({node}): compile {compile_s:.2f} s, {elements} elements, "
+          f"{len(ruleset.chains)} chains, load {load:.3f} s (median of {runs})")  # fmt: skip
 
 
 def _updates(cluster: object, compiled: object, runs: int) -> None:
