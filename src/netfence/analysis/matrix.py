@@ -99,13 +99,13 @@ def _cell(
     for s in src.pods:
         for d in dst.pods:
             for number, proto in destination_ports(d, port, protocol):
-                conn = _pod_connection(s, d, number, proto)
+                conn = pod_connection(s, d, number, proto)
                 total += 1
                 allowed += evaluate(compiled, cluster, conn).allowed
     return Cell(allowed, total)
 
 
-def _pod_connection(src: Pod, dst: Pod, port: int, protocol: Protocol) -> Connection:
+def pod_connection(src: Pod, dst: Pod, port: int, protocol: Protocol) -> Connection:
     dst_ip = dst.ips[0] if dst.ips else None
     src_ip = src.ip_of_version(dst_ip.version) if dst_ip else (src.ips[0] if src.ips else None)
     return Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)

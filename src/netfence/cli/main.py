@@ -220,6 +220,72 @@ def test_command(
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
 
 
+@cli.command("diff")
+@click.option(
+    "--apply",
+    "changes",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(allow_dash=True),
+    help="Policies applied on top of -f/-k (as kubectl apply: same name replaces). Repeatable.",
+)
+@click.option(
+    "--before", type=click.Path(exists=True), help="A directory of manifests: the state before."
+)
+@click.option(
+    "--after", type=click.Path(exists=True), help="A directory of manifests: the state after."
+)
+@click.option("--fail-on-loss", is_flag=True, help="Exit 1 when any connection is lost.")
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@manifest_options
+def diff_command(
+    changes: tuple[str, ...],
+    before: str | None,
+    after: str | None,
+    fail_on_loss: bool,
+    output: str,
+    files: tuple[str, ...],
+    kustomizations: tuple[str, ...],
+    namespace: str | None,
+) -> None:
+    """What a change breaks: connections lost and gained, by workload and port.
+
+    Either -f/-k BASE with --apply CHANGE, or --before DIR --after DIR. Each change
+    says which policy decides it now; lost DNS (kube-dns on 53) comes first.
+    """
+    from netfence.analysis.diff import State, connectivity_diff
+    from netfence.render.diff import diff_data, diff_lines
+
+    if before or after:
+        if not (before and after) or changes or files or kustomizations:
+            raise click.UsageError("give --before DIR and --after DIR together, and nothing else")
+        old, new = load((before,), (), namespace), load((after,), (), namespace)
+    else:
+        if not changes:
+            raise click.UsageError("give the change with --apply PATH (or --before/--after)")
+        old = load(files, kustomizations, namespace)
+        new = load((*files, *changes), kustomizations, namespace)
+    _refuse_huge(new.cluster)
+    diff = connectivity_diff(State(old.cluster, old.compiled), State(new.cluster, new.compiled))
+    if output == "json":
+        click.echo(json.dumps(diff_data(diff), indent=2))
+    else:
+        click.echo("\n".join(diff_lines(diff)))
+    sys.exit(EXIT_FAILED if fail_on_loss and diff.lost else EXIT_OK)
+
+
+def _refuse_huge(cluster: Any) -> None:
+    from netfence.analysis.matrix import group_pods
+
+    groups = len(group_pods(cluster))
+    if groups > MAX_MATRIX_GROUPS:
+        raise TargetError(
+            f"{groups:,} workloads: diff compares at most {MAX_MATRIX_GROUPS} workloads today"
+        )
+
+
 @cli.command("validate")
 @click.option(
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True

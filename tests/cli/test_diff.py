@@ -1,0 +1,68 @@
+"""netfence diff (what-if) on the workshop: DNS loss first, explained, CI exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import SCENARIO, assert_golden, run_cli
+
+BASE = ["-k", "cluster", "-n", "ui"]
+
+
+def test_default_deny_loses_dns_first_and_says_why() -> None:
+    result = run_cli("diff", *BASE, "--apply", "policies/default-deny.yaml", "--fail-on-loss")
+    assert result.code == 1, result.err
+    assert_golden("diff-default-deny.txt", result.out)
+    first = result.out.splitlines()[0]
+    assert first.startswith("DNS LOST")
+    assert (
+        "ui/deployment/ui -> kube-system/deployment/coredns 53/UDP (2 pod pairs): now denied: egress of ui/ui-0 isolated by ui/default-deny"
+        in result.out
+    )
+
+
+def test_allow_ui_egress_only_gains() -> None:
+    result = run_cli(
+        "diff",
+        *BASE,
+        "-f",
+        "policies/default-deny.yaml",
+        "--apply",
+        "policies/allow-ui-egress.yaml",
+        "--fail-on-loss",
+        "-o",
+        "json",
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["lost"] == 0 and data["gained"] == 7
+    catalog = next(c for c in data["changes"] if c["to"] == "catalog/deployment/catalog")
+    assert catalog["reason"] == "ui/allow-ui-egress spec.egress[0].to[0]"
+    assert catalog["before"]["allowed"] is False and catalog["after"]["allowed"] is True
+
+
+def test_before_and_after_directories(tmp_path: Path) -> None:
+    before, after = tmp_path / "before", tmp_path / "after"
+    for directory in (before, after):
+        shutil.copytree(SCENARIO / "cluster" / "app" / "catalog", directory)
+        (directory / "kustomization.yaml").unlink()
+    policy = (SCENARIO / "policies" / "allow-catalog-ingress-db.yaml").read_text()
+    (after / "policy.yaml").write_text(policy)
+    result = run_cli(
+        "diff", "--before", str(before), "--after", str(after), "-n", "catalog", "-o", "json"
+    )
+    data = json.loads(result.out)
+    assert (
+        result.code == 0 and data["gained"] == 0 and data["lost"] == 0
+    )  # catalog -> mysql stays allowed
+    result = run_cli("diff", "--before", str(after), "--after", str(before), "-n", "catalog")
+    assert "no connection changes" in result.out
+
+
+def test_usage_errors() -> None:
+    assert run_cli("diff", *BASE).code == 2
+    assert (
+        "give --before DIR and --after DIR together" in run_cli("diff", "--before", "cluster").err
+    )
