@@ -48,17 +48,18 @@ def test_before_and_after_directories(tmp_path: Path) -> None:
     for directory in (before, after):
         shutil.copytree(SCENARIO / "cluster" / "app" / "catalog", directory)
         (directory / "kustomization.yaml").unlink()
-    policy = (SCENARIO / "policies" / "allow-catalog-ingress-db.yaml").read_text()
-    (after / "policy.yaml").write_text(policy)
-    result = run_cli(
-        "diff", "--before", str(before), "--after", str(after), "-n", "catalog", "-o", "json"
-    )
-    data = json.loads(result.out)
-    assert (
-        result.code == 0 and data["gained"] == 0 and data["lost"] == 0
-    )  # catalog -> mysql stays allowed
-    result = run_cli("diff", "--before", str(after), "--after", str(before), "-n", "catalog")
-    assert "no connection changes" in result.out
+    (after / "policy.yaml").write_text((SCENARIO / "policies" / "default-deny.yaml").read_text())
+    args = ["-n", "catalog", "-o", "json"]
+    data = json.loads(run_cli("diff", "--before", str(before), "--after", str(after), *args).out)
+    assert data["gained"] == 0
+    assert {(c["from"], c["to"], c["port"]) for c in data["changes"]} == {
+        ("catalog/deployment/catalog", "catalog/statefulset/catalog-mysql", 3306),
+        ("catalog/statefulset/catalog-mysql", "catalog/deployment/catalog", 8080),
+    }
+    back = json.loads(run_cli("diff", "--before", str(after), "--after", str(before), *args).out)
+    assert back["lost"] == 0 and back["gained"] == 2
+    same = run_cli("diff", "--before", str(before), "--after", str(before), "-n", "catalog")
+    assert same.out.strip() == "no connection changes"
 
 
 def test_usage_errors() -> None:
