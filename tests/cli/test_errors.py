@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,16 @@ def test_check_path_does_not_import_heavy_modules(scenario: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=scenario, check=False
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_kubectl_plugin_entry_point() -> None:
+    """Installed as kubectl-netfence, so `kubectl netfence …` works when it is on PATH."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    script = shutil.which("kubectl-netfence") or str(
+        Path(sys.executable).with_name("kubectl-netfence")
+    )
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and result.stdout.startswith("Usage: kubectl netfence")

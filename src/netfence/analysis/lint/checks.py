@@ -1,0 +1,387 @@
+"""The checks. Each looks at the compiled policies against the cluster they apply to.
+
+IDs are stable; docs/lint.md gives each one's rationale and fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from netfence.analysis.lint.findings import Check, Finding
+from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, PeerMatcher
+from netfence.engine.evaluate import evaluate
+from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
+from netfence.model.diagnostics import ObjectRef, Severity
+from netfence.model.labels import LabelSelector
+from netfence.model.policy import Direction
+from netfence.model.ports import Protocol
+from netfence.model.traffic import Connection, Endpoint
+
+
+@dataclass(frozen=True)
+class Context:
+    cluster: Cluster
+    compiled: CompiledPolicySet
+
+
+def _finding(
+    check: Check, policy: CompiledPolicy, message: str, field: str | None = None
+) -> Finding:
+    p = policy.policy
+    return Finding(check, message, p.source, ObjectRef("NetworkPolicy", p.namespace, p.name), field)
+
+
+DNS_BLOCKED = Check(
+    "NF101", "dns-blocked", Severity.ERROR,
+    "egress isolation blocks DNS and no policy allows kube-dns",
+    "A pod isolated for egress can resolve no name unless some policy allows egress to "
+    "kube-dns on 53/UDP; every connection by name then fails ('Resolving timed out').",
+    "Add an egress rule to the kube-dns pods (namespaceSelector kubernetes.io/metadata.name: "
+    "kube-system, podSelector k8s-app: kube-dns) on port 53 UDP and TCP.",
+)  # fmt: skip
+
+
+def dns_blocked(ctx: Context) -> Iterator[Finding]:
+    """Cluster-aware: evaluated with the engine, so another policy that allows DNS
+    (as the workshop's allow-ui-egress does) keeps it quiet."""
+    service = ctx.cluster.service("kube-system", "kube-dns")
+    backends = ctx.cluster.service_backends(service) if service else ()
+    if not backends:
+        return
+    reported: set[str] = set()
+    for pod in ctx.cluster.pods:
+        policies = ctx.compiled.selecting(pod, Direction.EGRESS)
+        if not policies or pod.host_network:
+            continue
+        src = Endpoint(pod.ip_of_version(4) or (pod.ips[0] if pod.ips else None), pod)
+        if any(
+            evaluate(
+                ctx.compiled,
+                ctx.cluster,
+                Connection(src, Endpoint(b.ips[0] if b.ips else None, b), 53, Protocol.UDP),
+            ).allowed
+            for b in backends
+        ):
+            continue
+        first = policies[0]
+        if first.policy.key not in reported:
+            reported.add(first.policy.key)
+            message = f"isolates {pod.key} for egress and nothing allows DNS to kube-dns"
+            yield _finding(DNS_BLOCKED, first, message, "spec.policyTypes")
+
+
+SELECTS_NOTHING = Check(
+    "NF102", "selects-nothing", Severity.WARNING,
+    "a selector matches no pod or namespace",
+    "A selector that matches nothing is almost always a label typo; the policy then "
+    "protects or allows nothing it was meant to.",
+    "Fix the label (the message suggests the nearest existing one), or delete the rule.",
+)  # fmt: skip
+
+
+def _labels_suggestion(selector: LabelSelector, existing: set[str]) -> str:
+    wanted = [f"{k}={v}" for k, v in selector.match_labels.items_]
+    for item in wanted:
+        if item not in existing:
+            close = difflib.get_close_matches(item, sorted(existing), n=1, cutoff=0.6)
+            if close:
+                return f" (did you mean {close[0]}?)"
+    return ""
+
+
+def selects_nothing(ctx: Context) -> Iterator[Finding]:
+    pod_labels = {f"{k}={v}" for p in ctx.cluster.pods for k, v in p.labels.items_}
+    ns_labels = {f"{k}={v}" for ns in ctx.cluster.namespaces for k, v in ns.labels.items_}
+    for policy in ctx.compiled.policies:
+        if not any(policy.selects(p) for p in ctx.cluster.pods_in(policy.policy.namespace)):
+            hint = _labels_suggestion(policy.target, pod_labels)
+            yield _finding(
+                SELECTS_NOTHING,
+                policy,
+                f"spec.podSelector matches no pod{hint}",
+                "spec.podSelector",
+            )
+        for rule in (*policy.ingress, *policy.egress):
+            for m in rule.peers or ():
+                yield from _peer_nothing(ctx, policy, m, pod_labels, ns_labels)
+
+
+def _peer_nothing(
+    ctx: Context, policy: CompiledPolicy, m: PeerMatcher, pod_labels: set[str], ns_labels: set[str]
+) -> Iterator[Finding]:
+    peer = m.peer
+    if peer.ip_block is not None:
+        return
+    if peer.namespace_selector is not None and not any(
+        peer.namespace_selector.matches(ns.labels) for ns in ctx.cluster.namespaces
+    ):
+        hint = _labels_suggestion(peer.namespace_selector, ns_labels)
+        yield _finding(
+            SELECTS_NOTHING,
+            policy,
+            f"namespaceSelector matches no namespace{hint}",
+            f"{m.path}.namespaceSelector",
+        )
+        return
+    if not any(
+        m.matches(None, p, ctx.cluster.namespace_labels(p.namespace))
+        for p in ctx.cluster.pods
+        if not p.host_network
+    ):
+        hint = _labels_suggestion(peer.pod_selector, pod_labels) if peer.pod_selector else ""
+        yield _finding(SELECTS_NOTHING, policy, f"peer matches no pod{hint}", m.path)
+
+
+NS_LABEL_MISSING = Check(
+    "NF103", "namespace-label-missing", Severity.WARNING,
+    "namespaceSelector by a label no namespace carries",
+    "Namespaces carry only the labels someone set, but every namespace carries "
+    f"{NAMESPACE_NAME_LABEL}; selecting by a label nobody set matches nothing.",
+    f"Select namespaces by {NAMESPACE_NAME_LABEL}: <name>, or label the namespaces.",
+)  # fmt: skip
+
+
+def namespace_label_missing(ctx: Context) -> Iterator[Finding]:
+    keys = {k for ns in ctx.cluster.namespaces for k in ns.labels}
+    for policy in ctx.compiled.policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for m in rule.peers or ():
+                selector = m.peer.namespace_selector
+                if selector is None:
+                    continue
+                used = {k for k, _ in selector.match_labels.items_} | {
+                    r.key for r in selector.match_expressions
+                }
+                for key in sorted(used - keys):
+                    yield _finding(
+                        NS_LABEL_MISSING,
+                        policy,
+                        f"no namespace has the label {key!r}; use {NAMESPACE_NAME_LABEL}",
+                        f"{m.path}.namespaceSelector",
+                    )
+
+
+WORLD_EGRESS = Check(
+    "NF104", "egress-to-world", Severity.WARNING,
+    "egress to 0.0.0.0/0 or ::/0",
+    "An ipBlock of the whole address space allows every address outside the cluster "
+    "(and, as ipBlocks match pod addresses too, every pod not excepted).",
+    "Allow the destinations that are needed (CIDRs of the services used), or add except entries.",
+)  # fmt: skip
+
+
+def egress_to_world(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.compiled.policies:
+        for rule in policy.egress:
+            for m in rule.peers or ():
+                block = m.peer.ip_block
+                if block is not None and block.cidr.prefixlen == 0:
+                    yield _finding(
+                        WORLD_EGRESS,
+                        policy,
+                        f"egress allowed to {block.cidr}",
+                        f"{m.path}.ipBlock.cidr",
+                    )
+
+
+SERVICE_PORT = Check(
+    "NF105", "service-port-not-target-port", Severity.WARNING,
+    "a policy port is a Service's port, not its pods' targetPort",
+    "Policies see the backend pod and its targetPort after the Service is resolved, "
+    "never the service port: a rule on port 80 does not match traffic to a Service "
+    "port 80 whose targetPort is 8080.",
+    "Use the targetPort (number or the container port's name).",
+)  # fmt: skip
+
+
+def service_port_not_target(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.compiled.policies:
+        selected = [p for p in ctx.cluster.pods_in(policy.policy.namespace) if policy.selects(p)]
+        for rule in policy.ingress:
+            for pm in rule.ports or ():
+                if isinstance(pm.port.port, int):
+                    yield from _service_ports(ctx, policy, pm.path, pm.port.port, selected)
+
+
+def _service_ports(
+    ctx: Context, policy: CompiledPolicy, path: str, number: int, selected: list[Pod]
+) -> Iterator[Finding]:
+    """Services of the policy's namespace that send port ``number`` to the selected
+    pods on another port."""
+    for service in ctx.cluster.services:
+        if service.namespace != policy.policy.namespace:
+            continue
+        backends = [p for p in ctx.cluster.service_backends(service) if p in selected]
+        for sp in service.ports:
+            if not backends or sp.port != number:
+                continue
+            targets = {
+                sp.target_port if isinstance(sp.target_port, int)
+                else b.named_port(sp.target_port, sp.protocol)
+                for b in backends
+            }  # fmt: skip
+            targets.discard(None)
+            if targets and number not in targets:
+                listen = ", ".join(str(t) for t in sorted(targets))  # type: ignore[type-var]
+                message = (
+                    f"port {number} is Service {service.key}'s port; its pods listen on {listen}"
+                )
+                yield _finding(SERVICE_PORT, policy, message, path)
+
+
+NAMED_PORT = Check(
+    "NF106", "named-port-unknown", Severity.WARNING,
+    "a named port no selected pod declares with that protocol",
+    "A named port is looked up on the destination pod's container ports, with the "
+    "rule's protocol; a name nobody declares (or declares for another protocol) matches nothing.",
+    "Use a name the pods declare, with its protocol, or the port number.",
+)  # fmt: skip
+
+
+def named_port_unknown(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.compiled.policies:
+        selected = [p for p in ctx.cluster.pods_in(policy.policy.namespace) if policy.selects(p)]
+        for direction, rules in (
+            (Direction.INGRESS, policy.ingress),
+            (Direction.EGRESS, policy.egress),
+        ):
+            pods = (
+                selected
+                if direction is Direction.INGRESS
+                else [p for p in ctx.cluster.pods if not p.host_network]
+            )
+            for rule in rules:
+                for pm in rule.ports or ():
+                    name = pm.port.port
+                    if not isinstance(name, str) or any(
+                        p.named_port(name, pm.port.protocol) for p in pods
+                    ):
+                        continue
+                    other = [d.protocol.value for p in pods for d in p.ports if d.name == name]
+                    detail = f" (declared for {', '.join(sorted(set(other)))})" if other else ""
+                    yield _finding(
+                        NAMED_PORT,
+                        policy,
+                        f"no pod declares port {name!r} for {pm.port.protocol.value}{detail}",
+                        pm.path,
+                    )
+
+
+IPBLOCK_PODS = Check(
+    "NF107", "ipblock-covers-cluster", Severity.NOTICE,
+    "an ipBlock covers pod or Service addresses",
+    "ipBlocks match pod addresses too, so a block meant for the outside may also allow "
+    "(or, in except, deny) pods; ClusterIPs never match: policies see pod addresses after DNAT.",
+    "Select pods with selectors; keep ipBlocks for addresses outside the cluster.",
+)  # fmt: skip
+
+
+def ipblock_covers_cluster(ctx: Context) -> Iterator[Finding]:
+    pod_ips = [ip for p in ctx.cluster.pods for ip in p.ips]
+    service_ips = [ip for s in ctx.cluster.services for ip in s.cluster_ips]
+    for policy in ctx.compiled.policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for m in rule.peers or ():
+                block = m.peer.ip_block
+                if block is None or block.cidr.prefixlen == 0:
+                    continue  # the whole space: NF104 says it
+                pods = sum(1 for ip in pod_ips if block.contains(ip))
+                services = sum(1 for ip in service_ips if ip in block.cidr)
+                if pods or services:
+                    what = ", ".join(
+                        x
+                        for x in (
+                            f"{pods} pod address(es)" if pods else "",
+                            f"{services} ClusterIP(s)" if services else "",
+                        )
+                        if x
+                    )
+                    yield _finding(
+                        IPBLOCK_PODS,
+                        policy,
+                        f"{block.cidr} covers {what}",
+                        f"{m.path}.ipBlock.cidr",
+                    )
+
+
+SPLIT_PEER = Check(
+    "NF108", "peer-split-or", Severity.NOTICE,
+    "a namespaceSelector and a podSelector written as two peers (OR)",
+    "Two list items are ORed: '- namespaceSelector: …' and '- podSelector: …' allow every pod "
+    "of those namespaces OR the matching pods of the policy's own namespace. One item with "
+    "both keys (AND) is usually what was meant.",
+    "If you meant 'these pods in those namespaces', put both selectors in one list item.",
+)  # fmt: skip
+
+
+def split_peer(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.compiled.policies:
+        for rule in (*policy.ingress, *policy.egress):
+            peers = rule.peers or ()
+            only_ns = [
+                m
+                for m in peers
+                if m.peer.namespace_selector is not None and m.peer.pod_selector is None
+            ]
+            only_pod = [
+                m
+                for m in peers
+                if m.peer.pod_selector is not None and m.peer.namespace_selector is None
+            ]
+            if only_ns and only_pod:
+                yield _finding(
+                    SPLIT_PEER,
+                    policy,
+                    f"{only_ns[0].path} and {only_pod[0].path} are ORed; one item would AND them",
+                    rule.origin.path,
+                )
+
+
+NO_DEFAULT_DENY = Check(
+    "NF109", "no-default-deny", Severity.NOTICE,
+    "a namespace with pods has no default-deny policy",
+    "Without a policy selecting every pod of the namespace for ingress and egress, "
+    "pods no other policy selects accept and open any connection.",
+    "Add a default-deny policy (podSelector: {}, policyTypes: [Ingress, Egress]), then "
+    "allow what is needed.",
+)  # fmt: skip
+
+
+def no_default_deny(ctx: Context) -> Iterator[Finding]:
+    for ns in ctx.cluster.namespaces:
+        pods = [p for p in ctx.cluster.pods_in(ns.name) if not p.host_network]
+        if not pods:
+            continue
+        policies = ctx.compiled.by_namespace.get(ns.name, ())
+        missing = [
+            d.value
+            for d in Direction
+            if not any(c.target.is_empty and c.policy.isolates(d) for c in policies)
+        ]
+        if missing:
+            yield Finding(
+                NO_DEFAULT_DENY,
+                f"{len(pods)} pod(s) and no default-deny for {' and '.join(missing)}",
+                ns.source,
+                ObjectRef("Namespace", None, ns.name),
+            )
+
+
+CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
+    (DNS_BLOCKED, dns_blocked),
+    (SELECTS_NOTHING, selects_nothing),
+    (NS_LABEL_MISSING, namespace_label_missing),
+    (WORLD_EGRESS, egress_to_world),
+    (SERVICE_PORT, service_port_not_target),
+    (NAMED_PORT, named_port_unknown),
+    (IPBLOCK_PODS, ipblock_covers_cluster),
+    (SPLIT_PEER, split_peer),
+    (NO_DEFAULT_DENY, no_default_deny),
+)
+
+
+def lint(cluster: Cluster, compiled: CompiledPolicySet) -> list[Finding]:
+    ctx = Context(cluster, compiled)
+    return [finding for _, check in CHECKS for finding in check(ctx)]
