@@ -19,7 +19,7 @@ from netfence.cli.common import (
     parse_protocol,
     print_diagnostics,
 )
-from netfence.errors import InvalidInputError, NetfenceError, TargetError
+from netfence.errors import EnvironmentProblem, InvalidInputError, NetfenceError, TargetError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -330,6 +330,44 @@ def lint_command(
             if any(SEVERITY_RANK[f.severity] >= threshold for f in findings)
             else EXIT_OK
         )
+
+
+@cli.command("report")
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="The HTML file to write (self-contained: opens without network access).",
+)
+@click.option("--title", default="netfence report", show_default=True)
+@manifest_options
+def report_command(
+    path: str,
+    title: str,
+    files: tuple[str, ...],
+    kustomizations: tuple[str, ...],
+    namespace: str | None,
+) -> None:
+    """One HTML page: heatmap by workload, graph of allowed flows, filters, lint findings,
+    and the explanation of any cell."""
+    from pathlib import Path
+
+    from netfence.analysis.report import report_data
+    from netfence.cli.progress import phase
+    from netfence.render.report import report_html
+
+    loaded = load(files, kustomizations, namespace)
+    _refuse_huge(loaded.cluster)
+    with phase("computing the report"):
+        data = report_data(loaded.compiled, loaded.cluster)
+    try:
+        Path(path).write_text(report_html(data, title), encoding="utf-8")
+    except OSError as exc:
+        raise EnvironmentProblem(f"{path}: cannot write: {exc.strerror}") from exc
+    click.echo(f"wrote {path}: {len(data.groups)} workloads, {len(data.findings)} lint findings")
 
 
 @cli.command("validate")

@@ -1,0 +1,57 @@
+"""Everything the HTML report shows, computed once: the workload matrix per port,
+one explanation per cell and port, and the lint findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netfence.analysis.lint import Finding, lint
+from netfence.analysis.matrix import Group, destination_ports, group_pods, pod_connection
+from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.decision import Decision
+from netfence.engine.evaluate import evaluate
+from netfence.model.cluster import Cluster
+
+
+@dataclass(frozen=True)
+class PortCell:
+    """One (source workload, destination workload, port) of the matrix."""
+
+    port: str  # "8080/TCP"
+    allowed: int
+    total: int
+    example: Decision  # the first pod pair, to explain the cell
+
+
+@dataclass(frozen=True)
+class ReportData:
+    groups: tuple[Group, ...]
+    cells: dict[tuple[int, int], tuple[PortCell, ...]]  # (source, destination) index → ports
+    findings: tuple[Finding, ...]
+
+
+def report_data(compiled: CompiledPolicySet, cluster: Cluster) -> ReportData:
+    groups = group_pods(cluster)
+    cells = {
+        (i, j): _cell(compiled, cluster, src, dst)
+        for i, src in enumerate(groups)
+        for j, dst in enumerate(groups)
+    }
+    return ReportData(groups, cells, tuple(lint(cluster, compiled)))
+
+
+def _cell(
+    compiled: CompiledPolicySet, cluster: Cluster, src: Group, dst: Group
+) -> tuple[PortCell, ...]:
+    found: dict[str, list[Decision]] = {}
+    for s in src.pods:
+        for d in dst.pods:
+            if s is d:
+                continue
+            for port, protocol in destination_ports(d, None, None):
+                decision = evaluate(compiled, cluster, pod_connection(s, d, port, protocol))
+                found.setdefault(f"{port}/{protocol.value}", []).append(decision)
+    return tuple(
+        PortCell(port, sum(1 for d in decisions if d.allowed), len(decisions), decisions[0])
+        for port, decisions in sorted(found.items())
+    )
