@@ -187,3 +187,11 @@ def test_matrix_summary_counts_pairs_per_port_class() -> None:
         "UDP": 106,
         "SCTP": 106,
     }
+
+
+def test_matrix_dot_for_graphviz() -> None:
+    result = run_cli("matrix", *FINAL, "-o", "dot")
+    assert result.code == 0, result.err
+    assert_golden("matrix-final.dot", result.out)
+    assert '"ui/deployment/ui" -> "catalog/deployment/catalog";' in result.out
+    assert '"ui/deployment/ui" -> "catalog/statefulset/catalog-mysql"' not in result.out

@@ -120,7 +120,7 @@ def _parse_resolves(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "-o",
     "--output",
-    type=click.Choice(["table", "json", "csv"]),
+    type=click.Choice(["table", "json", "csv", "dot"]),
     default="table",
     show_default=True,
 )
@@ -145,7 +145,7 @@ def matrix_command(
     """
     from netfence.analysis.matrix import connectivity_matrix, group_pods
     from netfence.render.data import matrix_data
-    from netfence.render.matrix import matrix_csv, matrix_table
+    from netfence.render.matrix import matrix_csv, matrix_dot, matrix_table
 
     loaded = load(files, kustomizations, namespace)
     if summary:
@@ -164,6 +164,8 @@ def matrix_command(
         click.echo(json.dumps(matrix_data(matrix), indent=2))
     elif output == "csv":
         click.echo(matrix_csv(matrix), nl=False)
+    elif output == "dot":
+        click.echo(matrix_dot(matrix), nl=False)
     else:
         matrix_table(matrix)
 
@@ -176,7 +178,7 @@ def _print_summary(loaded: Any, output: str) -> None:
     from netfence.cli.progress import phase
     from netfence.render.summary import summary_data, summary_lines
 
-    if output == "csv":
+    if output in ("csv", "dot"):
         raise click.BadParameter("--summary prints table or json", param_hint="-o")
     with phase("analysing the whole cluster"):
         result = ClusterAnalysis(loaded.cluster, loaded.compiled).summary()

@@ -67,3 +67,17 @@ def matrix_csv(matrix: Matrix) -> str:
     for group, row in zip(matrix.groups, matrix.cells, strict=True):
         writer.writerow([group.key, *(f"{c.allowed}/{c.total}" for c in row)])
     return out.getvalue()
+
+
+def matrix_dot(matrix: Matrix) -> str:
+    """Graphviz: a node per workload, an edge per allowed flow (dashed: some pairs only)."""
+    lines = ["digraph netfence {", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
+    lines.extend(f'  "{g.key}";' for g in matrix.groups)
+    for i, row in enumerate(matrix.cells):
+        for j, cell in enumerate(row):
+            if i == j or cell.state not in ("all", "some"):
+                continue
+            style = "" if cell.state == "all" else ' [style=dashed, label="some"]'
+            lines.append(f'  "{matrix.groups[i].key}" -> "{matrix.groups[j].key}"{style};')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
