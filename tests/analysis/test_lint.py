@@ -57,7 +57,8 @@ DNS_ALLOWED = {
     ("specs", "expected"),
     [
         ([{"podSelector": {}, "policyTypes": ["Egress"]}], [("NF101", "spec.policyTypes")]),
-        ([{"podSelector": {}, "policyTypes": ["Egress"]}, {"podSelector": {}, "egress": [DNS_ALLOWED]}], []),
+        # p1 isolates every pod for egress too: the deny-all p0 adds nothing (true, and said)
+        ([{"podSelector": {}, "policyTypes": ["Egress"]}, {"podSelector": {}, "egress": [DNS_ALLOWED]}], [("NF110", None)]),
         ([{"podSelector": {"matchLabels": {"app": "wbe"}}}], [("NF102", "spec.podSelector")]),
         ([{"podSelector": {}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "nope"}}}]}]}], [("NF102", "spec.ingress[0].from[0]")]),
         ([{"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"name": "kube-system"}}}]}]}],
@@ -71,9 +72,13 @@ DNS_ALLOWED = {
         ([{"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "red"}}}, {"podSelector": {"matchLabels": {"app": "web"}}}]}]}],
          [("NF108", "spec.ingress[0]")]),
         ([{"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "red"}}, "podSelector": {"matchLabels": {"app": "web"}}}]}]}], []),
+        ([{"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "db"}}}], "ports": [{"port": 8080}]}]},
+          {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}], [("NF110", None)]),
+        ([{"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]},
+          {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}], [("NF107", "spec.ingress[0].from[0].ipBlock.cidr")]),
     ],
     ids=["dns-blocked", "dns-allowed-elsewhere", "target-typo", "peer-typo", "ns-label-missing", "world", "service-port", "target-port-ok",
-         "named-typo", "named-wrong-protocol", "ipblock-pods", "split-peer", "one-peer-and"],
+         "named-typo", "named-wrong-protocol", "ipblock-pods", "split-peer", "one-peer-and", "shadowed", "not-shadowed-ipblock"],
 )  # fmt: skip
 def test_check_table(specs: list[dict[str, Any]], expected: list[tuple[str, str | None]]) -> None:
     assert findings(*specs) == expected

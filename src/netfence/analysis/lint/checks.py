@@ -9,6 +9,7 @@ import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from netfence.analysis.lint.containment import rule_within, selector_within
 from netfence.analysis.lint.findings import Check, Finding
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, PeerMatcher
 from netfence.engine.evaluate import evaluate
@@ -369,6 +370,43 @@ def no_default_deny(ctx: Context) -> Iterator[Finding]:
             )
 
 
+SHADOWED = Check(
+    "NF110", "shadowed-policy", Severity.NOTICE,
+    "a policy is redundant: another selects every pod it selects and allows all it allows",
+    "Shown for every pod that could ever exist, not only today's: the other policy's "
+    "podSelector contains this one's, isolates the same directions, and each of this "
+    "policy's rules is contained in one of its rules (peers, namespaces, ipBlocks, ports). "
+    "Deleting a redundant policy changes nothing; keeping it misleads readers.",
+    "Delete the redundant policy, or narrow the other one if it allows more than intended.",
+)  # fmt: skip
+
+
+def shadowed(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.compiled.policies:
+        for other in ctx.compiled.by_namespace.get(policy.policy.namespace, ()):
+            if other is policy or not _covers(other, policy):
+                continue
+            if _covers(policy, other) and other.policy.name > policy.policy.name:
+                continue  # two equivalent policies: report only one of them
+            message = (
+                f"redundant: {other.policy.key} selects every pod it selects and allows all it does"
+            )
+            yield _finding(SHADOWED, policy, message)
+            break
+
+
+def _covers(outer: CompiledPolicy, inner: CompiledPolicy) -> bool:
+    if not inner.policy.policy_types <= outer.policy.policy_types:
+        return False
+    if not selector_within(inner.target, outer.target):
+        return False
+    return all(
+        any(rule_within(rule, candidate) for candidate in outer.rules(d))
+        for d in inner.policy.policy_types
+        for rule in inner.rules(d)
+    )
+
+
 CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (DNS_BLOCKED, dns_blocked),
     (SELECTS_NOTHING, selects_nothing),
@@ -379,6 +417,7 @@ CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (IPBLOCK_PODS, ipblock_covers_cluster),
     (SPLIT_PEER, split_peer),
     (NO_DEFAULT_DENY, no_default_deny),
+    (SHADOWED, shadowed),
 )
 
 
