@@ -76,9 +76,11 @@ DNS_ALLOWED = {
           {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}], [("NF110", None)]),
         ([{"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]},
           {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}], [("NF107", "spec.ingress[0].from[0].ipBlock.cidr")]),
+        ([{"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"app": "web"}}}]}]}],
+         [("NF102", "spec.ingress[0].from[0]"), ("NF111", "spec.ingress[0].from[0]")]),
     ],
     ids=["dns-blocked", "dns-allowed-elsewhere", "target-typo", "peer-typo", "ns-label-missing", "world", "service-port", "target-port-ok",
-         "named-typo", "named-wrong-protocol", "ipblock-pods", "split-peer", "one-peer-and", "shadowed", "not-shadowed-ipblock"],
+         "named-typo", "named-wrong-protocol", "ipblock-pods", "split-peer", "one-peer-and", "shadowed", "not-shadowed-ipblock", "and-matches-nothing"],
 )  # fmt: skip
 def test_check_table(specs: list[dict[str, Any]], expected: list[tuple[str, str | None]]) -> None:
     assert findings(*specs) == expected

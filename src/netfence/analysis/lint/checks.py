@@ -340,6 +340,38 @@ def split_peer(ctx: Context) -> Iterator[Finding]:
                 )
 
 
+JOINED_PEER = Check(
+    "NF111", "peer-and-empty", Severity.WARNING,
+    "one peer ANDs a namespaceSelector and a podSelector that match nothing together",
+    "In one list item the selectors are ANDed: the pods matching podSelector inside the "
+    "namespaces matching namespaceSelector. When each selector matches something alone but "
+    "nothing together, two items (OR) were probably meant.",
+    "If you meant 'those namespaces, or those pods', write two list items.",
+)  # fmt: skip
+
+
+def joined_peer(ctx: Context) -> Iterator[Finding]:
+    pods = [p for p in ctx.cluster.pods if not p.host_network]
+    for policy in ctx.compiled.policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for m in rule.peers or ():
+                ns, pod = m.peer.namespace_selector, m.peer.pod_selector
+                if ns is None or pod is None or ns.is_empty or pod.is_empty:
+                    continue
+                in_namespaces = any(
+                    ns.matches(ctx.cluster.namespace_labels(p.namespace)) for p in pods
+                )
+                matching_pods = any(pod.matches(p.labels) for p in pods)
+                together = any(
+                    m.matches(None, p, ctx.cluster.namespace_labels(p.namespace)) for p in pods
+                )
+                if in_namespaces and matching_pods and not together:
+                    message = (
+                        "its namespaceSelector and podSelector each match pods, but none together"
+                    )
+                    yield _finding(JOINED_PEER, policy, message, m.path)
+
+
 NO_DEFAULT_DENY = Check(
     "NF109", "no-default-deny", Severity.NOTICE,
     "a namespace with pods has no default-deny policy",
@@ -418,6 +450,7 @@ CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (SPLIT_PEER, split_peer),
     (NO_DEFAULT_DENY, no_default_deny),
     (SHADOWED, shadowed),
+    (JOINED_PEER, joined_peer),
 )
 
 
