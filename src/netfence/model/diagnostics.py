@@ -50,15 +50,20 @@ class Diagnostic:
     field: str | None = None
 
     def format(self) -> str:
-        parts = []
-        if self.source is not None:
-            parts.append(self.source.format())
-        if self.obj is not None:
-            parts.append(self.obj.format())
-        if self.field:
-            parts.append(self.field)
-        parts.append(self.message)
-        return ": ".join(parts)
+        where = locate(self.source, self.obj, self.field)
+        return f"{where}: {self.message}" if where else self.message
+
+
+def locate(source: Source | None, obj: ObjectRef | None, field: str | None) -> str:
+    """``file: doc N: Kind ns/name: field.path``, as much of it as is known."""
+    parts = []
+    if source is not None:
+        parts.append(source.format())
+    if obj is not None:
+        parts.append(obj.format())
+    if field:
+        parts.append(field)
+    return ": ".join(parts)
 
 
 def error(

@@ -27,6 +27,10 @@ class Context:
     compiled: CompiledPolicySet
 
 
+def _selected(ctx: Context, policy: CompiledPolicy) -> list[Pod]:
+    return [p for p in ctx.cluster.pods_in(policy.policy.namespace) if policy.selects(p)]
+
+
 def _finding(
     check: Check, policy: CompiledPolicy, message: str, field: str | None = None
 ) -> Finding:
@@ -199,7 +203,7 @@ SERVICE_PORT = Check(
 
 def service_port_not_target(ctx: Context) -> Iterator[Finding]:
     for policy in ctx.compiled.policies:
-        selected = [p for p in ctx.cluster.pods_in(policy.policy.namespace) if policy.selects(p)]
+        selected = _selected(ctx, policy)
         for rule in policy.ingress:
             for pm in rule.ports or ():
                 if isinstance(pm.port.port, int):
@@ -243,7 +247,7 @@ NAMED_PORT = Check(
 
 def named_port_unknown(ctx: Context) -> Iterator[Finding]:
     for policy in ctx.compiled.policies:
-        selected = [p for p in ctx.cluster.pods_in(policy.policy.namespace) if policy.selects(p)]
+        selected = _selected(ctx, policy)
         for direction, rules in (
             (Direction.INGRESS, policy.ingress),
             (Direction.EGRESS, policy.egress),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netfence.model.diagnostics import ObjectRef, Severity, Source
+from netfence.model.diagnostics import ObjectRef, Severity, Source, locate
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +32,7 @@ class Finding:
         return self.check.severity
 
     def location(self) -> str:
-        parts = []
-        if self.source is not None:
-            parts.append(self.source.format())
-        if self.obj is not None:
-            parts.append(self.obj.format())
-        if self.field:
-            parts.append(self.field)
-        return ": ".join(parts)
+        return locate(self.source, self.obj, self.field)
 
     def format(self) -> str:
         where = self.location()
