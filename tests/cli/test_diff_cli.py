@@ -67,3 +67,55 @@ def test_usage_errors() -> None:
     assert (
         "give --before DIR and --after DIR together" in run_cli("diff", "--before", "cluster").err
     )
+
+
+def test_at_scale_gives_the_class_level_answer_with_dns_first() -> None:
+    result = run_cli(
+        "diff", *BASE, "--apply", "policies/default-deny.yaml", "--at-scale", "-o", "json"
+    )
+    data = json.loads(result.out)
+    assert result.code == 0, result.err
+    first = data["changes"][0]
+    assert (
+        first["dns"] and first["kind"] == "lost" and first["to"] == "kube-system/deployment/coredns"
+    )
+    assert first["ports"] == "all ports" and first["pairs"] == 2
+    assert all(c["from"] == "ui/deployment/ui" and c["kind"] == "lost" for c in data["changes"])
+
+
+def test_large_clusters_take_the_class_analysis(tmp_path: Path) -> None:
+    """2,000 pods (over 400 workloads): the class analysis answers. Deleting one
+    namespace's allow-same-namespace loses only that namespace's own connections."""
+    from bench.synth import generate, write
+
+    objects = generate(2000, 200, seed=7)
+    deleted = next(
+        o
+        for o in objects
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "allow-same-namespace"
+    )
+    namespace = deleted["metadata"]["namespace"]
+    (tmp_path / "before").mkdir()
+    (tmp_path / "after").mkdir()
+    write(objects, tmp_path / "before" / "c.json", "json")
+    write([o for o in objects if o is not deleted], tmp_path / "after" / "c.json", "json")
+    args = [
+        "--before",
+        str(tmp_path / "before"),
+        "--after",
+        str(tmp_path / "after"),
+        "--fail-on-loss",
+        "-o",
+        "json",
+    ]
+    result = run_cli("diff", *args)
+    assert result.code == 1, result.err
+    data = json.loads(result.out)
+    assert data["lost"] > 100 and data["gained"] == 0
+    assert all(
+        c["from"].startswith(f"{namespace}/") and c["to"].startswith(f"{namespace}/")
+        for c in data["changes"]
+    )
+    assert all(
+        c["after"]["allowed"] is False and c["before"]["allowed"] is True for c in data["changes"]
+    )

@@ -9,15 +9,23 @@ flagged, because it is the loss that breaks everything else.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netfence.analysis.matrix import Group, destination_ports, group_pods, pod_connection
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster, Pod
+from netfence.model.policy import NetworkPolicy
 from netfence.model.ports import Protocol
+
+if TYPE_CHECKING:
+    from netfence.analysis.scale.ports import PortClass
+    from netfence.analysis.scale.summary import ClusterAnalysis
+    from netfence.analysis.scale.whatif import ClassChange
 
 DNS_PORT = 53
 
@@ -38,6 +46,7 @@ class ConnectionChange:
     before: Decision  # one of them, before the change
     after: Decision  # the same pair, after
     dns: bool  # a connection to kube-dns on 53
+    ports: str | None = None  # at scale: the whole port class ("TCP 1-52,54-79"), port is one of it
 
 
 @dataclass(frozen=True)
@@ -113,3 +122,100 @@ def _decide(state: State, src: Pod, dst: Pod, port: int, protocol: Protocol) -> 
 def _dns_backends(cluster: Cluster) -> frozenset[str]:
     service = cluster.service("kube-system", "kube-dns")
     return frozenset(p.key for p in cluster.service_backends(service)) if service else frozenset()
+
+
+def scale_diff(before: State, after: State) -> Diff | None:
+    """The same answer for clusters of any size, through the class analysis and its
+    incremental update (analysis.scale.whatif). Only policies may differ between
+    the states; None when they do not, or when the change splits classes."""
+    from netfence.analysis.scale.incremental import IncrementalAnalysis
+    from netfence.analysis.scale.summary import ClusterAnalysis
+    from netfence.analysis.scale.whatif import whatif
+
+    if not _same_cluster(before.cluster, after.cluster):
+        return None
+    old = {p.key: p for p in before.cluster.policies}
+    new = {p.key: p for p in after.cluster.policies}
+    changes = [p for key, p in new.items() if key not in old or not _same_policy(old[key], p)]
+    deletions = [(p.namespace, p.name) for key, p in old.items() if key not in new]
+    analysis = ClusterAnalysis(before.cluster, before.compiled)
+    found = whatif(IncrementalAnalysis(analysis), changes, deletions)
+    if found is None:
+        return None
+    return Diff(tuple(_sorted(_aggregate(analysis, found, before, after))))
+
+
+def _same_cluster(a: Cluster, b: Cluster) -> bool:
+    """The same pods, namespaces and services, wherever they were read from."""
+
+    def shape(c: Cluster) -> tuple[object, ...]:
+        pods = tuple((p.key, p.labels, p.ips, p.ports, p.host_network, p.node) for p in c.pods)
+        namespaces = tuple((n.name, n.labels) for n in c.namespaces)
+        services = tuple((s.key, s.selector, s.ports, s.cluster_ips) for s in c.services)
+        return pods, namespaces, services
+
+    return shape(a) == shape(b)
+
+
+def _same_policy(a: NetworkPolicy, b: NetworkPolicy) -> bool:
+    """Equal but for where they were read from."""
+    return dataclasses.replace(a, source=None) == dataclasses.replace(b, source=None)
+
+
+def _aggregate(
+    analysis: ClusterAnalysis, found: list[ClassChange], before: State, after: State
+) -> list[ConnectionChange]:
+    """Class pairs → pod pairs, grouped by workload pair and direction of change; the
+    port classes of a group are listed together."""
+    dns_pods = _dns_backends(after.cluster)
+    groups: dict[tuple[ChangeKind, str, str], dict[int, list[tuple[Pod, Pod]]]] = {}
+    for change in found:
+        kind = ChangeKind.GAINED if change.allowed_after else ChangeKind.LOST
+        for s in analysis.table.members[change.source]:
+            for d in analysis.table.members[change.destination]:
+                if s is not d:
+                    key = (kind, _workload(s), _workload(d))
+                    groups.setdefault(key, {}).setdefault(change.port_class, []).append((s, d))
+    out = []
+    for (kind, src, dst), by_port in groups.items():
+        classes = [analysis.ports.classes[q] for q in sorted(by_port)]
+        first = min(by_port)
+        s, d = by_port[first][0]
+        port_class = analysis.ports.classes[first]
+        port, protocol = port_class.representative, port_class.protocol
+        dns = d.key in dns_pods and any(
+            pc.protocol in (Protocol.UDP, Protocol.TCP)
+            and any(lo <= DNS_PORT <= hi for lo, hi in pc.ranges)
+            for pc in classes
+        )
+        pairs = len({pair for pairs in by_port.values() for pair in pairs})
+        old, new = _decide(before, s, d, port, protocol), _decide(after, s, d, port, protocol)
+        text = _ports_text(classes, analysis.ports.classes)
+        out.append(ConnectionChange(kind, src, dst, port, protocol, pairs, old, new, dns, text))
+    return out
+
+
+def _ports_text(chosen: list[PortClass], every: list[PortClass]) -> str:
+    """``all ports``, ``TCP (all ports)``, or the port classes one by one."""
+    parts = []
+    for protocol in Protocol:
+        mine = [pc for pc in chosen if pc.protocol is protocol]
+        total = [pc for pc in every if pc.protocol is protocol]
+        if mine and len(mine) == len(total):
+            parts.append(f"{protocol.value} (all ports)")
+        else:
+            parts.extend(pc.format() for pc in mine)
+    if len(parts) == len(Protocol) and all(p.endswith("(all ports)") for p in parts):
+        return "all ports"
+    return "; ".join(parts)
+
+
+def _workload(pod: Pod) -> str:
+    return f"{pod.namespace}/{pod.workload.format()}" if pod.workload else pod.key
+
+
+def _sorted(changes: list[ConnectionChange]) -> list[ConnectionChange]:
+    return sorted(
+        changes,
+        key=lambda c: (not c.dns, c.kind is not ChangeKind.LOST, c.source, c.destination, c.port),
+    )

@@ -239,6 +239,11 @@ def test_command(
 )
 @click.option("--fail-on-loss", is_flag=True, help="Exit 1 when any connection is lost.")
 @click.option(
+    "--at-scale",
+    is_flag=True,
+    help="Use the class analysis and its incremental update (automatic past 400 workloads).",
+)
+@click.option(
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @manifest_options
@@ -247,6 +252,7 @@ def diff_command(
     before: str | None,
     after: str | None,
     fail_on_loss: bool,
+    at_scale: bool,
     output: str,
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
@@ -257,7 +263,8 @@ def diff_command(
     Either -f/-k BASE with --apply CHANGE, or --before DIR --after DIR. Each change
     says which policy decides it now; lost DNS (kube-dns on 53) comes first.
     """
-    from netfence.analysis.diff import State, connectivity_diff
+    from netfence.analysis.diff import State, connectivity_diff, scale_diff
+    from netfence.analysis.matrix import group_pods
     from netfence.render.diff import diff_data, diff_lines
 
     if before or after:
@@ -269,8 +276,18 @@ def diff_command(
             raise click.UsageError("give the change with --apply PATH (or --before/--after)")
         old = load(files, kustomizations, namespace)
         new = load((*files, *changes), kustomizations, namespace)
-    _refuse_huge(new.cluster)
-    diff = connectivity_diff(State(old.cluster, old.compiled), State(new.cluster, new.compiled))
+    states = State(old.cluster, old.compiled), State(new.cluster, new.compiled)
+    if at_scale or len(group_pods(new.cluster)) > MAX_MATRIX_GROUPS:
+        found = scale_diff(*states)
+        if found is None:
+            raise TargetError(
+                "the class analysis cannot compare these states (pods or services differ, or "
+                "the change brings new ipBlocks or port boundaries); compare up to "
+                f"{MAX_MATRIX_GROUPS} workloads without --at-scale"
+            )
+        diff = found
+    else:
+        diff = connectivity_diff(*states)
     if output == "json":
         click.echo(json.dumps(diff_data(diff), indent=2))
     else:

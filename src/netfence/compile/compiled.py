@@ -142,6 +142,9 @@ class CompiledPolicySet:
     by_namespace: dict[str, tuple[CompiledPolicy, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _selecting: dict[tuple[object, ...], tuple[CompiledPolicy, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         grouped: dict[str, list[CompiledPolicy]] = {}
@@ -150,12 +153,17 @@ class CompiledPolicySet:
         self.by_namespace.update((ns, tuple(items)) for ns, items in grouped.items())
 
     def selecting(self, pod: Pod, direction: Direction) -> tuple[CompiledPolicy, ...]:
-        """The policies that select ``pod`` and isolate it for ``direction``."""
-        return tuple(
-            c
-            for c in self.by_namespace.get(pod.namespace, ())
-            if c.policy.isolates(direction) and c.selects(pod)
-        )
+        """The policies that select ``pod`` and isolate it for ``direction``
+        (remembered per namespace, labels and hostNetwork: all that selection reads)."""
+        key = (pod.namespace, pod.labels, pod.host_network, direction)
+        found = self._selecting.get(key)
+        if found is None:
+            found = self._selecting[key] = tuple(
+                c
+                for c in self.by_namespace.get(pod.namespace, ())
+                if c.policy.isolates(direction) and c.selects(pod)
+            )
+        return found
 
 
 def _compile_rule(policy: NetworkPolicy, direction: Direction, index: int) -> CompiledRule:

@@ -11,7 +11,8 @@ from netfence.render.explain import reason
 
 def _line(change: ConnectionChange) -> str:
     pairs = "" if change.pairs == 1 else f" ({change.pairs} pod pairs)"
-    where = f"{change.source} -> {change.destination} {change.port}/{change.protocol.value}{pairs}"
+    port = change.ports or f"{change.port}/{change.protocol.value}"
+    where = f"{change.source} -> {change.destination} {port}{pairs}"
     if change.kind is ChangeKind.LOST:
         return f"- {where}: now denied: {reason(change.after)}"
     return f"+ {where}: now allowed: {reason(change.after)}"
@@ -48,6 +49,7 @@ def diff_data(diff: Diff) -> dict[str, Any]:
                 "to": c.destination,
                 "port": c.port,
                 "protocol": c.protocol.value,
+                "ports": c.ports,
                 "pairs": c.pairs,
                 "dns": c.dns,
                 "reason": reason(c.after),
