@@ -245,7 +245,7 @@ class IncrementalAnalysis:
                 if np.intersect1d(row, ingress.affected, assume_unique=True).size:
                     redo.add(k)
         for k in redo:
-            a._set_sources(k, a.egress_members[k], q)
+            a.set_sources(k, a.egress_members[k], q)
 
     def _move_reach(
         self, q: int, ingress: _DirectionChange, old_rows: dict[tuple[int, int], Row]

@@ -46,7 +46,7 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class _UniqueRows:
+class UniqueRows:
     rows: list[Row]
     of_class: IntVector  # row index of each class
 
@@ -79,7 +79,7 @@ class ClusterAnalysis:
         for q in range(count):
             self._compute(q)
 
-    def _unique(self, book: RowBook, group_of: IntVector, q: int) -> _UniqueRows:
+    def unique_rows(self, book: RowBook, group_of: IntVector, q: int) -> UniqueRows:
         ids: dict[object, int] = {}
         rows: list[Row] = []
         of_group = np.zeros(len(book.tables.groups), dtype=np.int64)
@@ -90,12 +90,12 @@ class ClusterAnalysis:
                 row_id = ids[signature] = len(rows)
                 rows.append(book.row_of(signature))
             of_group[g] = row_id
-        return _UniqueRows(rows, of_group[group_of])
+        return UniqueRows(rows, of_group[group_of])
 
     def _compute(self, q: int) -> None:
         """T, R and the self pairs of every class on port class q, from scratch."""
         size, w = self.table.size, self.table.weights
-        inbound = self._unique(self.ingress_rows, self.ingress.group_of, q)
+        inbound = self.unique_rows(self.ingress_rows, self.ingress.group_of, q)
         u_of = inbound.of_class
         totals = np.bincount(u_of, weights=w, minlength=len(inbound.rows))
         u_all, s_all = _pairs(inbound.rows, size)
@@ -105,10 +105,10 @@ class ClusterAnalysis:
         self.sparse_egress[q] = {}
         in_own_egress = np.zeros(size, dtype=np.bool_)
         for k, members in enumerate(self.egress_members):
-            in_own_egress[members] = self._set_sources(k, members, q)
+            in_own_egress[members] = self.set_sources(k, members, q)
         self.self_allowed[:, q] = in_own_egress & in_own_ingress
 
-    def _set_sources(self, k: int, members: IntVector, q: int) -> BoolVector:
+    def set_sources(self, k: int, members: IntVector, q: int) -> BoolVector:
         """Set R for the members of egress group k; return which of them their own
         egress row contains (the egress half of their self pairs)."""
         if members.size == 0:

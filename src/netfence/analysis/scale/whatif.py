@@ -49,8 +49,8 @@ def allowed_pairs(a: ClusterAnalysis, classes: IntVector) -> Pairs:
     out: Pairs = set()
     size = a.table.size
     for q in range(len(a.ports.classes)):
-        ingress = a._unique(a.ingress_rows, a.ingress.group_of, q)
-        egress = a._unique(a.egress_rows, a.egress.group_of, q)
+        ingress = a.unique_rows(a.ingress_rows, a.ingress.group_of, q)
+        egress = a.unique_rows(a.egress_rows, a.egress.group_of, q)
         for c in classes.tolist():
             # c as a source: d in E(c) with c in I(d)
             inside = np.array([_contains(r, c) for r in ingress.rows], dtype=np.bool_)
