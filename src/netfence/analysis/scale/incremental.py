@@ -27,7 +27,7 @@ import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.ports import spec_of
-from netfence.analysis.scale.rowbook import Row, RowBook
+from netfence.analysis.scale.rowbook import Row, RowBook, row_contains, row_members
 from netfence.analysis.scale.rules import (
     NOT_ISOLATED,
     DirectionTables,
@@ -260,7 +260,7 @@ class IncrementalAnalysis:
             move = moves.setdefault((id(old_row), id(new_row)), _Move(old_row, new_row))
             move.weight += int(w[d])
         for move in moves.values():
-            old, new = _members(move.old, size), _members(move.new, size)
+            old, new = row_members(move.old, size), row_members(move.new, size)
             a.reach[np.setdiff1d(new, old, assume_unique=True), q] += move.weight
             a.reach[np.setdiff1d(old, new, assume_unique=True), q] -= move.weight
 
@@ -269,15 +269,4 @@ class IncrementalAnalysis:
         for c in classes.tolist():
             e = a.egress_rows.row(int(a.egress.group_of[c]), q)
             i = a.ingress_rows.row(int(a.ingress.group_of[c]), q)
-            a.self_allowed[c, q] = _contains(e, c) and _contains(i, c)
-
-
-def _members(row: Row, size: int) -> IntVector:
-    return np.arange(size, dtype=np.int64) if row is None else row
-
-
-def _contains(row: Row, c: int) -> bool:
-    if row is None:
-        return True
-    i = int(np.searchsorted(row, c))
-    return i < row.size and int(row[i]) == c
+            a.self_allowed[c, q] = row_contains(e, c) and row_contains(i, c)

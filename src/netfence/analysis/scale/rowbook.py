@@ -115,3 +115,15 @@ def _first_members(group_of: IntVector, groups: int) -> list[int]:
     for g, c in zip(present.tolist(), index.tolist(), strict=True):
         first[g] = c
     return first
+
+
+def row_members(row: Row, size: int) -> IntVector:
+    """The classes of a row ("every class" expanded)."""
+    return np.arange(size, dtype=np.int64) if row is None else row
+
+
+def row_contains(row: Row, c: int) -> bool:
+    if row is None:
+        return True
+    i = int(np.searchsorted(row, c))
+    return i < row.size and int(row[i]) == c

@@ -80,6 +80,8 @@ class ClusterAnalysis:
             self._compute(q)
 
     def unique_rows(self, book: RowBook, group_of: IntVector, q: int) -> UniqueRows:
+        """The distinct rows of a direction's groups on port class q, and each
+        class's row index (groups with the same applicable rules share a row)."""
         ids: dict[object, int] = {}
         rows: list[Row] = []
         of_group = np.zeros(len(book.tables.groups), dtype=np.int64)

@@ -17,7 +17,7 @@ import numpy as np
 
 from netfence.analysis.scale.classes import IntVector
 from netfence.analysis.scale.incremental import IncrementalAnalysis, UpdateMode
-from netfence.analysis.scale.rowbook import Row
+from netfence.analysis.scale.rowbook import row_contains, row_members
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.model.policy import NetworkPolicy
 
@@ -32,17 +32,6 @@ class ClassChange:
     allowed_after: bool
 
 
-def _contains(row: Row, c: int) -> bool:
-    if row is None:
-        return True
-    i = int(np.searchsorted(row, c))
-    return i < row.size and int(row[i]) == c
-
-
-def _members(row: Row, size: int) -> IntVector:
-    return np.arange(size, dtype=np.int64) if row is None else row
-
-
 def allowed_pairs(a: ClusterAnalysis, classes: IntVector) -> Pairs:
     """Every allowed (s, d, q) with s or d in ``classes`` (s ≠ d as classes, or the
     same class holding two pods or more)."""
@@ -53,13 +42,13 @@ def allowed_pairs(a: ClusterAnalysis, classes: IntVector) -> Pairs:
         egress = a.unique_rows(a.egress_rows, a.egress.group_of, q)
         for c in classes.tolist():
             # c as a source: d in E(c) with c in I(d)
-            inside = np.array([_contains(r, c) for r in ingress.rows], dtype=np.bool_)
-            dests = _members(egress.rows[egress.of_class[c]], size)
+            inside = np.array([row_contains(r, c) for r in ingress.rows], dtype=np.bool_)
+            dests = row_members(egress.rows[egress.of_class[c]], size)
             for d in dests[inside[ingress.of_class[dests]]].tolist():
                 out.add((c, d, q))
             # c as a destination: s in I(c) with c in E(s)
-            reach = np.array([_contains(r, c) for r in egress.rows], dtype=np.bool_)
-            sources = _members(ingress.rows[ingress.of_class[c]], size)
+            reach = np.array([row_contains(r, c) for r in egress.rows], dtype=np.bool_)
+            sources = row_members(ingress.rows[ingress.of_class[c]], size)
             for s in sources[reach[egress.of_class[sources]]].tolist():
                 out.add((s, c, q))
     return {(s, d, q) for s, d, q in out if s != d or a.table.weights[s] > 1}
