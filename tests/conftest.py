@@ -14,6 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "src" / "netfence" / "scenarios" / "eks-retail"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+# The workshop's final state, as arguments relative to the bundled scenario's directory.
+WORKSHOP_FINAL = [
+    "-k", "cluster", "-f", "policies/default-deny.yaml", "-n", "ui", "-f", "policies/allow-ui-egress.yaml",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import assert_golden, run_cli
+from tests.conftest import WORKSHOP_FINAL, assert_golden, run_cli
 
-FINAL = [
-    "-k",
-    "cluster",
-    "-f",
-    "policies/default-deny.yaml",
-    "-n",
-    "ui",
-    "-f",
-    "policies/allow-ui-egress.yaml",
-]
+FINAL = WORKSHOP_FINAL
 
 
 def test_workshop_final_policies_only_get_posture_notices() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import assert_golden, run_cli
+from tests.conftest import WORKSHOP_FINAL, assert_golden, run_cli
 
 CLUSTER = ["-k", "cluster"]
 DENY = ["-f", "policies/default-deny.yaml", "-n", "ui"]
 ALLOW = ["-f", "policies/allow-ui-egress.yaml"]
-FINAL = [*CLUSTER, *DENY, *ALLOW]
+FINAL = WORKSHOP_FINAL
 
 
 def test_demo_walks_through_the_four_results() -> None:

@@ -11,19 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import ROOT, SCENARIO, assert_golden, run_cli
+from tests.conftest import ROOT, SCENARIO, WORKSHOP_FINAL, assert_golden, run_cli
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-FINAL = [
-    "-k",
-    "cluster",
-    "-f",
-    "policies/default-deny.yaml",
-    "-n",
-    "ui",
-    "-f",
-    "policies/allow-ui-egress.yaml",
-]
+FINAL = WORKSHOP_FINAL
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("NETFENCE_REQUIRE_BROWSER"):
     raise RuntimeError("NETFENCE_REQUIRE_BROWSER is set but chromium is not installed")
