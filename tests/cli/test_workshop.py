@@ -9,7 +9,6 @@ from tests.conftest import WORKSHOP_FINAL, assert_golden, run_cli
 
 CLUSTER = ["-k", "cluster"]
 DENY = ["-f", "policies/default-deny.yaml", "-n", "ui"]
-ALLOW = ["-f", "policies/allow-ui-egress.yaml"]
 FINAL = WORKSHOP_FINAL
 
 
