@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netfence.analysis.matrix import Group, destination_ports, group_pods, pod_connection
+from netfence.analysis.matrix import Group, group_pods, pod_connection, probes
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
@@ -86,16 +86,12 @@ def _cell_changes(
     before: State, after: State, src: Group, dst: Group, dns_pods: frozenset[str]
 ) -> list[ConnectionChange]:
     found: dict[tuple[ChangeKind, int, Protocol], list[tuple[Decision, Decision]]] = {}
-    for s in src.pods:
-        for d in dst.pods:
-            if s is d:
-                continue
-            for port, protocol in destination_ports(d, None, None):
-                old = _decide(before, s, d, port, protocol)
-                new = _decide(after, s, d, port, protocol)
-                if old.allowed != new.allowed:
-                    kind = ChangeKind.LOST if old.allowed else ChangeKind.GAINED
-                    found.setdefault((kind, port, protocol), []).append((old, new))
+    for s, d, port, protocol in probes(src, dst):
+        old = _decide(before, s, d, port, protocol)
+        new = _decide(after, s, d, port, protocol)
+        if old.allowed != new.allowed:
+            kind = ChangeKind.LOST if old.allowed else ChangeKind.GAINED
+            found.setdefault((kind, port, protocol), []).append((old, new))
     return [
         ConnectionChange(
             kind,

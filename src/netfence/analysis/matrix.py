@@ -8,7 +8,7 @@ resolved per destination pod).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledPolicySet
@@ -96,13 +96,26 @@ def _cell(
     protocol: Protocol | None,
 ) -> Cell:
     allowed = total = 0
+    for s, d, number, proto in probes(src, dst, port, protocol, include_self=True):
+        total += 1
+        allowed += evaluate(compiled, cluster, pod_connection(s, d, number, proto)).allowed
+    return Cell(allowed, total)
+
+
+def probes(
+    src: Group,
+    dst: Group,
+    port: int | str | None = None,
+    protocol: Protocol | None = None,
+    include_self: bool = False,
+) -> Iterator[tuple[Pod, Pod, int, Protocol]]:
+    """Every (source pod, destination pod, port, protocol) a cell probes."""
     for s in src.pods:
         for d in dst.pods:
+            if s is d and not include_self:
+                continue
             for number, proto in destination_ports(d, port, protocol):
-                conn = pod_connection(s, d, number, proto)
-                total += 1
-                allowed += evaluate(compiled, cluster, conn).allowed
-    return Cell(allowed, total)
+                yield s, d, number, proto
 
 
 def pod_connection(src: Pod, dst: Pod, port: int, protocol: Protocol) -> Connection:

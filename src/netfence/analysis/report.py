@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netfence.analysis.lint import Finding, lint
-from netfence.analysis.matrix import Group, destination_ports, group_pods, pod_connection
+from netfence.analysis.matrix import Group, group_pods, pod_connection, probes
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
@@ -44,13 +44,9 @@ def _cell(
     compiled: CompiledPolicySet, cluster: Cluster, src: Group, dst: Group
 ) -> tuple[PortCell, ...]:
     found: dict[str, list[Decision]] = {}
-    for s in src.pods:
-        for d in dst.pods:
-            if s is d:
-                continue
-            for port, protocol in destination_ports(d, None, None):
-                decision = evaluate(compiled, cluster, pod_connection(s, d, port, protocol))
-                found.setdefault(f"{port}/{protocol.value}", []).append(decision)
+    for s, d, port, protocol in probes(src, dst):
+        decision = evaluate(compiled, cluster, pod_connection(s, d, port, protocol))
+        found.setdefault(f"{port}/{protocol.value}", []).append(decision)
     return tuple(
         PortCell(port, sum(1 for d in decisions if d.allowed), len(decisions), decisions[0])
         for port, decisions in sorted(found.items())
