@@ -75,7 +75,7 @@ def test_applies_once_and_only_on_change(tmp_path: Path) -> None:
     applier = FakeApplier()
     agent = Agent(DirectorySource(root), applier)
     assert agent.sync().applied and agent.sync().applied is False
-    assert len(applier.applied) == 1 and 'comment "shop/db Ingress"' in applier.applied[0]
+    assert len(applier.applied) == 1 and 'comment "Ingress: shop/db"' in applier.applied[0]
     (root / "policy.yaml").write_text(DENY_DB.replace("5432", "5433"))
     assert agent.sync().applied
     assert "th dport 5433 accept" in applier.applied[-1]
@@ -194,7 +194,7 @@ def test_real_nft_apply_replaces_the_table_atomically(tmp_path: Path) -> None:
         root = make_dir(tmp_path, cluster=CLUSTER, policy=DENY_DB)
         agent = Agent(DirectorySource(root), NftApplier(netns=name))
         assert agent.sync().applied
-        assert "shop/db Ingress" in listed() and "10.1.0.2 : jump in_set_" in listed()
+        assert "Ingress: shop/db" in listed() and "10.1.0.2 : jump in_set_" in listed()
         (root / "policy.yaml").unlink()
         assert agent.sync().applied  # a second transaction replaces the first
         assert "shop/db" not in listed() and "chain forward_ingress" in listed()

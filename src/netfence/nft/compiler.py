@@ -59,6 +59,7 @@ def digest(*parts: object) -> str:
 
 
 Ranges = tuple[tuple[int, int], ...]  # sorted, disjoint, inclusive integer address ranges
+ChainKey = tuple[Direction, tuple[str, ...]]  # a combination chain: direction and rules
 
 
 @dataclass
@@ -67,7 +68,6 @@ class _Builder:
     cluster: Cluster
     options: NftOptions
     sets: dict[str, NftSet] = field(default_factory=dict)
-    chains: dict[str, Chain] = field(default_factory=dict)
     _peer_pods: dict[tuple[object, ...], tuple[Pod, ...]] = field(default_factory=dict)
     _ranges: dict[tuple[object, ...], Ranges] = field(default_factory=dict)
 
@@ -225,6 +225,9 @@ class NodeRulesetCompiler:
         self.compiled = compiled
         self.cluster = cluster
         self.options = options
+        self._policy_lines: dict[tuple[str, Direction], tuple[str, ...]] = {}
+        # per combination chain: the sets of policies using it, in order of use
+        self._owners: dict[ChainKey, dict[str, None]] = {}
 
     # --- one rule -------------------------------------------------------------------------
 
@@ -320,45 +323,63 @@ class NodeRulesetCompiler:
 
     # --- chains ---------------------------------------------------------------------------
 
-    def policy_chain(self, policy: CompiledPolicy, direction: Direction) -> str:
-        name = f"{SHORT[direction]}_{digest(policy.policy.key)}"
-        if name not in self.b.chains:
-            lines = [
+    def policy_lines(self, policy: CompiledPolicy, direction: Direction) -> tuple[str, ...]:
+        key = (policy.policy.key, direction)
+        lines = self._policy_lines.get(key)
+        if lines is None:
+            lines = self._policy_lines[key] = tuple(
                 line
                 for rule in policy.rules(direction)
                 for line in self.rule_lines(policy, rule, direction)
-            ]
-            comment = _comment(f"{policy.policy.key} {direction.value}")
-            self.b.chains[name] = Chain(name, tuple(lines), comment=comment)
-        return name
+            )
+        return lines
 
-    def combo_chain(self, policies: Sequence[CompiledPolicy], direction: Direction) -> str:
-        """API reference: policies are additive: the union of what they allow; a
-        pod some policy isolates is denied what none allows."""
-        targets = [self.policy_chain(p, direction) for p in policies]
-        name = f"{SHORT[direction]}_set_{digest(*targets)}"
-        if name not in self.b.chains:
-            rules = (*(f"jump {t}" for t in targets), self.options.deny_rule)
-            keys = ", ".join(p.policy.key for p in policies)
-            self.b.chains[name] = Chain(name, rules, comment=_comment(keys))
-        return name
+    def combo_rules(self, policies: Sequence[CompiledPolicy], direction: Direction) -> ChainKey:
+        """The content of one combination chain: the accept rules of every isolating
+        policy, then the deny. API reference: policies are additive: the union of
+        what they allow; a pod some policy isolates is denied what none allows.
 
-    def dispatch(self, pods: Sequence[Pod], direction: Direction, family: int) -> VerdictMap:
-        elements: list[tuple[str, str]] = []
-        for pod in pods:
-            ip = pod.ip_of_version(family)
-            policies = self.compiled.selecting(pod, direction)
-            if ip is None or not policies:
-                continue
-            elements.append((str(ip), f"jump {self.combo_chain(policies, direction)}"))
-        name = f"{SHORT[direction]}{family}"
-        return VerdictMap(name, ADDRESS_TYPE[family], tuple(sorted(elements)))
+        Rules are inlined, not jumped to per policy, and chains are shared by
+        content: pods whose policies allow the same traffic share one chain (at 10k
+        pods / 1k policies this cuts the chains to a third, see bench/nft.py)."""
+        lines = dict.fromkeys(line for p in policies for line in self.policy_lines(p, direction))
+        key = (direction, (*lines, self.options.deny_rule))
+        self._owners.setdefault(key, {})[", ".join(p.policy.key for p in policies)] = None
+        return key
+
+    def chains(self) -> dict[ChainKey, Chain]:
+        """The combination chains, commented with the policies that use them and
+        named by rules and comment (a chain whose users change is a new chain, so an
+        update never leaves a stale comment)."""
+        chains = {}
+        for key, owners in self._owners.items():
+            direction, rules = key
+            first, *others = owners
+            more = f" (+{len(others)} more sets of policies)" if others else ""
+            comment = _comment(f"{direction.value}: {first}", more)
+            name = f"{SHORT[direction]}_set_{digest(rules, comment)}"
+            chains[key] = Chain(name, rules, comment=comment)
+        return chains
 
     def ruleset(self, pods: Sequence[Pod]) -> Ruleset:
-        maps = tuple(
-            self.dispatch(pods, d, f)
+        selected = {
+            (d, f): [
+                (ip, self.combo_rules(policies, d))
+                for pod in pods
+                if (ip := pod.ip_of_version(f)) is not None
+                and (policies := self.compiled.selecting(pod, d))
+            ]
             for d in (Direction.EGRESS, Direction.INGRESS)
             for f in FAMILIES
+        }
+        chains = self.chains()
+        maps = tuple(
+            VerdictMap(
+                f"{SHORT[d]}{f}",
+                ADDRESS_TYPE[f],
+                tuple(sorted((str(ip), f"jump {chains[key].name}") for ip, key in entries)),
+            )
+            for (d, f), entries in selected.items()
         )
         established = "ct state established,related accept"
         egress = (established, "ip saddr vmap @eg4", "ip6 saddr vmap @eg6")
@@ -374,9 +395,9 @@ class NodeRulesetCompiler:
             ),
             Chain("input_egress", egress, "type filter hook input priority filter; policy accept;"),
         )
-        chains = tuple(self.b.chains[name] for name in sorted(self.b.chains))
+        combos = sorted(chains.values(), key=lambda c: c.name)
         sets = tuple(self.b.sets[name] for name in sorted(self.b.sets))
-        return Ruleset("inet", self.options.table, sets, maps, (*base, *chains))
+        return Ruleset("inet", self.options.table, sets, maps, (*base, *combos))
 
 
 def node_pods(cluster: Cluster, node: str | None) -> list[Pod]:
@@ -395,6 +416,7 @@ def node_ruleset(
     return compiler.ruleset(node_pods(cluster, node))
 
 
-def _comment(text: str) -> str:
-    """nft comments hold at most 128 characters."""
-    return text if len(text) <= 128 else text[:125] + "..."
+def _comment(text: str, suffix: str = "") -> str:
+    """nft comments hold at most 128 characters; ``suffix`` is always kept."""
+    room = 128 - len(suffix)
+    return (text if len(text) <= room else text[: room - 3] + "...") + suffix
