@@ -1,15 +1,24 @@
-"""nftables ruleset load time at 10k pods / 1k policies, against a baseline.
+"""nftables ruleset load time at 10k pods / 1k policies, against baselines.
 
-Generates a deterministic cluster (bench/synth.py), compiles one ruleset for
-the whole cluster, and loads it with `nft -f` into fresh network namespaces
-(never the host's), interleaving two variants:
+Two workloads, each compiled into one ruleset for the whole cluster (every pod
+dispatched on one node) and loaded with `nft -f` into fresh network namespaces
+(never the host's), all variants interleaved:
 
-- shared: netfence's ruleset (address sets keyed by content, shared by rules);
-- naive:  the same ruleset with one set per rule (the baseline).
+- prototype: the inventory of the dataplane prototype (shared/notes/dataplane.md,
+  section 3.4) rebuilt by bench/prototype_workload.py, which loaded its ruleset
+  in 0.19 s on this kind of machine (2 vCPU, Linux 6.18, nft 1.0.6);
+- synth: bench/synth.py's busier multi-team cluster.
 
-Prints compile time, size, element counts, median load times and the ratio.
-A prototype measured 0.19 s for its own 10k/1k workload with shared sets
-(shared/notes/dataplane.md); this workload differs, so compare the ratio.
+Variants:
+
+- netfence: the ruleset the agent loads;
+- prototype layout (baseline): the prototype's layout rebuilt over netfence's
+  compiler: one chain per policy and direction, combination chains that jump to
+  them, and an ``all_pods`` set checked first;
+- one set per rule (baseline): netfence's layout without sets shared by content.
+
+Then, on the synth workload: one node's ruleset, and one policy change applied
+as an update script against a full replace.
 
     python bench/nft.py [--pods 10000] [--policies 1000] [--runs 5]
 """
@@ -17,15 +26,69 @@ A prototype measured 0.19 s for its own 10k/1k workload with shared sets
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from netfence.compile import CompiledPolicySet, compile_policies
+from netfence.compile.compiled import CompiledPolicy
+from netfence.model.cluster import Cluster, Pod
+from netfence.model.diagnostics import Source
+from netfence.model.policy import Direction
+from netfence.nft.compiler import (
+    SHORT,
+    ChainKey,
+    NftOptions,
+    NodeRulesetCompiler,
+    digest,
+    node_pods,
+    node_ruleset,
+)
+from netfence.nft.model import Chain, NftSet, Ruleset
+from netfence.parse import RawDocument, build_cluster
+
+PROTOTYPE_LOAD_S = 0.19  # shared/notes/dataplane.md, section 3.4: "0.19-0.20 s (3 runs)"
+
+
+class PrototypeLayout(NodeRulesetCompiler):
+    """The prototype's ruleset layout (shared/notes/dataplane.md, section 3.2) over
+    netfence's compiler and shared sets: per-policy chains that combination
+    chains jump to, and an ``all_pods`` set that lets other traffic through first."""
+
+    def __init__(self, compiled: CompiledPolicySet, cluster: Cluster) -> None:
+        super().__init__(compiled, cluster, NftOptions())
+        self.policy_chains: dict[str, Chain] = {}
+
+    def combo_rules(self, policies: Sequence[CompiledPolicy], direction: Direction) -> ChainKey:
+        jumps = []
+        for policy in policies:
+            name = f"{SHORT[direction]}_{digest(policy.policy.key)}"
+            rules = self.policy_lines(policy, direction)
+            self.policy_chains.setdefault(name, Chain(name, rules))
+            jumps.append(f"jump {name}")
+        return self.used_by((direction, (*jumps, self.options.deny_rule)), policies)
+
+    def ruleset(self, pods: Sequence[Pod]) -> Ruleset:
+        ruleset = super().ruleset(pods)
+        addresses = sorted({str(ip) for p in self.cluster.pods if (ip := p.ip_of_version(4))})
+        all_pods = NftSet("all_pods", "ipv4_addr", tuple(addresses))
+        bases = [c for c in ruleset.chains if c.hook]
+        first = ("ip saddr != @all_pods ip daddr != @all_pods accept", "ct state invalid drop")
+        bases[0] = dataclasses.replace(
+            bases[0], rules=(bases[0].rules[0], *first, *bases[0].rules[1:])
+        )
+        combos = [c for c in ruleset.chains if not c.hook]
+        chains = (*bases, *self.policy_chains.values(), *combos)
+        return dataclasses.replace(ruleset, sets=(*ruleset.sets, all_pods), chains=chains)
 
 
 def load_seconds(path: Path) -> float:
@@ -39,75 +102,82 @@ def load_seconds(path: Path) -> float:
     return elapsed
 
 
+def cluster_of(objects: list[dict[str, Any]], name: str) -> Cluster:
+    documents = [RawDocument(Source(name, i), o) for i, o in enumerate(objects)]
+    return build_cluster(documents).cluster
+
+
+def variants(cluster: Cluster) -> dict[str, Ruleset]:
+    compiled = compile_policies(cluster.policies)
+    everyone = node_pods(cluster, None)
+    return {
+        "netfence": node_ruleset(compiled, cluster),
+        "prototype layout": PrototypeLayout(compiled, cluster).ruleset(everyone),
+        "one set per rule": node_ruleset(compiled, cluster, options=NftOptions(share_sets=False)),
+    }
+
+
+def measure(
+    workloads: dict[str, Cluster], runs: int, tmp: Path
+) -> dict[tuple[str, str], dict[str, Any]]:
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for workload, cluster in workloads.items():
+        for variant, ruleset in variants(cluster).items():
+            path = tmp / f"{workload}-{len(rows)}.nft"
+            path.write_text(ruleset.render())
+            rows[(workload, variant)] = {"path": path, "ruleset": ruleset, "loads": []}
+    for _ in range(runs):  # interleaved: every variant sees the same machine state
+        for row in rows.values():
+            row["loads"].append(load_seconds(row["path"]))
+    return rows
+
+
+def print_rows(rows: dict[tuple[str, str], dict[str, Any]]) -> None:
+    print(f"{'workload':<10} {'variant':<17} {'sets':>5} {'elements':>9} {'chains':>6} "
+          f"{'rules':>6} {'KB':>6} {'load s':>7} {'ratio':>6}")  # fmt: skip
+    for (workload, variant), row in rows.items():
+        r: Ruleset = row["ruleset"]
+        elements = sum(len(s.elements) for s in r.sets) + sum(len(m.elements) for m in r.maps)
+        load = statistics.median(row["loads"])
+        mine = statistics.median(rows[(workload, "netfence")]["loads"])
+        print(f"{workload:<10} {variant:<17} {len(r.sets):>5} {elements:>9} {len(r.chains):>6} "
+              f"{sum(len(c.rules) for c in r.chains):>6} {row['path'].stat().st_size / 1024:>6.0f} "
+              f"{load:>7.3f} {load / mine:>5.2f}x")  # fmt: skip
+    mine = statistics.median(rows[("prototype", "netfence")]["loads"])
+    print(f"prototype workload: netfence {mine:.3f} s against the prototype's own "
+          f"{PROTOTYPE_LOAD_S:.2f} s ({PROTOTYPE_LOAD_S / mine:.2f}x)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--policies", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    from bench import prototype_workload
     from bench.synth import generate
-    from netfence.compile import compile_policies
-    from netfence.model.diagnostics import Source
-    from netfence.nft.compiler import NftOptions, node_ruleset
-    from netfence.parse import RawDocument, build_cluster
 
-    objects = generate(args.pods, args.policies, seed=1)
-    cluster = build_cluster(
-        [RawDocument(Source("synth", i), o) for i, o in enumerate(objects)]
-    ).cluster
-    compiled = compile_policies(cluster.policies)
-    rows = {}
+    workloads = {
+        "prototype": cluster_of(prototype_workload.generate(), "prototype"),
+        "synth": cluster_of(generate(args.pods, args.policies, seed=1), "synth"),
+    }
+    print(f"whole-cluster rulesets, {args.runs} loads each, interleaved; ratio = load / netfence")
     with tempfile.TemporaryDirectory(prefix="netfence-nft-") as tmp:
-        for name, share in (("shared", True), ("naive", False)):
-            start = time.perf_counter()
-            ruleset = node_ruleset(compiled, cluster, options=NftOptions(share_sets=share))
-            text = ruleset.render()
-            compile_s = time.perf_counter() - start
-            path = Path(tmp) / f"{name}.nft"
-            path.write_text(text)
-            elements = sum(len(s.elements) for s in ruleset.sets) + sum(
-                len(m.elements) for m in ruleset.maps
-            )
-            rows[name] = {
-                "path": path,
-                "compile_s": compile_s,
-                "bytes": len(text),
-                "sets": len(ruleset.sets),
-                "elements": elements,
-                "chains": len(ruleset.chains),
-                "loads": [],
-            }
-        for _ in range(args.runs):  # interleaved: both variants see the same machine state
-            for row in rows.values():
-                row["loads"].append(load_seconds(row["path"]))
-    print(f"{args.pods:,} pods / {args.policies:,} policies, {args.runs} loads each, interleaved")
-    header = ("variant", "compile s", "KB", "sets", "elements", "chains", "load s (median)")
-    widths = (-8, 9, 7, 5, 9, 6, 16)
-    print(
-        " ".join(
-            f"{h:<{-w}}" if w < 0 else f"{h:>{w}}" for h, w in zip(header, widths, strict=True)
-        )
-    )
-    for name, row in rows.items():
-        print(
-            f"{name:<8} {row['compile_s']:>9.2f} {row['bytes'] / 1024:>7.0f} {row['sets']:>5} "
-            f"{row['elements']:>9} {row['chains']:>6} {statistics.median(row['loads']):>16.3f}"
-        )
-    ratio = statistics.median(rows["naive"]["loads"]) / statistics.median(rows["shared"]["loads"])
-    print(f"naive / shared load time: {ratio:.1f}x")
-    _per_node(cluster, compiled, args.runs)
+        print_rows(measure(workloads, args.runs, Path(tmp)))
+    cluster = workloads["synth"]
+    compiled = compile_policies(cluster.policies)
+    node = _per_node(cluster, compiled, args.runs)
     _updates(cluster, compiled, args.runs)
+    _updates(cluster, compiled, args.runs, node)
 
 
-def _per_node(cluster: object, compiled: object, runs: int) -> None:
+def _per_node(cluster: Cluster, compiled: CompiledPolicySet, runs: int) -> str:
     """What one node's agent loads: its own pods in the maps (about 100 per node in
     bench/synth.py), every pod of the cluster in the peer sets."""
-    from netfence.nft.compiler import node_ruleset
-
-    nodes = sorted({p.node for p in cluster.pods if p.node})  # type: ignore[attr-defined]
+    nodes = sorted({p.node for p in cluster.pods if p.node})
     node = nodes[len(nodes) // 2]
     start = time.perf_counter()
-    ruleset = node_ruleset(compiled, cluster, node)  # type: ignore[arg-type]
+    ruleset = node_ruleset(compiled, cluster, node)
     compile_s = time.perf_counter() - start
     elements = sum(len(s.elements) for s in ruleset.sets) + sum(
         len(m.elements) for m in ruleset.maps
@@ -118,25 +188,33 @@ def _per_node(cluster: object, compiled: object, runs: int) -> None:
         load = statistics.median(load_seconds(path) for _ in range(runs))
     print(f"one node of {len(nodes)} ({node}): compile {compile_s:.2f} s, {elements} elements, "
           f"{len(ruleset.chains)} chains, load {load:.3f} s (median of {runs})")  # fmt: skip
+    return node
 
 
-def _updates(cluster: object, compiled: object, runs: int) -> None:
+def _updates(
+    cluster: Cluster, compiled: CompiledPolicySet, runs: int, node: str | None = None
+) -> None:
     """One policy changed (its first rule dropped): the update script against a full
-    replace, applied to a namespace holding the old table, interleaved."""
-    import dataclasses
+    replace, applied to a namespace holding the old table, interleaved. With
+    ``node``, that node's ruleset, and policies that select one of its pods."""
     import random
 
-    from netfence.compile import compile_policies
-    from netfence.nft.compiler import node_ruleset
     from netfence.nft.diff import update_script
 
-    old = node_ruleset(compiled, cluster)  # type: ignore[arg-type]
-    policies = list(cluster.policies)  # type: ignore[attr-defined]
+    old = node_ruleset(compiled, cluster, node)
+    policies = list(cluster.policies)
+    local = {
+        p.policy.key
+        for pod in node_pods(cluster, node)
+        for d in Direction
+        for p in compiled.selecting(pod, d)
+    }
+    candidates = [i for i, p in enumerate(policies) if p.key in local]
     rng = random.Random(5)
     times: dict[str, list[float]] = {"update": [], "replace": []}
     compile_times = []
     for _ in range(runs):
-        i = rng.randrange(len(policies))
+        i = rng.choice(candidates)
         p = policies[i]
         changed = [
             *policies[:i],
@@ -145,16 +223,17 @@ def _updates(cluster: object, compiled: object, runs: int) -> None:
         ]
         start = time.perf_counter()
         new = node_ruleset(
-            compile_policies(changed), dataclasses.replace(cluster, policies=tuple(changed))
-        )  # type: ignore[type-var]
+            compile_policies(changed), dataclasses.replace(cluster, policies=tuple(changed)), node
+        )
         script = update_script(old, new) or ""
         compile_times.append(time.perf_counter() - start)
         for kind, text in (("update", script), ("replace", new.render())):
             times[kind].append(_timed_apply(old.render(), text))
     update, replace = (statistics.median(times[k]) * 1000 for k in ("update", "replace"))
-    compile_s = statistics.median(compile_times)
-    print(f"one policy changed ({runs} changes): compile + diff {compile_s:.2f} s")
-    print(f"nft apply: update script {update:.1f} ms, full replace {replace:.1f} ms")
+    where = f"node {node}" if node else "whole cluster"
+    print(f"{where}, one policy changed ({runs} changes): compile + diff "
+          f"{statistics.median(compile_times):.2f} s; nft apply: update script {update:.1f} ms, "
+          f"full replace {replace:.1f} ms")  # fmt: skip
 
 
 def _timed_apply(base: str, change: str) -> float:

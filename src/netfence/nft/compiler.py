@@ -343,20 +343,25 @@ class NodeRulesetCompiler:
         content: pods whose policies allow the same traffic share one chain (at 10k
         pods / 1k policies this cuts the chains to a third, see bench/nft.py)."""
         lines = dict.fromkeys(line for p in policies for line in self.policy_lines(p, direction))
-        key = (direction, (*lines, self.options.deny_rule))
+        return self.used_by((direction, (*lines, self.options.deny_rule)), policies)
+
+    def used_by(self, key: ChainKey, policies: Sequence[CompiledPolicy]) -> ChainKey:
+        """Record that the pods isolated by ``policies`` use chain ``key``."""
         self._owners.setdefault(key, {})[", ".join(p.policy.key for p in policies)] = None
         return key
 
     def chains(self) -> dict[ChainKey, Chain]:
-        """The combination chains, commented with the policies that use them and
-        named by rules and comment (a chain whose users change is a new chain, so an
-        update never leaves a stale comment)."""
+        """The combination chains, named by rules and comment. The comment names the
+        first (in sorting order) set of policies that uses the chain, and says when
+        others share it; so a change of policies renames only the chains whose rules
+        or first users changed, and an update never leaves a stale comment."""
         chains = {}
         for key, owners in self._owners.items():
             direction, rules = key
-            first, *others = owners
-            more = f" (+{len(others)} more sets of policies)" if others else ""
-            comment = _comment(f"{direction.value}: {first}", more)
+            first = min(owners)
+            comment = _comment(
+                f"{direction.value}: {first}", " and others" if len(owners) > 1 else ""
+            )
             name = f"{SHORT[direction]}_set_{digest(rules, comment)}"
             chains[key] = Chain(name, rules, comment=comment)
         return chains
