@@ -231,7 +231,8 @@ def test_nft_accepts_the_workshop_ruleset(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", corpus_cases()[::4], ids=lambda p: p.stem)
 def test_indexed_peer_pods_equal_the_peer_matcher(case: Path) -> None:
-    """The nft compiler's indexed peer lookup is the engine's PeerMatcher, pod for pod."""
+    """The nft compiler's indexed lookups are the engine's PeerMatcher and
+    CompiledPolicy.selects, pod for pod."""
     from netfence.nft.compiler import NodeRulesetCompiler
 
     data = yaml.safe_load(case.read_text())
@@ -241,6 +242,7 @@ def test_indexed_peer_pods_equal_the_peer_matcher(case: Path) -> None:
     compiled = compile_policies(cluster.policies)
     builder = NodeRulesetCompiler(compiled, cluster, NftOptions()).b
     for policy in compiled.policies:
+        assert builder.selected_pods(policy) == [p for p in cluster.pods if policy.selects(p)]
         for rule in (*policy.ingress, *policy.egress):
             for m in rule.peers or ():
                 if m.peer.ip_block is not None:

@@ -29,6 +29,7 @@ from netfence.model.traffic import Connection, Endpoint
 from netfence.nft.compiler import NftOptions
 from netfence.nft.diff import update_script
 from netfence.nft.model import Ruleset
+from netfence.parse.build import ConversionCache
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,15 @@ class Agent:
     _applied_model: Ruleset | None = None
     _version: object = None
     state: DesiredState | None = None
+    _conversions: ConversionCache = field(default_factory=ConversionCache)
 
     def sync(self) -> SyncReport:
         start = time.perf_counter()
         snapshot = self.source.snapshot()
         self._version = snapshot.version
-        state = desired_state(snapshot.documents, self.node, self._last_good, self.options)
+        state = desired_state(
+            snapshot.documents, self.node, self._last_good, self.options, self._conversions
+        )
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
             self.log(f"{d.severity.value}: {d.format()}")

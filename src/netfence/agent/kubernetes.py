@@ -37,7 +37,7 @@ class Client(Protocol):
 @dataclass
 class KubernetesSource:
     client: Client
-    _objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    _objects: dict[tuple[str, str, str], RawDocument] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _version: int = 0
 
@@ -63,17 +63,15 @@ class KubernetesSource:
         if event_type == "DELETED":
             self._objects.pop(key, None)
         else:
-            self._objects[key] = {**obj, "kind": kind, "apiVersion": KINDS[kind]}
+            document = {**obj, "kind": kind, "apiVersion": KINDS[kind]}
+            # one document per object version: the agent reuses what it converted
+            self._objects[key] = RawDocument(Source(f"kubernetes {kind}", 0), document)
 
     def snapshot(self) -> Snapshot:
         with self._lock:
             items = sorted(self._objects.items())
             version = self._version
-        documents = tuple(
-            RawDocument(Source(f"kubernetes:{key[0]}", i + 1), obj)
-            for i, (key, obj) in enumerate(items)
-        )
-        return Snapshot(documents, (), version)
+        return Snapshot(tuple(document for _, document in items), (), version)
 
     def watch_forever(self, kind: str, stop: threading.Event) -> None:
         """List, then follow the watch; relist after a gap (e.g. 410 Gone)."""

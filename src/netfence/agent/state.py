@@ -20,7 +20,7 @@ from netfence.model.labels import MATCH_ALL
 from netfence.model.policy import Direction, NetworkPolicy
 from netfence.nft.compiler import NftOptions, node_ruleset
 from netfence.nft.model import Ruleset
-from netfence.parse.build import build_cluster
+from netfence.parse.build import ConversionCache, build_cluster
 from netfence.parse.documents import RawDocument
 
 
@@ -39,8 +39,9 @@ def desired_state(
     node: str | None,
     last_good: Mapping[str, NetworkPolicy],
     options: NftOptions,
+    conversions: ConversionCache | None = None,
 ) -> DesiredState:
-    built = build_cluster(documents)
+    built = build_cluster(documents, cache=conversions)
     diagnostics = list(built.diagnostics)
     valid = {p.key: p for p in built.cluster.policies}
     policies = list(built.cluster.policies)

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A document in an input: the file (or ``-`` for stdin), its 1-based index, and,
-    for an item of a ``List``, the item's 0-based index."""
+    """A document in an input: the file (or ``-`` for stdin), its 1-based index (0
+    for inputs without an order of documents, such as the Kubernetes API), and, for
+    an item of a ``List``, the item's 0-based index."""
 
     file: str
     doc: int
     item: int | None = None
 
     def format(self) -> str:
-        where = f"{self.file}: doc {self.doc}"
+        where = f"{self.file}: doc {self.doc}" if self.doc else self.file
         return where if self.item is None else f"{where}: items[{self.item}]"
 
 

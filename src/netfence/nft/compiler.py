@@ -130,6 +130,13 @@ class _Builder:
             found = self._peer_pods[key] = tuple(self.cluster.pods[i] for i in sorted(chosen))
         return found
 
+    def selected_pods(self, policy: CompiledPolicy) -> list[Pod]:
+        """The pods a policy selects (never hostNetwork pods), through the label
+        index; checked against CompiledPolicy.selects in tests/nft."""
+        chosen = self._in_namespace.get(policy.policy.namespace, set())
+        chosen = chosen & self._pod_labels.select(policy.policy.pod_selector)
+        return [self.cluster.pods[i] for i in sorted(chosen)]
+
     def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges:
         """The addresses of a rule's peers as merged integer ranges. API reference
         (ipBlock): "except is a list of CIDRs that should not be included within an
@@ -180,6 +187,8 @@ def _merge(ranges: list[tuple[int, int]]) -> Ranges:
 
 
 def _range_text(family: int, lo: int, hi: int) -> str:
+    if lo == hi and family == 4:  # the common case, without an ipaddress object
+        return f"{lo >> 24}.{lo >> 16 & 255}.{lo >> 8 & 255}.{lo & 255}"
     address = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
     if lo == hi:
         return str(address(lo))
@@ -291,7 +300,7 @@ class NodeRulesetCompiler:
         destination pod: for egress the peers (every pod when the rule has no
         peers), for ingress the pods the policy selects."""
         if direction is Direction.INGRESS:
-            candidates: Iterable[Pod] = (p for p in self.cluster.pods if policy.selects(p))
+            candidates: Iterable[Pod] = self.b.selected_pods(policy)
         elif rule.peers is None:
             candidates = (p for p in self.cluster.pods if not p.host_network)
         else:

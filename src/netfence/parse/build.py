@@ -14,12 +14,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Namespace, Node, Pod, Service
-from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, notice
+from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source, notice
 from netfence.model.labels import Labels
 from netfence.model.policy import NetworkPolicy
 from netfence.parse.addresses import assign_addresses
@@ -40,7 +39,6 @@ from netfence.parse.policy import to_policy
 from netfence.parse.validation import validate_network_policy
 
 DEFAULT_NAMESPACE = "default"
-T = TypeVar("T")
 _CLUSTER_SCOPED = ("Namespace", "Node")
 
 
@@ -67,12 +65,59 @@ class _Collected:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True)
+class _Converted:
+    """One document converted on its own: what goes into which table, and the
+    problems found. Depends only on the document and the default namespace."""
+
+    table: str  # a field of _Collected ("" when nothing is stored)
+    key: str  # kind/namespace/name
+    value: object
+    ref: ObjectRef | None
+    diagnostics: tuple[Diagnostic, ...]
+    skipped_kind: str | None = None
+
+
+@dataclass
+class ConversionCache:
+    """Converted documents, reused while a caller hands back the very same object
+    (a source that re-reads only what changed keeps unchanged documents as the
+    same objects). Entries not used by the latest build are dropped."""
+
+    _entries: dict[tuple[int, Source, str], tuple[dict[str, object], _Converted]] = field(
+        default_factory=dict
+    )
+
+    def convert(self, doc: RawDocument, default_namespace: str) -> _Converted:
+        key = (id(doc.obj), doc.source, default_namespace)
+        entry = self._entries.get(key)
+        if entry is None or entry[0] is not doc.obj:
+            entry = self._entries[key] = (doc.obj, _convert(doc, default_namespace))
+        self._used.add(key)
+        return entry[1]
+
+    def begin(self) -> None:
+        self._used: set[tuple[int, Source, str]] = set()
+
+    def end(self) -> None:
+        for key in self._entries.keys() - self._used:
+            del self._entries[key]
+
+
 def build_cluster(
-    documents: Iterable[RawDocument], default_namespace: str | None = None
+    documents: Iterable[RawDocument],
+    default_namespace: str | None = None,
+    cache: ConversionCache | None = None,
 ) -> BuildResult:
     collected = _Collected()
+    namespace = default_namespace or DEFAULT_NAMESPACE
+    if cache is not None:
+        cache.begin()
     for doc in documents:
-        _collect(doc, default_namespace or DEFAULT_NAMESPACE, collected)
+        converted = _convert(doc, namespace) if cache is None else cache.convert(doc, namespace)
+        _add(converted, doc, collected)
+    if cache is not None:
+        cache.end()
     namespaces = _namespaces(collected)
     pods = list(collected.pods.values())
     pods.extend(_expand_workloads(collected, pods))
@@ -89,50 +134,65 @@ def build_cluster(
     return BuildResult(cluster, tuple(collected.diagnostics), dict(collected.skipped))
 
 
-def _collect(doc: RawDocument, default_namespace: str, into: _Collected) -> None:
+Converter = Callable[[RawDocument, str, FieldReader], object]
+
+
+def _namespace(doc: RawDocument, namespace: str, reader: FieldReader) -> Namespace:
+    return to_namespace(doc, reader)
+
+
+def _node(doc: RawDocument, namespace: str, reader: FieldReader) -> Node:
+    return to_node(doc, reader)
+
+
+_CONVERTERS: dict[str, tuple[str, Converter]] = {
+    "Namespace": ("namespaces", _namespace),
+    "Pod": ("pods", to_pod),
+    "Service": ("services", to_service),
+    "Node": ("nodes", _node),
+    **{kind: ("workloads", to_workload) for kind in WORKLOAD_KINDS},
+}
+
+
+def _convert(doc: RawDocument, default_namespace: str) -> _Converted:
     kind = doc.kind
     namespace = None if kind in _CLUSTER_SCOPED else namespace_of(doc, default_namespace)
     ns = namespace or default_namespace
     reader = FieldReader(doc.source, object_ref(doc, namespace))
+    ref = reader.obj or object_ref(doc, None)
+    key = f"{kind}/{ref.namespace}/{ref.name}"
     if kind == "NetworkPolicy":
-        problems = validate_network_policy(doc.obj, doc.source, namespace)
-        into.diagnostics.extend(problems)
+        problems = tuple(validate_network_policy(doc.obj, doc.source, namespace))
         if any(d.severity is Severity.ERROR for d in problems):
-            return  # the API server would reject it: never evaluated
-        _store(into.policies, to_policy(doc.obj, ns, doc.source), reader, doc, into)
-    elif kind == "Namespace":
-        _store(into.namespaces, to_namespace(doc, reader), reader, doc, into)
-    elif kind == "Pod":
-        _store(into.pods, to_pod(doc, ns, reader), reader, doc, into)
-    elif kind in WORKLOAD_KINDS:
-        _store(into.workloads, to_workload(doc, ns, reader), reader, doc, into)
-    elif kind == "Service":
-        _store(into.services, to_service(doc, ns, reader), reader, doc, into)
-    elif kind == "Node":
-        _store(into.nodes, to_node(doc, reader), reader, doc, into)
-    else:
-        into.skipped[kind or "<no kind>"] += 1
+            return _Converted("", key, None, ref, problems)  # the API server would reject it
+        return _Converted("policies", key, to_policy(doc.obj, ns, doc.source), ref, problems)
+    if kind not in _CONVERTERS:
+        return _Converted("", key, None, ref, (), skipped_kind=kind or "<no kind>")
+    table, converter = _CONVERTERS[kind]
+    value = converter(doc, ns, reader)
+    if reader.problems:  # errors: the object is left out
+        return _Converted("", key, None, ref, tuple(reader.problems))
+    return _Converted(table, key, value, ref, ())
 
 
-def _store(
-    table: dict[str, T], value: T, reader: FieldReader, doc: RawDocument, into: _Collected
-) -> None:
+def _add(converted: _Converted, doc: RawDocument, into: _Collected) -> None:
     """Keep a converted object unless it had errors; a later object of the same
     kind, namespace and name replaces an earlier one."""
-    if reader.problems:
-        into.diagnostics.extend(reader.problems)
+    into.diagnostics.extend(converted.diagnostics)
+    if converted.skipped_kind is not None:
+        into.skipped[converted.skipped_kind] += 1
+    if not converted.table:
         return
-    ref = reader.obj or object_ref(doc, None)
-    key = f"{doc.kind}/{ref.namespace}/{ref.name}"
-    if key in table:
+    table: dict[str, object] = getattr(into, converted.table)
+    if converted.key in table:
         into.diagnostics.append(
             notice(
                 "replaces an earlier object with the same name, as kubectl apply would",
                 doc.source,
-                ref,
+                converted.ref,
             )
         )
-    table[key] = value
+    table[converted.key] = converted.value
 
 
 def _namespaces(collected: _Collected) -> list[Namespace]:

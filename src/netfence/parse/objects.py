@@ -100,11 +100,14 @@ def container_ports(
 
 def protocol_of(value: object, reader: FieldReader, path: str) -> Protocol:
     text = reader.string(value, path, "TCP")
-    try:
-        return Protocol(text)
-    except ValueError:
+    protocol = _PROTOCOLS.get(text)
+    if protocol is None:
         reader.fail(path, f'Unsupported value: "{text}": supported values: "SCTP", "TCP", "UDP"')
         return Protocol.TCP
+    return protocol
+
+
+_PROTOCOLS = {p.value: p for p in Protocol}  # a dict lookup: Protocol(text) is slow
 
 
 def to_pod(doc: RawDocument, namespace: str, reader: FieldReader) -> Pod:
