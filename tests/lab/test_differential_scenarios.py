@@ -16,12 +16,20 @@ from netfence.parse import build_cluster
 
 
 def test_generated_scenarios_mix_allowed_and_denied() -> None:
-    """Most scenarios mix allowed and denied probes."""
-    mixed = 0
+    """Most scenarios mix allowed and denied probes, in each address family; and in
+    some the two families differ (ipBlocks of one family)."""
+    mixed = {4: 0, 6: 0}
+    families_differ = 0
     for seed in range(SCENARIOS):
         policies = random_policies(random.Random(seed))
         verdicts = engine_verdicts(
             build_cluster(documents([*cluster_objects(), *policies])).cluster
         )
-        mixed += len(set(verdicts.values())) == 2
-    assert mixed >= SCENARIOS * 2 // 3, mixed
+        for family in mixed:
+            values = {ok for key, ok in verdicts.items() if key[3] == family}
+            mixed[family] += len(values) == 2
+        families_differ += any(
+            ok != verdicts[(*key[:3], 6)] for key, ok in verdicts.items() if key[3] == 4
+        )
+    assert min(mixed.values()) >= SCENARIOS * 2 // 3, mixed
+    assert families_differ >= 3, families_differ

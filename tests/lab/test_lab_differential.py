@@ -1,9 +1,10 @@
 """Differential test: the nftables dataplane in the lab against the engine.
 
-One lab (two nodes, six pods, so traffic crosses nodes); for each of a few dozen
-generated policy sets, the real node agents enforce them, every pod probes every
-other pod on real sockets (TCP 80, TCP 81, UDP 82), and each result must equal
-the engine's verdict. SCTP is left out: this kernel has no SCTP sockets.
+One dual-stack lab (two nodes, six pods, so traffic crosses nodes); for each of a
+few dozen generated policy sets, the real node agents enforce them, every pod
+probes every other pod on real sockets (TCP 80, TCP 81, UDP 82), over IPv4 and
+over IPv6, and each result must equal the engine's verdict. SCTP is left out:
+this kernel has no SCTP sockets.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from netfence.compile import compile_policies
 from netfence.engine.evaluate import evaluate
 from netfence.lab import enforce, lab
 from netfence.lab.plan import LabPlan
+from netfence.lab.probe import parse_spec
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Source
 from netfence.model.ports import Protocol
@@ -31,13 +33,14 @@ from netfence.parse import RawDocument, build_cluster
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 SCENARIOS = 24
 PODS = {
-    "x/a": "10.244.0.11",
-    "x/b": "10.244.0.12",
-    "x/c": "10.244.0.13",
-    "y/a": "10.244.0.21",
-    "y/b": "10.244.0.22",
-    "y/c": "10.244.0.23",
+    "x/a": ("10.244.0.11", "fd00:10:244::11"),
+    "x/b": ("10.244.0.12", "fd00:10:244::12"),
+    "x/c": ("10.244.0.13", "fd00:10:244::13"),
+    "y/a": ("10.244.0.21", "fd00:10:244::21"),
+    "y/b": ("10.244.0.22", "fd00:10:244::22"),
+    "y/c": ("10.244.0.23", "fd00:10:244::23"),
 }
+FAMILIES = (4, 6)
 APPS = {"a": "front", "b": "back", "c": "back"}
 PROBES = [("tcp", 80, Protocol.TCP), ("tcp", 81, Protocol.TCP), ("udp", 82, Protocol.UDP)]
 
@@ -55,7 +58,7 @@ def cluster_objects() -> list[dict[str, Any]]:
             "metadata": {"name": "y", "labels": {"team": "blue"}},
         },
     ]
-    for key, ip in PODS.items():
+    for key, (ip, ip6) in PODS.items():
         ns, name = key.split("/")
         ports = [
             {"name": "web", "containerPort": 80},
@@ -66,7 +69,7 @@ def cluster_objects() -> list[dict[str, Any]]:
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": ns, "labels": {"pod": name, "app": APPS[name]}},
             "spec": {"containers": [{"name": "c", "ports": ports}]},
-            "status": {"podIP": ip},
+            "status": {"podIP": ip, "podIPs": [{"ip": ip}, {"ip": ip6}]},
         })  # fmt: skip
     return objects
 
@@ -91,7 +94,8 @@ def random_policies(rng: random.Random) -> list[dict[str, Any]]:
             {"podSelector": selector()},
             {"namespaceSelector": rng.choice([{}, {"matchLabels": {"team": rng.choice(["red", "blue"])}}, {"matchLabels": {"kubernetes.io/metadata.name": rng.choice("xy")}}])},
             {"namespaceSelector": {"matchLabels": {"team": rng.choice(["red", "blue"])}}, "podSelector": selector()},
-            {"ipBlock": rng.choice([{"cidr": "10.244.0.0/24", "except": ["10.244.0.12/32", "10.244.0.20/30"]}, {"cidr": "10.244.0.21/32"}, {"cidr": "10.244.0.0/16"}])},
+            {"ipBlock": rng.choice([{"cidr": "10.244.0.0/24", "except": ["10.244.0.12/32", "10.244.0.20/30"]}, {"cidr": "10.244.0.21/32"}, {"cidr": "10.244.0.0/16"},
+                                    {"cidr": "fd00:10:244::/64", "except": ["fd00:10:244::12/128", "fd00:10:244::20/126"]}, {"cidr": "fd00:10:244::21/128"}, {"cidr": "::/0"}])},
         ])  # fmt: skip
 
     def ports() -> list[dict[str, Any]] | None:
@@ -148,14 +152,18 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, La
         assert not leftovers(lab_dir, plan.lab_id)
 
 
-def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[tuple[str, str, int], bool]:
-    """All sources at once, each probing every other pod on every port."""
+Probe = tuple[str, str, int, int]  # source, destination, port (negative: UDP), family
+
+
+def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[Probe, bool]:
+    """All sources at once, each probing every other pod on every port, both families."""
     procs = {}
     for src in PODS:
         specs = [
-            f"{kind}:{ip}:{port}"
-            for dst, ip in PODS.items()
+            f"{kind}:{ip if family == 4 else f'[{ip}]'}:{port}"
+            for dst, ips in PODS.items()
             if dst != src
+            for family, ip in zip(FAMILIES, ips, strict=True)
             for kind, port, _ in PROBES
         ]
         argv = lab.exec_argv(
@@ -163,12 +171,17 @@ def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[tuple[str, str, int],
         )
         procs[src] = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     results = {}
-    by_ip = {ip: key for key, ip in PODS.items()}
+    by_ip = {
+        ip: (key, family)
+        for key, ips in PODS.items()
+        for family, ip in zip(FAMILIES, ips, strict=True)
+    }
     for src, proc in procs.items():
         out, _ = proc.communicate(timeout=60)
         for spec, ok in json.loads(out).items():
-            kind, ip, port = spec.split(":")
-            results[(src, by_ip[ip], int(port) if kind == "tcp" else -int(port))] = ok
+            kind, ip, port = parse_spec(spec)
+            dst, family = by_ip[ip]
+            results[(src, dst, port if kind == "tcp" else -port, family)] = ok
     return results
 
 
@@ -177,25 +190,32 @@ def forget_connections(lab_dir: Path, plan: LabPlan) -> None:
     established accept); this test is about new connections, so the nodes forget
     them. (UDP entries otherwise live 30-120 s and an echo probe can reuse one.)"""
     for node in plan.nodes:
-        argv = lab.exec_argv(lab_dir, plan, f"node:{node.name}", ["conntrack", "-F"])
-        subprocess.run(argv, capture_output=True, check=False)
+        for family in ("ipv4", "ipv6"):
+            argv = ["conntrack", "-F", "-f", family]
+            subprocess.run(lab.exec_argv(lab_dir, plan, f"node:{node.name}", argv), check=False,
+                           capture_output=True)  # fmt: skip
 
 
-def engine_verdicts(cluster: Cluster) -> dict[tuple[str, str, int], bool]:
+def engine_verdicts(cluster: Cluster) -> dict[Probe, bool]:
     compiled = compile_policies(cluster.policies)
     out = {}
     for src in cluster.pods:
         for dst in cluster.pods:
             if src is dst:
                 continue
-            for kind, port, protocol in PROBES:
-                conn = Connection(
-                    Endpoint(src.ips[0], src), Endpoint(dst.ips[0], dst), port, protocol
-                )
-                out[(src.key, dst.key, port if kind == "tcp" else -port)] = evaluate(
-                    compiled, cluster, conn
-                ).allowed
+            for family in FAMILIES:
+                src_ip, dst_ip = src.ip_of_version(family), dst.ip_of_version(family)
+                assert src_ip is not None and dst_ip is not None
+                for kind, port, protocol in PROBES:
+                    conn = Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)
+                    key = (src.key, dst.key, port if kind == "tcp" else -port, family)
+                    out[key] = evaluate(compiled, cluster, conn).allowed
     return out
+
+
+def describe(probe: Probe, engine: bool) -> str:
+    src, dst, port, family = probe
+    return f"{src} -> {dst} IPv{family} {'tcp' if port > 0 else 'udp'}/{abs(port)}: engine {engine}"
 
 
 @pytest.mark.parametrize("seed", range(SCENARIOS))
@@ -207,11 +227,7 @@ def test_dataplane_equals_engine(running: tuple[Path, LabPlan, Cluster], seed: i
     forget_connections(lab_dir, plan)
     expected = engine_verdicts(cluster)
     actual = probe_everything(lab_dir, plan)
-    wrong = sorted(
-        f"{s} -> {d} {'tcp' if p > 0 else 'udp'}/{abs(p)}: engine {expected[(s, d, p)]}, lab {actual[(s, d, p)]}"
-        for (s, d, p) in expected
-        if expected[(s, d, p)] != actual[(s, d, p)]
-    )
+    wrong = sorted(describe(key, expected[key]) for key in expected if expected[key] != actual[key])
     assert not wrong, (
         f"{len(wrong)} of {len(expected)} probes differ for policies {json.dumps(policies)}:\n"
         + "\n".join(wrong)

@@ -177,3 +177,37 @@ def test_unknown_kind_and_dns_without_records() -> None:
         servers.start("gopher:70", "n", None, host="127.0.0.1")
     with pytest.raises(SystemExit):
         servers.start("dns:0", "n", None, host="127.0.0.1")
+
+
+def test_dual_stack_listeners_take_both_families() -> None:
+    """``--ipv6``: one socket on :: answers IPv6 and IPv4 (skipped without IPv6)."""
+    if not socket.has_dualstack_ipv6():
+        pytest.skip("no dual-stack sockets here")
+    started, _ = servers.serve(["tcp:0", "udp:0"], "ns/pod-0", None, ipv6=True)
+    try:
+        tcp, udp = (s.server_address[1] for s in started)  # type: ignore[index]
+        for host, family in (("::1", socket.AF_INET6), ("127.0.0.1", socket.AF_INET)):
+            with socket.create_connection((host, tcp), timeout=5) as sock:
+                assert sock.recv(100).startswith(b"netfence-lab ns/pod-0")
+            with socket.socket(family, socket.SOCK_DGRAM) as sock:
+                sock.settimeout(5)
+                sock.sendto(b"six", (host, udp))
+                assert sock.recvfrom(100)[0] == b"six"
+    finally:
+        for server in started:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed"),
+    [
+        ("tcp:10.0.0.1:80", ("tcp", "10.0.0.1", 80)),
+        ("udp:[fd00::1]:53", ("udp", "fd00::1", 53)),
+        ("tcp:[2001:db8::10]:8080", ("tcp", "2001:db8::10", 8080)),
+    ],
+)
+def test_probe_specs(spec: str, parsed: tuple[str, str, int]) -> None:
+    from netfence.lab.probe import parse_spec
+
+    assert parse_spec(spec) == parsed

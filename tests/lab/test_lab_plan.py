@@ -288,3 +288,71 @@ def test_exec_wraps_with_private_resolv_conf() -> None:
         'mount --bind "$0" /etc/resolv.conf && exec "$@"',
         "/lab/resolv/nf1-ui.ui-0.conf", "curl", "x",
     )  # fmt: skip
+
+
+# --- dual stack ----------------------------------------------------------------------------
+
+
+def _dual(ns: str, name: str, ip: str, ip6: str, node: str | None = None) -> Pod:
+    addresses = (ipaddress.ip_address(ip), ipaddress.ip_address(ip6))
+    return Pod(ns, name, Labels.of({"app": name}), addresses, node=node)
+
+
+def dual_stack_cluster() -> Cluster:
+    return Cluster(
+        (Namespace("default", Labels.of()),),
+        (
+            _dual("default", "a", "10.1.0.1", "fd00:10:1::1"),
+            _dual("default", "b", "10.1.0.2", "fd00:10:1::2"),
+            _pod("default", "v4", "10.1.0.3"),
+        ),
+    )
+
+
+def test_an_ipv4_lab_keeps_ipv6_off(plan: LabPlan) -> None:
+    assert not plan.dual_stack and plan.routed6 == ()
+    assert all(n.address6 is None for n in plan.nodes) and plan.external.address6 is None
+    text = "\n".join(c.format() for c in build_commands(plan))
+    assert "disable_ipv6=1" in text and "disable_ipv6=0" not in text and "nodad" not in text
+
+
+def test_a_pod_with_an_ipv6_address_makes_the_lab_dual_stack() -> None:
+    plan = make_plan(dual_stack_cluster(), "t6")
+    assert plan.dual_stack
+    assert [(p.name, p.ip, p.ip6) for p in plan.pods] == [
+        ("a", "10.1.0.1", "fd00:10:1::1"),
+        ("b", "10.1.0.2", "fd00:10:1::2"),
+        ("v4", "10.1.0.3", None),
+    ]
+    assert [n.address6 for n in plan.nodes] == ["2001:db8:0:1::1", "2001:db8:0:1::2"]
+    assert plan.routed6 == ("2001:db8:0:1::/64", "2001:db8:0:2::/64", "fd00:10:1::/64")
+    assert plan.external.address6 == "2001:db8:0:2::10"
+    for prefix in plan.routed6:  # lab addresses only: documentation or unique-local ranges
+        network = ipaddress.ip_network(prefix)
+        assert network.subnet_of(ipaddress.ip_network("2001:db8::/32")) or network.is_private
+    assert "table ip6 nf-antispoof" in plan.kube_proxy
+    assert plan_from_json(plan_to_json(plan)) == plan
+
+
+def test_dual_stack_commands_mirror_the_ipv4_ones() -> None:
+    plan = make_plan(dual_stack_cluster(), "t6")
+    by_netns = {c.argv[2]: c.stdin or "" for c in build_commands(plan) if c.argv[1] == "-n"}
+    a, b = plan.pod("default/a"), plan.pod("default/b")
+    assert a is not None and b is not None
+    node_a = plan.node(a.node)
+    assert node_a is not None
+    pod_lines = by_netns[a.netns].splitlines()
+    assert "addr add fd00:10:1::1/128 dev eth0 nodad" in pod_lines
+    assert f"route add {node_a.address6} dev eth0" in pod_lines
+    assert f"route add fd00:10:1::/64 via {node_a.address6} dev eth0" in pod_lines
+    assert not any(line.startswith("route add default") for line in pod_lines)
+    node_lines = by_netns[node_a.netns].splitlines()
+    assert f"addr add {node_a.address6}/128 dev {a.host_if} nodad" in node_lines
+    assert f"route add fd00:10:1::1/128 dev {a.host_if}" in node_lines
+    if b.node != a.node:
+        link = next(link for link in node_a.links if link.peer == b.node)
+        assert (
+            f"route add fd00:10:1::2/128 via {link.peer_address6} dev {link.ifname}" in node_lines
+        )
+    sysctls = " ".join(" ".join(c.argv) for c in build_commands(plan) if "sysctl" in c.argv)
+    assert "net.ipv6.conf.all.forwarding=1" in sysctls and "accept_dad=0" in sysctls

@@ -153,13 +153,16 @@ def _status_lines(report: LabStatus) -> list[str]:
     plan, alive = report.plan, {p.name: p.alive for p in report.processes}
     lines = [f"lab {plan.lab_id} in {report.lab_dir}: {'up' if report.healthy else 'DEGRADED'}"]
     for node in plan.nodes:
-        lines.append(f"node {node.name}  {node.address}  netns {node.netns}")
+        address = " ".join(a for a in (node.address, node.address6) if a)
+        lines.append(f"node {node.name}  {address}  netns {node.netns}")
         for pod in plan.pods_on(node.name):
             served = " ".join(s.format() for s in pod.servers) or "-"
             state = {True: "running", False: "STOPPED", None: "-"}[alive.get(pod.netns)]
-            lines.append(f"  {pod.key:<36} {pod.ip:<15} {served:<24} {state}")
+            six = f" {pod.ip6}" if pod.ip6 else ""
+            lines.append(f"  {pod.key:<36} {pod.ip:<15} {served:<24} {state}{six}")
     ext = plan.external
-    lines.append(f"external {ext.hostname} {ext.address} on {ext.node}  netns {ext.netns}")
+    address = " ".join(a for a in (ext.address, ext.address6) if a)
+    lines.append(f"external {ext.hostname} {address} on {ext.node}  netns {ext.netns}")
     lines += [f"MISSING namespace {name}" for name in report.missing]
     lines += [f"STOPPED {p.name} (pid {p.pid})" for p in report.processes if not p.alive]
     return lines
@@ -171,13 +174,17 @@ def _status_data(report: LabStatus) -> dict[str, Any]:
         "lab_dir": str(report.lab_dir),
         "lab_id": report.lab_id,
         "up": report.healthy,
-        "nodes": [{"name": n.name, "address": n.address, "netns": n.netns} for n in plan.nodes]
+        "nodes": [
+            {"name": n.name, "address": n.address, "address6": n.address6, "netns": n.netns}
+            for n in plan.nodes
+        ]
         if plan
         else [],
         "pods": [
             {
                 "pod": p.key,
                 "ip": p.ip,
+                "ip6": p.ip6,
                 "node": p.node,
                 "netns": p.netns,
                 "servers": [s.format() for s in p.servers],

@@ -13,6 +13,11 @@ replacement (notes §4.8). Additions to the prototype:
   packet from its own address; masquerade it to the node, as kube-proxy does.
 - A ClusterIP without backends is not translated; the node has no route for it, so
   the client gets "unreachable" at once (kube-proxy rejects; close enough).
+
+In a dual-stack lab a second table stands in for the IPv4 ``rp_filter`` that
+IPv6 lacks (notes §4.7: "if keyed by IP, enforce anti-spoofing"): a packet whose
+source address is not routed back through the interface it arrived on is
+dropped before anything else sees it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from netfence.model.ports import Protocol
 
 TABLE = "nf-kube-proxy"
+ANTISPOOF_TABLE = "nf-antispoof"
 MAP_TYPE = "ipv4_addr . inet_service : ipv4_addr . inet_service"
 
 
@@ -68,6 +74,24 @@ def kube_proxy_ruleset(entries: Iterable[ServiceEntry], hairpin: Iterable[str]) 
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def antispoof6_ruleset() -> str:
+    """Strict reverse-path filtering for IPv6 (neighbour discovery excepted: it is
+    sent from link-local or unspecified addresses)."""
+    return "\n".join(
+        [
+            f"table ip6 {ANTISPOOF_TABLE}",
+            f"delete table ip6 {ANTISPOOF_TABLE}",
+            f"table ip6 {ANTISPOOF_TABLE} {{",
+            "  chain prerouting {",
+            "    type filter hook prerouting priority raw; policy accept;",
+            "    meta l4proto != ipv6-icmp fib saddr . iif oif missing counter drop",
+            "  }",
+            "}",
+            "",
+        ]
+    )
 
 
 def _services_chain(entries: list[ServiceEntry]) -> list[str]:

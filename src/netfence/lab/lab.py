@@ -126,9 +126,8 @@ def _build(plan: LabPlan, paths: LabPaths, runner: io.Runner, python: str) -> No
         io.write_text(paths.resolv(name), _host_resolv(plan))
     ready: dict[int, Path] = {}
     for name, label, servers in _server_processes(plan):
-        inner = server_argv(
-            python, plan.lab_id, label, servers, str(paths.ready(name)), str(paths.zone)
-        )
+        ready_file, zone = str(paths.ready(name)), str(paths.zone)
+        inner = server_argv(python, plan.lab_id, label, servers, ready_file, zone, plan.dual_stack)
         pid = _spawn(runner, paths, name, in_netns(name, inner), inner)
         ready[pid] = paths.ready(name)
     runner.wait_ready(ready, {pid: paths.log(p.stem) for pid, p in ready.items()})

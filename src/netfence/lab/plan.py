@@ -17,6 +17,9 @@ to several nodes:
   namespaces". Nothing is created in the root namespace.
 - An external host on TEST-NET-3 (203.0.113.10, "www.example.com") hangs off the
   first node.
+- Dual stack when some pod has an IPv6 address: the same topology again in IPv6
+  (pods' /128s, node addresses from 2001:db8:0:1::/64, the external host at
+  2001:db8:0:2::10). Services and DNS stay IPv4.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netfence.lab.kubeproxy import ServiceEntry, kube_proxy_ruleset
+from netfence.lab.kubeproxy import ServiceEntry, antispoof6_ruleset, kube_proxy_ruleset
 from netfence.model.cluster import Cluster, Node, Pod, Service
 from netfence.model.labels import Labels
 from netfence.model.ports import ContainerPort, Protocol
@@ -40,6 +43,10 @@ EXTERNAL_NETWORK = ipaddress.ip_network("203.0.113.0/24")  # TEST-NET-3, as in t
 EXTERNAL_GATEWAY = "203.0.113.1"
 EXTERNAL_ADDRESS = "203.0.113.10"
 EXTERNAL_NAME = "www.example.com"
+NODE_ADDRESSES_6 = ipaddress.ip_network("2001:db8:0:1::/64")  # documentation range
+EXTERNAL_NETWORK_6 = ipaddress.ip_network("2001:db8:0:2::/64")
+EXTERNAL_GATEWAY_6 = "2001:db8:0:2::1"
+EXTERNAL_ADDRESS_6 = "2001:db8:0:2::10"
 KUBE_DNS = ("kube-system", "kube-dns")
 HTTP_PORT_NAMES = ("http", "web")
 HTTP_PORT_NUMBERS = (80, 8080)
@@ -82,6 +89,7 @@ class PodPlan:
     host_if: str  # the veth end in the node's namespace; the pod's end is eth0
     servers: tuple[ServerSpec, ...]
     resolv_conf: str
+    ip6: str | None = None  # its IPv6 address, in a dual-stack lab
 
     @property
     def key(self) -> str:
@@ -95,6 +103,7 @@ class NodeLink:
     ifname: str
     peer: str  # the other node's name
     peer_address: str
+    peer_address6: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +112,7 @@ class NodePlan:
     netns: str
     address: str  # on every pod veth and node link of this node, as a /32
     links: tuple[NodeLink, ...]
+    address6: str | None = None  # the same as a /128, in a dual-stack lab
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +125,9 @@ class ExternalPlan:
     network: str = str(EXTERNAL_NETWORK)
     hostname: str = EXTERNAL_NAME
     servers: tuple[ServerSpec, ...] = (ServerSpec(ServerKind.HTTP, 80),)
+    address6: str | None = None  # in a dual-stack lab
+    gateway6: str | None = None
+    network6: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +139,14 @@ class LabPlan:
     routed: tuple[str, ...]  # prefixes every pod (and the external host) routes via its gateway
     dns_records: tuple[tuple[str, tuple[str, ...]], ...]
     nameserver: str | None  # kube-dns ClusterIP
-    kube_proxy: str  # the nft ruleset loaded in every node router
+    kube_proxy: str  # the nft ruleset loaded in every node router (+ IPv6 anti-spoofing)
     cluster_domain: str = "cluster.local"
     notes: tuple[str, ...] = ()
+    routed6: tuple[str, ...] = ()  # the same for IPv6; empty: the lab is IPv4 only
+
+    @property
+    def dual_stack(self) -> bool:
+        return bool(self.routed6)
 
     def pod(self, key: str) -> PodPlan | None:
         return next((p for p in self.pods if p.key == key), None)
@@ -204,7 +222,7 @@ def with_lab_nodes(cluster: Cluster, plan: LabPlan) -> Cluster:
         Node(
             n.name,
             Labels.of({"kubernetes.io/hostname": n.name}),
-            (ipaddress.ip_address(n.address),),
+            tuple(ipaddress.ip_address(a) for a in (n.address, n.address6) if a),
         )
         for n in plan.nodes
         if n.name not in declared
@@ -231,7 +249,11 @@ def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
     node_names = _node_names(cluster, pods)
     placement = _placement(pods, node_names)
     addresses = _node_addresses(cluster, node_names)
-    nodes = tuple(_node_plan(lab_id, i, node_names, addresses) for i in range(len(node_names)))
+    dual_stack = any(_first(p.ips, 6) for p in pods)
+    addresses6 = _node_addresses6(cluster, node_names) if dual_stack else {}
+    nodes = tuple(
+        _node_plan(lab_id, i, node_names, addresses, addresses6) for i in range(len(node_names))
+    )
     dns = _dns_service(cluster, notes)
     dns_ip = _first_v4(dns.cluster_ips) if dns else None
     nameserver = str(dns_ip) if dns_ip else None
@@ -247,11 +269,13 @@ def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
         lab_id=lab_id,
         nodes=nodes,
         pods=pod_plans,
-        external=ExternalPlan(external_netns(lab_id), nodes[0].name, "ext0"),
+        external=_external(lab_id, nodes[0].name, dual_stack),
         routed=_routed_prefixes(cluster, pods, addresses.values()),
+        routed6=_routed_prefixes6(pods, addresses6.values()) if dual_stack else (),
         dns_records=_dns_records(cluster),
         nameserver=nameserver,
-        kube_proxy=kube_proxy_ruleset(_service_entries(cluster, pods), _hairpin(cluster, pods)),
+        kube_proxy=kube_proxy_ruleset(_service_entries(cluster, pods), _hairpin(cluster, pods))
+        + (antispoof6_ruleset() if dual_stack else ""),
         cluster_domain=cluster.cluster_domain,
         notes=tuple(notes),
     )
@@ -312,22 +336,44 @@ def _node_addresses(cluster: Cluster, names: tuple[str, ...]) -> dict[str, str]:
     return {name: str(declared.get(name) or next(free)) for name in names}
 
 
+def _node_addresses6(cluster: Cluster, names: tuple[str, ...]) -> dict[str, str]:
+    """A node's own IPv6 from the model, else the next free one of 2001:db8:0:1::/64."""
+    declared = {n.name: _first(n.ips, 6) for n in cluster.nodes}
+    used = _used_addresses(cluster) | {str(a) for a in declared.values() if a}
+    free = (str(ip) for ip in NODE_ADDRESSES_6.hosts() if str(ip) not in used)
+    return {name: str(declared.get(name) or next(free)) for name in names}
+
+
+def _external(lab_id: str, node: str, dual_stack: bool) -> ExternalPlan:
+    plan = ExternalPlan(external_netns(lab_id), node, "ext0")
+    if not dual_stack:
+        return plan
+    network6 = str(EXTERNAL_NETWORK_6)
+    return dataclasses.replace(
+        plan, address6=EXTERNAL_ADDRESS_6, gateway6=EXTERNAL_GATEWAY_6, network6=network6
+    )
+
+
 def _used_addresses(cluster: Cluster) -> set[str]:
     pods = {str(ip) for p in cluster.pods for ip in p.ips}
     return pods | {str(ip) for s in cluster.services for ip in s.cluster_ips}
 
 
 def _node_plan(
-    lab_id: str, index: int, names: tuple[str, ...], addresses: dict[str, str]
+    lab_id: str,
+    index: int,
+    names: tuple[str, ...],
+    addresses: dict[str, str],
+    addresses6: dict[str, str],
 ) -> NodePlan:
     """A full mesh: in node i the link to node j is ``n<j>-<name>``."""
     name = names[index]
     links = tuple(
-        NodeLink(interface_name(f"n{j}-", peer), peer, addresses[peer])
+        NodeLink(interface_name(f"n{j}-", peer), peer, addresses[peer], addresses6.get(peer))
         for j, peer in enumerate(names)
         if j != index
     )
-    return NodePlan(name, node_netns(lab_id, name), addresses[name], links)
+    return NodePlan(name, node_netns(lab_id, name), addresses[name], links, addresses6.get(name))
 
 
 def _pod_plan(
@@ -349,6 +395,7 @@ def _pod_plan(
         host_if=interface_name(f"v{slot}-", pod.name),
         servers=pod_servers(pod.ports, dns_ports.get(pod.key)),
         resolv_conf=resolv_conf(pod.namespace, cluster.cluster_domain, nameserver),
+        ip6=str(ip6) if (ip6 := _first(pod.ips, 6)) else None,
     )
 
 
@@ -473,5 +520,21 @@ def _routed_prefixes(
     return tuple(str(n) for n in ipaddress.collapse_addresses(sorted(v4)))
 
 
+def _routed_prefixes6(pods: list[Pod], node_addresses: Iterable[str]) -> tuple[str, ...]:
+    """The /64s around every lab IPv6 address, plus the external network, collapsed."""
+    addresses = [a for p in pods if (a := _first(p.ips, 6))]
+    addresses += [ipaddress.IPv6Address(a) for a in node_addresses]
+    networks = {ipaddress.ip_network(f"{a}/64", strict=False) for a in addresses}
+    networks.add(EXTERNAL_NETWORK_6)
+    v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+    return tuple(str(n) for n in ipaddress.collapse_addresses(sorted(v6)))
+
+
 def _first_v4(ips: Iterable[object]) -> ipaddress.IPv4Address | None:
     return next((ip for ip in ips if isinstance(ip, ipaddress.IPv4Address)), None)
+
+
+def _first(
+    ips: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address], version: int
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    return next((ip for ip in ips if ip.version == version), None)

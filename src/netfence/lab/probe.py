@@ -1,8 +1,9 @@
 """Probe many destinations at once from inside a lab pod: real sockets.
 
-    python -m netfence.lab.probe --timeout 0.6 tcp:10.244.0.3:80 udp:10.244.0.4:82 ...
+    python -m netfence.lab.probe --timeout 0.6 tcp:10.244.0.3:80 udp:[fd00::4]:82 ...
 
-Prints one JSON object: {"tcp:10.244.0.3:80": true, ...}. TCP: the connection is
+Prints one JSON object: {"tcp:10.244.0.3:80": true, ...}. IPv6 addresses are
+written in brackets. TCP: the connection is
 accepted. UDP: the echo server answers the datagram. Every probe runs in its own
 thread, so a scenario's probes take about one timeout in all.
 """
@@ -16,16 +17,24 @@ import threading
 from collections.abc import Sequence
 
 
+def parse_spec(spec: str) -> tuple[str, str, int]:
+    """``PROTO:HOST:PORT`` → (proto, host, port); HOST may be ``[IPv6]``."""
+    protocol, _, rest = spec.partition(":")
+    host, _, port = rest.rpartition(":")
+    return protocol, host.removeprefix("[").removesuffix("]"), int(port)
+
+
 def probe(spec: str, timeout: float) -> bool:
-    protocol, host, port = spec.split(":")
+    protocol, host, port = parse_spec(spec)
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(socket.AF_INET, kind) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, kind) as sock:
         sock.settimeout(timeout)
         try:
             if protocol == "tcp":
-                sock.connect((host, int(port)))
+                sock.connect((host, port))
                 return True
-            sock.sendto(b"netfence-probe", (host, int(port)))
+            sock.sendto(b"netfence-probe", (host, port))
             return sock.recvfrom(2048)[0] == b"netfence-probe"
         except OSError:
             return False

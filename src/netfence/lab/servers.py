@@ -12,6 +12,9 @@ connection). SPEC is ``KIND:PORT`` (``netfence.lab.plan.ServerSpec``):
   has no SCTP sockets ("Protocol not supported").
 - ``dns:PORT``: the lab DNS (``netfence.lab.dns``) on UDP and TCP, with --records.
 
+With ``--ipv6`` (a dual-stack lab) the HTTP, TCP, UDP and SCTP listeners take
+IPv6 and IPv4 on one socket (``::`` with ``IPV6_V6ONLY`` off); the DNS stays IPv4.
+
 Every listener is bound before ``--ready FILE`` is written (atomically), so the
 lab starts probing only when all ports listen. SIGTERM ends the process. The
 ``--lab ID`` argument marks the process as its lab's, for cleanup.
@@ -30,11 +33,13 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from netfence.lab.dns import DNSTCPServer, DNSUDPServer, Zone
 
 IDLE_SECONDS = 30.0
 ANY = "0.0.0.0"  # inside the pod's namespace: its own address and lo, nothing else
+ANY6 = "::"  # the same, IPv6 and IPv4 (dual stack)
 
 
 class _Named:
@@ -111,7 +116,7 @@ class SCTPServer(TCPServer):
     def __init__(self, address: tuple[str, int], handler: type[_GreetingHandler]) -> None:
         super().__init__(address, handler, bind_and_activate=False)
         self.socket.close()
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+        self.socket = socket.socket(self.address_family, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server_bind()
         self.server_activate()
@@ -125,18 +130,42 @@ def _named(server: _Named, name: str, port: int) -> None:
     server.pod_name, server.port = name, port
 
 
+S = TypeVar("S", bound=socketserver.BaseServer)
+
+
+def dual_stack(cls: type[S]) -> type[S]:
+    """``cls`` on one IPv6 socket that takes IPv4 as well (IPV6_V6ONLY off)."""
+
+    class DualStack(cls):  # type: ignore[valid-type,misc]
+        address_family = socket.AF_INET6
+
+        def server_bind(self) -> None:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            if isinstance(self, http.server.HTTPServer):  # skip its getfqdn("::")
+                socketserver.TCPServer.server_bind(self)
+                self.server_name, self.server_port = "netfence-lab", self.server_address[1]
+            else:
+                super().server_bind()
+
+    DualStack.__name__ = f"DualStack{cls.__name__}"
+    return DualStack
+
+
 def start(
-    spec: str, name: str, zone: Zone | None, host: str = ANY
+    spec: str, name: str, zone: Zone | None, host: str = ANY, ipv6: bool = False
 ) -> list[socketserver.BaseServer]:
-    """Bind the listeners of one SPEC (not yet serving)."""
+    """Bind the listeners of one SPEC (not yet serving); ``ipv6``: dual stack."""
     kind, _, text = spec.partition(":")
-    address = (host, int(text))
+    address = (ANY6 if ipv6 and host == ANY else host, int(text))
+    http_, tcp, sctp, udp = (
+        (dual_stack(c) if ipv6 else c) for c in (HTTPServer, TCPServer, SCTPServer, UDPServer)
+    )
     factories: dict[str, Callable[[], list[socketserver.BaseServer]]] = {
-        "http": lambda: [HTTPServer(address, _HTTPHandler)],
-        "tcp": lambda: [TCPServer(address, _GreetingHandler)],
-        "sctp": lambda: [SCTPServer(address, _GreetingHandler)],
-        "udp": lambda: [UDPServer(address, _EchoHandler)],
-        "dns": lambda: _dns(address, zone),
+        "http": lambda: [http_(address, _HTTPHandler)],
+        "tcp": lambda: [tcp(address, _GreetingHandler)],
+        "sctp": lambda: [sctp(address, _GreetingHandler)],
+        "udp": lambda: [udp(address, _EchoHandler)],
+        "dns": lambda: _dns((host, int(text)), zone),
     }
     if kind not in factories:
         raise SystemExit(f"unknown server kind {kind!r} in {spec!r}")
@@ -155,14 +184,14 @@ def _dns(address: tuple[str, int], zone: Zone | None) -> list[socketserver.BaseS
 
 
 def serve(
-    specs: Sequence[str], name: str, zone: Zone | None, host: str = ANY
+    specs: Sequence[str], name: str, zone: Zone | None, host: str = ANY, ipv6: bool = False
 ) -> tuple[list[socketserver.BaseServer], list[str]]:
     """Bind every spec and serve each in a daemon thread: (servers, skipped with reason)."""
     running: list[socketserver.BaseServer] = []
     skipped: list[str] = []
     for spec in specs:
         try:
-            servers = start(spec, name, zone, host)
+            servers = start(spec, name, zone, host, ipv6)
         except OSError as exc:
             if not spec.startswith("sctp:"):
                 raise
@@ -186,13 +215,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--name", required=True, help="NS/POD, for greetings and logs")
     parser.add_argument("--ready", type=Path, help="written once every listener is bound")
     parser.add_argument("--records", type=Path, help="DNS zone (JSON) for dns:PORT")
+    parser.add_argument("--ipv6", action="store_true", help="listen on IPv6 and IPv4")
     parser.add_argument("specs", nargs="+", metavar="KIND:PORT")
     args = parser.parse_args(argv)
     zone = Zone.from_json(args.records.read_text()) if args.records else None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    running, skipped = serve(args.specs, args.name, zone)
+    running, skipped = serve(args.specs, args.name, zone, ipv6=args.ipv6)
     served = [s for s in args.specs if not any(note.startswith(f"{s}:") for note in skipped)]
     for note in skipped:
         print(f"{args.name}: not served: {note}", file=sys.stderr, flush=True)

@@ -36,12 +36,13 @@ def plan_from_json(text: str) -> LabPlan:
         kube_proxy=data["kube_proxy"],
         cluster_domain=data["cluster_domain"],
         notes=tuple(data["notes"]),
+        routed6=tuple(data.get("routed6", ())),
     )
 
 
 def _node(data: dict[str, Any]) -> NodePlan:
     links = tuple(NodeLink(**link) for link in data["links"])
-    return NodePlan(data["name"], data["netns"], data["address"], links)
+    return NodePlan(data["name"], data["netns"], data["address"], links, data.get("address6"))
 
 
 def _pod(data: dict[str, Any]) -> PodPlan:

@@ -8,7 +8,11 @@ with ``ip -batch -`` (one ``ip`` process per namespace and phase):
    every new namespace", "rp_filter was 0 in new namespaces here" but is copied
    from the host's, and "lo is down in every new netns". Nodes: forwarding on,
    strict rp_filter ("anti-spoofing for IP-keyed dispatch"), no ICMP redirects;
-   everywhere: IPv6 off (the lab is IPv4).
+   everywhere: IPv6 off, unless the lab is dual stack: then IPv6 forwarding on
+   nodes, no router advertisements anywhere, and addresses without duplicate
+   address detection (``nodad``: usable at once). IPv6 has no rp_filter; the
+   nodes' kube-proxy table drops packets whose source address is not routed
+   back through the interface they came in on (``fib saddr . iif oif missing``).
 3. veths, each created inside a node and its peer moved straight into the other
    namespace: "nothing appears in the root namespace".
 4. addresses and routes in each namespace (no default route anywhere).
@@ -31,6 +35,15 @@ NODE_SYSCTLS = (
 )
 LEAF_SYSCTLS = ("net.ipv4.ip_forward=0",)
 NO_IPV6 = ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+IPV6 = (
+    "net.ipv6.conf.all.disable_ipv6=0",
+    "net.ipv6.conf.default.disable_ipv6=0",
+    "net.ipv6.conf.all.accept_ra=0",
+    "net.ipv6.conf.default.accept_ra=0",
+    "net.ipv6.conf.all.accept_dad=0",
+    "net.ipv6.conf.default.accept_dad=0",
+)
+NODE_SYSCTLS_6 = ("net.ipv6.conf.all.forwarding=1",)
 POD_IF = "eth0"
 
 
@@ -85,10 +98,11 @@ def server_argv(
     servers: Sequence[ServerSpec],
     ready: str,
     records: str | None,
+    ipv6: bool = False,
 ) -> tuple[str, ...]:
     """``python -m netfence.lab.servers``; ``--lab`` marks the process as this lab's."""
     argv = [python, "-m", "netfence.lab.servers", "--lab", lab_id, "--name", name]
-    argv += ["--ready", ready]
+    argv += ["--ready", ready, *(["--ipv6"] if ipv6 else [])]
     if records and any(s.kind is ServerKind.DNS for s in servers):
         argv += ["--records", records]
     return (*argv, *(s.format() for s in servers))
@@ -106,9 +120,10 @@ def _sysctls(plan: LabPlan) -> list[Command]:
     def sysctl(netns: str, settings: Sequence[str]) -> Command:
         return Command(("ip", "netns", "exec", netns, "sysctl", "-qw", *settings))
 
-    commands = [sysctl(n.netns, (*NODE_SYSCTLS, *NO_IPV6)) for n in plan.nodes]
+    node6, leaf6 = ((*IPV6, *NODE_SYSCTLS_6), IPV6) if plan.dual_stack else (NO_IPV6, NO_IPV6)
+    commands = [sysctl(n.netns, (*NODE_SYSCTLS, *node6)) for n in plan.nodes]
     leaves = [*(p.netns for p in plan.pods), plan.external.netns]
-    return commands + [sysctl(name, (*LEAF_SYSCTLS, *NO_IPV6)) for name in leaves]
+    return commands + [sysctl(name, (*LEAF_SYSCTLS, *leaf6)) for name in leaves]
 
 
 def _node_links(plan: LabPlan, index: int) -> list[str]:
@@ -151,6 +166,32 @@ def _node_addresses(plan: LabPlan, node: NodePlan) -> list[str]:
     else:
         via = next(link for link in node.links if link.peer == ext.node)
         lines.append(f"route add {ext.network} via {via.peer_address} dev {via.ifname}")
+    return lines + _node_addresses6(plan, node)
+
+
+def _node_addresses6(plan: LabPlan, node: NodePlan) -> list[str]:
+    """The same in IPv6, for a dual-stack lab."""
+    if node.address6 is None:
+        return []
+    lines = []
+    for pod in plan.pods_on(node.name):
+        lines.append(f"addr add {node.address6}/128 dev {pod.host_if} nodad")
+        if pod.ip6:
+            lines.append(f"route add {pod.ip6}/128 dev {pod.host_if}")
+    for link in node.links:
+        lines.append(f"addr add {node.address6}/128 dev {link.ifname} nodad")
+        lines.append(f"route add {link.peer_address6}/128 dev {link.ifname}")
+        lines += [
+            f"route add {pod.ip6}/128 via {link.peer_address6} dev {link.ifname}"
+            for pod in plan.pods_on(link.peer)
+            if pod.ip6
+        ]
+    ext = plan.external
+    if ext.node == node.name:
+        lines.append(f"addr add {ext.gateway6}/{_length(ext.network6)} dev {ext.host_if} nodad")
+    else:
+        via = next(link for link in node.links if link.peer == ext.node)
+        lines.append(f"route add {ext.network6} via {via.peer_address6} dev {via.ifname}")
     return lines
 
 
@@ -160,6 +201,11 @@ def _pod_addresses(plan: LabPlan, pod: PodPlan) -> list[str]:
     lines = ["link set lo up", *_up(POD_IF, f"{pod.ip}/32")]
     lines.append(f"route add {node.address} dev {POD_IF} scope link")
     lines += [f"route add {prefix} via {node.address} dev {POD_IF}" for prefix in plan.routed]
+    if node.address6 is not None:
+        if pod.ip6:
+            lines.append(f"addr add {pod.ip6}/128 dev {POD_IF} nodad")
+        lines.append(f"route add {node.address6} dev {POD_IF}")
+        lines += [f"route add {p} via {node.address6} dev {POD_IF}" for p in plan.routed6]
     return lines
 
 
@@ -167,7 +213,18 @@ def _external_addresses(plan: LabPlan) -> list[str]:
     ext = plan.external
     lines = ["link set lo up", *_up(POD_IF, f"{ext.address}/{ext.network.split('/')[1]}")]
     others = [prefix for prefix in plan.routed if prefix != ext.network]
-    return lines + [f"route add {prefix} via {ext.gateway} dev {POD_IF}" for prefix in others]
+    lines += [f"route add {prefix} via {ext.gateway} dev {POD_IF}" for prefix in others]
+    if ext.address6 is not None:
+        lines.append(f"addr add {ext.address6}/{_length(ext.network6)} dev {POD_IF} nodad")
+        others6 = [prefix for prefix in plan.routed6 if prefix != ext.network6]
+        lines += [f"route add {prefix} via {ext.gateway6} dev {POD_IF}" for prefix in others6]
+    return lines
+
+
+def _length(network: str | None) -> str:
+    """The prefix length of a network written ``address/length``."""
+    assert network is not None
+    return network.split("/")[1]
 
 
 def _up(ifname: str, address: str) -> list[str]:
