@@ -213,6 +213,20 @@ def engine_verdicts(cluster: Cluster) -> dict[Probe, bool]:
     return out
 
 
+def test_no_ipv6_route_leaves_the_lab(running: tuple[Path, LabPlan, Cluster]) -> None:
+    """Dual stack adds no way out: no IPv6 default route, outside addresses unreachable."""
+    _, plan, _ = running
+    for netns in plan.netns_names():
+        done = subprocess.run(
+            ["ip", "-n", netns, "-6", "route", "get", "2001:4860::1"],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode != 0 and "unreachable" in done.stderr, (netns, done)
+        routes = subprocess.run(["ip", "-n", netns, "-6", "route"], capture_output=True, text=True)
+        assert "default" not in routes.stdout
+
+
 def describe(probe: Probe, engine: bool) -> str:
     src, dst, port, family = probe
     return f"{src} -> {dst} IPv{family} {'tcp' if port > 0 else 'udp'}/{abs(port)}: engine {engine}"
