@@ -1,5 +1,10 @@
 """Dataplane cost: iperf3 throughput between two lab pods, with and without netfence's rules.
 
+Also the rate of new connections: sequential TCP connect + close from ui to the
+catalog pod (--connects per run), which pays the rules on every SYN; a connect
+slower than 0.9 s counts as a stall (the dataplane notes saw ~1 s stalls and
+suspected a `ct state invalid drop` rule, which netfence's ruleset does not have).
+
 Builds the EKS lab (root), runs an iperf3 server in the catalog pod and a client
 in the ui pod (another node), and alternates two conditions, interleaved so
 that both see the same machine state:
@@ -12,7 +17,7 @@ that both see the same machine state:
 Prints each run, the medians and the ratio. The dataplane notes measured ±15 %
 run-to-run variance on a 2-core machine: read the ratio with that in mind.
 
-    sudo python bench/iperf.py [--runs 4] [--seconds 3]
+    sudo python bench/iperf.py [--runs 4] [--seconds 3] [--connects 3000]
 """
 
 from __future__ import annotations
@@ -30,6 +35,21 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 SCENARIO = ROOT / "src" / "netfence" / "scenarios" / "eks-retail"
+CONNECTS = """
+import json, socket, sys, time
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+times = []
+start = time.perf_counter()
+for _ in range(count):
+    t = time.perf_counter()
+    with socket.create_connection((host, port), timeout=5):
+        pass
+    times.append(time.perf_counter() - t)
+total = time.perf_counter() - start
+times.sort()
+print(json.dumps({"per_s": count / total, "p99_ms": times[int(count * 0.99)] * 1000,
+                  "stalls": sum(t > 0.9 for t in times)}))
+"""
 
 
 def rulesets(cluster: Any, plan: Any) -> dict[str, str]:
@@ -49,12 +69,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--connects", type=int, default=3000)
     args = parser.parse_args()
     from netfence.io.cluster import load_cluster
     from netfence.lab import lab
 
     cluster = load_cluster([], [str(SCENARIO / "cluster")]).cluster
     results: dict[str, list[float]] = {"no rules": [], "rules": []}
+    connects: dict[str, list[dict[str, float]]] = {"no rules": [], "rules": []}
     with tempfile.TemporaryDirectory(prefix="netfence-iperf-") as tmp:
         lab_dir = Path(tmp) / "lab"
         plan = lab.up(cluster, lab_dir)
@@ -83,7 +105,14 @@ def main() -> None:
                     results[condition].append(
                         report["end"]["sum_received"]["bits_per_second"] / 1e9
                     )
-                    print(f"{condition:<9} {results[condition][-1]:6.2f} Gbit/s", flush=True)
+                    rate = [sys.executable, "-c", CONNECTS, catalog.ip, "8080", str(args.connects)]
+                    argv = lab.exec_argv(lab_dir, plan, ui.key, rate)
+                    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+                    connects[condition].append(json.loads(done.stdout))
+                    c = connects[condition][-1]
+                    print(f"{condition:<9} {results[condition][-1]:6.2f} Gbit/s  "
+                          f"{c['per_s']:7.0f} connects/s  p99 {c['p99_ms']:5.2f} ms  "
+                          f"stalls {c['stalls']:.0f}", flush=True)  # fmt: skip
         finally:
             if server is not None:
                 server.terminate()
@@ -94,6 +123,11 @@ def main() -> None:
     plain, ruled = medians["no rules"], medians["rules"]
     print(f"median: no rules {plain:.2f} Gbit/s, rules {ruled:.2f} Gbit/s")
     print(f"rules / no rules = {ratio:.2f}")
+    rates = {c: statistics.median(r["per_s"] for r in v) for c, v in connects.items()}
+    stalls = {c: sum(r["stalls"] for r in v) for c, v in connects.items()}
+    print(f"connects/s median: no rules {rates['no rules']:.0f}, rules {rates['rules']:.0f} "
+          f"(rules / no rules = {rates['rules'] / rates['no rules']:.2f}); stalls > 0.9 s: "
+          f"no rules {stalls['no rules']:.0f}, rules {stalls['rules']:.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":

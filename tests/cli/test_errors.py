@@ -46,7 +46,7 @@ def no_traceback(text: str) -> bool:
         (
             {},
             ["check", "a/b", "c/d", "-f", "missing.yaml"],
-            "missing.yaml: doc 0: no such file or directory",
+            "missing.yaml: no such file or directory",
         ),
         (
             {"p.yaml": "kind: Pod\nmetadata: {name: x}\n"},

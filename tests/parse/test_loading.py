@@ -291,7 +291,7 @@ def test_directories_are_read_recursively_and_stdin_is_dash(
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as info:
         load_cluster([str(tmp_path / "nope.yaml")])
-    assert "nope.yaml: doc 0: no such file or directory" in str(info.value)
+    assert "nope.yaml: no such file or directory" in str(info.value)
 
 
 def test_kustomization_sets_namespace_and_reports_what_it_does_not_apply(tmp_path: Path) -> None:

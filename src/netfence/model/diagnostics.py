@@ -9,7 +9,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Source:
     """A document in an input: the file (or ``-`` for stdin), its 1-based index (0
-    for inputs without an order of documents, such as the Kubernetes API), and, for
+    for the file as a whole, or an input without an order of documents, such as
+    the Kubernetes API), and, for
     an item of a ``List``, the item's 0-based index."""
 
     file: str
