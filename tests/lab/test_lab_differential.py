@@ -2,9 +2,11 @@
 
 One dual-stack lab (two nodes, six pods, so traffic crosses nodes); for each of a
 few dozen generated policy sets, the real node agents enforce them, every pod
-probes every other pod on real sockets (TCP 80, TCP 81, UDP 82), over IPv4 and
-over IPv6, and each result must equal the engine's verdict. SCTP is left out:
-this kernel has no SCTP sockets.
+probes every other pod on real sockets (TCP 80, TCP 81, UDP 82, SCTP 83), over
+IPv4 and over IPv6, and each result must equal the engine's verdict. The
+kernel has no SCTP sockets, so SCTP is an INIT answered by INIT ACK on raw
+sockets (netfence.lab.sctp): real SCTP packets through the nodes' conntrack and
+rules all the same.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from netfence.model.traffic import Connection, Endpoint
 from netfence.parse import RawDocument, build_cluster
 
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
-SCENARIOS = 24
+SCENARIOS = 36
 PODS = {
     "x/a": ("10.244.0.11", "fd00:10:244::11"),
     "x/b": ("10.244.0.12", "fd00:10:244::12"),
@@ -42,7 +44,12 @@ PODS = {
 }
 FAMILIES = (4, 6)
 APPS = {"a": "front", "b": "back", "c": "back"}
-PROBES = [("tcp", 80, Protocol.TCP), ("tcp", 81, Protocol.TCP), ("udp", 82, Protocol.UDP)]
+PROBES = [
+    ("tcp", 80, Protocol.TCP),
+    ("tcp", 81, Protocol.TCP),
+    ("udp", 82, Protocol.UDP),
+    ("sctp", 83, Protocol.SCTP),
+]
 
 
 def cluster_objects() -> list[dict[str, Any]]:
@@ -64,6 +71,7 @@ def cluster_objects() -> list[dict[str, Any]]:
             {"name": "web", "containerPort": 80},
             {"name": "alt", "containerPort": 81},
             {"name": "dgram", "containerPort": 82, "protocol": "UDP"},
+            {"name": "assoc", "containerPort": 83, "protocol": "SCTP"},
         ]
         objects.append({
             "apiVersion": "v1", "kind": "Pod",
@@ -100,7 +108,8 @@ def random_policies(rng: random.Random) -> list[dict[str, Any]]:
 
     def ports() -> list[dict[str, Any]] | None:
         return rng.choice([None, [{"port": 80}], [{"port": "alt"}], [{"port": 82, "protocol": "UDP"}], [{"port": 80, "endPort": 81}],
-                           [{"port": "dgram", "protocol": "UDP"}, {"port": "web"}], [{"protocol": "UDP"}]])  # fmt: skip
+                           [{"port": "dgram", "protocol": "UDP"}, {"port": "web"}], [{"protocol": "UDP"}],
+                           [{"port": 83, "protocol": "SCTP"}], [{"port": "assoc", "protocol": "SCTP"}, {"port": 81}], [{"protocol": "SCTP"}]])  # fmt: skip
 
     def rules(field: str) -> list[dict[str, Any]]:
         out = []
@@ -152,7 +161,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, La
         assert not leftovers(lab_dir, plan.lab_id)
 
 
-Probe = tuple[str, str, int, int]  # source, destination, port (negative: UDP), family
+Probe = tuple[str, str, str, int, int]  # source, destination, protocol, port, family
 
 
 def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[Probe, bool]:
@@ -181,7 +190,7 @@ def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[Probe, bool]:
         for spec, ok in json.loads(out).items():
             kind, ip, port = parse_spec(spec)
             dst, family = by_ip[ip]
-            results[(src, dst, port if kind == "tcp" else -port, family)] = ok
+            results[(src, dst, kind, port, family)] = ok
     return results
 
 
@@ -208,7 +217,7 @@ def engine_verdicts(cluster: Cluster) -> dict[Probe, bool]:
                 assert src_ip is not None and dst_ip is not None
                 for kind, port, protocol in PROBES:
                     conn = Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)
-                    key = (src.key, dst.key, port if kind == "tcp" else -port, family)
+                    key = (src.key, dst.key, kind, port, family)
                     out[key] = evaluate(compiled, cluster, conn).allowed
     return out
 
@@ -228,8 +237,8 @@ def test_no_ipv6_route_leaves_the_lab(running: tuple[Path, LabPlan, Cluster]) ->
 
 
 def describe(probe: Probe, engine: bool) -> str:
-    src, dst, port, family = probe
-    return f"{src} -> {dst} IPv{family} {'tcp' if port > 0 else 'udp'}/{abs(port)}: engine {engine}"
+    src, dst, kind, port, family = probe
+    return f"{src} -> {dst} IPv{family} {kind}/{port}: engine {engine}"
 
 
 @pytest.mark.parametrize("seed", range(SCENARIOS))

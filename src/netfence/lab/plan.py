@@ -60,7 +60,7 @@ class ServerKind(enum.Enum):
     HTTP = "http"  # GET /health → OK
     TCP = "tcp"  # greeting line, then echo
     UDP = "udp"  # echo
-    SCTP = "sctp"  # as TCP, when the kernel supports SCTP sockets
+    SCTP = "sctp"  # as TCP over SCTP sockets; without them, INIT answered by INIT ACK
     DNS = "dns"  # the lab DNS, UDP and TCP
 
 
@@ -264,7 +264,10 @@ def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
         for pod in pods
     )
     if any(s.kind is ServerKind.SCTP for p in pod_plans for s in p.servers):
-        notes.append("SCTP ports are served only where the kernel supports SCTP sockets")
+        notes.append(
+            "SCTP ports: SCTP sockets where the kernel has them, else a raw-socket responder "
+            "that answers INIT with INIT ACK (no data transfer)"
+        )
     return LabPlan(
         lab_id=lab_id,
         nodes=nodes,

@@ -2,10 +2,11 @@
 
     python -m netfence.lab.probe --timeout 0.6 tcp:10.244.0.3:80 udp:[fd00::4]:82 ...
 
-Prints one JSON object: {"tcp:10.244.0.3:80": true, ...}. IPv6 addresses are
-written in brackets. TCP: the connection is
-accepted. UDP: the echo server answers the datagram. Every probe runs in its own
-thread, so a scenario's probes take about one timeout in all.
+Prints one JSON object: {"tcp:10.244.0.3:80": true, ...}; IPv6 addresses are
+written in brackets. TCP: the connection is accepted. UDP: the echo server
+answers the datagram. SCTP: the INIT is answered with INIT ACK
+(``netfence.lab.sctp``, raw sockets). Every probe runs in its own thread, so a
+scenario's probes take about one timeout in all.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import socket
 import sys
 import threading
 from collections.abc import Sequence
+
+from netfence.lab import sctp
 
 
 def parse_spec(spec: str) -> tuple[str, str, int]:
@@ -26,6 +29,8 @@ def parse_spec(spec: str) -> tuple[str, str, int]:
 
 def probe(spec: str, timeout: float) -> bool:
     protocol, host, port = parse_spec(spec)
+    if protocol == "sctp":
+        return sctp.probe(host, port, timeout)
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, kind) as sock:

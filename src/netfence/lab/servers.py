@@ -8,8 +8,10 @@ connection). SPEC is ``KIND:PORT`` (``netfence.lab.plan.ServerSpec``):
 - ``tcp:PORT``: sends a greeting line (``netfence-lab NAME PORT/TCP``, e.g. for
   mysql), then echoes what it receives until the client closes (or 30 s idle).
 - ``udp:PORT``: echoes each datagram.
-- ``sctp:PORT``: as tcp, over SCTP; skipped with a note on stderr when the kernel
-  has no SCTP sockets ("Protocol not supported").
+- ``sctp:PORT``: as tcp, over SCTP; when the kernel has no SCTP sockets
+  ("Protocol not supported"), a raw-socket responder answers INIT with INIT ACK
+  instead (``netfence.lab.sctp``); skipped with a note on stderr when raw
+  sockets fail too.
 - ``dns:PORT``: the lab DNS (``netfence.lab.dns``) on UDP and TCP, with --records.
 
 With ``--ipv6`` (a dual-stack lab) the HTTP, TCP, UDP and SCTP listeners take
@@ -33,8 +35,9 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
+from netfence.lab import sctp
 from netfence.lab.dns import DNSTCPServer, DNSUDPServer, Zone
 
 IDLE_SECONDS = 30.0
@@ -188,23 +191,35 @@ def _dns(address: tuple[str, int], zone: Zone | None) -> list[socketserver.BaseS
     return [udp, DNSTCPServer((address[0], udp.server_address[1]), zone)]
 
 
+class Listener(Protocol):
+    def serve_forever(self) -> None: ...
+    def shutdown(self) -> None: ...
+    def server_close(self) -> None: ...
+
+
 def serve(
     specs: Sequence[str], name: str, zone: Zone | None, host: str = ANY, ipv6: bool = False
-) -> tuple[list[socketserver.BaseServer], list[str]]:
+) -> tuple[list[Listener], list[str]]:
     """Bind every spec and serve each in a daemon thread: (servers, skipped with reason)."""
-    running: list[socketserver.BaseServer] = []
-    skipped: list[str] = []
+    running: list[Listener] = []
+    raw_sctp: list[int] = []  # SCTP ports the kernel cannot serve with SCTP sockets
     for spec in specs:
         try:
             servers = start(spec, name, zone, host, ipv6)
-        except OSError as exc:
+        except OSError:
             if not spec.startswith("sctp:"):
                 raise
-            skipped.append(f"{spec}: {exc.strerror or exc}")
+            raw_sctp.append(int(spec.partition(":")[2]))
             continue
-        for server in servers:
-            threading.Thread(target=server.serve_forever, daemon=True).start()
         running += servers
+    skipped: list[str] = []
+    if raw_sctp:
+        try:
+            running.append(sctp.Responder(raw_sctp, ipv6))
+        except OSError as exc:
+            skipped += [f"sctp:{port}: {exc.strerror or exc}" for port in raw_sctp]
+    for server in running:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     return running, skipped
 
 
