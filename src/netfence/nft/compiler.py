@@ -350,7 +350,7 @@ class NodeRulesetCompiler:
 
         Rules are inlined, not jumped to per policy, and chains are shared by
         content: pods whose policies allow the same traffic share one chain (at 10k
-        pods / 1k policies this cuts the chains to a third, see bench/nft.py)."""
+        pods / 1k policies this cuts the chains to a third or a fifth, see bench/nft.py)."""
         lines = dict.fromkeys(line for p in policies for line in self.policy_lines(p, direction))
         return self.used_by((direction, (*lines, self.options.deny_rule)), policies)
 
