@@ -76,3 +76,47 @@ def test_update_equals_full_load(netns: str, pair: tuple[int, int], tmp_path: Pa
     updated = blocks(nft(netns, "list", "table", "inet", "netfence"))
     nft(netns, "-f", "-", stdin=new.render())
     assert updated == blocks(nft(netns, "list", "table", "inet", "netfence"))
+
+
+def web_policy(ports: list[dict[str, object]]) -> dict[str, object]:
+    """Namespace y's pods isolated for ingress by one policy allowing ``ports``."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "web", "namespace": "y"},
+        "spec": {"podSelector": {}, "ingress": [{"ports": ports}]},
+    }
+
+
+def ruleset_of(*policies: dict[str, object]) -> Ruleset:
+    cluster = build_cluster(documents([*cluster_objects(), *policies])).cluster
+    return node_ruleset(compile_policies(cluster.policies), cluster)
+
+
+@needs_nft
+def test_a_changed_policy_renames_its_chain_and_rewrites_no_map_element(netns: str) -> None:
+    """The pods keep jumping to the same chain object: refilled, then renamed."""
+    old, new = ruleset_of(web_policy([{"port": 80}])), ruleset_of(web_policy([{"port": 81}]))
+    script = update_script(old, new)
+    assert script is not None and "rename chain inet netfence in_set_" in script
+    assert "element" not in script and "add chain" not in script
+    nft(netns, "-f", "-", stdin=old.render())
+    nft(netns, "-f", "-", stdin=script)
+    updated = blocks(nft(netns, "list", "table", "inet", "netfence"))
+    nft(netns, "-f", "-", stdin=new.render())
+    assert updated == blocks(nft(netns, "list", "table", "inet", "netfence"))
+
+
+def test_no_rename_when_the_pods_of_a_chain_split() -> None:
+    """y/a gets a second policy while y/b and y/c keep one: y/a's element changes,
+    the old chain stays for the others, nothing is renamed."""
+    more = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "more", "namespace": "y"},
+        "spec": {"podSelector": {"matchLabels": {"pod": "a"}}, "ingress": [{"ports": [{"port": 82, "protocol": "UDP"}]}]},
+    }  # fmt: skip
+    old = ruleset_of(web_policy([{"port": 80}]))
+    script = update_script(old, ruleset_of(web_policy([{"port": 80}]), more))
+    assert script is not None and "rename chain" not in script
+    assert "10.244.0.21 : jump in_set_" in script
