@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import example, given
+from hypothesis import strategies as st
 from tests.conftest import SCENARIO, assert_golden
 
 from netfence.compile import compile_policies
@@ -254,3 +256,35 @@ def test_indexed_peer_pods_equal_the_peer_matcher(case: Path) -> None:
                     and m.matches(None, p, cluster.namespace_labels(p.namespace))
                 ]
                 assert list(builder.peer_pods(m)) == expected
+
+
+@given(
+    family=st.sampled_from([4, 6]),
+    lo=st.integers(min_value=0, max_value=2**32 - 1),
+    span=st.integers(min_value=0, max_value=2**20),
+    shift=st.integers(min_value=0, max_value=96),
+)
+@example(family=4, lo=0x0A000000, span=255, shift=0)  # 10.0.0.0/24
+@example(family=4, lo=0, span=2**32 - 1, shift=0)  # 0.0.0.0/0
+@example(family=4, lo=0x0A000001, span=1, shift=0)  # 10.0.0.1-10.0.0.2
+@example(family=6, lo=0xFD000000, span=0, shift=96)  # fd00::/32
+@example(family=6, lo=0xFD000000, span=2, shift=96)  # three /32s: a range
+def test_range_text_is_the_summarized_range(family: int, lo: int, span: int, shift: int) -> None:
+    """The fast set-element text equals what ipaddress makes of the same range."""
+    import ipaddress
+
+    from netfence.nft.compiler import _range_text
+
+    scale = 1 << shift if family == 6 else 1
+    lo, hi = lo * scale, (lo + span) * scale + scale - 1
+    top = 2**32 - 1 if family == 4 else 2**128 - 1
+    hi = min(hi, top)
+    address = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+    networks = list(ipaddress.summarize_address_range(address(lo), address(hi)))
+    if lo == hi:
+        expected = str(address(lo))
+    elif len(networks) == 1:
+        expected = str(networks[0])
+    else:
+        expected = f"{address(lo)}-{address(hi)}"
+    assert _range_text(family, lo, hi) == expected

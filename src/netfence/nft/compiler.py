@@ -187,13 +187,20 @@ def _merge(ranges: list[tuple[int, int]]) -> Ranges:
 
 
 def _range_text(family: int, lo: int, hi: int) -> str:
-    if lo == hi and family == 4:  # the common case, without an ipaddress object
-        return f"{lo >> 24}.{lo >> 16 & 255}.{lo >> 8 & 255}.{lo & 255}"
-    address = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
-    if lo == hi:
-        return str(address(lo))
-    networks = list(ipaddress.summarize_address_range(address(lo), address(hi)))
-    return str(networks[0]) if len(networks) == 1 else f"{address(lo)}-{address(hi)}"
+    """One set element: an address, a CIDR block when the range is exactly one, else
+    ``lo-hi``. (Checked against ipaddress.summarize_address_range in tests/nft.)"""
+    size = hi - lo + 1
+    if size & (size - 1) == 0 and lo % size == 0:  # a power of two, aligned: one block
+        bits = 32 if family == 4 else 128
+        text = _address_text(family, lo)
+        return text if size == 1 else f"{text}/{bits - size.bit_length() + 1}"
+    return f"{_address_text(family, lo)}-{_address_text(family, hi)}"
+
+
+def _address_text(family: int, value: int) -> str:
+    if family == 4:  # the common case, without an ipaddress object
+        return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+    return str(ipaddress.IPv6Address(value))
 
 
 def _ports_text(ports: Sequence[tuple[int, int]]) -> str:
