@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
@@ -241,3 +242,21 @@ def test_later_syncs_apply_only_what_changed_and_fall_back_to_a_full_replace(
     (root / "policy.yaml").write_text(DENY_DB.replace("5432", "5434"))
     agent.sync()
     assert len(refusing.applied) == 1 and refusing.applied[0].startswith("table inet netfence")
+
+
+def test_syncs_keep_the_frozen_heap_bounded(tmp_path: Path) -> None:
+    """After each sync the agent freezes its heap (no full-collection pauses); what a
+    later sync drops is still freed, so repeated syncs do not grow it."""
+    import gc
+
+    gc.collect()
+    root = make_dir(tmp_path, cluster=CLUSTER, policy=DENY_DB)
+    agent = Agent(DirectorySource(root), FakeApplier())
+    counts = []
+    for i in range(12):
+        (root / "policy.yaml").write_text(DENY_DB + f"# edit {i}\n")  # re-read and reconverted
+        os.utime(root / "policy.yaml", ns=(i * 10**9, i * 10**9))
+        agent.sync()
+        counts.append(gc.get_freeze_count())
+    # one kept DesiredState alone is more than 20 objects (cluster, pods, rules, ...)
+    assert counts[-1] > 0 and max(counts[3:]) - min(counts[3:]) <= 20, counts
