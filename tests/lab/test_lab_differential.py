@@ -82,6 +82,27 @@ def cluster_objects() -> list[dict[str, Any]]:
     return objects
 
 
+def service_objects() -> list[dict[str, Any]]:
+    """The lab's DNS (a kube-dns Service and its CoreDNS pod) and a dual-stack Service
+    x/web over the app=back pods: the lab is built with them, the probes leave them be."""
+    dns_ports = [{"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                 {"name": "dns-tcp", "containerPort": 53}]  # fmt: skip
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "coredns", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+         "spec": {"containers": [{"name": "coredns", "ports": dns_ports}]},
+         "status": {"podIP": "10.244.0.53", "podIPs": [{"ip": "10.244.0.53"}, {"ip": "fd00:10:244::53"}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+         "spec": {"selector": {"k8s-app": "kube-dns"}, "clusterIP": "172.20.0.10",
+                  "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                            {"name": "dns-tcp", "port": 53, "targetPort": 53}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "x"},
+         "spec": {"selector": {"app": "back"}, "clusterIPs": ["172.20.0.50", "fd00:20::50"],
+                  "ports": [{"port": 80, "targetPort": "web"}]}},
+    ]  # fmt: skip
+
+
 def random_policies(rng: random.Random) -> list[dict[str, Any]]:
     def selector() -> dict[str, Any]:
         return rng.choice(
@@ -151,7 +172,7 @@ def documents(objects: list[dict[str, Any]]) -> list[RawDocument]:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, LabPlan, Cluster]]:
     lab_dir = tmp_path_factory.mktemp("differential") / "lab"
-    cluster = build_cluster(documents(cluster_objects())).cluster
+    cluster = build_cluster(documents([*cluster_objects(), *service_objects()])).cluster
     plan = lab.up(cluster, lab_dir)
     try:
         enforce.start(cluster, plan, (), lab_dir)
@@ -208,8 +229,9 @@ def forget_connections(lab_dir: Path, plan: LabPlan) -> None:
 def engine_verdicts(cluster: Cluster) -> dict[Probe, bool]:
     compiled = compile_policies(cluster.policies)
     out = {}
-    for src in cluster.pods:
-        for dst in cluster.pods:
+    probed = [p for p in cluster.pods if p.key in PODS]
+    for src in probed:
+        for dst in probed:
             if src is dst:
                 continue
             for family in FAMILIES:
@@ -220,6 +242,21 @@ def engine_verdicts(cluster: Cluster) -> dict[Probe, bool]:
                     key = (src.key, dst.key, kind, port, family)
                     out[key] = evaluate(compiled, cluster, conn).allowed
     return out
+
+
+def test_a_dual_stack_service_answers_by_name_over_both_families(
+    running: tuple[Path, LabPlan, Cluster],
+) -> None:
+    """Real curl in x/a: web.x resolves (A and AAAA, the lab DNS) and its ClusterIP
+    of each family is translated to a backend of that family."""
+    lab_dir, plan, _ = running
+    enforce.replace_all((), plan, lab_dir)
+    for flag in ("-4", "-6"):
+        curl = ["curl", "-s", flag, "--connect-timeout", "5", "http://web.x/health"]
+        done = subprocess.run(
+            lab.exec_argv(lab_dir, plan, "x/a", curl), capture_output=True, text=True
+        )
+        assert (done.returncode, done.stdout) == (0, "OK"), (flag, done)
 
 
 def test_no_ipv6_route_leaves_the_lab(running: tuple[Path, LabPlan, Cluster]) -> None:

@@ -27,6 +27,7 @@ ZONE = Zone(
         "catalog.catalog.svc.cluster.local": ("172.20.0.3",),
         "www.example.com": ("203.0.113.10",),
         "multi.default.svc.cluster.local": ("172.20.0.8", "172.20.0.9"),
+        "dual.default.svc.cluster.local": ("172.20.0.7", "fd00:20::7"),
     }
 )
 AAAA = 28
@@ -38,16 +39,18 @@ def rcode(reply: bytes | None) -> int:
 
 
 def answers(reply: bytes | None) -> list[str]:
-    """The A records of a reply whose answers are all ``pointer, A, IN, ttl, 4, ip``."""
+    """The addresses of a reply whose answers are all ``pointer, A, IN, ttl, 4, ip``
+    or ``pointer, AAAA, IN, ttl, 16, ip``."""
     assert reply is not None
     count = struct.unpack_from("!H", reply, 6)[0]
     end = reply.index(b"\x00", 12) + 5  # after the question
     found = []
     for _ in range(count):
         ptr, rtype, _cls, ttl, size = struct.unpack_from("!HHHIH", reply, end)
-        assert (ptr, rtype, size, ttl) == (0xC00C, 1, 4, 5)
-        found.append(socket.inet_ntoa(reply[end + 12 : end + 16]))
-        end += 16
+        assert (ptr, rtype, size, ttl) in ((0xC00C, 1, 4, 5), (0xC00C, AAAA, 16, 5))
+        family = socket.AF_INET if rtype == 1 else socket.AF_INET6
+        found.append(socket.inet_ntop(family, reply[end + 12 : end + 12 + size]))
+        end += 12 + size
     return found
 
 
@@ -59,6 +62,9 @@ def answers(reply: bytes | None) -> list[str]:
         ("www.example.com", 1, NOERROR, ["203.0.113.10"]),
         ("multi.default.svc.cluster.local", 1, NOERROR, ["172.20.0.8", "172.20.0.9"]),
         ("catalog.catalog.svc.cluster.local", AAAA, NOERROR, []),  # NODATA, at once
+        ("dual.default.svc.cluster.local", 1, NOERROR, ["172.20.0.7"]),
+        ("dual.default.svc.cluster.local", AAAA, NOERROR, ["fd00:20::7"]),
+        ("dual.default.svc.cluster.local", 255, NOERROR, ["172.20.0.7", "fd00:20::7"]),
         ("catalog.catalog.ui.svc.cluster.local", 1, NXDOMAIN, []),  # the ndots:5 first try
         ("catalog.catalog.ui.svc.cluster.local", AAAA, NXDOMAIN, []),
         ("svc.cluster.local", 1, NOERROR, []),  # an empty non-terminal exists

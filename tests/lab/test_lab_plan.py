@@ -299,6 +299,13 @@ def _dual(ns: str, name: str, ip: str, ip6: str, node: str | None = None) -> Pod
 
 
 def dual_stack_cluster() -> Cluster:
+    web = Service(
+        "default",
+        "web",
+        Labels.of({"app": "b"}),
+        (ServicePort(80, 8080, Protocol.TCP, "http"),),
+        (ipaddress.ip_address("172.20.0.5"), ipaddress.ip_address("fd00:20::5")),
+    )
     return Cluster(
         (Namespace("default", Labels.of()),),
         (
@@ -306,6 +313,7 @@ def dual_stack_cluster() -> Cluster:
             _dual("default", "b", "10.1.0.2", "fd00:10:1::2"),
             _pod("default", "v4", "10.1.0.3"),
         ),
+        services=(web,),
     )
 
 
@@ -325,13 +333,36 @@ def test_a_pod_with_an_ipv6_address_makes_the_lab_dual_stack() -> None:
         ("v4", "10.1.0.3", None),
     ]
     assert [n.address6 for n in plan.nodes] == ["2001:db8:0:1::1", "2001:db8:0:1::2"]
-    assert plan.routed6 == ("2001:db8:0:1::/64", "2001:db8:0:2::/64", "fd00:10:1::/64")
+    assert plan.routed6 == (
+        "2001:db8:0:1::/64",
+        "2001:db8:0:2::/64",
+        "fd00:10:1::/64",
+        "fd00:20::/64",  # the IPv6 ClusterIP's
+    )
     assert plan.external.address6 == "2001:db8:0:2::10"
     for prefix in plan.routed6:  # lab addresses only: documentation or unique-local ranges
         network = ipaddress.ip_network(prefix)
         assert network.subnet_of(ipaddress.ip_network("2001:db8::/32")) or network.is_private
     assert "table ip6 nf-antispoof" in plan.kube_proxy
+    assert "table ip6 nf-kube-proxy6 {" in plan.kube_proxy
+    assert "fd00:20::5 . 80 : fd00:10:1::2 . 8080" in plan.kube_proxy  # b, its IPv6
+    assert "172.20.0.5 . 80 : 10.1.0.2 . 8080" in plan.kube_proxy
+    records = dict(plan.dns_records)
+    assert records["web.default.svc.cluster.local"] == ("172.20.0.5", "fd00:20::5")
+    assert records["www.example.com"] == ("203.0.113.10", "2001:db8:0:2::10")
     assert plan_from_json(plan_to_json(plan)) == plan
+
+
+def test_an_ipv4_lab_has_no_ipv6_services_or_records() -> None:
+    cluster = dual_stack_cluster()
+    v4 = Cluster(
+        cluster.namespaces,
+        tuple(_pod(p.namespace, p.name, str(p.ips[0])) for p in cluster.pods),
+        services=cluster.services,
+    )
+    plan = make_plan(v4, "t4")
+    assert "ip6" not in plan.kube_proxy and "fd00:20::5" not in plan.kube_proxy
+    assert dict(plan.dns_records)["web.default.svc.cluster.local"] == ("172.20.0.5",)
 
 
 def test_dual_stack_commands_mirror_the_ipv4_ones() -> None:

@@ -3,7 +3,8 @@
 It answers what the prototype's server answered (../shared/notes/dataplane.md
 §3.1): ``<svc>.<ns>.svc.cluster.local`` A → the ClusterIP, ``www.example.com`` →
 203.0.113.10, "NXDOMAIN for anything else. For known names, AAAA gets NOERROR with
-an empty answer" — promptly, because "the lab DNS must return NXDOMAIN and NODATA
+an empty answer" — unless the name has IPv6 addresses (a dual-stack lab), which
+AAAA returns — promptly, because "the lab DNS must return NXDOMAIN and NODATA
 promptly, or curl's timings stop matching the workshop" (§4.10). With ``ndots:5``
 a lookup of ``catalog.catalog`` first asks ``catalog.catalog.ui.svc.cluster.local``
 (NXDOMAIN), then ``catalog.catalog.svc.cluster.local``.
@@ -25,7 +26,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-TYPE_A, TYPE_ANY, CLASS_IN, CLASS_ANY = 1, 255, 1, 255
+TYPE_A, TYPE_AAAA, TYPE_ANY, CLASS_IN, CLASS_ANY = 1, 28, 255, 1, 255
+_VERSIONS = {TYPE_A: (4,), TYPE_AAAA: (6,), TYPE_ANY: (4, 6)}  # the addresses a type asks
 NOERROR, FORMERR, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 3, 4, 5
 QR, AA, RD, RA = 0x8000, 0x0400, 0x0100, 0x0080
 HEADER = struct.Struct("!HHHHHH")
@@ -97,8 +99,9 @@ def _answer(q: Question, zone: Zone, limit: int | None) -> bytes:
         return _message(q.ident, q.flags, REFUSED, q.raw, ())
     if not zone.exists(q.name):
         return _message(q.ident, q.flags, NXDOMAIN, q.raw, ())
-    ips = zone.records.get(q.name, ()) if q.qtype in (TYPE_A, TYPE_ANY) else ()
-    answers = tuple(_a_record(ip, zone.ttl) for ip in ips)
+    versions = _VERSIONS.get(q.qtype, ())
+    addresses = [ipaddress.ip_address(ip) for ip in zone.records.get(q.name, ())]
+    answers = tuple(_address_record(a, zone.ttl) for a in addresses if a.version in versions)
     response = _message(q.ident, q.flags, NOERROR, q.raw, answers)
     if limit is not None and len(response) > limit:  # TC: the client retries over TCP
         return _message(q.ident, q.flags | 0x0200, NOERROR, q.raw, ())
@@ -113,10 +116,12 @@ def _message(
     return header + question + b"".join(answers)
 
 
-def _a_record(ip: str, ttl: int) -> bytes:
-    """The owner name is a pointer to the question's name at offset 12."""
-    packed = ipaddress.IPv4Address(ip).packed
-    return struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, ttl, len(packed)) + packed
+def _address_record(address: ipaddress.IPv4Address | ipaddress.IPv6Address, ttl: int) -> bytes:
+    """An A or AAAA record; the owner name is a pointer to the question's name at
+    offset 12."""
+    kind = TYPE_A if address.version == 4 else TYPE_AAAA
+    packed = address.packed
+    return struct.pack("!HHHIH", 0xC00C, kind, CLASS_IN, ttl, len(packed)) + packed
 
 
 def _read_name(message: bytes, offset: int) -> tuple[str, int]:
@@ -169,7 +174,7 @@ def describe(query: bytes, reply: bytes | None) -> str:
     return f"{asked} {RCODES.get(rcode, rcode)} {answers} answers"
 
 
-_TYPES = {TYPE_A: "A", 28: "AAAA", TYPE_ANY: "ANY", 12: "PTR", 33: "SRV", 5: "CNAME"}
+_TYPES = {TYPE_A: "A", TYPE_AAAA: "AAAA", TYPE_ANY: "ANY", 12: "PTR", 33: "SRV", 5: "CNAME"}
 
 
 def _log(transport: str, client: tuple[str, int], query: bytes, reply: bytes | None) -> None:

@@ -19,7 +19,8 @@ to several nodes:
   first node.
 - Dual stack when some pod has an IPv6 address: the same topology again in IPv6
   (pods' /128s, node addresses from 2001:db8:0:1::/64, the external host at
-  2001:db8:0:2::10). Services and DNS stay IPv4.
+  2001:db8:0:2::10), IPv6 ClusterIPs translated by an ``ip6`` kube-proxy table
+  and AAAA records in the lab DNS; resolv.conf still names the IPv4 kube-dns.
 """
 
 from __future__ import annotations
@@ -274,10 +275,12 @@ def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
         pods=pod_plans,
         external=_external(lab_id, nodes[0].name, dual_stack),
         routed=_routed_prefixes(cluster, pods, addresses.values()),
-        routed6=_routed_prefixes6(pods, addresses6.values()) if dual_stack else (),
-        dns_records=_dns_records(cluster),
+        routed6=_routed_prefixes6(cluster, pods, addresses6.values()) if dual_stack else (),
+        dns_records=_dns_records(cluster, dual_stack),
         nameserver=nameserver,
-        kube_proxy=kube_proxy_ruleset(_service_entries(cluster, pods), _hairpin(cluster, pods))
+        kube_proxy=kube_proxy_ruleset(
+            _service_entries(cluster, pods, dual_stack), _hairpin(cluster, pods, dual_stack)
+        )
         + (antispoof6_ruleset() if dual_stack else ""),
         cluster_domain=cluster.cluster_domain,
         notes=tuple(notes),
@@ -469,40 +472,50 @@ def _dns_ports(cluster: Cluster, service: Service | None) -> dict[str, int]:
     return found
 
 
-def _dns_records(cluster: Cluster) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """``<svc>.<ns>.svc.<domain>`` → ClusterIPs, and the external host's name."""
-    records: dict[str, tuple[str, ...]] = {EXTERNAL_NAME: (EXTERNAL_ADDRESS,)}
+def _dns_records(cluster: Cluster, dual_stack: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``<svc>.<ns>.svc.<domain>`` → ClusterIPs, and the external host's name (IPv6
+    addresses too in a dual-stack lab)."""
+    versions = (4, 6) if dual_stack else (4,)
+    external = (EXTERNAL_ADDRESS, EXTERNAL_ADDRESS_6) if dual_stack else (EXTERNAL_ADDRESS,)
+    records: dict[str, tuple[str, ...]] = {EXTERNAL_NAME: external}
     for service in cluster.services:
-        ips = tuple(str(ip) for ip in service.cluster_ips if ip.version == 4)
+        ips = tuple(str(ip) for ip in service.cluster_ips if ip.version in versions)
         if ips:
             name = f"{service.name}.{service.namespace}.svc.{cluster.cluster_domain}"
             records[name] = ips
     return tuple(sorted(records.items()))
 
 
-def _service_entries(cluster: Cluster, pods: list[Pod]) -> list[ServiceEntry]:
+def _service_entries(cluster: Cluster, pods: list[Pod], dual_stack: bool) -> list[ServiceEntry]:
+    """Per ClusterIP (IPv6 ones too in a dual-stack lab) and port: the backends'
+    addresses of the same family."""
     in_lab = {p.key for p in pods}
     entries = []
     for service in cluster.services:
-        ip = _first_v4(service.cluster_ips)
-        if ip is None:
-            continue
         backends = [p for p in cluster.service_backends(service) if p.key in in_lab]
-        for port in service.ports:
-            targets = tuple(
-                (str(_first_v4(pod.ips)), number)
-                for pod in backends
-                if (number := _target(pod, port.target_port, port.protocol)) is not None
-            )
-            entries.append(ServiceEntry(port.protocol, str(ip), port.port, targets))
+        for version in (4, 6) if dual_stack else (4,):
+            ip = _first(service.cluster_ips, version)
+            if ip is None:
+                continue
+            for port in service.ports:
+                targets = tuple(
+                    (str(address), number)
+                    for pod in backends
+                    if (address := _first(pod.ips, version)) is not None
+                    and (number := _target(pod, port.target_port, port.protocol)) is not None
+                )
+                entries.append(ServiceEntry(port.protocol, str(ip), port.port, targets))
     return entries
 
 
-def _hairpin(cluster: Cluster, pods: list[Pod]) -> list[str]:
+def _hairpin(cluster: Cluster, pods: list[Pod], dual_stack: bool) -> list[str]:
     """Backend pods, which may reach themselves through their own Service."""
     in_lab = {p.key: p for p in pods}
     keys = {b.key for s in cluster.services for b in cluster.service_backends(s)}
-    return sorted({str(_first_v4(in_lab[k].ips)) for k in keys if k in in_lab})
+    versions = (4, 6) if dual_stack else (4,)
+    return sorted(
+        {str(a) for k in keys if k in in_lab for v in versions if (a := _first(in_lab[k].ips, v))}
+    )
 
 
 def _target(pod: Pod, target: int | str, protocol: Protocol) -> int | None:
@@ -523,9 +536,12 @@ def _routed_prefixes(
     return tuple(str(n) for n in ipaddress.collapse_addresses(sorted(v4)))
 
 
-def _routed_prefixes6(pods: list[Pod], node_addresses: Iterable[str]) -> tuple[str, ...]:
+def _routed_prefixes6(
+    cluster: Cluster, pods: list[Pod], node_addresses: Iterable[str]
+) -> tuple[str, ...]:
     """The /64s around every lab IPv6 address, plus the external network, collapsed."""
     addresses = [a for p in pods if (a := _first(p.ips, 6))]
+    addresses += [a for s in cluster.services if (a := _first(s.cluster_ips, 6))]
     addresses += [ipaddress.IPv6Address(a) for a in node_addresses]
     networks = {ipaddress.ip_network(f"{a}/64", strict=False) for a in addresses}
     networks.add(EXTERNAL_NETWORK_6)
