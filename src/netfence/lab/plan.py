@@ -33,9 +33,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netfence.lab.kubeproxy import ServiceEntry, antispoof6_ruleset, kube_proxy_ruleset
-from netfence.model.cluster import Cluster, Node, Pod, Service
+from netfence.lab.kubeproxy import antispoof6_ruleset, kube_proxy_ruleset
+from netfence.lab.service_plan import (
+    dns_ports,
+    dns_records,
+    dns_service,
+    first_address,
+    first_v4,
+    hairpin_addresses,
+    service_entries,
+)
+from netfence.model.cluster import Cluster, Node, Pod
 from netfence.model.labels import Labels
+from netfence.model.policy import IPAddress, IPNetwork
 from netfence.model.ports import ContainerPort, Protocol
 
 DEFAULT_NODES = ("node-a", "node-b")
@@ -48,7 +58,6 @@ NODE_ADDRESSES_6 = ipaddress.ip_network("2001:db8:0:1::/64")  # documentation ra
 EXTERNAL_NETWORK_6 = ipaddress.ip_network("2001:db8:0:2::/64")
 EXTERNAL_GATEWAY_6 = "2001:db8:0:2::1"
 EXTERNAL_ADDRESS_6 = "2001:db8:0:2::10"
-KUBE_DNS = ("kube-system", "kube-dns")
 HTTP_PORT_NAMES = ("http", "web")
 HTTP_PORT_NUMBERS = (80, 8080)
 MAX_IFNAME = 15  # IFNAMSIZ - 1: "v-catalog-mysql was truncated to v-catalog-mysq"
@@ -250,18 +259,18 @@ def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
     node_names = _node_names(cluster, pods)
     placement = _placement(pods, node_names)
     addresses = _node_addresses(cluster, node_names)
-    dual_stack = any(_first(p.ips, 6) for p in pods)
+    dual_stack = any(first_address(p.ips, 6) for p in pods)
     addresses6 = _node_addresses6(cluster, node_names) if dual_stack else {}
     nodes = tuple(
         _node_plan(lab_id, i, node_names, addresses, addresses6) for i in range(len(node_names))
     )
-    dns = _dns_service(cluster, notes)
-    dns_ip = _first_v4(dns.cluster_ips) if dns else None
+    dns = dns_service(cluster, notes)
+    dns_ip = first_v4(dns.cluster_ips) if dns else None
     nameserver = str(dns_ip) if dns_ip else None
-    dns_ports = _dns_ports(cluster, dns)
+    dns_targets = dns_ports(cluster, dns)
     slots = _slots(pods, placement)
     pod_plans = tuple(
-        _pod_plan(lab_id, cluster, pod, placement[pod.key], slots[pod.key], dns_ports, nameserver)
+        _pod_plan(lab_id, cluster, pod, placement[pod.key], slots[pod.key], dns_targets, nameserver)
         for pod in pods
     )
     if any(s.kind is ServerKind.SCTP for p in pod_plans for s in p.servers):
@@ -276,10 +285,10 @@ def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
         external=_external(lab_id, nodes[0].name, dual_stack),
         routed=_routed_prefixes(cluster, pods, addresses.values()),
         routed6=_routed_prefixes6(cluster, pods, addresses6.values()) if dual_stack else (),
-        dns_records=_dns_records(cluster, dual_stack),
+        dns_records=dns_records(cluster, dual_stack, _external_records(dual_stack)),
         nameserver=nameserver,
         kube_proxy=kube_proxy_ruleset(
-            _service_entries(cluster, pods, dual_stack), _hairpin(cluster, pods, dual_stack)
+            service_entries(cluster, pods, dual_stack), hairpin_addresses(cluster, pods, dual_stack)
         )
         + (antispoof6_ruleset() if dual_stack else ""),
         cluster_domain=cluster.cluster_domain,
@@ -293,7 +302,7 @@ def _lab_pods(cluster: Cluster, notes: list[str]) -> list[Pod]:
     for pod in sorted(cluster.pods, key=lambda p: (p.namespace, p.name)):
         if pod.host_network:
             notes.append(f"{pod.key}: hostNetwork, so no namespace of its own (not served)")
-        elif _first_v4(pod.ips) is None:
+        elif first_v4(pod.ips) is None:
             notes.append(f"{pod.key}: no IPv4 address; the lab is IPv4 only (not served)")
         else:
             pods.append(pod)
@@ -336,7 +345,7 @@ def _slots(pods: list[Pod], placement: dict[str, str]) -> dict[str, int]:
 
 def _node_addresses(cluster: Cluster, names: tuple[str, ...]) -> dict[str, str]:
     """A node's own IPv4 from the model, else the next free address of TEST-NET-2."""
-    declared = {n.name: _first_v4(n.ips) for n in cluster.nodes}
+    declared = {n.name: first_v4(n.ips) for n in cluster.nodes}
     used = _used_addresses(cluster) | {a for a in declared.values() if a}
     free = (str(ip) for ip in NODE_ADDRESSES.hosts() if str(ip) not in used)
     return {name: str(declared.get(name) or next(free)) for name in names}
@@ -344,7 +353,7 @@ def _node_addresses(cluster: Cluster, names: tuple[str, ...]) -> dict[str, str]:
 
 def _node_addresses6(cluster: Cluster, names: tuple[str, ...]) -> dict[str, str]:
     """A node's own IPv6 from the model, else the next free one of 2001:db8:0:1::/64."""
-    declared = {n.name: _first(n.ips, 6) for n in cluster.nodes}
+    declared = {n.name: first_address(n.ips, 6) for n in cluster.nodes}
     used = _used_addresses(cluster) | {str(a) for a in declared.values() if a}
     free = (str(ip) for ip in NODE_ADDRESSES_6.hosts() if str(ip) not in used)
     return {name: str(declared.get(name) or next(free)) for name in names}
@@ -358,6 +367,11 @@ def _external(lab_id: str, node: str, dual_stack: bool) -> ExternalPlan:
     return dataclasses.replace(
         plan, address6=EXTERNAL_ADDRESS_6, gateway6=EXTERNAL_GATEWAY_6, network6=network6
     )
+
+
+def _external_records(dual_stack: bool) -> dict[str, tuple[str, ...]]:
+    six = (EXTERNAL_ADDRESS_6,) if dual_stack else ()
+    return {EXTERNAL_NAME: (EXTERNAL_ADDRESS, *six)}
 
 
 def _used_addresses(cluster: Cluster) -> set[str]:
@@ -397,11 +411,11 @@ def _pod_plan(
         workload=pod.workload.format() if pod.workload else None,
         node=node,
         netns=pod_netns(lab_id, pod.namespace, pod.name),
-        ip=str(_first_v4(pod.ips)),
+        ip=str(first_v4(pod.ips)),
         host_if=interface_name(f"v{slot}-", pod.name),
         servers=pod_servers(pod.ports, dns_ports.get(pod.key)),
         resolv_conf=resolv_conf(pod.namespace, cluster.cluster_domain, nameserver),
-        ip6=str(ip6) if (ip6 := _first(pod.ips, 6)) else None,
+        ip6=str(ip6) if (ip6 := first_address(pod.ips, 6)) else None,
     )
 
 
@@ -444,116 +458,29 @@ def resolv_conf(namespace: str, domain: str, nameserver: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --- DNS and services ----------------------------------------------------------------------
-
-
-def _dns_service(cluster: Cluster, notes: list[str]) -> Service | None:
-    service = cluster.service(*KUBE_DNS)
-    if service is None or _first_v4(service.cluster_ips) is None:
-        notes.append("no kube-system/kube-dns Service with an IPv4 ClusterIP: pods get no DNS")
-        return None
-    if not cluster.service_backends(service):
-        notes.append("kube-system/kube-dns has no backend pods: names will not resolve")
-    return service
-
-
-def _dns_ports(cluster: Cluster, service: Service | None) -> dict[str, int]:
-    """Per kube-dns backend pod: the container port its 53/UDP service port targets."""
-    if service is None:
-        return {}
-    ports = [p for p in service.ports if p.protocol is Protocol.UDP] or list(service.ports)
-    found = {}
-    for pod in cluster.service_backends(service):
-        for port in ports:
-            number = _target(pod, port.target_port, port.protocol)
-            if number is not None:
-                found[pod.key] = number
-                break
-    return found
-
-
-def _dns_records(cluster: Cluster, dual_stack: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """``<svc>.<ns>.svc.<domain>`` → ClusterIPs, and the external host's name (IPv6
-    addresses too in a dual-stack lab)."""
-    versions = (4, 6) if dual_stack else (4,)
-    external = (EXTERNAL_ADDRESS, EXTERNAL_ADDRESS_6) if dual_stack else (EXTERNAL_ADDRESS,)
-    records: dict[str, tuple[str, ...]] = {EXTERNAL_NAME: external}
-    for service in cluster.services:
-        ips = tuple(str(ip) for ip in service.cluster_ips if ip.version in versions)
-        if ips:
-            name = f"{service.name}.{service.namespace}.svc.{cluster.cluster_domain}"
-            records[name] = ips
-    return tuple(sorted(records.items()))
-
-
-def _service_entries(cluster: Cluster, pods: list[Pod], dual_stack: bool) -> list[ServiceEntry]:
-    """Per ClusterIP (IPv6 ones too in a dual-stack lab) and port: the backends'
-    addresses of the same family."""
-    in_lab = {p.key for p in pods}
-    entries = []
-    for service in cluster.services:
-        backends = [p for p in cluster.service_backends(service) if p.key in in_lab]
-        for version in (4, 6) if dual_stack else (4,):
-            ip = _first(service.cluster_ips, version)
-            if ip is None:
-                continue
-            for port in service.ports:
-                targets = tuple(
-                    (str(address), number)
-                    for pod in backends
-                    if (address := _first(pod.ips, version)) is not None
-                    and (number := _target(pod, port.target_port, port.protocol)) is not None
-                )
-                entries.append(ServiceEntry(port.protocol, str(ip), port.port, targets))
-    return entries
-
-
-def _hairpin(cluster: Cluster, pods: list[Pod], dual_stack: bool) -> list[str]:
-    """Backend pods, which may reach themselves through their own Service."""
-    in_lab = {p.key: p for p in pods}
-    keys = {b.key for s in cluster.services for b in cluster.service_backends(s)}
-    versions = (4, 6) if dual_stack else (4,)
-    return sorted(
-        {str(a) for k in keys if k in in_lab for v in versions if (a := _first(in_lab[k].ips, v))}
-    )
-
-
-def _target(pod: Pod, target: int | str, protocol: Protocol) -> int | None:
-    """A Service's targetPort on one backend: a number, or a name resolved on the pod."""
-    return target if isinstance(target, int) else pod.named_port(target, protocol)
-
-
 def _routed_prefixes(
     cluster: Cluster, pods: list[Pod], node_addresses: Iterable[str]
 ) -> tuple[str, ...]:
-    """The /24s around every lab address, plus the external network, collapsed."""
-    addresses = [_first_v4(p.ips) for p in pods]
-    addresses += [_first_v4(s.cluster_ips) for s in cluster.services]
+    """The /24s around every lab IPv4 address, plus the external network, collapsed."""
+    addresses = [first_address(p.ips, 4) for p in pods]
+    addresses += [first_address(s.cluster_ips, 4) for s in cluster.services]
     addresses += [ipaddress.IPv4Address(a) for a in node_addresses]
-    networks = {ipaddress.ip_network(f"{a}/24", strict=False) for a in addresses if a}
-    networks.add(EXTERNAL_NETWORK)
-    v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
-    return tuple(str(n) for n in ipaddress.collapse_addresses(sorted(v4)))
+    return _around(addresses, 24, EXTERNAL_NETWORK)
 
 
 def _routed_prefixes6(
     cluster: Cluster, pods: list[Pod], node_addresses: Iterable[str]
 ) -> tuple[str, ...]:
     """The /64s around every lab IPv6 address, plus the external network, collapsed."""
-    addresses = [a for p in pods if (a := _first(p.ips, 6))]
-    addresses += [a for s in cluster.services if (a := _first(s.cluster_ips, 6))]
+    addresses = [first_address(p.ips, 6) for p in pods]
+    addresses += [first_address(s.cluster_ips, 6) for s in cluster.services]
     addresses += [ipaddress.IPv6Address(a) for a in node_addresses]
-    networks = {ipaddress.ip_network(f"{a}/64", strict=False) for a in addresses}
-    networks.add(EXTERNAL_NETWORK_6)
-    v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
-    return tuple(str(n) for n in ipaddress.collapse_addresses(sorted(v6)))
+    return _around(addresses, 64, EXTERNAL_NETWORK_6)
 
 
-def _first_v4(ips: Iterable[object]) -> ipaddress.IPv4Address | None:
-    return next((ip for ip in ips if isinstance(ip, ipaddress.IPv4Address)), None)
-
-
-def _first(
-    ips: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address], version: int
-) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    return next((ip for ip in ips if ip.version == version), None)
+def _around(
+    addresses: Iterable[IPAddress | None], length: int, external: IPNetwork
+) -> tuple[str, ...]:
+    networks = {ipaddress.ip_network(f"{a}/{length}", strict=False) for a in addresses if a}
+    collapsed = ipaddress.collapse_addresses(sorted([*networks, external]))  # type: ignore[type-var]
+    return tuple(str(n) for n in collapsed)
