@@ -144,3 +144,18 @@ def test_named_service_port_maps_to_target_port(cluster: Cluster) -> None:
     dst = resolve_target("catalog/svc/catalog", cluster)
     report = check(compiled, cluster, src, dst, "http", None)
     assert [d.connection.port for d in report.steps[0].decisions] == [8080]
+
+
+def test_a_replaced_cluster_has_its_own_indexes(cluster: Cluster) -> None:
+    """dataclasses.replace builds new lookups: no pod listed twice, none stale."""
+    import dataclasses
+
+    ui = [p for p in cluster.pods if p.namespace == "ui"]
+    fewer = dataclasses.replace(cluster, pods=tuple(p for p in cluster.pods if p not in ui))
+    same = dataclasses.replace(cluster, policies=())
+    assert list(same.pods_in("ui")) == ui == list(cluster.pods_in("ui"))
+    assert list(fewer.pods_in("ui")) == [] and fewer.pod("ui", ui[0].name) is None
+    assert cluster.pod("ui", ui[0].name) == ui[0]
+    for c in (cluster, same, fewer):
+        for ns in {p.namespace for p in c.pods}:
+            assert list(c.pods_in(ns)) == [p for p in c.pods if p.namespace == ns]

@@ -61,7 +61,9 @@ def desired_state(
                     obj=ref,
                 )
             )
-    cluster = dataclasses.replace(built.cluster, policies=tuple(policies))
+    cluster = built.cluster
+    if len(policies) != len(cluster.policies):  # kept or fail-closed policies added
+        cluster = dataclasses.replace(cluster, policies=tuple(policies))
     compiled = compile_policies(cluster.policies)
     model = node_ruleset(compiled, cluster, node, options)
     return DesiredState(cluster, compiled, model.render(), model, tuple(diagnostics), valid)

@@ -237,15 +237,7 @@ def with_lab_nodes(cluster: Cluster, plan: LabPlan) -> Cluster:
         for n in plan.nodes
         if n.name not in declared
     )
-    # Not dataclasses.replace: it would hand the new Cluster the old one's index dicts.
-    return Cluster(
-        cluster.namespaces,
-        pods,
-        cluster.services,
-        (*cluster.nodes, *added),
-        cluster.policies,
-        cluster.cluster_domain,
-    )
+    return dataclasses.replace(cluster, pods=pods, nodes=(*cluster.nodes, *added))
 
 
 # --- planning ------------------------------------------------------------------------------

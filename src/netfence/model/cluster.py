@@ -98,11 +98,20 @@ class Cluster:
     nodes: tuple[Node, ...] = ()
     policies: tuple[NetworkPolicy, ...] = ()
     cluster_domain: str = "cluster.local"
-    _ns_index: dict[str, Namespace] = field(default_factory=dict, compare=False, repr=False)
-    _pod_index: dict[str, Pod] = field(default_factory=dict, compare=False, repr=False)
-    _ip_index: dict[IPAddress, Pod] = field(default_factory=dict, compare=False, repr=False)
-    _service_index: dict[str, Service] = field(default_factory=dict, compare=False, repr=False)
-    _pods_by_ns: dict[str, list[Pod]] = field(default_factory=dict, compare=False, repr=False)
+    # lookups built by __post_init__; not init fields, so dataclasses.replace makes new ones
+    _ns_index: dict[str, Namespace] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _pod_index: dict[str, Pod] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _ip_index: dict[IPAddress, Pod] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _service_index: dict[str, Service] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _pods_by_ns: dict[str, list[Pod]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._ns_index.update((ns.name, ns) for ns in self.namespaces)
@@ -132,7 +141,7 @@ class Cluster:
         return next((s for s in self.services if s.namespace == namespace and s.name == name), None)
 
     def pods_in(self, namespace: str) -> Iterable[Pod]:
-        return (p for p in self.pods if p.namespace == namespace)
+        return iter(self._pods_by_ns.get(namespace, ()))
 
     def service_backends(self, service: Service) -> tuple[Pod, ...]:
         """API reference (Service.spec.selector): "Route service traffic to pods
