@@ -84,20 +84,28 @@ class ConversionCache:
     (a source that re-reads only what changed keeps unchanged documents as the
     same objects). Entries not used by the latest build are dropped."""
 
-    _entries: dict[tuple[int, Source, str], tuple[dict[str, object], _Converted]] = field(
+    # id of the document's object -> (that object, its source, default namespace, result)
+    _entries: dict[int, tuple[dict[str, object], Source, str, _Converted]] = field(
         default_factory=dict
     )
+    _used: set[int] = field(default_factory=set)
 
     def convert(self, doc: RawDocument, default_namespace: str) -> _Converted:
-        key = (id(doc.obj), doc.source, default_namespace)
+        key = id(doc.obj)
         entry = self._entries.get(key)
-        if entry is None or entry[0] is not doc.obj:
-            entry = self._entries[key] = (doc.obj, _convert(doc, default_namespace))
+        if (
+            entry is None
+            or entry[0] is not doc.obj
+            or entry[2] != default_namespace
+            or (entry[1] is not doc.source and entry[1] != doc.source)
+        ):
+            converted = _convert(doc, default_namespace)
+            entry = self._entries[key] = (doc.obj, doc.source, default_namespace, converted)
         self._used.add(key)
-        return entry[1]
+        return entry[3]
 
     def begin(self) -> None:
-        self._used: set[tuple[int, Source, str]] = set()
+        self._used = set()
 
     def end(self) -> None:
         for key in self._entries.keys() - self._used:
