@@ -68,8 +68,9 @@ class _Builder:
     cluster: Cluster
     options: NftOptions
     sets: dict[str, NftSet] = field(default_factory=dict)
-    _peer_pods: dict[tuple[object, ...], tuple[Pod, ...]] = field(default_factory=dict)
+    _peer_indexes: dict[tuple[object, ...], tuple[int, ...]] = field(default_factory=dict)
     _ranges: dict[tuple[object, ...], Ranges] = field(default_factory=dict)
+    _addresses: dict[int, list[int | None]] = field(default_factory=dict)  # per family
 
     def __post_init__(self) -> None:
         pods = self.cluster.pods
@@ -115,9 +116,13 @@ class _Builder:
     def peer_pods(self, matcher: PeerMatcher) -> tuple[Pod, ...]:
         """Pods a selector peer matches (never hostNetwork pods), through the label
         indexes; the rules are those of compile.PeerMatcher."""
+        return tuple(self.cluster.pods[i] for i in self.peer_indexes(matcher))
+
+    def peer_indexes(self, matcher: PeerMatcher) -> tuple[int, ...]:
+        """The same as indexes into ``cluster.pods``, in order."""
         peer = matcher.peer
         key = (peer, matcher.policy_namespace)
-        found = self._peer_pods.get(key)
+        found = self._peer_indexes.get(key)
         if found is None:
             if peer.namespace_selector is None:
                 chosen = set(self._in_namespace.get(matcher.policy_namespace, set()))
@@ -127,7 +132,17 @@ class _Builder:
                     chosen |= self._in_namespace.get(self._namespaces[n], set())
             if peer.pod_selector is not None:
                 chosen &= self._pod_labels.select(peer.pod_selector)
-            found = self._peer_pods[key] = tuple(self.cluster.pods[i] for i in sorted(chosen))
+            found = self._peer_indexes[key] = tuple(sorted(chosen))
+        return found
+
+    def addresses(self, family: int) -> list[int | None]:
+        """Every pod's address of ``family`` as an integer (None: it has none)."""
+        found = self._addresses.get(family)
+        if found is None:
+            found = self._addresses[family] = [
+                int(ip) if (ip := p.ip_of_version(family)) is not None else None
+                for p in self.cluster.pods
+            ]
         return found
 
     def selected_pods(self, policy: CompiledPolicy) -> list[Pod]:
@@ -148,10 +163,9 @@ class _Builder:
             for m in peers:
                 block = m.peer.ip_block
                 if block is None:
+                    addresses = self.addresses(family)
                     ranges.extend(
-                        (int(ip), int(ip))
-                        for p in self.peer_pods(m)
-                        if (ip := p.ip_of_version(family)) is not None
+                        (a, a) for i in self.peer_indexes(m) if (a := addresses[i]) is not None
                     )
                 elif block.cidr.version == family:
                     holes = [_span(e) for e in block.except_ if e.version == family]
