@@ -165,14 +165,14 @@ def start(
     """Bind the listeners of one SPEC (not yet serving); ``ipv6``: dual stack."""
     kind, _, text = spec.partition(":")
     address = (ANY6 if ipv6 and host == ANY else host, int(text))
-    http_, tcp, sctp, udp = (
+    http_server, tcp_server, sctp_server, udp_server = (
         (dual_stack(c) if ipv6 else c) for c in (HTTPServer, TCPServer, SCTPServer, UDPServer)
     )
     factories: dict[str, Callable[[], list[socketserver.BaseServer]]] = {
-        "http": lambda: [http_(address, _HTTPHandler)],
-        "tcp": lambda: [tcp(address, _GreetingHandler)],
-        "sctp": lambda: [sctp(address, _GreetingHandler)],
-        "udp": lambda: [udp(address, _EchoHandler)],
+        "http": lambda: [http_server(address, _HTTPHandler)],
+        "tcp": lambda: [tcp_server(address, _GreetingHandler)],
+        "sctp": lambda: [sctp_server(address, _GreetingHandler)],
+        "udp": lambda: [udp_server(address, _EchoHandler)],
         "dns": lambda: _dns((host, int(text)), zone),
     }
     if kind not in factories:
