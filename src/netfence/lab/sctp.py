@@ -95,6 +95,7 @@ def _payload(data: bytes, family: int) -> bytes:
 def probe(host: str, port: int, timeout: float) -> bool:
     """Send an INIT to host:port; True when the matching INIT ACK arrives in time."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    peer = socket.getaddrinfo(host, None, family)[0][4][0]  # the address as replies show it
     source_port, tag = random.randint(49152, 65535), random.randint(1, 0xFFFFFFFF)
     deadline = time.monotonic() + timeout
     with raw_socket(family) as sock:
@@ -108,7 +109,7 @@ def probe(host: str, port: int, timeout: float) -> bool:
             reply = decode(_payload(data, family))
             if (
                 reply is not None
-                and sender[0] == socket.getaddrinfo(host, None, family)[0][4][0]
+                and sender[0] == peer
                 and (reply.source_port, reply.destination_port) == (port, source_port)
                 and (reply.chunk_type, reply.verification_tag) == (INIT_ACK, tag)
             ):
