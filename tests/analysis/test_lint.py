@@ -26,7 +26,9 @@ BASE: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-def findings(*specs: dict[str, Any]) -> list[tuple[str, str | None]]:
+def findings(
+    *specs: dict[str, Any], base: list[dict[str, Any]] = BASE
+) -> list[tuple[str, str | None]]:
     policies = [
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -37,7 +39,7 @@ def findings(*specs: dict[str, Any]) -> list[tuple[str, str | None]]:
         for i, spec in enumerate(specs)
     ]
     built = build_cluster(
-        [RawDocument(Source("t", i), o) for i, o in enumerate([*BASE, *policies])]
+        [RawDocument(Source("t", i), o) for i, o in enumerate([*base, *policies])]
     )
     assert not built.errors
     return [
@@ -84,6 +86,37 @@ DNS_ALLOWED = {
 )  # fmt: skip
 def test_check_table(specs: list[dict[str, Any]], expected: list[tuple[str, str | None]]) -> None:
     assert findings(*specs) == expected
+
+
+# shop/web with an IPv6 address as well; shop/db stays IPv4 only
+DUAL_STACK = [
+    {**o, "status": {"podIP": "10.1.0.1", "podIPs": [{"ip": "10.1.0.1"}, {"ip": "fd00:1::1"}]}}
+    if o["metadata"]["name"] == "web" and o["kind"] == "Pod" else o
+    for o in BASE
+]  # fmt: skip
+WEB = {"matchLabels": {"app": "web"}}
+WORLD4, WORLD6 = {"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}
+
+
+@pytest.mark.parametrize(
+    ("specs", "expected"),
+    [
+        ([{"podSelector": WEB, "policyTypes": ["Egress"], "egress": [DNS_ALLOWED, {"to": [WORLD4]}]}],
+         [("NF104", "spec.egress[1].to[0].ipBlock.cidr"), ("NF112", "spec.egress[1].to[0].ipBlock.cidr")]),
+        ([{"podSelector": WEB, "policyTypes": ["Egress"], "egress": [DNS_ALLOWED, {"to": [WORLD4, WORLD6]}]}],
+         [("NF104", "spec.egress[1].to[0].ipBlock.cidr"), ("NF104", "spec.egress[1].to[1].ipBlock.cidr")]),
+        ([{"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Egress"], "egress": [DNS_ALLOWED, {"to": [WORLD4]}]}],
+         [("NF104", "spec.egress[1].to[0].ipBlock.cidr")]),
+        ([{"podSelector": WEB, "ingress": [{"from": [{"ipBlock": {"cidr": "fd00:9::/64"}}]}]}],
+         [("NF112", "spec.ingress[0].from[0].ipBlock.cidr")]),
+        ([{"podSelector": WEB, "ingress": [{"from": [{"podSelector": {}}]}]}], []),
+    ],
+    ids=["world-v4-only", "world-both", "v4-only-pods", "v6-only-ingress", "no-ipblock"],
+)  # fmt: skip
+def test_ipblocks_of_one_family_in_a_dual_stack_cluster(
+    specs: list[dict[str, Any]], expected: list[tuple[str, str | None]]
+) -> None:
+    assert findings(*specs, base=DUAL_STACK) == expected
 
 
 def test_suggests_the_nearest_label() -> None:

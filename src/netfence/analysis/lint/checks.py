@@ -191,6 +191,39 @@ def egress_to_world(ctx: Context) -> Iterator[Finding]:
                     )
 
 
+ONE_FAMILY = Check(
+    "NF112", "ipblock-one-family", Severity.WARNING,
+    "a rule's ipBlocks are of one address family while the selected pods have both",
+    "An ipBlock matches addresses of its own family only. In a dual-stack cluster a rule "
+    "whose ipBlocks are all IPv4 (or all IPv6) allows nothing of the other family: egress "
+    "to 0.0.0.0/0 still leaves the internet unreachable over IPv6.",
+    "Add the ipBlock of the other family (::/0 beside 0.0.0.0/0, the service's IPv6 prefix "
+    "beside its IPv4 one), or leave out on purpose and say so in a comment.",
+)  # fmt: skip
+
+
+OTHER_FAMILY = {4: 6, 6: 4}
+
+
+def ipblock_one_family(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.compiled.policies:
+        families = {ip.version for pod in _selected(ctx, policy) for ip in pod.ips}
+        if len(families) < 2:
+            continue
+        for direction in (Direction.INGRESS, Direction.EGRESS):
+            for rule in policy.rules(direction):
+                blocks = [m for m in rule.peers or () if m.peer.ip_block is not None]
+                covered = {b.cidr.version for m in blocks if (b := m.peer.ip_block)}
+                if len(covered) == 1:
+                    (version,) = covered
+                    message = (
+                        f"{direction.value.lower()} ipBlocks are IPv{version} only, while the "
+                        f"selected pods have IPv{OTHER_FAMILY[version]} addresses too: "
+                        "none of that traffic is allowed by this rule"
+                    )
+                    yield _finding(ONE_FAMILY, policy, message, f"{blocks[0].path}.ipBlock.cidr")
+
+
 SERVICE_PORT = Check(
     "NF105", "service-port-not-target-port", Severity.WARNING,
     "a policy port is a Service's port, not its pods' targetPort",
@@ -455,6 +488,7 @@ CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (NO_DEFAULT_DENY, no_default_deny),
     (SHADOWED, shadowed),
     (JOINED_PEER, joined_peer),
+    (ONE_FAMILY, ipblock_one_family),
 )
 
 
