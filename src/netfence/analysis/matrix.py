@@ -3,7 +3,9 @@
 A cell counts the (source pod, destination pod, port) connections that are
 allowed. Without a port, each destination pod is probed on the container ports
 it declares (the ports it serves); with ``port``, on that port (a name is
-resolved per destination pod).
+resolved per destination pod). Connections are in the destination's primary
+address family, or in ``family`` (4 or 6) when given: then pods without an
+address of that family take part in no connection.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Matrix:
     cells: tuple[tuple[Cell, ...], ...]  # [source][destination]
     port: int | str | None
     protocol: Protocol | None
+    family: int | None = None
 
 
 def group_pods(cluster: Cluster, namespaces: Sequence[str] = ()) -> tuple[Group, ...]:
@@ -65,13 +68,14 @@ def connectivity_matrix(
     port: int | str | None = None,
     protocol: Protocol | None = None,
     namespaces: Sequence[str] = (),
+    family: int | None = None,
 ) -> Matrix:
     groups = group_pods(cluster, namespaces)
     rows = tuple(
-        tuple(_cell(compiled, cluster, src, dst, port, protocol) for dst in groups)
+        tuple(_cell(compiled, cluster, src, dst, port, protocol, family) for dst in groups)
         for src in groups
     )
-    return Matrix(groups, rows, port, protocol)
+    return Matrix(groups, rows, port, protocol, family)
 
 
 def destination_ports(
@@ -94,11 +98,15 @@ def _cell(
     dst: Group,
     port: int | str | None,
     protocol: Protocol | None,
+    family: int | None,
 ) -> Cell:
     allowed = total = 0
     for s, d, number, proto in probes(src, dst, port, protocol, include_self=True):
+        connection = pod_connection(s, d, number, proto, family)
+        if family is not None and (connection.src.ip is None or connection.dst.ip is None):
+            continue  # no connection of that family between these pods
         total += 1
-        allowed += evaluate(compiled, cluster, pod_connection(s, d, number, proto)).allowed
+        allowed += evaluate(compiled, cluster, connection).allowed
     return Cell(allowed, total)
 
 
@@ -118,7 +126,13 @@ def probes(
                 yield s, d, number, proto
 
 
-def pod_connection(src: Pod, dst: Pod, port: int, protocol: Protocol) -> Connection:
+def pod_connection(
+    src: Pod, dst: Pod, port: int, protocol: Protocol, family: int | None = None
+) -> Connection:
+    """In ``family``, else in the destination's primary family."""
+    if family is not None:
+        dst_ip, src_ip = dst.ip_of_version(family), src.ip_of_version(family)
+        return Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)
     dst_ip = dst.ips[0] if dst.ips else None
     src_ip = src.ip_of_version(dst_ip.version) if dst_ip else (src.ips[0] if src.ips else None)
     return Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)

@@ -125,6 +125,11 @@ def _parse_resolves(values: tuple[str, ...]) -> dict[str, Any]:
     show_default=True,
 )
 @click.option("--summary", is_flag=True, help="Whole-cluster counts per port class (any size).")
+@click.option(
+    "--ip-family",
+    type=click.Choice(["4", "6"]),
+    help="Judge connections in this address family (default: each destination's primary one).",
+)
 @manifest_options
 def matrix_command(
     port: str | None,
@@ -132,6 +137,7 @@ def matrix_command(
     only: tuple[str, ...],
     output: str,
     summary: bool,
+    ip_family: str | None,
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
@@ -141,12 +147,18 @@ def matrix_command(
     Without --port each destination is probed on the container ports it
     declares. A cell shows all / some / none of its connections allowed.
     With --summary: for every port class the policies induce, how many ordered
-    pod pairs are allowed, and how many pods are isolated per direction.
+    pod pairs are allowed, and how many pods are isolated per direction (IPv4).
+    In a dual-stack cluster the families differ only through ipBlocks: use
+    --ip-family 6 to see IPv6.
     """
     from netfence.analysis.matrix import connectivity_matrix, group_pods
     from netfence.render.data import matrix_data
     from netfence.render.matrix import matrix_csv, matrix_dot, matrix_table
 
+    if summary and ip_family == "6":
+        raise click.BadParameter(
+            "the whole-cluster analysis judges IPv4 connections only", param_hint="--ip-family"
+        )
     loaded = load(files, kustomizations, namespace)
     if summary:
         _print_summary(loaded, output)
@@ -157,8 +169,9 @@ def matrix_command(
             f"{groups:,} workloads make a {groups:,}×{groups:,} matrix: use --summary, "
             f"or --namespace-filter to show at most {MAX_MATRIX_GROUPS} workloads"
         )
+    family = int(ip_family) if ip_family else None
     matrix = connectivity_matrix(
-        loaded.compiled, loaded.cluster, parse_port(port), parse_protocol(protocol), only
+        loaded.compiled, loaded.cluster, parse_port(port), parse_protocol(protocol), only, family
     )
     if output == "json":
         click.echo(json.dumps(matrix_data(matrix), indent=2))

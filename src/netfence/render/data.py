@@ -114,6 +114,7 @@ def matrix_data(matrix: Matrix) -> Json:
     return {
         "port": matrix.port,
         "protocol": None if matrix.protocol is None else matrix.protocol.value,
+        "ip_family": matrix.family,
         "groups": [{"name": g.key, "pods": [p.key for p in g.pods]} for g in matrix.groups],
         "cells": [
             {

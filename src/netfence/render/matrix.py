@@ -29,7 +29,8 @@ def matrix_lines(matrix: Matrix) -> list[str]:
     port = "declared container ports" if matrix.port is None else f"port {matrix.port}"
     proto = "" if matrix.protocol is None else f"/{matrix.protocol.value}"
     lines.append("")
-    lines.append(f"rows: from, columns: to (numbers as rows); probed on {port}{proto}")
+    family = "" if matrix.family is None else f", IPv{matrix.family}"
+    lines.append(f"rows: from, columns: to (numbers as rows); probed on {port}{proto}{family}")
     lines.append("✓ all allowed   ✗ all denied   ~a/b a of b allowed   · nothing to probe")
     return lines
 
