@@ -295,7 +295,7 @@ def _lab_pods(cluster: Cluster, notes: list[str]) -> list[Pod]:
         if pod.host_network:
             notes.append(f"{pod.key}: hostNetwork, so no namespace of its own (not served)")
         elif first_v4(pod.ips) is None:
-            notes.append(f"{pod.key}: no IPv4 address; the lab is IPv4 only (not served)")
+            notes.append(f"{pod.key}: no IPv4 address; lab pods need one (not served)")
         else:
             pods.append(pod)
     return pods
