@@ -276,7 +276,7 @@ def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
         pods=pod_plans,
         external=_external(lab_id, nodes[0].name, dual_stack),
         routed=_routed_prefixes(cluster, pods, addresses.values()),
-        routed6=_routed_prefixes6(cluster, pods, addresses6.values()) if dual_stack else (),
+        routed6=_routed_prefixes(cluster, pods, addresses6.values(), 6) if dual_stack else (),
         dns_records=dns_records(cluster, dual_stack, _external_records(dual_stack)),
         nameserver=nameserver,
         kube_proxy=kube_proxy_ruleset(
@@ -451,22 +451,15 @@ def resolv_conf(namespace: str, domain: str, nameserver: str | None) -> str:
 
 
 def _routed_prefixes(
-    cluster: Cluster, pods: list[Pod], node_addresses: Iterable[str]
+    cluster: Cluster, pods: list[Pod], node_addresses: Iterable[str], version: int = 4
 ) -> tuple[str, ...]:
-    """The /24s around every lab IPv4 address, plus the external network, collapsed."""
-    addresses = [first_address(p.ips, 4) for p in pods]
-    addresses += [first_address(s.cluster_ips, 4) for s in cluster.services]
-    addresses += [ipaddress.IPv4Address(a) for a in node_addresses]
-    return _around(addresses, 24, EXTERNAL_NETWORK)
-
-
-def _routed_prefixes6(
-    cluster: Cluster, pods: list[Pod], node_addresses: Iterable[str]
-) -> tuple[str, ...]:
-    """The /64s around every lab IPv6 address, plus the external network, collapsed."""
-    addresses = [first_address(p.ips, 6) for p in pods]
-    addresses += [first_address(s.cluster_ips, 6) for s in cluster.services]
-    addresses += [ipaddress.IPv6Address(a) for a in node_addresses]
+    """The /24s (IPv4) or /64s (IPv6) around every lab address of one family, plus
+    the external network, collapsed."""
+    addresses = [first_address(p.ips, version) for p in pods]
+    addresses += [first_address(s.cluster_ips, version) for s in cluster.services]
+    addresses += [ipaddress.ip_address(a) for a in node_addresses]
+    if version == 4:
+        return _around(addresses, 24, EXTERNAL_NETWORK)
     return _around(addresses, 64, EXTERNAL_NETWORK_6)
 
 
