@@ -52,3 +52,37 @@ def test_summary_refuses_ipv6(tmp_path: Path) -> None:
     manifests.write_text(yaml.safe_dump_all([*PODS, POLICY]))
     done = run_cli("matrix", "-f", str(manifests), "--summary", "--ip-family", "6")
     assert done.code == 2 and "judges IPv4 connections only" in done.err
+
+
+def test_diff_in_one_family(tmp_path: Path) -> None:
+    """Adding an IPv6 ipBlock to db's policy gains web → db over IPv6 only."""
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump_all([*PODS, POLICY]))
+    both = json.loads(json.dumps(POLICY))
+    both["spec"]["ingress"][0]["from"].append({"ipBlock": {"cidr": "fd00:1::/64"}})
+    change = tmp_path / "change.yaml"
+    change.write_text(yaml.safe_dump(both))
+    gained = {}
+    for family in ("4", "6"):
+        done = run_cli("diff", "-f", str(base), "--apply", str(change), "--ip-family", family,
+                       "-o", "json")  # fmt: skip
+        assert done.code == 0, done.err
+        changes = json.loads(done.out)["changes"]
+        gained[family] = [(c["kind"], c["from"], c["to"]) for c in changes]
+    assert gained == {"4": [], "6": [("gained", "shop/web", "shop/db")]}
+
+
+def test_report_in_one_family() -> None:
+    from netfence.analysis.report import report_data
+    from netfence.compile import compile_policies
+    from netfence.model.diagnostics import Source
+    from netfence.parse import RawDocument, build_cluster
+
+    docs = [RawDocument(Source("t", i + 1), o) for i, o in enumerate([*PODS, POLICY])]
+    cluster = build_cluster(docs).cluster
+    compiled = compile_policies(cluster.policies)
+    names = [p.key for p in cluster.pods]  # shop/db, shop/web: one pod per group
+    web, db = names.index("shop/web"), names.index("shop/db")
+    for family, allowed in ((4, 1), (6, 0)):
+        (cell,) = report_data(compiled, cluster, family).cells[(web, db)]
+        assert (cell.allowed, cell.total) == (allowed, 1), family

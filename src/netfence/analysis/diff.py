@@ -68,14 +68,15 @@ class State:
     compiled: CompiledPolicySet
 
 
-def connectivity_diff(before: State, after: State) -> Diff:
-    """Every (workload, workload, port) whose verdict differs for some pod pair."""
+def connectivity_diff(before: State, after: State, family: int | None = None) -> Diff:
+    """Every (workload, workload, port) whose verdict differs for some pod pair; in
+    ``family`` when given, else in each destination's primary family."""
     dns_pods = _dns_backends(after.cluster)
     groups = group_pods(after.cluster)
     changes: list[ConnectionChange] = []
     for src in groups:
         for dst in groups:
-            changes.extend(_cell_changes(before, after, src, dst, dns_pods))
+            changes.extend(_cell_changes(before, after, src, dst, dns_pods, family))
     changes.sort(
         key=lambda c: (not c.dns, c.kind is not ChangeKind.LOST, c.source, c.destination, c.port)
     )
@@ -83,12 +84,17 @@ def connectivity_diff(before: State, after: State) -> Diff:
 
 
 def _cell_changes(
-    before: State, after: State, src: Group, dst: Group, dns_pods: frozenset[str]
+    before: State,
+    after: State,
+    src: Group,
+    dst: Group,
+    dns_pods: frozenset[str],
+    family: int | None,
 ) -> list[ConnectionChange]:
     found: dict[tuple[ChangeKind, int, Protocol], list[tuple[Decision, Decision]]] = {}
-    for s, d, port, protocol in probes(src, dst):
-        old = _decide(before, s, d, port, protocol)
-        new = _decide(after, s, d, port, protocol)
+    for s, d, port, protocol in probes(src, dst, family=family):
+        old = _decide(before, s, d, port, protocol, family)
+        new = _decide(after, s, d, port, protocol, family)
         if old.allowed != new.allowed:
             kind = ChangeKind.LOST if old.allowed else ChangeKind.GAINED
             found.setdefault((kind, port, protocol), []).append((old, new))
@@ -108,11 +114,14 @@ def _cell_changes(
     ]
 
 
-def _decide(state: State, src: Pod, dst: Pod, port: int, protocol: Protocol) -> Decision:
+def _decide(
+    state: State, src: Pod, dst: Pod, port: int, protocol: Protocol, family: int | None
+) -> Decision:
     """The pods of ``state``'s own cluster (labels may differ between the states)."""
     s = state.cluster.pod(src.namespace, src.name) or src
     d = state.cluster.pod(dst.namespace, dst.name) or dst
-    return evaluate(state.compiled, state.cluster, pod_connection(s, d, port, protocol))
+    connection = pod_connection(s, d, port, protocol, family)
+    return evaluate(state.compiled, state.cluster, connection)
 
 
 def _dns_backends(cluster: Cluster) -> frozenset[str]:
@@ -163,6 +172,8 @@ def _aggregate(
 ) -> list[ConnectionChange]:
     """Class pairs → pod pairs, grouped by workload pair and direction of change; the
     port classes of a group are listed together."""
+    from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION
+
     dns_pods = _dns_backends(after.cluster)
     groups: dict[tuple[ChangeKind, str, str], dict[int, list[tuple[Pod, Pod]]]] = {}
     for change in found:
@@ -185,7 +196,8 @@ def _aggregate(
             for pc in classes
         )
         pairs = len({pair for pairs in by_port.values() for pair in pairs})
-        old, new = _decide(before, s, d, port, protocol), _decide(after, s, d, port, protocol)
+        old = _decide(before, s, d, port, protocol, ANALYSIS_IP_VERSION)  # what it judges
+        new = _decide(after, s, d, port, protocol, ANALYSIS_IP_VERSION)
         text = _ports_text(classes, analysis.ports.classes)
         out.append(ConnectionChange(kind, src, dst, port, protocol, pairs, old, new, dns, text))
     return out

@@ -101,12 +101,9 @@ def _cell(
     family: int | None,
 ) -> Cell:
     allowed = total = 0
-    for s, d, number, proto in probes(src, dst, port, protocol, include_self=True):
-        connection = pod_connection(s, d, number, proto, family)
-        if family is not None and (connection.src.ip is None or connection.dst.ip is None):
-            continue  # no connection of that family between these pods
+    for s, d, number, proto in probes(src, dst, port, protocol, True, family):
         total += 1
-        allowed += evaluate(compiled, cluster, connection).allowed
+        allowed += evaluate(compiled, cluster, pod_connection(s, d, number, proto, family)).allowed
     return Cell(allowed, total)
 
 
@@ -116,11 +113,17 @@ def probes(
     port: int | str | None = None,
     protocol: Protocol | None = None,
     include_self: bool = False,
+    family: int | None = None,
 ) -> Iterator[tuple[Pod, Pod, int, Protocol]]:
-    """Every (source pod, destination pod, port, protocol) a cell probes."""
+    """Every (source pod, destination pod, port, protocol) a cell probes; with
+    ``family``, only between pods that both have an address of it."""
     for s in src.pods:
+        if family is not None and s.ip_of_version(family) is None:
+            continue
         for d in dst.pods:
-            if s is d and not include_self:
+            if (s is d and not include_self) or (
+                family is not None and d.ip_of_version(family) is None
+            ):
                 continue
             for number, proto in destination_ports(d, port, protocol):
                 yield s, d, number, proto

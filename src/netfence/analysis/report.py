@@ -30,10 +30,13 @@ class ReportData:
     findings: tuple[Finding, ...]
 
 
-def report_data(compiled: CompiledPolicySet, cluster: Cluster) -> ReportData:
+def report_data(
+    compiled: CompiledPolicySet, cluster: Cluster, family: int | None = None
+) -> ReportData:
+    """Every cell by port; in ``family`` when given, else each destination's primary."""
     groups = group_pods(cluster)
     cells = {
-        (i, j): _cell(compiled, cluster, src, dst)
+        (i, j): _cell(compiled, cluster, src, dst, family)
         for i, src in enumerate(groups)
         for j, dst in enumerate(groups)
     }
@@ -41,11 +44,11 @@ def report_data(compiled: CompiledPolicySet, cluster: Cluster) -> ReportData:
 
 
 def _cell(
-    compiled: CompiledPolicySet, cluster: Cluster, src: Group, dst: Group
+    compiled: CompiledPolicySet, cluster: Cluster, src: Group, dst: Group, family: int | None
 ) -> tuple[PortCell, ...]:
     found: dict[str, list[Decision]] = {}
-    for s, d, port, protocol in probes(src, dst):
-        decision = evaluate(compiled, cluster, pod_connection(s, d, port, protocol))
+    for s, d, port, protocol in probes(src, dst, family=family):
+        decision = evaluate(compiled, cluster, pod_connection(s, d, port, protocol, family))
         found.setdefault(f"{port}/{protocol.value}", []).append(decision)
     return tuple(
         PortCell(port, sum(1 for d in decisions if d.allowed), len(decisions), decisions[0])

@@ -107,6 +107,21 @@ def _parse_resolves(values: tuple[str, ...]) -> dict[str, Any]:
     return hosts
 
 
+ip_family_option = click.option(
+    "--ip-family",
+    type=click.Choice(["4", "6"]),
+    help="Judge connections in this address family (default: each destination's primary one).",
+)
+
+
+def _family(ip_family: str | None, whole_cluster: bool) -> int | None:
+    if whole_cluster and ip_family == "6":
+        raise click.BadParameter(
+            "the whole-cluster analysis judges IPv4 connections only", param_hint="--ip-family"
+        )
+    return int(ip_family) if ip_family else None
+
+
 @cli.command("matrix")
 @click.option("--port", "-p", metavar="PORT", help="Probe this port (number or name) on every pod.")
 @click.option("--protocol", type=PROTOCOL_CHOICE)
@@ -125,11 +140,7 @@ def _parse_resolves(values: tuple[str, ...]) -> dict[str, Any]:
     show_default=True,
 )
 @click.option("--summary", is_flag=True, help="Whole-cluster counts per port class (any size).")
-@click.option(
-    "--ip-family",
-    type=click.Choice(["4", "6"]),
-    help="Judge connections in this address family (default: each destination's primary one).",
-)
+@ip_family_option
 @manifest_options
 def matrix_command(
     port: str | None,
@@ -155,10 +166,7 @@ def matrix_command(
     from netfence.render.data import matrix_data
     from netfence.render.matrix import matrix_csv, matrix_dot, matrix_table
 
-    if summary and ip_family == "6":
-        raise click.BadParameter(
-            "the whole-cluster analysis judges IPv4 connections only", param_hint="--ip-family"
-        )
+    family = _family(ip_family, summary)
     loaded = load(files, kustomizations, namespace)
     if summary:
         _print_summary(loaded, output)
@@ -169,7 +177,6 @@ def matrix_command(
             f"{groups:,} workloads make a {groups:,}×{groups:,} matrix: use --summary, "
             f"or --namespace-filter to show at most {MAX_MATRIX_GROUPS} workloads"
         )
-    family = int(ip_family) if ip_family else None
     matrix = connectivity_matrix(
         loaded.compiled, loaded.cluster, parse_port(port), parse_protocol(protocol), only, family
     )
@@ -259,6 +266,7 @@ def test_command(
 @click.option(
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@ip_family_option
 @manifest_options
 def diff_command(
     changes: tuple[str, ...],
@@ -267,6 +275,7 @@ def diff_command(
     fail_on_loss: bool,
     at_scale: bool,
     output: str,
+    ip_family: str | None,
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
@@ -290,7 +299,9 @@ def diff_command(
         old = load(files, kustomizations, namespace)
         new = load((*files, *changes), kustomizations, namespace)
     states = State(old.cluster, old.compiled), State(new.cluster, new.compiled)
-    if at_scale or len(group_pods(new.cluster)) > MAX_MATRIX_GROUPS:
+    whole_cluster = at_scale or len(group_pods(new.cluster)) > MAX_MATRIX_GROUPS
+    family = _family(ip_family, whole_cluster)
+    if whole_cluster:
         found = scale_diff(*states)
         if found is None:
             raise TargetError(
@@ -300,7 +311,7 @@ def diff_command(
             )
         diff = found
     else:
-        diff = connectivity_diff(*states)
+        diff = connectivity_diff(*states, family)
     if output == "json":
         click.echo(json.dumps(diff_data(diff), indent=2))
     else:
@@ -375,10 +386,12 @@ def lint_command(
     help="The HTML file to write (self-contained: opens without network access).",
 )
 @click.option("--title", default="netfence report", show_default=True)
+@ip_family_option
 @manifest_options
 def report_command(
     path: str,
     title: str,
+    ip_family: str | None,
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
@@ -394,7 +407,7 @@ def report_command(
     loaded = load(files, kustomizations, namespace)
     _refuse_huge(loaded.cluster)
     with phase("computing the report"):
-        data = report_data(loaded.compiled, loaded.cluster)
+        data = report_data(loaded.compiled, loaded.cluster, _family(ip_family, False))
     try:
         Path(path).write_text(report_html(data, title), encoding="utf-8")
     except OSError as exc:
