@@ -259,6 +259,23 @@ def test_a_dual_stack_service_answers_by_name_over_both_families(
         assert (done.returncode, done.stdout) == (0, "OK"), (flag, done)
 
 
+def test_status_shows_both_families(running: tuple[Path, LabPlan, Cluster]) -> None:
+    from click.testing import CliRunner
+
+    from netfence.cli.lab import lab_group
+
+    lab_dir, plan, _ = running
+    cli = CliRunner()
+    done = cli.invoke(lab_group, ["status", "--lab-dir", str(lab_dir), "-o", "json"])
+    data = json.loads(done.output)
+    assert done.exit_code == 0 and data["up"]
+    pods = {p["pod"]: (p["ip"], p["ip6"]) for p in data["pods"]}
+    assert pods["x/a"] == PODS["x/a"]
+    assert all(n["address6"] for n in data["nodes"])
+    text = cli.invoke(lab_group, ["status", "--lab-dir", str(lab_dir)]).output
+    assert "fd00:10:244::11" in text and plan.external.address6 in text
+
+
 def test_no_ipv6_route_leaves_the_lab(running: tuple[Path, LabPlan, Cluster]) -> None:
     """Dual stack adds no way out: no IPv6 default route, outside addresses unreachable."""
     _, plan, _ = running
