@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -67,6 +68,8 @@ def rulesets(cluster: Any, plan: Any) -> dict[str, str]:
 
 
 def main() -> None:
+    # SIGTERM (e.g. from `timeout`) must still run the finally that takes the lab down
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=3)
