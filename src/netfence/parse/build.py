@@ -82,7 +82,9 @@ class _Converted:
 class ConversionCache:
     """Converted documents, reused while a caller hands back the very same object
     (a source that re-reads only what changed keeps unchanged documents as the
-    same objects). Entries not used by the latest build are dropped."""
+    same objects). Entries not used by the latest build are dropped. A document
+    must not be changed in place once handed over: a changed object is a new one
+    (both agent sources make new dicts for what they re-read or receive)."""
 
     # id of the document's object -> (that object, its source, default namespace, result)
     _entries: dict[int, tuple[dict[str, object], Source, str, _Converted]] = field(
