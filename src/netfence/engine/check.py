@@ -234,7 +234,7 @@ def _service_ports(
         for backend, target in _service_backends(service, backends, sp.port, sp.protocol):
             pairs.append((backend, target, sp.protocol))
         for backend in backends:
-            if _target_port(backend, sp.target_port, sp.protocol) is None:
+            if sp.target_on(backend) is None:
                 notes.append(
                     f"{backend.key} declares no port named {sp.target_port!r} "
                     f"({sp.protocol.value}): not an endpoint of {service.key}:{sp.port}"
@@ -255,11 +255,7 @@ def _service_backends(
         if sp.port != port or sp.protocol is not protocol:
             continue
         for backend in backends:
-            target = _target_port(backend, sp.target_port, protocol)
+            target = sp.target_on(backend)  # sp.protocol is protocol
             if target is not None:
                 out.append((backend, target))
     return out
-
-
-def _target_port(pod: Pod, target: int | str, protocol: Protocol) -> int | None:
-    return target if isinstance(target, int) else pod.named_port(target, protocol)

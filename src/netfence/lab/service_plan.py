@@ -37,7 +37,7 @@ def dns_ports(cluster: Cluster, service: Service | None) -> dict[str, int]:
     found = {}
     for pod in cluster.service_backends(service):
         for port in ports:
-            number = _target(pod, port.target_port, port.protocol)
+            number = port.target_on(pod)
             if number is not None:
                 found[pod.key] = number
                 break
@@ -75,7 +75,7 @@ def service_entries(cluster: Cluster, pods: list[Pod], dual_stack: bool) -> list
                     (str(address), number)
                     for pod in backends
                     if (address := first_address(pod.ips, version)) is not None
-                    and (number := _target(pod, port.target_port, port.protocol)) is not None
+                    and (number := port.target_on(pod)) is not None
                 )
                 entries.append(ServiceEntry(port.protocol, str(ip), port.port, targets))
     return entries
@@ -95,11 +95,6 @@ def hairpin_addresses(cluster: Cluster, pods: list[Pod], dual_stack: bool) -> li
             if (a := first_address(in_lab[k].ips, v))
         }
     )
-
-
-def _target(pod: Pod, target: int | str, protocol: Protocol) -> int | None:
-    """A Service's targetPort on one backend: a number, or a name resolved on the pod."""
-    return target if isinstance(target, int) else pod.named_port(target, protocol)
 
 
 def first_v4(ips: Iterable[object]) -> ipaddress.IPv4Address | None:

@@ -66,6 +66,13 @@ class ServicePort:
     protocol: Protocol = Protocol.TCP
     name: str | None = None
 
+    def target_on(self, pod: Pod) -> int | None:
+        """The port this service port reaches on one backend: ``targetPort`` itself,
+        or the pod's container port of that name and this protocol (None: the pod
+        declares none, so it is no endpoint for this port)."""
+        target = self.target_port
+        return target if isinstance(target, int) else pod.named_port(target, self.protocol)
+
 
 @dataclass(frozen=True, slots=True)
 class Service:

@@ -255,14 +255,9 @@ def _service_ports(
         for sp in service.ports:
             if not backends or sp.port != number:
                 continue
-            targets = {
-                sp.target_port if isinstance(sp.target_port, int)
-                else b.named_port(sp.target_port, sp.protocol)
-                for b in backends
-            }  # fmt: skip
-            targets.discard(None)
+            targets = {t for b in backends if (t := sp.target_on(b)) is not None}
             if targets and number not in targets:
-                listen = ", ".join(str(t) for t in sorted(targets))  # type: ignore[type-var]
+                listen = ", ".join(str(t) for t in sorted(targets))
                 message = (
                     f"port {number} is Service {service.key}'s port; its pods listen on {listen}"
                 )
