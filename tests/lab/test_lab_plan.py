@@ -387,3 +387,20 @@ def test_dual_stack_commands_mirror_the_ipv4_ones() -> None:
         )
     sysctls = " ".join(" ".join(c.argv) for c in build_commands(plan) if "sysctl" in c.argv)
     assert "net.ipv6.conf.all.forwarding=1" in sysctls and "accept_dad=0" in sysctls
+
+
+def test_a_declared_node_address_is_never_given_to_another_node() -> None:
+    """worker-1 declares the first TEST-NET-2 address; worker-2, without one, gets the next."""
+    cluster = Cluster(
+        (Namespace("default", Labels.of()),),
+        (_pod("default", "a", "10.1.0.1", "worker-2"),),
+        nodes=(
+            Node("worker-1", Labels.of(), (ipaddress.ip_address("198.51.100.1"),)),
+            Node("worker-2", Labels.of(), ()),
+        ),
+    )
+    plan = make_plan(cluster, "t1")
+    assert [(n.name, n.address) for n in plan.nodes] == [
+        ("worker-1", "198.51.100.1"),
+        ("worker-2", "198.51.100.2"),
+    ]

@@ -38,12 +38,10 @@ from netfence.lab.service_plan import (
     dns_ports,
     dns_records,
     dns_service,
-    first_address,
-    first_v4,
     hairpin_addresses,
     service_entries,
 )
-from netfence.model.cluster import Cluster, Node, Pod
+from netfence.model.cluster import Cluster, Node, Pod, first_address
 from netfence.model.labels import Labels
 from netfence.model.policy import IPAddress, IPNetwork
 from netfence.model.ports import ContainerPort, Protocol
@@ -252,12 +250,12 @@ def make_plan(cluster: Cluster, lab_id: str) -> LabPlan:
     placement = _placement(pods, node_names)
     addresses = _node_addresses(cluster, node_names)
     dual_stack = any(first_address(p.ips, 6) for p in pods)
-    addresses6 = _node_addresses6(cluster, node_names) if dual_stack else {}
+    addresses6 = _node_addresses(cluster, node_names, 6) if dual_stack else {}
     nodes = tuple(
         _node_plan(lab_id, i, node_names, addresses, addresses6) for i in range(len(node_names))
     )
     dns = dns_service(cluster, notes)
-    dns_ip = first_v4(dns.cluster_ips) if dns else None
+    dns_ip = first_address(dns.cluster_ips, 4) if dns else None
     nameserver = str(dns_ip) if dns_ip else None
     dns_targets = dns_ports(cluster, dns)
     slots = _slots(pods, placement)
@@ -294,7 +292,7 @@ def _lab_pods(cluster: Cluster, notes: list[str]) -> list[Pod]:
     for pod in sorted(cluster.pods, key=lambda p: (p.namespace, p.name)):
         if pod.host_network:
             notes.append(f"{pod.key}: hostNetwork, so no namespace of its own (not served)")
-        elif first_v4(pod.ips) is None:
+        elif first_address(pod.ips, 4) is None:
             notes.append(f"{pod.key}: no IPv4 address; lab pods need one (not served)")
         else:
             pods.append(pod)
@@ -335,19 +333,13 @@ def _slots(pods: list[Pod], placement: dict[str, str]) -> dict[str, int]:
     return slots
 
 
-def _node_addresses(cluster: Cluster, names: tuple[str, ...]) -> dict[str, str]:
-    """A node's own IPv4 from the model, else the next free address of TEST-NET-2."""
-    declared = {n.name: first_v4(n.ips) for n in cluster.nodes}
-    used = _used_addresses(cluster) | {a for a in declared.values() if a}
-    free = (str(ip) for ip in NODE_ADDRESSES.hosts() if str(ip) not in used)
-    return {name: str(declared.get(name) or next(free)) for name in names}
-
-
-def _node_addresses6(cluster: Cluster, names: tuple[str, ...]) -> dict[str, str]:
-    """A node's own IPv6 from the model, else the next free one of 2001:db8:0:1::/64."""
-    declared = {n.name: first_address(n.ips, 6) for n in cluster.nodes}
+def _node_addresses(cluster: Cluster, names: tuple[str, ...], version: int = 4) -> dict[str, str]:
+    """A node's own address of ``version`` from the model, else the next free one of
+    TEST-NET-2 (IPv4) or 2001:db8:0:1::/64 (IPv6); none given twice."""
+    declared = {n.name: first_address(n.ips, version) for n in cluster.nodes}
     used = _used_addresses(cluster) | {str(a) for a in declared.values() if a}
-    free = (str(ip) for ip in NODE_ADDRESSES_6.hosts() if str(ip) not in used)
+    pool = NODE_ADDRESSES if version == 4 else NODE_ADDRESSES_6
+    free = (str(ip) for ip in pool.hosts() if str(ip) not in used)
     return {name: str(declared.get(name) or next(free)) for name in names}
 
 
@@ -403,7 +395,7 @@ def _pod_plan(
         workload=pod.workload.format() if pod.workload else None,
         node=node,
         netns=pod_netns(lab_id, pod.namespace, pod.name),
-        ip=str(first_v4(pod.ips)),
+        ip=str(first_address(pod.ips, 4)),
         host_if=interface_name(f"v{slot}-", pod.name),
         servers=pod_servers(pod.ports, dns_ports.get(pod.key)),
         resolv_conf=resolv_conf(pod.namespace, cluster.cluster_domain, nameserver),

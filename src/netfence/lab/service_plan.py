@@ -8,12 +8,8 @@ addresses count only in a dual-stack lab.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable
-
 from netfence.lab.kubeproxy import ServiceEntry
-from netfence.model.cluster import Cluster, Pod, Service
-from netfence.model.policy import IPAddress
+from netfence.model.cluster import Cluster, Pod, Service, first_address
 from netfence.model.ports import Protocol
 
 KUBE_DNS = ("kube-system", "kube-dns")
@@ -21,7 +17,7 @@ KUBE_DNS = ("kube-system", "kube-dns")
 
 def dns_service(cluster: Cluster, notes: list[str]) -> Service | None:
     service = cluster.service(*KUBE_DNS)
-    if service is None or first_v4(service.cluster_ips) is None:
+    if service is None or first_address(service.cluster_ips, 4) is None:
         notes.append("no kube-system/kube-dns Service with an IPv4 ClusterIP: pods get no DNS")
         return None
     if not cluster.service_backends(service):
@@ -95,11 +91,3 @@ def hairpin_addresses(cluster: Cluster, pods: list[Pod], dual_stack: bool) -> li
             if (a := first_address(in_lab[k].ips, v))
         }
     )
-
-
-def first_v4(ips: Iterable[object]) -> ipaddress.IPv4Address | None:
-    return next((ip for ip in ips if isinstance(ip, ipaddress.IPv4Address)), None)
-
-
-def first_address(ips: Iterable[IPAddress], version: int) -> IPAddress | None:
-    return next((ip for ip in ips if ip.version == version), None)

@@ -32,6 +32,12 @@ class WorkloadRef:
         return f"{self.kind.lower()}/{self.name}"
 
 
+def first_address(ips: Iterable[IPAddress], version: int) -> IPAddress | None:
+    """The first of ``ips`` of IP ``version`` (4 or 6): a pod's, Service's or Node's
+    address of that family."""
+    return next((ip for ip in ips if ip.version == version), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Pod:
     namespace: str
@@ -49,7 +55,7 @@ class Pod:
         return f"{self.namespace}/{self.name}"
 
     def ip_of_version(self, version: int) -> IPAddress | None:
-        return next((ip for ip in self.ips if ip.version == version), None)
+        return first_address(self.ips, version)
 
     def named_port(self, name: str, protocol: Protocol) -> int | None:
         """The number of the container port called ``name`` with ``protocol``, if any."""
