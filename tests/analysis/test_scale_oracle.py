@@ -65,6 +65,10 @@ peer = st.one_of(
     st.builds(lambda n: {"namespaceSelector": n}, ns_selector),
     st.builds(lambda p, n: {"podSelector": p, "namespaceSelector": n}, selector, ns_selector),
     st.builds(lambda b: {"ipBlock": b}, ip_block),
+    # A null is no field (a nil pointer), never the empty selector.
+    st.builds(lambda p: {"podSelector": p, "namespaceSelector": None}, selector),
+    st.builds(lambda n: {"namespaceSelector": n, "podSelector": None}, ns_selector),
+    st.builds(lambda n: {"namespaceSelector": n, "ipBlock": None}, ns_selector),
 )
 port = st.one_of(
     st.builds(
@@ -79,6 +83,7 @@ port = st.one_of(
     ),
     st.builds(lambda n: {"port": 80, "endPort": n}, st.sampled_from([80, 81, 6000])),
     st.builds(lambda p: {"protocol": p}, st.sampled_from(PROTOCOLS)),
+    st.just({"protocol": None, "port": 80, "endPort": None}),
 )
 rule = st.builds(
     lambda peers, ports: {

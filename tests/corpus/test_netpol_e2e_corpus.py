@@ -372,3 +372,29 @@ def test_case_matches_engine(path: Path) -> None:
         if notes:
             header += "\nloader diagnostics:\n" + "\n".join(f"  {n}" for n in notes)
         pytest.fail(header + "\n" + "\n\n".join(reports), pytrace=False)
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_case_matches_whole_cluster_analysis(path: Path) -> None:
+    """The same tables through the vectorized class analysis (matrix --summary,
+    diff --at-scale), which judges IPv4: every off-diagonal cell of every IPv4 probe."""
+    from netfence.analysis.scale.summary import ClusterAnalysis
+    from netfence.model.ports import Protocol
+
+    built = build(path)
+    analysis = ClusterAnalysis(built.cluster, built.compiled)
+    class_of = {pod.key: c for c, members in enumerate(analysis.table.members) for pod in members}
+    wrong = []
+    for probe in probes_of(load_case(path)):
+        if probe.family != 4:
+            continue
+        q = analysis.ports.class_of(Protocol(probe.protocol), probe.port)
+        matrix = analysis.class_matrix(q)
+        for src in PODS:
+            for column, dst in enumerate(PODS):
+                if src == dst:
+                    continue
+                allowed = bool(matrix[class_of[src], class_of[dst]])
+                if allowed != (probe.table[src][column] == ALLOWED):
+                    wrong.append(f"{probe.label()} {src} -> {dst}: analysis says {allowed}")
+    assert not wrong, "\n".join(wrong)

@@ -2,6 +2,11 @@
 
 Validation (parse.validation) has already rejected every malformed object, so
 this conversion trusts types and values.
+
+Every optional field is read through ``_field``: the API's Go types decode a
+JSON/YAML ``null`` exactly as a missing key (pointer fields stay nil, slices and
+maps stay empty), so ``namespaceSelector: null`` is *no* namespaceSelector, never
+the empty selector ``{}`` that matches every namespace.
 """
 
 from __future__ import annotations
@@ -23,15 +28,23 @@ from netfence.model.ports import PolicyPort, Protocol
 from netfence.parse.validation_shapes import string_items
 
 
+def _field(raw: dict[str, Any] | None, key: str) -> Any:
+    """The value of an optional field, or None when it is missing *or* null: a
+    null decodes to the Go zero value (a nil pointer, an empty slice or map),
+    which is what a missing key decodes to."""
+    return None if raw is None else raw.get(key)
+
+
 def to_policy(obj: dict[str, Any], namespace: str, source: Source | None) -> NetworkPolicy:
-    spec = obj.get("spec") or {}
-    ingress = tuple(_rule(r, "from") for r in spec.get("ingress") or ())
-    egress = tuple(_rule(r, "to") for r in spec.get("egress") or ())
-    declared = frozenset(Direction(t) for t in spec.get("policyTypes") or ())
+    spec = _field(obj, "spec") or {}
+    ingress = tuple(_rule(r, "from") for r in _field(spec, "ingress") or ())
+    egress = tuple(_rule(r, "to") for r in _field(spec, "egress") or ())
+    declared = frozenset(Direction(t) for t in _field(spec, "policyTypes") or ())
     return NetworkPolicy(
         namespace=namespace,
         name=obj["metadata"]["name"],
-        pod_selector=selector(spec.get("podSelector")),
+        # podSelector is a struct, not a pointer: null and {} both select every pod.
+        pod_selector=selector(_field(spec, "podSelector")),
         ingress=ingress,
         egress=egress,
         policy_types=effective_policy_types(declared or None, len(egress)),
@@ -41,48 +54,50 @@ def to_policy(obj: dict[str, Any], namespace: str, source: Source | None) -> Net
 
 def selector(raw: dict[str, Any] | None) -> LabelSelector:
     """``matchLabels: null`` and a missing matchLabels both mean no requirement."""
-    raw = raw or {}
-    labels = Labels.of(dict(string_items(raw.get("matchLabels"))))
+    labels = Labels.of(dict(string_items(_field(raw, "matchLabels"))))
     expressions = tuple(
-        Requirement(e["key"], Operator(e["operator"]), tuple(e.get("values") or ()))
-        for e in raw.get("matchExpressions") or ()
+        Requirement(e["key"], Operator(e["operator"]), _values(_field(e, "values")))
+        for e in _field(raw, "matchExpressions") or ()
     )
     return LabelSelector(labels, expressions)
 
 
+def _values(raw: list[Any] | None) -> tuple[str, ...]:
+    """A requirement's values; a null item is Go's zero value for a string, ""."""
+    return tuple("" if v is None else v for v in raw or ())
+
+
 def _rule(raw: dict[str, Any] | None, peers_field: str) -> Rule:
-    raw = raw or {}
-    peers = tuple(_peer(p) for p in raw.get(peers_field) or ())
-    ports = tuple(_port(p) for p in raw.get("ports") or ())
+    """API reference: "If this field is empty or missing, this rule matches all
+    sources" (destinations, ports): null, [] and a missing key are all None."""
+    peers = tuple(_peer(p) for p in _field(raw, peers_field) or ())
+    ports = tuple(_port(p) for p in _field(raw, "ports") or ())
     return Rule(peers or None, ports or None)
 
 
 def _peer(raw: dict[str, Any] | None) -> Peer:
-    raw = raw or {}
-    block = raw.get("ipBlock")
+    """ipBlock, podSelector and namespaceSelector are pointers: null is unset."""
+    block = _field(raw, "ipBlock")
     if block is not None:
         return Peer(
             ip_block=IPBlock(
                 ipaddress.ip_network(block["cidr"], strict=False),
-                tuple(ipaddress.ip_network(e, strict=False) for e in block.get("except") or ()),
+                tuple(ipaddress.ip_network(e, strict=False) for e in _field(block, "except") or ()),
             )
         )
-    pod = raw.get("podSelector", _ABSENT)
-    namespace = raw.get("namespaceSelector", _ABSENT)
+    pod = _field(raw, "podSelector")
+    namespace = _field(raw, "namespaceSelector")
     return Peer(
-        pod_selector=None if pod is _ABSENT else selector(pod),
-        namespace_selector=None if namespace is _ABSENT else selector(namespace),
+        pod_selector=None if pod is None else selector(pod),
+        namespace_selector=None if namespace is None else selector(namespace),
     )
 
 
 def _port(raw: dict[str, Any] | None) -> PolicyPort:
-    """A null item is Go's zero value: TCP, all ports."""
-    raw = raw or {}
+    """protocol, port and endPort are pointers; a null item is Go's zero value:
+    TCP, all ports."""
     return PolicyPort(
-        protocol=Protocol(raw.get("protocol") or "TCP"),
-        port=raw.get("port"),
-        end_port=raw.get("endPort"),
+        protocol=Protocol(_field(raw, "protocol") or "TCP"),
+        port=_field(raw, "port"),
+        end_port=_field(raw, "endPort"),
     )
-
-
-_ABSENT: Any = object()
