@@ -4,8 +4,8 @@ Two workloads, each compiled into one ruleset for the whole cluster (every pod
 dispatched on one node) and loaded with `nft -f` into fresh network namespaces
 (never the host's), all variants interleaved:
 
-- prototype: the inventory of the dataplane prototype (shared/notes/dataplane.md,
-  section 3.4) rebuilt by bench/prototype_workload.py, which loaded its ruleset
+- prototype: the inventory of the dataplane prototype (docs/prototype.md,
+  "Measurements") rebuilt by bench/prototype_workload.py, which loaded its ruleset
   in 0.19 s on this kind of machine (2 vCPU, Linux 6.18, nft 1.0.6);
 - synth: bench/synth.py's busier multi-team cluster.
 
@@ -56,11 +56,11 @@ from netfence.nft.compiler import (
 from netfence.nft.model import Chain, NftSet, Ruleset
 from netfence.parse import RawDocument, build_cluster
 
-PROTOTYPE_LOAD_S = 0.19  # shared/notes/dataplane.md, section 3.4: "0.19-0.20 s (3 runs)"
+PROTOTYPE_LOAD_S = 0.19  # docs/prototype.md, "Measurements": "0.19-0.20 s (3 runs)"
 
 
 class PrototypeLayout(NodeRulesetCompiler):
-    """The prototype's ruleset layout (shared/notes/dataplane.md, section 3.2) over
+    """The prototype's ruleset layout (docs/prototype.md) over
     netfence's compiler and shared sets: per-policy chains that combination
     chains jump to, and an ``all_pods`` set that lets other traffic through first."""
 

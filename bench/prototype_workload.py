@@ -1,5 +1,5 @@
 """The 10k-pod / 1k-policy inventory of the dataplane prototype, rebuilt from
-its description (shared/notes/dataplane.md, section 3.4), so that netfence's
+its description (docs/prototype.md, "Measurements"), so that netfence's
 nftables load time can be compared with the prototype's 0.19 s on the same
 kind of workload.
 

@@ -14,6 +14,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "src" / "netfence" / "scenarios" / "eks-retail"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def _tested_netfence_is_this_checkout() -> None:
+    """The tests must exercise this checkout's src/, never a copy installed
+    elsewhere that could shadow it (and hide a missing install step)."""
+    import netfence
+
+    where = Path(netfence.__file__).resolve()
+    if not where.is_relative_to(ROOT / "src"):
+        raise RuntimeError(f"the tests import netfence from {where}, not from {ROOT / 'src'}")
+
+
+_tested_netfence_is_this_checkout()
 # The workshop's final state, as arguments relative to the bundled scenario's directory.
 WORKSHOP_FINAL = [
     "-k", "cluster", "-f", "policies/default-deny.yaml", "-n", "ui", "-f", "policies/allow-ui-egress.yaml",
