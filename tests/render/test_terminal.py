@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from netfence.render.terminal import SafeStream, install, raw, safe_text
+from netfence.render.terminal import SafeStream, install, raw, safe_line, safe_text
 
 ESC = "\x1b"
 
@@ -51,6 +51,10 @@ SAFE_TEXT = [
 @pytest.mark.parametrize(("text", "keep_sgr", "shown"), SAFE_TEXT)
 def test_safe_text(text: str, keep_sgr: bool, shown: str) -> None:
     assert safe_text(text, keep_sgr=keep_sgr) == shown
+
+
+def test_safe_line_keeps_text_on_one_line() -> None:
+    assert safe_line("a\nb\tc\rd\x1b") == "a\\nb\\tc\\x0dd\\x1b"
 
 
 def test_safe_text_leaves_no_control_character() -> None:

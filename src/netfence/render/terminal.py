@@ -55,6 +55,12 @@ def safe_text(text: str, keep_sgr: bool = False) -> str:
     return "".join(parts)
 
 
+def safe_line(text: str) -> str:
+    """``safe_text`` on one line: newline and tab shown as ``\\n`` and ``\\t`` too, for a
+    name in a table row or column."""
+    return safe_text(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
 class SafeStream:
     """A text stream that writes ``safe_text`` of what it is given to ``stream``,
     with characters the stream's encoding cannot hold as backslash escapes.
