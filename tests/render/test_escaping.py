@@ -11,6 +11,7 @@ import io
 import json
 import re
 import subprocess
+import sys
 from html.parser import HTMLParser
 from ipaddress import ip_address
 from pathlib import Path
@@ -28,7 +29,7 @@ from netfence.model.labels import Labels
 from netfence.model.ports import ContainerPort
 from netfence.render.data import matrix_data
 from netfence.render.lint import lint_data, lint_sarif
-from netfence.render.matrix import dot_quote, matrix_csv, matrix_dot, matrix_lines
+from netfence.render.matrix import dot_quote, matrix_csv, matrix_dot, matrix_lines, matrix_table
 from netfence.render.report import report_html, script_json
 from netfence.render.terminal import SafeStream, safe_line, safe_text
 
@@ -325,3 +326,24 @@ def test_json_and_sarif_carry_any_text_and_pass_the_terminal_unchanged() -> None
         assert out.getvalue() == text
     messages = [r["message"]["text"] for r in lint_sarif(findings)["runs"][0]["results"]]
     assert messages == [f"message {n}" for n in NAMES]
+
+
+def test_terminal_table_sends_only_its_own_colours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal the rich table: names are text (not rich markup), and the only
+    escape sequences written are its colours."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    names = ["[red]markup[/red]", "osc\x1b]0;pwned\x07", "cr\rnl\nx"]
+    matrix_table(_matrix(names))
+    text = out.getvalue()
+    assert "\x1b[" in text  # coloured
+    assert safe_text(text, keep_sgr=True) == text  # and nothing but colour
+    for name in names:
+        assert safe_line(f"shop/{name}") in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -209,3 +210,17 @@ def test_without_the_stream_the_cli_fails_or_prints_the_control_characters(
     assert b"\x1b]0;pwned\x07\r" in before.stderr
     assert b"\x1b" not in after.stderr and b"\r" not in after.stderr
     assert b"pods there: web\\x1b]0;pwned\\x07" in after.stderr
+
+
+def test_progress_keeps_its_own_carriage_return(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The progress line rewrites itself with a carriage return of its own: it writes
+    to the stream under the SafeStream, so install() does not break it."""
+    from netfence.cli.progress import phase
+
+    err = Terminal()
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", err)
+    install()
+    with phase("loading manifests"):
+        pass
+    assert re.fullmatch(r"loading manifests…\rloading manifests: \d+\.\d s\n", err.getvalue())
