@@ -71,7 +71,7 @@ class SafeStream:
         self._stream = stream
         self._encoding = getattr(stream, "encoding", None) or "utf-8"
         try:
-            codecs.lookup(self._encoding)
+            self._encoding = codecs.lookup(self._encoding).name
         except LookupError:
             self._encoding = "utf-8"
         try:
@@ -116,7 +116,8 @@ class SafeStream:
         if not isinstance(text, str):  # click tells text from binary streams by this
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         clean = safe_text(text, keep_sgr=self._tty)
-        clean = clean.encode(self._encoding, "backslashreplace").decode(self._encoding)
+        if self._encoding != "utf-8":  # UTF-8 holds all that safe_text leaves
+            clean = clean.encode(self._encoding, "backslashreplace").decode(self._encoding)
         self._stream.write(clean)
         return len(text)
 
