@@ -150,6 +150,8 @@ def test_install_wraps_stdout_and_stderr_once(monkeypatch: pytest.MonkeyPatch) -
 # The CLI with install() at its start, as main() will do: matrix, lint and an error
 # message print a hostile Pod name; strict UTF-8 output, as in a UTF-8 locale.
 CLI = "import sys; from netfence.render.terminal import install; install(); from netfence.cli.main import main; sys.argv[0] = 'netfence'; main()"
+# The same CLI with the seam disabled, as it was before main() called install().
+BARE = "import sys; import netfence.render.terminal as t; t.install = lambda: None; from netfence.cli.main import main; sys.argv[0] = 'netfence'; main()"
 POD = """{"apiVersion": "v1", "kind": "Pod",
  "metadata": {"name": "web\\u001b]0;pwned\\u0007\\u001b[2J\\r\\u202e\\udcff", "namespace": "shop", "labels": {"app": "web"}},
  "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]},
@@ -160,7 +162,7 @@ POD = """{"apiVersion": "v1", "kind": "Pod",
 def _run(args: list[str], installed: bool, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", "NO_COLOR": "1"}
     env.pop("NETFENCE_DEBUG", None)
-    head = ["-c", CLI] if installed else ["-m", "netfence"]
+    head = ["-c", CLI if installed else BARE]
     return subprocess.run(
         [sys.executable, *head, *args], capture_output=True, cwd=cwd, env=env, timeout=60
     )
