@@ -41,9 +41,7 @@ def test_every_cell_carries_its_explanation(report: Path) -> None:
     data = json.loads(
         re.search(
             r'<script type="application/json" id="data">(.*?)</script>', report.read_text(), re.S
-        )
-        .group(1)
-        .replace("<\\/", "</")
+        ).group(1)
     )
     names = [g["name"] for g in data["groups"]]
     cell = data["cells"][

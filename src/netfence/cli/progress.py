@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 import click
 
+from netfence.render.terminal import raw
+
 
 @contextmanager
 def phase(title: str) -> Iterator[None]:
@@ -19,8 +21,9 @@ def phase(title: str) -> Iterator[None]:
         yield
         return
     start = time.perf_counter()
-    click.echo(f"{title}…", err=True, nl=False)
+    terminal = raw(sys.stderr)  # its carriage return is meant: not through safe_text
+    click.echo(f"{title}…", file=terminal, nl=False)
     try:
         yield
     finally:
-        click.echo(f"\r{title}: {time.perf_counter() - start:.1f} s", err=True)
+        click.echo(f"\r{title}: {time.perf_counter() - start:.1f} s", file=terminal)

@@ -11,6 +11,7 @@ from typing import Any
 
 from netfence.analysis.report import ReportData
 from netfence.render.explain import explain_decision
+from netfence.render.terminal import safe_text
 
 STYLE = """
 body{font:14px system-ui,sans-serif;margin:24px;color:#222}
@@ -50,16 +51,43 @@ nsSel.onchange=draw;portSel.onchange=draw;draw();
 """
 
 
+def _h(text: object) -> str:
+    """Any value as HTML text or a quoted attribute value: escaped, and with control
+    characters and lone surrogates shown as escapes (so the page is valid UTF-8)."""
+    return html.escape(safe_text(str(text)), quote=True)
+
+
+# In a <script> element "</script" ends it and "<!--" can stop a later "</script>"
+# from ending it; U+2028 and U+2029 end a line in old JavaScript. JSON can say
+# each of these characters as a \u escape, so the page never holds them raw.
+_SCRIPT_UNSAFE = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that can be put inside a <script> element as it is."""
+    text = json.dumps(value, ensure_ascii=True)
+    return "".join(_SCRIPT_UNSAFE.get(c, c) for c in text)
+
+
 def _data(data: ReportData) -> dict[str, Any]:
+    """What the page's script draws; the same visible text as the HTML around it."""
     return {
-        "groups": [{"name": g.key, "namespace": g.namespace} for g in data.groups],
+        "groups": [
+            {"name": safe_text(g.key), "namespace": safe_text(g.namespace)} for g in data.groups
+        ],
         "cells": {
             f"{i},{j}": [
                 {
-                    "port": p.port,
+                    "port": safe_text(p.port),
                     "allowed": p.allowed,
                     "total": p.total,
-                    "explain": "\n".join(explain_decision(p.example)),
+                    "explain": safe_text("\n".join(explain_decision(p.example))),
                 }
                 for p in ports
             ]
@@ -91,7 +119,7 @@ def _graph(data: ReportData) -> str:
     for (x, y), group in zip(points, data.groups, strict=False):
         parts.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="6" fill="#333"/>')
         parts.append(
-            f'<text x="{x:.0f}" y="{y - 10:.0f}" font-size="11" text-anchor="middle">{html.escape(group.key)}</text>'
+            f'<text x="{x:.0f}" y="{y - 10:.0f}" font-size="11" text-anchor="middle">{_h(group.key)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -101,8 +129,8 @@ def _findings(data: ReportData) -> str:
     if not data.findings:
         return "<p>No findings.</p>"
     rows = [
-        f'<tr><td class="sev-{f.severity.value}">{f.check.id} {f.severity.value}</td>'
-        f"<td>{html.escape(f.location())}</td><td>{html.escape(f.message)}</td></tr>"
+        f'<tr><td class="sev-{_h(f.severity.value)}">{_h(f.check.id)} {_h(f.severity.value)}</td>'
+        f"<td>{_h(f.location())}</td><td>{_h(f.message)}</td></tr>"
         for f in data.findings
     ]
     return f'<table class="findings">{"".join(rows)}</table>'
@@ -111,15 +139,13 @@ def _findings(data: ReportData) -> str:
 def report_html(data: ReportData, title: str = "netfence report") -> str:
     namespaces = sorted({g.namespace for g in data.groups})
     ports = sorted({p.port for cell in data.cells.values() for p in cell})
-    ns_options = "".join(
-        f'<option value="{html.escape(n)}">{html.escape(n)}</option>' for n in namespaces
-    )
-    port_options = "".join(f'<option value="{p}">{p}</option>' for p in ports)
-    payload = json.dumps(_data(data)).replace("</", "<\\/")
+    ns_options = "".join(f'<option value="{_h(n)}">{_h(n)}</option>' for n in namespaces)
+    port_options = "".join(f'<option value="{_h(p)}">{_h(p)}</option>' for p in ports)
+    payload = script_json(_data(data))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>{_h(title)}</title><style>{STYLE}</style></head>
 <body>
-<h1>{html.escape(title)}</h1>
+<h1>{_h(title)}</h1>
 <p>{len(data.groups)} workloads. Each cell: can the row's pods reach the column's pods on the ports they declare?
 ✓ all pod pairs allowed, ✗ none, ~ some, · nothing to probe. Click a cell for its explanation.</p>
 <label>namespace <select id="ns"><option value="">all</option>{ns_options}</select></label>
