@@ -20,6 +20,7 @@ from netfence.cli.common import (
     print_diagnostics,
 )
 from netfence.errors import EnvironmentProblem, InvalidInputError, NetfenceError, TargetError
+from netfence.render.terminal import install as install_safe_output
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -501,6 +502,9 @@ def main() -> None:
     """Entry point: the one place where netfence's exceptions become messages and exit codes."""
     name = os.path.basename(sys.argv[0]) if sys.argv else "netfence"
     prog = "kubectl netfence" if name == "kubectl-netfence" else "netfence"  # a kubectl plugin
+    # Names come from manifests: no control character or lone surrogate in them
+    # reaches the terminal raw, and none makes printing crash (render/terminal.py).
+    install_safe_output()
     try:
         cli.main(standalone_mode=False, prog_name=prog)
     except InvalidInputError as exc:
