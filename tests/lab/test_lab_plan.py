@@ -24,7 +24,7 @@ from netfence.lab.plan import (
     with_lab_nodes,
 )
 from netfence.lab.state import plan_from_json, plan_to_json
-from netfence.lab.steps import build_commands, in_netns
+from netfence.lab.steps import build_commands, in_netns, netns_add
 from netfence.model.cluster import Cluster, Namespace, Node, Pod, Service, ServicePort
 from netfence.model.labels import Labels
 from netfence.model.ports import ContainerPort, Protocol
@@ -100,12 +100,10 @@ def test_name_helpers_cannot_collide() -> None:
 
 
 def test_no_default_route_and_nothing_in_the_root_namespace(plan: LabPlan) -> None:
-    commands = build_commands(plan)
-    first, rest = commands[0], commands[1:]
-    assert first.argv == ("ip", "-batch", "-")
-    assert first.stdin is not None
-    assert all(line.startswith("netns add nf1") for line in first.stdin.splitlines())
-    for command in rest:
+    assert [netns_add(n).argv for n in plan.netns_names()] == [
+        ("ip", "netns", "add", n) for n in plan.netns_names()
+    ]
+    for command in build_commands(plan):
         assert command.argv[:2] == ("ip", "-n") or command.argv[:3] == ("ip", "netns", "exec")
         lines = (command.stdin or "").splitlines()
         assert not [line for line in lines if line.startswith("route add default")]
@@ -115,9 +113,8 @@ def test_no_default_route_and_nothing_in_the_root_namespace(plan: LabPlan) -> No
 
 
 def test_build_commands_golden(plan: LabPlan) -> None:
-    assert_golden(
-        "eks-lab-commands.txt", "\n".join(c.format() for c in build_commands(plan)) + "\n"
-    )
+    commands = [*(netns_add(n) for n in plan.netns_names()), *build_commands(plan)]
+    assert_golden("eks-lab-commands.txt", "\n".join(c.format() for c in commands) + "\n")
 
 
 def test_pod_veths_carry_the_node_address_and_scope_link_routes(plan: LabPlan) -> None:
