@@ -5,6 +5,8 @@ what the record lists. No root, no namespaces."""
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,8 @@ import pytest
 from netfence.errors import EnvironmentProblem, TargetError
 from netfence.io.cluster import load_cluster
 from netfence.io.netns import Call, Completed, RecordingRunner
-from netfence.lab import lab
+from netfence.lab import enforce, lab
+from netfence.lab.plan import LabPlan
 from netfence.model.cluster import Cluster
 
 SCENARIO = Path(__file__).resolve().parents[2] / "src" / "netfence" / "scenarios" / "eks-retail"
@@ -97,7 +100,7 @@ def test_up_records_everything_it_makes(eks: Cluster, tmp_path: Path) -> None:
     zone = json.loads((root / "dns.json").read_text())
     assert zone["records"]["catalog.catalog.svc.cluster.local"] == ["172.20.0.3"]
     record = lab.load_record(lab.LabPaths(root))
-    assert record is not None and record.lab_id == plan.lab_id and record.python == "/py"
+    assert record is not None and record.lab_id == plan.lab_id and record.interpreter == "/py"
     assert record.namespaces == plan.netns_names()
     assert len(record.processes) == 12
     assert all(plan.lab_id in p.marker and p.pid > 40000 for p in record.processes)
@@ -388,3 +391,55 @@ def test_down_checks_each_process_is_still_the_one_it_started(eks: Cluster, tmp_
     lab.down(root, runner=runner)
     stops = [c.argv for c in runner.calls if c.kind == "stop"]
     assert stops == [(str(p.pid), p.marker, str(p.start)) for p in record.processes]
+
+
+# --- one interpreter for every program (issue 9 section 1) --------------------------------
+
+INTERPRETER = re.compile(r"^python[0-9.]*$")  # the base name of an interpreter
+
+
+def test_every_program_the_lab_runs_uses_the_recorded_interpreter(
+    eks: Cluster, tmp_path: Path
+) -> None:
+    """A bare ``python3`` (tests/lab/test_lab_differential.py had one) runs whatever
+    interpreter is on PATH, which may not have netfence: every command the lab plans
+    must name the interpreter ``up`` was given (by default the one running netfence)."""
+    root = tmp_path / "lab"
+    python = "/opt/some-venv/bin/python3.12"
+    runner = recording(FakeHost())
+
+    def agents(plan: LabPlan) -> None:
+        with pytest.raises(EnvironmentProblem, match="did not enforce"):
+            enforce.start(eks, plan, (), root, runner=runner, timeout=0)
+
+    lab.up(eks, root, runner=runner, python=python, after=agents)
+    spawned = [c.argv for c in runner.calls if c.kind == "spawn"]
+    assert len(spawned) == 14  # 12 servers and 2 node agents
+    named = [arg for call in runner.calls for arg in call.argv if INTERPRETER.match(Path(arg).name)]
+    assert named == [python] * 14
+    assert lab.python_argv("netfence.lab.probe", "tcp:x:1", lab_dir=root) == (
+        python, "-m", "netfence.lab.probe", "tcp:x:1",
+    )  # fmt: skip
+    record = lab.load_record(lab.LabPaths(root))
+    assert record is not None and record.interpreter == python
+    lab.down(root, runner=recording(FakeHost()))
+    default = lab.up(eks, root, runner=recording(FakeHost()))  # no python given
+    assert lab.python_argv("x", lab_dir=root)[0] == sys.executable and default.lab_id
+
+
+def test_no_bare_interpreter_in_the_lab_or_its_tests() -> None:
+    """The same mistake in code that builds argv by hand: a quoted interpreter name."""
+    repo = Path(__file__).resolve().parents[2]
+    quoted = re.compile(r"""["']python[0-9.]*["']""")
+    sources = [
+        *sorted((repo / "src" / "netfence" / "lab").glob("*.py")),
+        repo / "src" / "netfence" / "cli" / "lab.py",
+        *sorted((repo / "tests" / "lab").glob("*.py")),
+    ]
+    found = [
+        f"{path.relative_to(repo)}:{number}: {line.strip()}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if quoted.search(line)
+    ]
+    assert found == []

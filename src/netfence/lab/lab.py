@@ -259,7 +259,7 @@ def python_argv(module: str, *args: str, lab_dir: Path | None = None) -> tuple[s
     """``<interpreter> -m module args``, with the interpreter the lab recorded: the
     one that runs netfence, never a bare ``python3`` that may not have it."""
     paths = LabPaths(lab_dir or default_lab_dir())
-    return (_require_record(paths).python, "-m", module, *args)
+    return (_require_record(paths).interpreter, "-m", module, *args)
 
 
 # --- up ------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def up(
             record = _require_record(paths)
             plan = make_plan(cluster, record.lab_id)
             write_file(paths, paths.plan, plan_to_json(plan))
-            _build(plan, paths, runner, record.python)
+            _build(plan, paths, runner, record.interpreter)
             if after is not None:
                 after(plan)
         except BaseException as exc:

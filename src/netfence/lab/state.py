@@ -97,7 +97,7 @@ class LabRecord:
     lab created for its programs to fill (a node agent's state): removed whole."""
 
     lab_id: str
-    python: str  # the interpreter of every program the lab runs
+    interpreter: str  # of every program the lab runs: the one running netfence
     namespaces: tuple[str, ...] = ()
     processes: tuple[ProcessRecord, ...] = ()
     files: tuple[str, ...] = ()
@@ -120,7 +120,7 @@ def record_from_json(text: str) -> LabRecord:
         data = document["lab"]
         record = LabRecord(
             lab_id=_string(data["lab_id"]),
-            python=_string(data["python"]),
+            interpreter=_string(data["interpreter"]),
             namespaces=_strings(data["namespaces"]),
             processes=tuple(
                 ProcessRecord(
