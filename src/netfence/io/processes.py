@@ -1,11 +1,14 @@
-"""Background processes of the lab: start detached, wait until ready, stop by PID.
+"""Background processes of the lab: start detached, wait until ready, stop by PID;
+and ``interruptible``/``critical``: signals as an exception, held back while a step
+and its record are written together.
 
 "Deleting a netns does not stop its processes. ``ip netns del`` only removes the
 name/mount; a process started with ``ip netns exec`` keeps running in the
 now-anonymous namespace. Kill recorded PIDs first, then delete the namespaces by
-name." (../shared/notes/dataplane.md §5). ``ip netns exec`` execs, so the PID of
+name." (the prototype's notes). ``ip netns exec`` execs, so the PID of
 the spawned ``ip`` is the server's own. A PID is only signalled while its command
-line still carries the caller's marker (the lab id), so a reused PID is never hit.
+line still carries the caller's marker and it still has the start time recorded
+when it was started, so a reused PID is never hit.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Cluster → lab topology, as frozen data. Pure: no I/O, no subprocess.
 
-The topology is the prototype's (../shared/notes/dataplane.md §3.1), generalised
+The topology is the prototype's (the prototype's notes), generalised
 to several nodes:
 
 - "routed, no bridge, no uplink, no NAT to the outside": every pod is a network
@@ -460,7 +460,7 @@ def server_kind(port: ContainerPort) -> ServerKind:
 
 
 def resolv_conf(namespace: str, domain: str, nameserver: str | None) -> str:
-    """What kubelet writes for dnsPolicy ClusterFirst (notes §3.1)."""
+    """What kubelet writes for dnsPolicy ClusterFirst (prototype notes)."""
     lines = [f"search {namespace}.svc.{domain} svc.{domain} {domain}"]
     if nameserver:
         lines.append(f"nameserver {nameserver}")

@@ -1,6 +1,6 @@
 """Plan → the exact commands that build the lab (and the argv of the in-pod programs). Pure.
 
-The commands are the prototype's (../shared/notes/dataplane.md §3.2), batched
+The commands are the prototype's (the prototype's notes), batched
 with ``ip -batch -`` (one ``ip`` process per namespace and phase):
 
 1. ``ip netns add`` for every namespace, one at a time (``netns_add``): it fails
@@ -91,7 +91,7 @@ def nft_load(netns: str, ruleset: str) -> Command:
 
 def in_netns(netns: str, argv: Sequence[str], resolv: str | None = None) -> tuple[str, ...]:
     """argv run inside ``netns``, with ``resolv`` bind-mounted over /etc/resolv.conf in a
-    private mount namespace (notes §5: never write under /etc)."""
+    private mount namespace (prototype notes: never write under /etc)."""
     if resolv is None:
         return ("ip", "netns", "exec", netns, *argv)
     script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
