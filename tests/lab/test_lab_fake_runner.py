@@ -5,13 +5,17 @@ what the record lists. No root, no namespaces."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from netfence.errors import EnvironmentProblem, TargetError
+from netfence.io import processes
 from netfence.io.cluster import load_cluster
 from netfence.io.netns import Call, Completed, RecordingRunner
 from netfence.lab import enforce, lab
@@ -443,3 +447,45 @@ def test_no_bare_interpreter_in_the_lab_or_its_tests() -> None:
         if quoted.search(line)
     ]
     assert found == []
+
+
+# --- processes: who is stopped, and signals during up -------------------------------------
+
+
+def test_stop_spares_a_process_that_is_not_the_one_recorded(tmp_path: Path) -> None:
+    pid = processes.spawn_detached(["sleep", "30"], tmp_path / "sleep.log")
+    try:
+        start = processes.start_time(pid)
+        assert start is not None and processes.alive(pid)
+        assert not processes.stop(pid, "sleep 30", start + 1)  # a reused PID: not ours
+        assert not processes.stop(pid, "other marker", start)
+        assert processes.alive(pid)
+        assert processes.stop(pid, "sleep 30", start)
+        assert not processes.alive(pid) and processes.start_time(pid) is None
+    finally:
+        if processes.alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_signals_become_interrupted_but_wait_for_a_critical_step() -> None:
+    steps = []
+    with pytest.raises(processes.Interrupted) as raised, processes.interruptible():
+        with processes.critical():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("step and record both done")
+        steps.append("never here")
+    assert raised.value.signum == signal.SIGTERM and steps == ["step and record both done"]
+    with pytest.raises(processes.Interrupted) as raised, processes.interruptible():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # the handler raises at once
+    assert raised.value.name == "SIGINT"
+    with processes.interruptible():  # a second signal during the clean-up is only noted
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        except processes.Interrupted:
+            with processes.critical():
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.append("clean-up finished")
+    assert steps[-1] == "clean-up finished"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored

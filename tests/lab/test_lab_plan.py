@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,13 @@ from netfence.lab.plan import (
     ServerKind,
     ServerSpec,
     check_lab_id,
+    file_name,
     interface_name,
     make_plan,
     node_netns,
     pod_netns,
     pod_servers,
+    safe_name,
     server_kind,
     with_lab_nodes,
 )
@@ -401,3 +404,65 @@ def test_a_declared_node_address_is_never_given_to_another_node() -> None:
         ("worker-1", "198.51.100.1"),
         ("worker-2", "198.51.100.2"),
     ]
+
+
+# --- names from user input (issue 9, L1) ----------------------------------------------------
+
+HOSTILE = [
+    "../../../../x/daemon",
+    "/etc/passwd",
+    "..",
+    ".",
+    ".hidden",
+    "",
+    "a/b",
+    "a\x00b",
+    "NODE-A",
+    "nöde-ü",
+    "\u2028line",
+    "\ud800lone",
+    "n" * 300,
+    "a_b",
+    "a b",
+    "~x",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_safe_names_are_never_paths(name: str) -> None:
+    for dots in (True, False):
+        safe = safe_name(name, dots=dots)
+        assert re.fullmatch(r"[a-z0-9][a-z0-9.-]*~[0-9a-f]{8}", safe), safe
+        assert not safe.startswith(".") and "/" not in safe and len(safe) <= 64
+        assert safe != name  # none of these is a valid Kubernetes name: all are mapped
+        assert file_name(safe) == safe  # a safe name is a file name as it is
+    for netns in (node_netns("nf1", name), pod_netns("nf1", name, name)):
+        assert netns.startswith(("nf1_", "nf1-")) and "/" not in netns and len(netns) <= 64
+    assert "/" not in file_name(name) and file_name(name) not in ("", ".", "..")
+
+
+def test_safe_names_keep_valid_names_and_never_collide() -> None:
+    valid = ["node-a", "ip-10-0-1-2.ec2.internal", "catalog-mysql-0", "a" * 64]
+    assert [safe_name(v) for v in valid] == valid
+    assert safe_name("ip-10-0-1-2.ec2.internal", dots=False) != "ip-10-0-1-2.ec2.internal"
+    names = {*HOSTILE, *valid, "a-b", "a.b", "A-B", "a\\b", "a--b", "a~b"}
+    assert len({safe_name(n) for n in names}) == len(names)
+    nets = {pod_netns("nf1", ns, pod) for ns in ("a", "a.b", "A") for pod in ("b", "b.c", "B")}
+    assert len(nets) == 9  # a namespace's dot no longer splits in two places
+
+
+def test_a_plan_with_hostile_names_has_only_safe_namespace_names() -> None:
+    pods = tuple(
+        Pod(
+            "ns" if i % 2 else "../ns",
+            name,
+            Labels.of({}),
+            (ipaddress.ip_address(f"10.244.0.{i + 1}"),),
+            node=name,
+        )
+        for i, name in enumerate(["../../../../x/daemon", "/abs", "..", "n" * 300])
+    )
+    plan = make_plan(Cluster((Namespace("ns", Labels.of({})),), pods), "nf1")
+    names = plan.netns_names()
+    assert len(set(names)) == len(names) == 2 * 4 + 1
+    assert all(re.fullmatch(r"nf1[-_][a-z0-9.~-]+", n) and len(n) <= 64 for n in names)

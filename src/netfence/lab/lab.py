@@ -139,8 +139,9 @@ def require_root(runner: io.Runner) -> None:
 # --- the record ----------------------------------------------------------------------------
 
 
-def load_record(paths: LabPaths) -> LabRecord | None:
-    """The lab's record, None if there is none; EnvironmentProblem if unreadable."""
+def load_record(paths: LabPaths, *, check: bool = True) -> LabRecord | None:
+    """The lab's record, None if there is none; EnvironmentProblem if unreadable or
+    (``check``) if it names anything that is not the lab's."""
     text = io.read_text(paths.record)
     if text is None:
         return None
@@ -148,7 +149,8 @@ def load_record(paths: LabPaths) -> LabRecord | None:
         record = record_from_json(text)
     except ValueError as exc:
         raise EnvironmentProblem(f"{paths.record}: unreadable lab record ({exc})") from None
-    _check_record(paths, record)
+    if check:
+        _check_record(paths, record)
     return record
 
 
@@ -168,7 +170,8 @@ def _check_record(paths: LabPaths, record: LabRecord) -> None:
 
 
 def _require_record(paths: LabPaths) -> LabRecord:
-    record = load_record(paths)
+    """The record while the lab adds to it (checked where it is acted on: ``down``)."""
+    record = load_record(paths, check=False)
     if record is None:
         raise TargetError(f"no lab in {paths.root}: start one with `netfence lab up`")
     return record
@@ -351,7 +354,9 @@ def _build(plan: LabPlan, paths: LabPaths, runner: io.Runner, python: str) -> No
 
 def _add_netns(paths: LabPaths, runner: io.Runner, lab_id: str, name: str) -> None:
     """Record, then create: ``ip netns add`` fails on a name that exists, which is
-    then not the lab's and leaves the record again."""
+    then not the lab's and leaves the record again. (After any other failure it
+    stays: ``ip`` may have been killed after making it; deleting a name that is not
+    there does no harm.)"""
     if not name.startswith(lab_prefixes(lab_id)):
         raise ValueError(f"namespace {name!r} lacks the lab's prefix")  # a bug in plan
     command = netns_add(name)
@@ -359,8 +364,8 @@ def _add_netns(paths: LabPaths, runner: io.Runner, lab_id: str, name: str) -> No
         _update(paths, namespaces=(name,))
         done = runner.run(command.argv, check=False)
         if done.returncode != 0:
-            _forget(paths, "namespaces", (name,))
             if "exists" in done.stderr:
+                _forget(paths, "namespaces", (name,))
                 raise EnvironmentProblem(
                     f"network namespace {name} already exists and is not this lab's: "
                     "the lab never adopts one"

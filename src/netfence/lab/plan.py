@@ -210,8 +210,8 @@ def external_netns(lab_id: str) -> str:
 
 def safe_name(text: str, *, dots: bool = True, limit: int = MAX_NETNS) -> str:
     """A name for files and network namespaces derived from user input: only
-    ``[a-z0-9-]`` (and ``.`` with ``dots``), never starting with a dot, at most
-    ``limit`` characters. A valid Kubernetes name (DNS-1123) is kept as it is;
+    ``[a-z0-9-]`` (and ``.`` with ``dots``), starting with a letter or digit, at
+    most ``limit`` characters. A valid Kubernetes name (DNS-1123) is kept as it is;
     any other text is mapped and gets ``~`` and a hash of the original, so two
     different inputs never share a name and none can name another directory."""
     allowed = _SAFE_DOTS if dots else _SAFE
@@ -219,7 +219,7 @@ def safe_name(text: str, *, dots: bool = True, limit: int = MAX_NETNS) -> str:
     if mapped == text and 0 < len(text) <= limit and not text.startswith("."):
         return text
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{mapped.lstrip('.')[: limit - 9]}~{digest}"
+    return f"{mapped.lstrip('.-')[: limit - 9] or 'x'}~{digest}"
 
 
 def file_name(name: str) -> str:
