@@ -110,8 +110,8 @@ def test_up_records_everything_it_makes(eks: Cluster, tmp_path: Path) -> None:
     assert all(plan.lab_id in p.marker and p.pid > 40000 for p in record.processes)
     assert all(p.start == 1000 + p.pid for p in record.processes)  # the runner's start time
     # logs and ready files: the (here fake) processes write them
-    theirs = {f for f in record.files if f.endswith((".ready", ".log"))}
-    assert len(theirs) == 24
+    theirs = {f for f in record.files if f.endswith((".ready", ".ready.tmp", ".log"))}
+    assert len(theirs) == 36
     assert files_under(root) == sorted({"lab.json", *record.files} - theirs)
     assert set(record.directories) == {"run", "resolv"}
     assert record.above == (str(root),)  # up made the lab directory, down removes it

@@ -240,15 +240,18 @@ def write_text(path: Path, text: str) -> None:
     of this process's own that is removed if anything fails."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        try:
-            with partial.open("x") as out:
-                out.write(text)
-            partial.replace(path)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+        out = partial.open("x")  # never someone else's file
     except OSError as exc:
         raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with out:
+            out.write(text)
+        partial.replace(path)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
 
 
 def read_text(path: Path) -> str | None:

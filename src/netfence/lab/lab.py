@@ -342,14 +342,16 @@ def _build(plan: LabPlan, paths: LabPaths, runner: io.Runner, python: str) -> No
         write_file(paths, paths.resolv(pod.netns), pod.resolv_conf)
     for name in (*(n.netns for n in plan.nodes), plan.external.netns):
         write_file(paths, paths.resolv(name), _host_resolv(plan))
-    ready: dict[int, Path] = {}
+    waiting: dict[int, Path] = {}
     for name, label, servers in _server_processes(plan):
-        claim_file(paths, paths.ready(name))
-        ready_file, zone = str(paths.ready(name)), str(paths.zone)
-        inner = server_argv(python, plan.lab_id, label, servers, ready_file, zone, plan.dual_stack)
+        ready = paths.ready(name)
+        for claimed in (ready, ready.with_name(ready.name + ".tmp")):  # the server writes both
+            claim_file(paths, claimed)
+        zone = str(paths.zone)
+        inner = server_argv(python, plan.lab_id, label, servers, str(ready), zone, plan.dual_stack)
         pid = _spawn(runner, paths, name, in_netns(name, inner), inner)
-        ready[pid] = paths.ready(name)
-    runner.wait_ready(ready, {pid: paths.log(p.stem) for pid, p in ready.items()})
+        waiting[pid] = ready
+    runner.wait_ready(waiting, {pid: paths.log(p.stem) for pid, p in waiting.items()})
 
 
 def _add_netns(paths: LabPaths, runner: io.Runner, lab_id: str, name: str) -> None:
