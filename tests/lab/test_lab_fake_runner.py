@@ -21,6 +21,8 @@ from netfence.io.netns import Call, Completed, RecordingRunner
 from netfence.lab import enforce, lab
 from netfence.lab.plan import LabPlan
 from netfence.model.cluster import Cluster
+from netfence.model.diagnostics import Source
+from netfence.parse.documents import RawDocument
 
 SCENARIO = Path(__file__).resolve().parents[2] / "src" / "netfence" / "scenarios" / "eks-retail"
 
@@ -489,3 +491,21 @@ def test_signals_become_interrupted_but_wait_for_a_critical_step() -> None:
                 steps.append("clean-up finished")
     assert steps[-1] == "clean-up finished"
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+
+
+def test_policy_file_names_stay_in_the_policy_directory(tmp_path: Path) -> None:
+    """``lab apply`` names a file after each policy's namespace and name: whatever
+    validation lets by, the file is in desired/policies and two policies never share one."""
+    paths = lab.LabPaths(tmp_path / "lab")
+    hostile = ["../../../../x/daemon", "/etc/cron.d/x", "..", "a_b", "A", "nöde", "p" * 300, ""]
+    pairs = [(ns, name) for ns in ["default", "../..", "a.b", *hostile] for name in hostile]
+    files = set()
+    for ns, name in pairs:
+        doc = RawDocument(
+            Source("t", 1), {"kind": "NetworkPolicy", "metadata": {"namespace": ns, "name": name}}
+        )
+        path = enforce._policy_path(paths, doc)
+        assert path.parent == paths.desired_dir / "policies" and path.name.endswith(".yaml")
+        assert paths.inside(path).startswith("desired/policies/") and len(path.name) < 255
+        files.add(path.name)
+    assert len(files) == len(pairs)
