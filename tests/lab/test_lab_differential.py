@@ -196,9 +196,8 @@ def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[Probe, bool]:
             for family, ip in zip(FAMILIES, ips, strict=True)
             for kind, port, _ in PROBES
         ]
-        argv = lab.exec_argv(
-            lab_dir, plan, src, ["python3", "-m", "netfence.lab.probe", "--timeout", "0.7", *specs]
-        )
+        probe = lab.python_argv("netfence.lab.probe", "--timeout", "0.7", *specs, lab_dir=lab_dir)
+        argv = lab.exec_argv(lab_dir, plan, src, probe)
         procs[src] = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     results = {}
     by_ip = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -15,16 +16,18 @@ from netfence.lab.plan import (
     ServerKind,
     ServerSpec,
     check_lab_id,
+    file_name,
     interface_name,
     make_plan,
     node_netns,
     pod_netns,
     pod_servers,
+    safe_name,
     server_kind,
     with_lab_nodes,
 )
 from netfence.lab.state import plan_from_json, plan_to_json
-from netfence.lab.steps import build_commands, in_netns
+from netfence.lab.steps import build_commands, in_netns, netns_add
 from netfence.model.cluster import Cluster, Namespace, Node, Pod, Service, ServicePort
 from netfence.model.labels import Labels
 from netfence.model.ports import ContainerPort, Protocol
@@ -100,12 +103,10 @@ def test_name_helpers_cannot_collide() -> None:
 
 
 def test_no_default_route_and_nothing_in_the_root_namespace(plan: LabPlan) -> None:
-    commands = build_commands(plan)
-    first, rest = commands[0], commands[1:]
-    assert first.argv == ("ip", "-batch", "-")
-    assert first.stdin is not None
-    assert all(line.startswith("netns add nf1") for line in first.stdin.splitlines())
-    for command in rest:
+    assert [netns_add(n).argv for n in plan.netns_names()] == [
+        ("ip", "netns", "add", n) for n in plan.netns_names()
+    ]
+    for command in build_commands(plan):
         assert command.argv[:2] == ("ip", "-n") or command.argv[:3] == ("ip", "netns", "exec")
         lines = (command.stdin or "").splitlines()
         assert not [line for line in lines if line.startswith("route add default")]
@@ -115,9 +116,8 @@ def test_no_default_route_and_nothing_in_the_root_namespace(plan: LabPlan) -> No
 
 
 def test_build_commands_golden(plan: LabPlan) -> None:
-    assert_golden(
-        "eks-lab-commands.txt", "\n".join(c.format() for c in build_commands(plan)) + "\n"
-    )
+    commands = [*(netns_add(n) for n in plan.netns_names()), *build_commands(plan)]
+    assert_golden("eks-lab-commands.txt", "\n".join(c.format() for c in commands) + "\n")
 
 
 def test_pod_veths_carry_the_node_address_and_scope_link_routes(plan: LabPlan) -> None:
@@ -404,3 +404,65 @@ def test_a_declared_node_address_is_never_given_to_another_node() -> None:
         ("worker-1", "198.51.100.1"),
         ("worker-2", "198.51.100.2"),
     ]
+
+
+# --- names from user input (issue 9, L1) ----------------------------------------------------
+
+HOSTILE = [
+    "../../../../x/daemon",
+    "/etc/passwd",
+    "..",
+    ".",
+    ".hidden",
+    "",
+    "a/b",
+    "a\x00b",
+    "NODE-A",
+    "nöde-ü",
+    "\u2028line",
+    "\ud800lone",
+    "n" * 300,
+    "a_b",
+    "a b",
+    "~x",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_safe_names_are_never_paths(name: str) -> None:
+    for dots in (True, False):
+        safe = safe_name(name, dots=dots)
+        assert re.fullmatch(r"[a-z0-9][a-z0-9.-]*~[0-9a-f]{8}", safe), safe
+        assert not safe.startswith(".") and "/" not in safe and len(safe) <= 64
+        assert safe != name  # none of these is a valid Kubernetes name: all are mapped
+        assert file_name(safe) == safe  # a safe name is a file name as it is
+    for netns in (node_netns("nf1", name), pod_netns("nf1", name, name)):
+        assert netns.startswith(("nf1_", "nf1-")) and "/" not in netns and len(netns) <= 64
+    assert "/" not in file_name(name) and file_name(name) not in ("", ".", "..")
+
+
+def test_safe_names_keep_valid_names_and_never_collide() -> None:
+    valid = ["node-a", "ip-10-0-1-2.ec2.internal", "catalog-mysql-0", "a" * 64]
+    assert [safe_name(v) for v in valid] == valid
+    assert safe_name("ip-10-0-1-2.ec2.internal", dots=False) != "ip-10-0-1-2.ec2.internal"
+    names = {*HOSTILE, *valid, "a-b", "a.b", "A-B", "a\\b", "a--b", "a~b"}
+    assert len({safe_name(n) for n in names}) == len(names)
+    nets = {pod_netns("nf1", ns, pod) for ns in ("a", "a.b", "A") for pod in ("b", "b.c", "B")}
+    assert len(nets) == 9  # a namespace's dot no longer splits in two places
+
+
+def test_a_plan_with_hostile_names_has_only_safe_namespace_names() -> None:
+    pods = tuple(
+        Pod(
+            "ns" if i % 2 else "../ns",
+            name,
+            Labels.of({}),
+            (ipaddress.ip_address(f"10.244.0.{i + 1}"),),
+            node=name,
+        )
+        for i, name in enumerate(["../../../../x/daemon", "/abs", "..", "n" * 300])
+    )
+    plan = make_plan(Cluster((Namespace("ns", Labels.of({})),), pods), "nf1")
+    names = plan.netns_names()
+    assert len(set(names)) == len(names) == 2 * 4 + 1
+    assert all(re.fullmatch(r"nf1[-_][a-z0-9.~-]+", n) and len(n) <= 64 for n in names)

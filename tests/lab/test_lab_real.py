@@ -82,13 +82,12 @@ def eks_lab(
     eks: Cluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, LabPlan]]:
     lab_dir = tmp_path_factory.mktemp("lab") / "eks"
-    lab_id = lab.lab_id_for(lab_dir)
+    plan = lab.up(eks, lab_dir)  # on failure, up has taken down what it built
     try:
-        plan = lab.up(eks, lab_dir)
         yield lab_dir, plan
     finally:
         lab.down(lab_dir)
-        assert leftovers(lab_dir, lab_id) == []
+        assert leftovers(lab_dir, plan.lab_id) == []
 
 
 def run(lab_dir: Path, target: str, *argv: str, timeout: float = 20) -> Completed:
@@ -186,14 +185,14 @@ def test_a_second_lab_coexists_and_up_over_a_stale_one_cleans_it(
     eks: Cluster, eks_lab: tuple[Path, LabPlan], tmp_path: Path
 ) -> None:
     lab_dir = tmp_path / "second"
-    lab_id = lab.lab_id_for(lab_dir)
-    assert lab_id != eks_lab[1].lab_id
     try:
         first = lab.up(eks, lab_dir)
-        for state in [lab_dir / "plan.json", *(lab_dir / "run").glob("*.pid")]:
-            state.unlink()  # lose the state: only the sweep by prefix can find the lab now
+        assert first.lab_id != eks_lab[1].lab_id
+        (lab_dir / "plan.json").unlink()  # lose the plan: the record still knows the lab
         second = lab.up(eks, lab_dir)
-        assert second == first
+        assert second.lab_id != first.lab_id  # a new lab, a new id
+        gone = [x for x in leftovers(lab_dir, first.lab_id) if not x.startswith("files")]
+        assert gone == []  # its namespaces and processes; the directory is the new lab's
         done = run(lab_dir, "ui/ui-0", "curl", "-s", "http://catalog.catalog/health")
         assert done.stdout == "OK"
         assert (
@@ -201,7 +200,7 @@ def test_a_second_lab_coexists_and_up_over_a_stale_one_cleans_it(
         )
     finally:
         lab.down(lab_dir)
-    assert leftovers(lab_dir, lab_id) == []
+    assert leftovers(lab_dir, second.lab_id) == []
 
 
 def test_apply_ruleset_loads_into_a_node(eks_lab: tuple[Path, LabPlan]) -> None:

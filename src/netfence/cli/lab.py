@@ -55,9 +55,11 @@ def up_command(
     lab_dir: Path,
     deny: str,
 ) -> None:
-    """Build the lab (default: the bundled EKS scenario's cluster); replaces a stale one."""
+    """Build the lab (default: the bundled EKS scenario's cluster); replaces a lab
+    recorded in the same directory. Interrupted (SIGTERM, SIGINT, SIGHUP) or failing
+    at any step, it removes everything it built so far."""
     from netfence.io.scenarios import scenario_dir
-    from netfence.lab.lab import up
+    from netfence.lab.lab import Interrupted, up
 
     if not files and not kustomizations:
         kustomizations = (str(scenario_dir(DEFAULT_SCENARIO) / "cluster"),)
@@ -66,11 +68,17 @@ def up_command(
     from netfence.parse.documents import with_default_namespace
 
     loaded = load(files, kustomizations, namespace)
-    plan = up(loaded.cluster, lab_dir)
     documents = with_default_namespace(load_manifests(files, kustomizations).documents, namespace)
-    enforce.start(
-        loaded.cluster, plan, [d for d in documents if d.kind == "NetworkPolicy"], lab_dir, deny
-    )
+    policies = [d for d in documents if d.kind == "NetworkPolicy"]
+    try:
+        plan = up(
+            loaded.cluster,
+            lab_dir,
+            after=lambda plan: enforce.start(loaded.cluster, plan, policies, lab_dir, deny),
+        )
+    except Interrupted as exc:
+        click.echo(f"lab up: {exc}; removed everything it had built", err=True)
+        sys.exit(128 + exc.signum)
     click.echo("\n".join(_up_lines(plan, lab_dir)))
     click.echo(f"node agents enforce {len(loaded.cluster.policies)} NetworkPolicies (deny: {deny})")
 
@@ -99,10 +107,14 @@ def _up_lines(plan: LabPlan, lab_dir: Path) -> list[str]:
 @lab_group.command("down")
 @lab_dir_option
 def down_command(lab_dir: Path) -> None:
-    """Stop every lab process, delete every lab namespace, remove the lab's files."""
+    """Remove what the lab recorded that it made: its processes, namespaces, files
+    and directories. A directory without a lab record is left as it is."""
     from netfence.lab.lab import down
 
     report = down(lab_dir)
+    if not report.found:
+        click.echo(f"lab down: no lab recorded in {lab_dir} (no lab.json): nothing removed")
+        return
     click.echo(
         f"lab down: {len(report.deleted)} namespaces deleted, {report.stopped} processes stopped"
     )
@@ -149,7 +161,7 @@ def status_command(lab_dir: Path, output: str) -> None:
 def _status_lines(report: LabStatus) -> list[str]:
     if report.plan is None:
         left = f"; leftover namespaces: {', '.join(report.present)}" if report.present else ""
-        return [f"no lab in {report.lab_dir} (id {report.lab_id}){left}"]
+        return [f"no lab recorded in {report.lab_dir}{left}"]
     plan, alive = report.plan, {p.name: p.alive for p in report.processes}
     lines = [f"lab {plan.lab_id} in {report.lab_dir}: {'up' if report.healthy else 'DEGRADED'}"]
     for node in plan.nodes:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -59,8 +60,13 @@ class Runner(Protocol):
         """Start in the background, detached, output to ``log``; returns the PID."""
         ...
 
-    def stop(self, pid: int, marker: str | None) -> bool:
-        """Terminate ``pid`` if its command line carries ``marker``; True if it did."""
+    def start_time(self, pid: int) -> int | None:
+        """When ``pid`` started (None: no such process); recorded to recognise it."""
+        ...
+
+    def stop(self, pid: int, marker: str | None, start: int | None = None) -> bool:
+        """Terminate ``pid`` if its command line carries ``marker`` and (given
+        ``start``) it started then; True if it did."""
         ...
 
     def wait_ready(self, ready: Mapping[int, Path], logs: Mapping[int, Path]) -> None:
@@ -120,8 +126,11 @@ class SubprocessRunner:
     def spawn(self, argv: Sequence[str], log: Path) -> int:
         return processes.spawn_detached(argv, log)
 
-    def stop(self, pid: int, marker: str | None) -> bool:
-        return processes.stop(pid, marker)
+    def start_time(self, pid: int) -> int | None:
+        return processes.start_time(pid)
+
+    def stop(self, pid: int, marker: str | None, start: int | None = None) -> bool:
+        return processes.stop(pid, marker, start)
 
     def wait_ready(self, ready: Mapping[int, Path], logs: Mapping[int, Path]) -> None:
         processes.wait_ready(ready, logs, self.ready_timeout)
@@ -196,7 +205,10 @@ class RecordingRunner:
         self.next_pid += 1
         return self.next_pid
 
-    def stop(self, pid: int, marker: str | None) -> bool:
+    def start_time(self, pid: int) -> int | None:
+        return 1000 + pid
+
+    def stop(self, pid: int, marker: str | None, start: int | None = None) -> bool:
         self.calls.append(Call("stop", (str(pid), marker or "")))
         return True
 
@@ -224,14 +236,22 @@ class RecordingRunner:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write atomically (a reader never sees half a file)."""
+    """Write atomically (a reader never sees half a file), through a temporary file
+    of this process's own that is removed if anything fails."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".tmp")
-        partial.write_text(text)
-        partial.replace(path)
+        out = partial.open("x")  # never someone else's file
     except OSError as exc:
         raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with out:
+            out.write(text)
+        partial.replace(path)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
 
 
 def read_text(path: Path) -> str | None:
@@ -240,21 +260,49 @@ def read_text(path: Path) -> str | None:
         return path.read_text()
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnvironmentProblem(f"cannot read {path}: {getattr(exc, 'strerror', exc)}") from None
 
 
-def list_files(directory: Path, pattern: str) -> list[Path]:
-    return sorted(directory.glob(pattern)) if directory.is_dir() else []
-
-
-def remove_files(paths: Iterable[Path], directories: Iterable[Path]) -> None:
-    """Remove these files, then these directories if they are empty (nothing else)."""
+def make_dir(path: Path) -> bool:
+    """Create one directory; False if it is already there."""
     try:
-        for path in paths:
-            path.unlink(missing_ok=True)
-        for directory in directories:
-            if directory.is_dir() and not any(directory.iterdir()):
-                directory.rmdir()
+        path.mkdir()
+    except FileExistsError:
+        if path.is_symlink() or not path.is_dir():
+            raise EnvironmentProblem(f"{path} exists and is not a directory") from None
+        return False
     except OSError as exc:
-        raise EnvironmentProblem(f"cannot clean up {exc.filename}: {exc.strerror}") from None
+        raise EnvironmentProblem(f"cannot create {path}: {exc.strerror or exc}") from None
+    return True
+
+
+def exists(path: Path) -> bool:
+    """There is something at ``path`` (a dangling symbolic link counts)."""
+    return os.path.lexists(path)
+
+
+def remove_file(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot remove {path}: {exc.strerror or exc}") from None
+
+
+def remove_empty_dir(path: Path) -> bool:
+    """Remove the directory if it is empty; False if it is not (or not there)."""
+    try:
+        path.rmdir()
+    except (FileNotFoundError, OSError):
+        return False
+    return True
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a directory and everything in it (symbolic links, not their targets)."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot remove {path}: {exc.strerror or exc}") from None

@@ -1,11 +1,11 @@
 """The lab's DNS server, standing in for CoreDNS in kube-system (RFC 1035 wire format).
 
-It answers what the prototype's server answered (../shared/notes/dataplane.md
-§3.1): ``<svc>.<ns>.svc.cluster.local`` A → the ClusterIP, ``www.example.com`` →
+It answers what the prototype's server answered (the prototype's notes):
+``<svc>.<ns>.svc.cluster.local`` A → the ClusterIP, ``www.example.com`` →
 203.0.113.10, "NXDOMAIN for anything else. For known names, AAAA gets NOERROR with
 an empty answer" — unless the name has IPv6 addresses (a dual-stack lab), which
 AAAA returns — promptly, because "the lab DNS must return NXDOMAIN and NODATA
-promptly, or curl's timings stop matching the workshop" (§4.10). With ``ndots:5``
+promptly, or curl's timings stop matching the workshop" (prototype notes). With ``ndots:5``
 a lookup of ``catalog.catalog`` first asks ``catalog.catalog.ui.svc.cluster.local``
 (NXDOMAIN), then ``catalog.catalog.svc.cluster.local``.
 

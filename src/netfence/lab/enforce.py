@@ -11,7 +11,6 @@ new version. Invalid policies are refused before anything is written.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,8 +21,18 @@ from netfence.agent.sources import DirectorySource, version_digest
 from netfence.errors import EnvironmentProblem, InvalidInputError
 from netfence.io import netns as io
 from netfence.lab.desired import cluster_manifests
-from netfence.lab.lab import LabPaths, default_lab_dir, start_in_node
-from netfence.lab.plan import LabPlan, with_lab_nodes
+from netfence.lab.lab import (
+    LabPaths,
+    default_lab_dir,
+    lab_files,
+    make_dirs,
+    make_tree,
+    python_argv,
+    remove_file,
+    start_in_node,
+    write_file,
+)
+from netfence.lab.plan import LabPlan, safe_name, with_lab_nodes
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Severity, error
 from netfence.parse.build import build_cluster
@@ -35,7 +44,7 @@ def desired_dir(paths: LabPaths) -> Path:
 
 
 def status_file(paths: LabPaths, node: str) -> Path:
-    return paths.run_dir / f"agent-{node}.json"
+    return paths.agent_dir(node) / "status.json"
 
 
 def start(
@@ -44,21 +53,30 @@ def start(
     policies: Sequence[RawDocument] = (),
     lab_dir: Path | None = None,
     deny: str = "drop",
+    *,
+    runner: io.Runner | None = None,
+    timeout: float = 20.0,
 ) -> None:
-    """Write the desired state, start one agent per node, wait until all enforce it."""
+    """Write the desired state, start one agent per node (with the lab's recorded
+    interpreter), wait until all enforce it. The desired directory and each agent's
+    own directory are new, the lab's: an agent reads all of the one and writes into
+    the other."""
     paths = LabPaths(lab_dir or default_lab_dir())
     placed = with_lab_nodes(cluster, plan)
     listing = {"apiVersion": "v1", "kind": "List", "items": cluster_manifests(placed)}
-    io.write_text(desired_dir(paths) / "cluster.json", json.dumps(listing))
-    _write_policies(paths, _checked(policies))
+    checked = _checked(policies)
+    make_dirs(paths, desired_dir(paths), fresh=True)
+    write_file(paths, desired_dir(paths) / "cluster.json", json.dumps(listing))
+    _write_policies(paths, checked)
     for node in plan.nodes:
-        argv = [
-            sys.executable, "-m", "netfence", "agent", "--dir", str(desired_dir(paths)),
+        make_tree(paths, paths.agent_dir(node.name))
+        argv = python_argv(
+            "netfence", "agent", "--dir", str(desired_dir(paths)),
             "--node", node.name, "--deny", deny, "--poll", "0.1", "--min-interval", "0.05",
-            "--status-file", str(status_file(paths, node.name)),
-        ]  # fmt: skip
-        start_in_node(node.name, f"agent-{node.name}", argv, paths.root)
-    wait_enforced(plan, paths)
+            "--status-file", str(status_file(paths, node.name)), lab_dir=paths.root,
+        )  # fmt: skip
+        start_in_node(node.name, f"agent-{safe_name(node.name)}", argv, paths.root, runner)
+    wait_enforced(plan, paths, timeout)
 
 
 def apply(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None = None) -> int:
@@ -73,12 +91,7 @@ def apply(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None 
 def delete(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None = None) -> int:
     """Remove the NetworkPolicies these documents name; the number removed."""
     paths = LabPaths(lab_dir or default_lab_dir())
-    removed = 0
-    for doc in _policy_documents(documents):
-        path = _policy_path(paths, doc)
-        if path.exists():
-            path.unlink()
-            removed += 1
+    removed = sum(remove_file(paths, _policy_path(paths, d)) for d in _policy_documents(documents))
     wait_enforced(plan, paths)
     return removed
 
@@ -89,8 +102,8 @@ def replace_all(
     """Make these the lab's only NetworkPolicies, in one change the agents see at once."""
     paths = LabPaths(lab_dir or default_lab_dir())
     policies = _checked(documents)
-    for old in (desired_dir(paths) / "policies").glob("*.yaml"):
-        old.unlink()
+    for old in lab_files(paths, desired_dir(paths) / "policies"):
+        remove_file(paths, old)
     _write_policies(paths, policies)
     wait_enforced(plan, paths)
     return len(policies)
@@ -106,7 +119,7 @@ def wait_enforced(plan: LabPlan, paths: LabPaths, timeout: float = 20.0) -> None
         if waiting:
             time.sleep(0.05)
     if waiting:
-        log = (io.read_text(paths.log(f"agent-{waiting[0]}")) or "")[-1500:]
+        log = (io.read_text(paths.log(f"agent-{safe_name(waiting[0])}")) or "")[-1500:]
         raise EnvironmentProblem(
             f"node agent(s) {', '.join(waiting)} did not enforce in {timeout:.0f} s:\n{log}"
         )
@@ -143,14 +156,14 @@ def _checked(documents: Sequence[RawDocument]) -> list[RawDocument]:
 
 
 def _policy_path(paths: LabPaths, doc: RawDocument) -> Path:
+    """``<namespace>__<name>.yaml``, both through ``safe_name`` ("_" is in neither)."""
     meta = doc.obj.get("metadata") or {}
-    return (
-        desired_dir(paths)
-        / "policies"
-        / f"{meta.get('namespace', 'default')}__{meta.get('name')}.yaml"
-    )
+    namespace, name = str(meta.get("namespace", "default")), str(meta.get("name"))
+    file = f"{safe_name(namespace, dots=False)}__{safe_name(name)}.yaml"
+    return desired_dir(paths) / "policies" / file
 
 
 def _write_policies(paths: LabPaths, documents: Sequence[RawDocument]) -> None:
     for doc in documents:
-        io.write_text(_policy_path(paths, doc), yaml.safe_dump(doc.obj, sort_keys=False))
+        text = yaml.safe_dump(doc.obj, sort_keys=False)
+        write_file(paths, _policy_path(paths, doc), text)

@@ -1,6 +1,6 @@
 """Cluster → lab topology, as frozen data. Pure: no I/O, no subprocess.
 
-The topology is the prototype's (../shared/notes/dataplane.md §3.1), generalised
+The topology is the prototype's (the prototype's notes), generalised
 to several nodes:
 
 - "routed, no bridge, no uplink, no NAT to the outside": every pod is a network
@@ -62,6 +62,9 @@ MAX_IFNAME = 15  # IFNAMSIZ - 1: "v-catalog-mysql was truncated to v-catalog-mys
 MAX_NETNS = 64
 _LAB_ID = re.compile(r"^[a-z0-9]{1,8}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_SAFE = re.compile(r"[^a-z0-9-]")
+_FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9._~-]{0,127}$")
+_SAFE_DOTS = re.compile(r"[^a-z0-9.-]")
 
 
 class ServerKind(enum.Enum):
@@ -189,18 +192,41 @@ def lab_prefixes(lab_id: str) -> tuple[str, str]:
 
 
 def pod_netns(lab_id: str, namespace: str, name: str) -> str:
-    """``<id>-<ns>.<pod>``: a namespace name has no dot, so the first dot splits."""
-    return _capped(f"{lab_id}-", f"{namespace}.{name}")
+    """``<id>-<ns>.<pod>``: a namespace name has no dot (``safe_name`` keeps none), so
+    the first dot splits."""
+    return _capped(f"{lab_id}-", f"{safe_name(namespace, dots=False)}.{safe_name(name)}")
 
 
 def node_netns(lab_id: str, node: str) -> str:
-    """``<id>_<node>``: "_" is in no Kubernetes name, so never equal to a pod's."""
-    return _capped(f"{lab_id}_", node)
+    """``<id>_<node>``: "_" is in no Kubernetes name (nor in ``safe_name``), so never
+    equal to a pod's."""
+    return _capped(f"{lab_id}_", safe_name(node))
 
 
 def external_netns(lab_id: str) -> str:
     """``<id>-ext``: no dot, so never a pod's; "-", so never a node's."""
     return f"{lab_id}-ext"
+
+
+def safe_name(text: str, *, dots: bool = True, limit: int = MAX_NETNS) -> str:
+    """A name for files and network namespaces derived from user input: only
+    ``[a-z0-9-]`` (and ``.`` with ``dots``), starting with a letter or digit, at
+    most ``limit`` characters. A valid Kubernetes name (DNS-1123) is kept as it is;
+    any other text is mapped and gets ``~`` and a hash of the original, so two
+    different inputs never share a name and none can name another directory."""
+    allowed = _SAFE_DOTS if dots else _SAFE
+    mapped = allowed.sub("-", text.lower())
+    if mapped == text and 0 < len(text) <= limit and not text.startswith("."):
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{mapped.lstrip('.-')[: limit - 9] or 'x'}~{digest}"
+
+
+def file_name(name: str) -> str:
+    """``name`` as a file name in the lab directory: kept if it is one of the lab's
+    own names (a namespace name, ``agent-<node>``: ``[a-z0-9._~-]``, not starting
+    with a dot), else ``safe_name``: never a path, never ``..``."""
+    return name if _FILE_NAME.match(name) else safe_name(name)
 
 
 def interface_name(prefix: str, name: str) -> str:
@@ -210,11 +236,11 @@ def interface_name(prefix: str, name: str) -> str:
 
 
 def _capped(prefix: str, name: str) -> str:
-    safe = _UNSAFE.sub("-", name)
-    if len(prefix) + len(safe) <= MAX_NETNS:
-        return prefix + safe
+    """``prefix + name``, cut to MAX_NETNS with ``~`` and a hash of the whole name."""
+    if len(prefix) + len(name) <= MAX_NETNS:
+        return prefix + name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{prefix}{safe[: MAX_NETNS - len(prefix) - 9]}~{digest}"
+    return f"{prefix}{name[: MAX_NETNS - len(prefix) - 9]}~{digest}"
 
 
 def with_lab_nodes(cluster: Cluster, plan: LabPlan) -> Cluster:
@@ -434,7 +460,7 @@ def server_kind(port: ContainerPort) -> ServerKind:
 
 
 def resolv_conf(namespace: str, domain: str, nameserver: str | None) -> str:
-    """What kubelet writes for dnsPolicy ClusterFirst (notes §3.1)."""
+    """What kubelet writes for dnsPolicy ClusterFirst (prototype notes)."""
     lines = [f"search {namespace}.svc.{domain} svc.{domain} {domain}"]
     if nameserver:
         lines.append(f"nameserver {nameserver}")

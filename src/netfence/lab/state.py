@@ -1,12 +1,22 @@
-"""A lab plan as JSON and back, so that state survives between commands. Pure."""
+"""A lab plan and the lab's record of what it created, as JSON and back, so that
+state survives between commands. Pure."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from netfence.lab.plan import ExternalPlan, LabPlan, NodeLink, NodePlan, PodPlan, ServerSpec
+from netfence.lab.plan import (
+    ExternalPlan,
+    LabPlan,
+    NodeLink,
+    NodePlan,
+    PodPlan,
+    ServerSpec,
+    check_lab_id,
+)
 
 FORMAT = 1
 
@@ -59,3 +69,92 @@ def records_to_json(plan: LabPlan, ttl: int = 5) -> str:
     """The lab DNS's zone (``netfence.lab.dns.Zone.from_json``)."""
     records = {name: list(ips) for name, ips in plan.dns_records}
     return json.dumps({"ttl": ttl, "records": records}, indent=1, sort_keys=True) + "\n"
+
+
+# --- the lab's record of what it created ---------------------------------------------------
+
+RECORD_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRecord:
+    """A process the lab started: ``start`` (its start time, /proc/PID/stat field 22)
+    and ``marker`` (a part of its command line) tell it from a later one with its PID."""
+
+    name: str
+    pid: int
+    start: int | None
+    marker: str
+
+
+@dataclass(frozen=True)
+class LabRecord:
+    """Everything a lab created, so that ``down`` removes that and nothing else.
+
+    Paths in ``files``, ``directories`` and ``trees`` are relative to the lab
+    directory; ``above`` holds the lab directory and its parents that ``up``
+    created (absolute), removed at the end if empty. ``trees`` are directories the
+    lab created for its programs to fill (a node agent's state): removed whole."""
+
+    lab_id: str
+    interpreter: str  # of every program the lab runs: the one running netfence
+    namespaces: tuple[str, ...] = ()
+    processes: tuple[ProcessRecord, ...] = ()
+    files: tuple[str, ...] = ()
+    directories: tuple[str, ...] = ()
+    trees: tuple[str, ...] = ()
+    above: tuple[str, ...] = ()
+
+
+def record_to_json(record: LabRecord) -> str:
+    data = dataclasses.asdict(record)
+    return json.dumps({"format": RECORD_FORMAT, "lab": data}, indent=1) + "\n"
+
+
+def record_from_json(text: str) -> LabRecord:
+    """Raises ValueError on anything this version did not write."""
+    try:
+        document = json.loads(text)
+        if document.get("format") != RECORD_FORMAT:
+            raise ValueError(f"unknown lab record format {document.get('format')!r}")
+        data = document["lab"]
+        record = LabRecord(
+            lab_id=_string(data["lab_id"]),
+            interpreter=_string(data["interpreter"]),
+            namespaces=_strings(data["namespaces"]),
+            processes=tuple(
+                ProcessRecord(
+                    _string(p["name"]),
+                    _integer(p["pid"]),
+                    None if p["start"] is None else _integer(p["start"]),
+                    _string(p["marker"]),
+                )
+                for p in data["processes"]
+            ),
+            files=_strings(data["files"]),
+            directories=_strings(data["directories"]),
+            trees=_strings(data["trees"]),
+            above=_strings(data["above"]),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed lab record ({type(exc).__name__}: {exc})") from None
+    check_lab_id(record.lab_id)
+    return record
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _integer(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise TypeError(f"expected a positive integer, got {value!r}")
+    return value
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {value!r}")
+    return tuple(_string(v) for v in value)

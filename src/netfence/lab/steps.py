@@ -1,9 +1,10 @@
 """Plan → the exact commands that build the lab (and the argv of the in-pod programs). Pure.
 
-The commands are the prototype's (../shared/notes/dataplane.md §3.2), batched
+The commands are the prototype's (the prototype's notes), batched
 with ``ip -batch -`` (one ``ip`` process per namespace and phase):
 
-1. ``ip netns add`` for every namespace.
+1. ``ip netns add`` for every namespace, one at a time (``netns_add``): it fails
+   on a name that exists, and the lab records each namespace it made.
 2. sysctls, set explicitly in each namespace because "net.ipv4.ip_forward is 0 in
    every new namespace", "rp_filter was 0 in new namespaces here" but is copied
    from the host's, and "lo is down in every new netns". Nodes: forwarding on,
@@ -57,10 +58,16 @@ class Command:
         return text if self.stdin is None else f"{text} <<EOF\n{self.stdin.rstrip()}\nEOF"
 
 
+def netns_add(name: str) -> Command:
+    """One namespace per command: it fails if the name exists (never adopt one), and
+    the lab records each namespace it made."""
+    return Command(("ip", "netns", "add", name))
+
+
 def build_commands(plan: LabPlan) -> tuple[Command, ...]:
-    """Every command of ``lab up`` before the servers start, in order."""
+    """Every command of ``lab up`` after the namespaces exist, before the servers
+    start, in order."""
     return (
-        _batch(None, [f"netns add {name}" for name in plan.netns_names()]),
         *_sysctls(plan),
         *(_batch(n.netns, _node_links(plan, i)) for i, n in enumerate(plan.nodes)),
         *(_batch(n.netns, _node_addresses(plan, n)) for n in plan.nodes),
@@ -84,7 +91,7 @@ def nft_load(netns: str, ruleset: str) -> Command:
 
 def in_netns(netns: str, argv: Sequence[str], resolv: str | None = None) -> tuple[str, ...]:
     """argv run inside ``netns``, with ``resolv`` bind-mounted over /etc/resolv.conf in a
-    private mount namespace (notes §5: never write under /etc)."""
+    private mount namespace (prototype notes: never write under /etc)."""
     if resolv is None:
         return ("ip", "netns", "exec", netns, *argv)
     script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
