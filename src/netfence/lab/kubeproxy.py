@@ -1,9 +1,9 @@
 """kube-proxy emulation: ClusterIP:port → backend pod:targetPort as one nft table. Pure.
 
-The prototype's table (the prototype's notes), loaded in every node
+The prototype's table (docs/prototype.md), loaded in every node
 router: "In `table ip`, write `dnat to ip daddr . tcp dport map @m`". The first two
 lines create the table if absent and delete it, so loading is one atomic
-replacement (prototype notes). Additions to the prototype:
+replacement (docs/prototype.md). Additions to the prototype:
 
 - Several backends: one rule per service port with ``numgen random mod N``, as
   kube-proxy spreads new connections; one backend: an element of a map.
@@ -16,7 +16,7 @@ replacement (prototype notes). Additions to the prototype:
   the client gets "unreachable" at once (kube-proxy rejects; close enough).
 
 In a dual-stack lab a second table stands in for the IPv4 ``rp_filter`` that
-IPv6 lacks (prototype notes: "if keyed by IP, enforce anti-spoofing"): a packet whose
+IPv6 lacks (docs/prototype.md: "if keyed by IP, enforce anti-spoofing"): a packet whose
 source address is not routed back through the interface it arrived on is
 dropped before anything else sees it.
 """
