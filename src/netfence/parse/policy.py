@@ -40,11 +40,14 @@ def to_policy(obj: dict[str, Any], namespace: str, source: Source | None) -> Net
 
 
 def selector(raw: dict[str, Any] | None) -> LabelSelector:
-    """``matchLabels: null`` and a missing matchLabels both mean no requirement."""
+    """``matchLabels: null`` and a missing matchLabels both mean no requirement; a
+    null in ``values`` is "" (Go decodes null into a string as its zero value)."""
     raw = raw or {}
     labels = Labels.of(dict(string_items(raw.get("matchLabels"))))
     expressions = tuple(
-        Requirement(e["key"], Operator(e["operator"]), tuple(e.get("values") or ()))
+        Requirement(
+            e["key"], Operator(e["operator"]), tuple(v or "" for v in e.get("values") or ())
+        )
         for e in raw.get("matchExpressions") or ()
     )
     return LabelSelector(labels, expressions)

@@ -9,6 +9,7 @@ API server's reasons, empty when the value is valid; ``is_*`` say whether it is:
 
     dns1123_label_errors(s)      / is_dns1123_label(s)       namespaces
     dns1123_subdomain_errors(s)  / is_dns1123_subdomain(s)   object names
+    dns1035_label_errors(s)      / is_dns1035_label(s)       Service names
     qualified_name_errors(s)     / is_qualified_name(s)      label keys
     label_value_errors(s)        / is_label_value(s)
     iana_svc_name_errors(s)      / is_iana_svc_name(s)       named ports
@@ -27,7 +28,7 @@ callers that ran ``check_shape`` on the whole object already.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from netfence.parse.validation_shapes import (
@@ -57,7 +58,9 @@ _DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS_SUBDOMAIN = _DNS_LABEL + r"(\." + _DNS_LABEL + ")*"
 _LABEL_KEY_NAME = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 _LABEL_VALUE = "(" + _LABEL_KEY_NAME + ")?"
+_DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?"
 _DNS_LABEL_RE = re.compile(_DNS_LABEL)
+_DNS1035_LABEL_RE = re.compile(_DNS1035_LABEL)
 _DNS_SUBDOMAIN_RE = re.compile(_DNS_SUBDOMAIN)
 _LABEL_KEY_NAME_RE = re.compile(_LABEL_KEY_NAME)
 _LABEL_VALUE_RE = re.compile(_LABEL_VALUE)
@@ -94,6 +97,22 @@ def dns1123_label_errors(value: str) -> list[str]:
                     "123-abc",
                 )
             )
+    return errors
+
+
+def dns1035_label_errors(value: str) -> list[str]:
+    """RFC 1035 label (Service names): an RFC 1123 label that starts with a letter."""
+    errors = [_max_len(63)] if _nbytes(value) > 63 else []
+    if not _DNS1035_LABEL_RE.fullmatch(value):
+        errors.append(
+            _regex_error(
+                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+                "start with an alphabetic character, and end with an alphanumeric character",
+                _DNS1035_LABEL,
+                "my-name",
+                "abc-123",
+            )
+        )
     return errors
 
 
@@ -183,6 +202,10 @@ def iana_svc_name_errors(value: str) -> list[str]:
 
 def is_dns1123_label(value: str) -> bool:
     return not dns1123_label_errors(value)
+
+
+def is_dns1035_label(value: str) -> bool:
+    return not dns1035_label_errors(value)
 
 
 def is_dns1123_subdomain(value: str) -> bool:
@@ -307,12 +330,23 @@ OBJECT_META = Obj(
 _ANNOTATIONS_LIMIT = 256 * 1024
 
 
-def object_meta_errors(value: object, path: str) -> list[FieldError]:
-    """ValidateObjectMeta on shape-checked metadata of a namespaced object."""
+NameCheck = Callable[[str], list[str]]
+
+
+def object_meta_errors(
+    value: object,
+    path: str,
+    name_check: NameCheck = dns1123_subdomain_errors,
+    namespaced: bool = True,
+) -> list[FieldError]:
+    """ValidateObjectMeta on shape-checked metadata; ``name_check`` is the kind's rule
+    for names (a DNS-1123 subdomain for most kinds). The API server clears the
+    namespace of a cluster-scoped object (``namespaced=False``) instead of
+    validating it."""
     meta = as_map(value)
-    errors = _name_errors(meta, path)
+    errors = _name_errors(meta, path, name_check)
     namespace = str_at(meta, "namespace", "")
-    if namespace:  # empty: the namespace of the request (``kubectl apply -n``) applies
+    if namespace and namespaced:  # empty: the namespace of the request (``-n``) applies
         where = child(path, "namespace")
         errors.extend(invalid(where, namespace, m) for m in dns1123_label_errors(namespace))
     generation = meta.get("generation")
@@ -329,9 +363,9 @@ def validate_object_meta(value: object, field_path: str = "metadata") -> list[Fi
     return check_shape(value, OBJECT_META, field_path) + object_meta_errors(value, field_path)
 
 
-def _name_errors(meta: Mapping[str, Any], path: str) -> list[FieldError]:
-    """ValidateObjectMeta: "name or generateName is required"; a name is a DNS-1123
-    subdomain.
+def _name_errors(meta: Mapping[str, Any], path: str, name_check: NameCheck) -> list[FieldError]:
+    """ValidateObjectMeta: "name or generateName is required"; a name follows the
+    kind's rule.
 
     generateName alone satisfies ``kubectl create`` but not ``kubectl apply``, and a
     policy needs a name to be explained by, so netfence requires the name.
@@ -344,7 +378,7 @@ def _name_errors(meta: Mapping[str, Any], path: str) -> list[FieldError]:
         if str_at(meta, "generateName", ""):
             return [required(where, "name is required (generateName is not supported)")]
         return [required(where, "name or generateName is required")]
-    return [invalid(where, name, m) for m in dns1123_subdomain_errors(name)]
+    return [invalid(where, name, m) for m in name_check(name)]
 
 
 def _annotation_errors(value: object, path: str) -> list[FieldError]:

@@ -58,12 +58,21 @@ def index(path: str, i: int) -> str:
 
 
 def show(value: object) -> str:
-    """A value as the API server quotes it in messages (strings quoted, numbers bare)."""
+    """A value as the API server quotes it in messages (strings quoted, numbers bare).
+    Characters that cannot be shown as themselves (control and format characters,
+    lone surrogates, which no terminal can print) are escaped as ``\\uXXXX``."""
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(value)
+    text = "".join(_escape(c) for c in text)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _escape(char: str) -> str:
+    if char.isprintable() or char == " ":
+        return char
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
 
 
 def invalid(path: str, value: object, detail: str) -> FieldError:
