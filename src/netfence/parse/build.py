@@ -258,7 +258,7 @@ def _expand_workloads(collected: _Collected, given: Sequence[Pod]) -> list[Pod]:
             continue
         count = max(len(nodes), 1) if workload.ref.kind == "DaemonSet" else workload.replicas
         if count > budget:  # checked before a single pod is made
-            collected.diagnostics.append(_too_many_pods(workload, count))
+            collected.diagnostics.append(_too_many_pods(workload, count, budget))
             continue
         budget -= count
         for name, node in _pod_names(workload, [n.name for n in nodes]):
@@ -287,15 +287,17 @@ def _expand_workloads(collected: _Collected, given: Sequence[Pod]) -> list[Pod]:
     return expanded
 
 
-def _too_many_pods(workload: Workload, count: int) -> Diagnostic:
+def _too_many_pods(workload: Workload, count: int, budget: int) -> Diagnostic:
     kind = workload.ref.kind
     field = {"DaemonSet": None, "Job": "spec.parallelism"}.get(kind, "spec.replicas")
     if kind == "CronJob":
         field = "spec.jobTemplate.spec.parallelism"
     what = f"one pod on each of {count} nodes" if field is None else f"Invalid value: {count}"
+    earlier = MAX_EXPANDED_PODS - budget
+    others = f" ({earlier} from other workloads)" if earlier else ""
     message = (
         f"{what}: would expand more than {MAX_EXPANDED_PODS} pods from workloads "
-        "in all; give the pods themselves (kubectl get pods -o yaml) instead"
+        f"in all{others}; give the pods themselves (kubectl get pods -o yaml) instead"
     )
     ref = object_ref(workload.doc, workload.namespace)
     return Diagnostic(Severity.ERROR, message, workload.doc.source, ref, field)
