@@ -27,8 +27,9 @@ callers that ran ``check_shape`` on the whole object already.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from netfence.parse.validation_shapes import (
@@ -243,9 +244,34 @@ def label_map_errors(value: object, path: str) -> list[FieldError]:
     reported at the map's own path, as the API server does."""
     errors: list[FieldError] = []
     for key, item in string_items(value):
-        errors.extend(invalid(path, key, m) for m in qualified_name_errors(key))
-        errors.extend(invalid(path, item, m) for m in label_value_errors(item))
+        errors.extend(invalid(path, key, m) for m in _key_problems(key))
+        errors.extend(invalid(path, item, m) for m in _value_problems(item))
     return errors
+
+
+# The same label keys and values recur on thousands of objects: their verdicts are
+# remembered (short strings only; anything longer than a label key is invalid anyway).
+_CACHED_LENGTH = 253
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _cached_key_problems(key: str) -> tuple[str, ...]:
+    return tuple(qualified_name_errors(key))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _cached_value_problems(value: str) -> tuple[str, ...]:
+    return tuple(label_value_errors(value))
+
+
+def _key_problems(key: str) -> Sequence[str]:
+    return _cached_key_problems(key) if len(key) <= _CACHED_LENGTH else qualified_name_errors(key)
+
+
+def _value_problems(value: str) -> Sequence[str]:
+    if len(value) <= _CACHED_LENGTH:
+        return _cached_value_problems(value)
+    return label_value_errors(value)
 
 
 def validate_label_map(value: object, field_path: str) -> list[FieldError]:
@@ -385,7 +411,7 @@ def _annotation_errors(value: object, path: str) -> list[FieldError]:
     """ValidateAnnotations: keys are qualified names, ignoring case; keys and values
     together are at most 256 KiB."""
     pairs = string_items(value)
-    errors = [invalid(path, k, m) for k, _ in pairs for m in qualified_name_errors(k.lower())]
+    errors = [invalid(path, k, m) for k, _ in pairs for m in _key_problems(k.lower())]
     if sum(_nbytes(k) + _nbytes(v) for k, v in pairs) > _ANNOTATIONS_LIMIT:
         errors.append(
             FieldError(path, f"Too long: may not be more than {_ANNOTATIONS_LIMIT} bytes")

@@ -29,8 +29,10 @@ Deliberate differences from upstream:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -130,6 +132,8 @@ def container_ports_errors(
         name = str_at(port, "name", "")
         if name:
             errors.extend(_port_name_errors(name, where, names, first_use))
+        if _plain_port(port):
+            continue
         number = port.get("containerPort")
         if number is None or number == 0:
             errors.append(required(child(where, "containerPort")))
@@ -144,11 +148,31 @@ def container_ports_errors(
     return errors
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _port_name_problems(name: str) -> tuple[str, ...]:
+    return tuple(iana_svc_name_errors(name))
+
+
+def _plain_port(port: Mapping[str, Any]) -> bool:
+    """The common case, checked fast: a port number in range, a known protocol or
+    none, no hostPort."""
+    number = port.get("containerPort")
+    return (
+        type(number) is int
+        and 1 <= number <= 65535
+        and port.get("protocol") in _DEFAULT_OR_KNOWN
+        and not port.get("hostPort")
+    )
+
+
+_DEFAULT_OR_KNOWN = frozenset((None, "", *PROTOCOLS))
+
+
 def _port_name_errors(
     name: str, port_path: str, names: dict[str, str], first_use: Mapping[str, str]
 ) -> list[FieldError]:
     path = child(port_path, "name")
-    problems = iana_svc_name_errors(name)
+    problems = _port_name_problems(name) if len(name) <= 15 else iana_svc_name_errors(name)
     if problems:
         return [invalid(path, name, m) for m in problems]
     if name in names:
@@ -189,9 +213,10 @@ def pod_status_errors(status: Mapping[str, Any]) -> list[FieldError]:
         errors.extend(invalid(where, text, m) for m in problems)
         if not problems:
             texts.append((i, text))
-    errors.extend(_pod_ips_errors(status, texts))
+    if len(texts) > 1:
+        errors.extend(_pod_ips_errors(status, texts))
     first = texts[0][1] if texts and texts[0][0] == 0 else None
-    if single and first and not ip_errors(single) and _differ(first, single):
+    if single and first and first != single and not ip_errors(single) and _differ(first, single):
         detail = f"must be the same address as status.podIP ({show(single)})"
         errors.append(invalid("status.podIPs[0].ip", first, detail))
     return errors
@@ -209,7 +234,7 @@ def _pod_ips_errors(status: Mapping[str, Any], texts: list[tuple[int, str]]) -> 
         if address in seen:
             errors.append(FieldError(index("status.podIPs", i), f"Duplicate value: {show(text)}"))
         seen.add(address)
-    if len(texts) > 1 and ({a.version for a in seen} != {4, 6} or len(texts) > 2):
+    if {a.version for a in seen} != {4, 6} or len(texts) > 2:
         raw = list_at(status, "podIPs") or []
         detail = "may specify no more than one IP for each IP family"
         errors.append(invalid("status.podIPs", raw, detail))
@@ -220,6 +245,12 @@ def ip_errors(text: str) -> list[str]:
     """IsValidIP, as the API server's strict IP validation says it, plus: no zone
     (``fe80::1%eth0``), no NUL or other characters an address cannot have, and not
     the unspecified address."""
+    try:  # the common case, dotted IPv4, in C (inet_pton also refuses leading zeros)
+        packed = socket.inet_pton(socket.AF_INET, text)
+    except (OSError, ValueError):
+        pass
+    else:
+        return ["may not be unspecified (0.0.0.0 or ::)"] if packed == bytes(4) else []
     if not text.isascii() or not text.isprintable() or "%" in text:
         return [_BAD_IP]
     try:
