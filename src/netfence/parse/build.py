@@ -6,13 +6,13 @@
 - Workloads whose pods are not given are expanded from their templates, with
   predictable names (``<workload>-<i>``; DaemonSets ``<workload>-<node>``).
 - Pods and Services without addresses get deterministic ones.
-- A later object with the same kind, namespace and name replaces an earlier one,
-  as ``kubectl apply`` would, with a notice.
-- Every object of a kind netfence reads is validated as the API server would
-  (``validation`` for NetworkPolicies, ``validation_objects`` for the others);
-  an invalid object is reported and left out. Unknown kinds are counted.
+- Objects of the other kinds netfence reads are validated as the API server
+  would (``validation_objects``); an invalid one is reported and left out.
 - At most MAX_EXPANDED_PODS pods are expanded from workloads, checked before any
   is made; two live pods with one address are reported (a warning).
+- A later object with the same kind, namespace and name replaces an earlier one,
+  as ``kubectl apply`` would, with a notice.
+- Invalid NetworkPolicies are reported and left out; unknown kinds are counted.
 """
 
 from __future__ import annotations
