@@ -30,6 +30,8 @@ from typing import Any
 from netfence.model.labels import Labels
 from netfence.parse.policy import selector as to_selector
 from netfence.parse.validation_meta import (
+    LABEL_SELECTOR,
+    OBJECT_META,
     dns1035_label_errors,
     dns1123_label_errors,
     dns1123_subdomain_errors,
@@ -49,8 +51,11 @@ from netfence.parse.validation_pods import (
     protocol_errors,
 )
 from netfence.parse.validation_shapes import (
+    ANYTHING,
     FieldError,
+    Obj,
     as_map,
+    check_shape,
     child,
     index,
     invalid,
@@ -60,6 +65,7 @@ from netfence.parse.validation_shapes import (
     required,
     show,
     str_at,
+    unknown_fields,
 )
 
 __all__ = ["MAX_EXPANDED_PODS", "object_errors"]
@@ -72,14 +78,37 @@ MAX_EXPANDED_PODS = 100_000
 
 _SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
 _APPS_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+_KINDS = frozenset(("Namespace", "Node", "Pod", "Service", "Job", "CronJob", *_APPS_KINDS))
+
+# Unknown fields are reported (as kubectl's strict decoding does) where a typo would
+# silently change what netfence reads: the top level, metadata, selectors, Service
+# ports; container ports are in validation_pods.
+_TOP = Obj(
+    dict.fromkeys(("apiVersion", "kind", "metadata", "spec", "status"), ANYTHING),
+    hints={"labels": "labels go under metadata"},
+)
+_TEMPLATE = Obj(dict.fromkeys(("metadata", "spec"), ANYTHING))
+_SERVICE_PORT = Obj(
+    dict.fromkeys(("appProtocol", "name", "nodePort", "port", "protocol", "targetPort"), ANYTHING)
+)
+_EXPRESSIONS = LABEL_SELECTOR.fields["matchExpressions"]
 _CRONJOB_NAME_LIMIT = 52
 
 
 def object_errors(obj: Mapping[str, Any]) -> list[FieldError]:
     """Every problem of one object of a kind netfence reads (none for other kinds)."""
     kind = obj.get("kind")
+    if kind not in _KINDS:
+        return []
     meta = obj.get("metadata")
     spec = as_map(obj.get("spec"))
+    unknown = unknown_fields(obj, _TOP, "") + unknown_fields(meta, OBJECT_META, "metadata")
+    return unknown + _kind_errors(kind, obj, meta, spec)
+
+
+def _kind_errors(
+    kind: object, obj: Mapping[str, Any], meta: object, spec: Mapping[str, Any]
+) -> list[FieldError]:
     if kind == "Namespace":
         return object_meta_errors(meta, "metadata", dns1123_label_errors, namespaced=False)
     if kind == "Node":
@@ -124,6 +153,8 @@ def _workload_spec_errors(kind: str, spec: Mapping[str, Any], path: str) -> list
         errors.extend(int32_errors(spec.get(count_field), child(path, count_field)))
     template = as_map(spec.get("template"))
     template_meta = as_map(template.get("metadata"))
+    errors.extend(unknown_fields(template, _TEMPLATE, child(path, "template")))
+    errors.extend(unknown_fields(template_meta, OBJECT_META, child(path, "template.metadata")))
     labels_path = child(path, "template.metadata.labels")
     errors.extend(label_map_errors(template_meta.get("labels"), labels_path))
     errors.extend(pod_spec_errors(as_map(template.get("spec")), child(path, "template.spec")))
@@ -142,8 +173,12 @@ def _selector_errors(
         return [required(where)] if kind in _APPS_KINDS else []
     if not isinstance(raw, Mapping):
         return []  # the converter reports the type
-    errors = selector_errors(raw, where)
-    if errors or not _well_typed_selector(raw):
+    errors = unknown_fields(raw, LABEL_SELECTOR, where)
+    expressions = raw.get("matchExpressions")
+    errors.extend(check_shape(expressions, _EXPRESSIONS, child(where, "matchExpressions")))
+    problems = selector_errors(raw, where)
+    errors.extend(problems)
+    if problems or not _well_typed_selector(raw):
         return errors
     if not raw.get("matchLabels") and not raw.get("matchExpressions"):
         if kind in _APPS_KINDS:
@@ -207,6 +242,7 @@ def _service_errors(spec: Mapping[str, Any]) -> list[FieldError]:
     seen: set[tuple[object, object]] = set()
     for i, port in ports:
         where = index("spec.ports", i)
+        errors.extend(unknown_fields(port, _SERVICE_PORT, where))
         errors.extend(_service_port_errors(port, where, len(ports) > 1, names))
         key = (port.get("port"), port.get("protocol") or "TCP")
         if is_int(key[0]) and isinstance(key[1], str):

@@ -42,7 +42,9 @@ from netfence.parse.validation_meta import (
     iana_svc_name_errors,
 )
 from netfence.parse.validation_shapes import (
+    ANYTHING,
     FieldError,
+    Obj,
     as_map,
     child,
     index,
@@ -53,6 +55,7 @@ from netfence.parse.validation_shapes import (
     required,
     show,
     str_at,
+    unknown_fields,
     warning,
 )
 
@@ -129,6 +132,8 @@ def container_ports_errors(
     names: dict[str, str] = {}
     for i, port in objects_at(container, "ports"):
         where = index(path, i)
+        if not port.keys() <= _PORT_FIELDS:  # a typo such as "containerport"
+            errors.extend(unknown_fields(port, _CONTAINER_PORT, where))
         name = str_at(port, "name", "")
         if name:
             errors.extend(_port_name_errors(name, where, names, first_use))
@@ -166,6 +171,8 @@ def _plain_port(port: Mapping[str, Any]) -> bool:
 
 
 _DEFAULT_OR_KNOWN = frozenset((None, "", *PROTOCOLS))
+_PORT_FIELDS = frozenset(("containerPort", "hostIP", "hostPort", "name", "protocol"))
+_CONTAINER_PORT = Obj(dict.fromkeys(_PORT_FIELDS, ANYTHING))
 
 
 def _port_name_errors(
