@@ -13,9 +13,9 @@ what netfence reads of its spec and status, with upstream's field paths and
 messages (``pkg/apis/core/validation``, ``pkg/apis/apps/validation``,
 ``pkg/apis/batch/validation``). Pods and pod templates are in
 ``netfence.parse.validation_pods``. Like NetworkPolicy validation, every problem
-is reported at once; unlike it, the other kinds are not checked for unknown
-fields (netfence reads a small part of them), and wrong types are reported by the
-converter (``netfence.parse.fields``).
+is reported at once; unlike it, unknown fields are reported only where a typo
+would change what netfence reads (netfence reads a small part of these kinds),
+and wrong types are reported by the converter (``netfence.parse.fields``).
 
 Names: Namespaces are DNS-1123 labels, Services DNS-1035 labels, CronJobs
 DNS-1123 subdomains of at most 52 characters (a Job's name adds 11), every other
