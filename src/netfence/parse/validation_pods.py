@@ -34,7 +34,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from netfence.parse.validation_meta import (
     dns1123_label_errors,
@@ -66,7 +66,8 @@ _BAD_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 _IPV4_DOTTED = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}")
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
+    """An integer of JSON (a boolean is none)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -75,7 +76,6 @@ def int32_errors(value: object, path: str, minimum: int = 0) -> list[FieldError]
     "cannot unmarshal number ... of type int32"); a negative one is invalid."""
     if not is_int(value):
         return []
-    assert isinstance(value, int)
     if not -(2**31) <= value <= INT32_MAX:
         detail = f"must be a 32-bit integer (at most {INT32_MAX})"
         return [invalid(path, value, detail)]
@@ -93,7 +93,7 @@ def protocol_errors(value: object, path: str) -> list[FieldError]:
 
 
 def port_number_errors(value: object, path: str) -> list[FieldError]:
-    if is_int(value) and not 1 <= value <= 65535:  # type: ignore[operator]
+    if is_int(value) and not 1 <= value <= 65535:
         return [invalid(path, value, _PORT_RANGE)]
     return []
 
