@@ -336,6 +336,27 @@ def test_two_live_pods_with_one_address_are_reported() -> None:
     assert not result.errors
 
 
+def test_integers_too_long_to_print_are_shown_by_size() -> None:
+    """Python refuses to print integers of more than 4300 digits (ValueError)."""
+    huge = 10**5000
+    pod = manifest(
+        {
+            "kind": "Pod",
+            "manifest": {"spec": {"containers": [{"ports": [{"containerPort": huge}]}]}},
+        }
+    )
+    service = manifest(
+        {"kind": "Service", "manifest": {"spec": {"ports": [{"port": huge}, {"port": huge}]}}}
+    )
+    deployment = manifest({"kind": "Deployment", "manifest": {"spec": {"replicas": -huge}}})
+    messages = {d.field: d.message for d in build(pod, service, deployment).errors}
+    assert messages["spec.containers[0].ports[0].containerPort"].startswith(
+        "Invalid value: <an integer of 16610 bits>: must be between 1 and 65535"
+    )
+    assert messages["spec.replicas"].startswith("Invalid value: <an integer of 16610 bits>:")
+    assert show([huge]) == "<list>"
+
+
 def test_show_escapes_what_no_terminal_prints() -> None:
     assert show("a\udc80b") == '"a\\udc80b"'
     assert show("x\x1b[2Jy") == '"x\\u001b[2Jy"'
@@ -349,6 +370,7 @@ SCALARS = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**40), max_value=2**40)
+    | st.sampled_from([5000, -5000, 10, 19]).map(lambda e: 10 ** abs(e) * (1 if e > 0 else -1))
     | st.floats(allow_nan=True)
     | st.text(max_size=8)
     | st.sampled_from(["TCP", "tcp", "http", "10.0.0.1", "fe80::1%eth0", "::", "None", "web", ""])

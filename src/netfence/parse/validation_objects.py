@@ -245,7 +245,7 @@ def _service_errors(spec: Mapping[str, Any]) -> list[FieldError]:
         errors.extend(unknown_fields(port, _SERVICE_PORT, where))
         errors.extend(_service_port_errors(port, where, len(ports) > 1, names))
         key = (port.get("port"), port.get("protocol") or "TCP")
-        if is_int(key[0]) and isinstance(key[1], str):
+        if is_int(key[0]) and 1 <= key[0] <= 65535 and isinstance(key[1], str):
             if key in seen:
                 errors.append(FieldError(where, f"Duplicate value: {key[0]}/{key[1]}"))
             seen.add(key)

@@ -62,12 +62,17 @@ def show(value: object) -> str:
     """A value as the API server quotes it in messages (strings quoted, numbers bare).
     Characters that cannot be shown as themselves (control and format characters,
     lone surrogates, which no terminal can print) are escaped as ``\\uXXXX``."""
+    if isinstance(value, int) and value.bit_length() > _SHOWN_BITS:
+        return f"<an integer of {value.bit_length()} bits>"
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError):  # e.g. a nested integer too long to print
+        return f"<{type_name(value)}>"
     text = "".join(_escape(c) for c in text)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_SHOWN_BITS = 256  # longer integers (77 digits and more) are shown by their size
 
 
 def _escape(char: str) -> str:
