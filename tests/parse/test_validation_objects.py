@@ -154,6 +154,7 @@ def test_corpus_covers_every_kind_valid_and_invalid() -> None:
 def test_other_kinds_are_not_checked() -> None:
     assert object_errors({"kind": "ConfigMap", "metadata": {"name": "Not_Checked"}}) == []
     assert object_errors({"kind": "NetworkPolicy", "metadata": {"name": "Not_Here"}}) == []
+    assert object_errors({"kind": {"a": None}, "metadata": {"name": "Not_Here"}}) == []
 
 
 # --- reproducers of issue 9 -----------------------------------------------------------------

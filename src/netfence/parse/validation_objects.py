@@ -98,7 +98,7 @@ _CRONJOB_NAME_LIMIT = 52
 def object_errors(obj: Mapping[str, Any]) -> list[FieldError]:
     """Every problem of one object of a kind netfence reads (none for other kinds)."""
     kind = obj.get("kind")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         return []
     meta = obj.get("metadata")
     spec = as_map(obj.get("spec"))

@@ -162,11 +162,12 @@ def _plain_port(port: Mapping[str, Any]) -> bool:
     """The common case, checked fast: a port number in range, a known protocol or
     none, no hostPort."""
     number = port.get("containerPort")
+    protocol = port.get("protocol")
     return (
         type(number) is int
         and 1 <= number <= 65535
-        and port.get("protocol") in _DEFAULT_OR_KNOWN
-        and not port.get("hostPort")
+        and (protocol is None or (isinstance(protocol, str) and protocol in _DEFAULT_OR_KNOWN))
+        and port.get("hostPort") in (None, 0)
     )
 
 
