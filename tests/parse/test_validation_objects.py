@@ -337,6 +337,19 @@ def test_two_live_pods_with_one_address_are_reported() -> None:
     assert not result.errors
 
 
+@pytest.mark.parametrize(("namespace", "valid"), [("shop", True), ("../x", False), ("Shop", False)])
+def test_default_namespace_is_a_namespace_name(namespace: str, valid: bool) -> None:
+    """``-n`` names the namespace of objects without one: a DNS-1123 label too."""
+    pod = manifest({"kind": "Pod", "delete": ["metadata.namespace"]})
+    result = build_cluster([RawDocument(Source("case.yaml", 1), pod)], namespace)
+    assert [p.namespace for p in result.cluster.pods] == [namespace]
+    if valid:
+        assert not result.errors
+    else:
+        [problem] = result.errors
+        assert problem.message.startswith(f'default namespace: Invalid value: "{namespace}": ')
+
+
 def test_integers_too_long_to_print_are_shown_by_size() -> None:
     """Python refuses to print integers of more than 4300 digits (ValueError)."""
     huge = 10**5000

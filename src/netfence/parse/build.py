@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Namespace, Node, Pod, Service
-from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source, notice
+from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source, error, notice
 from netfence.model.labels import Labels
 from netfence.model.policy import NetworkPolicy
 from netfence.parse.addresses import assign_addresses
@@ -41,8 +41,9 @@ from netfence.parse.objects import (
     to_workload,
 )
 from netfence.parse.policy import to_policy
-from netfence.parse.validation import validate_network_policy
+from netfence.parse.validation import dns1123_label_errors, validate_network_policy
 from netfence.parse.validation_objects import MAX_EXPANDED_PODS, object_errors
+from netfence.parse.validation_shapes import show
 
 DEFAULT_NAMESPACE = "default"
 _CLUSTER_SCOPED = ("Namespace", "Node")
@@ -127,6 +128,11 @@ def build_cluster(
 ) -> BuildResult:
     collected = _Collected()
     namespace = default_namespace or DEFAULT_NAMESPACE
+    if default_namespace:  # kubectl -n: the API server would refuse every object put there
+        collected.diagnostics.extend(
+            error(f"default namespace: Invalid value: {show(default_namespace)}: {m}")
+            for m in dns1123_label_errors(default_namespace)
+        )
     if cache is not None:
         cache.begin()
     for doc in documents:
