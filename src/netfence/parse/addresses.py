@@ -5,7 +5,8 @@ get addresses from POD_CIDR, Services from SERVICE_CIDR (EKS's default, where
 kube-dns is 172.20.0.10), nodes from NODE_CIDR, in order of namespace and name.
 Addresses given in the input (``status.podIP(s)``, ``spec.clusterIP(s)``, node
 ``InternalIP``) are kept, and never handed out twice. hostNetwork pods use their
-node's address.
+node's address. An object left without an address because its range is used up
+is reported (an error) and left out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import ipaddress
 from collections.abc import Iterable, Iterator
 
 from netfence.model.cluster import Node, Pod, Service
+from netfence.model.diagnostics import Diagnostic, ObjectRef, Source, error
 from netfence.model.labels import Labels
 from netfence.model.policy import IPAddress
 
@@ -28,35 +30,54 @@ class _Allocator:
     def __init__(
         self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, taken: set[IPAddress]
     ):
+        self.network = network
         self._hosts: Iterator[IPAddress] = network.hosts()
         self._taken = taken
+        self.problems: list[Diagnostic] = []
 
-    def next(self) -> IPAddress:
+    def take(self, ips: Iterable[IPAddress]) -> None:
+        self._taken.update(ips)
+
+    def next(self, kind: str, ref: ObjectRef, source: Source | None) -> IPAddress | None:
+        """The next free address, or None (reported) once the range is used up."""
         for ip in self._hosts:
             if ip not in self._taken:
                 self._taken.add(ip)
                 return ip
-        raise ValueError("address range exhausted")
+        message = f"no address left in {self.network} for this {kind}: left out"
+        self.problems.append(error(message, source, ref))
+        return None
 
 
 def assign_addresses(
     pods: Iterable[Pod], services: Iterable[Service], nodes: Iterable[Node]
-) -> tuple[list[Pod], list[Service], list[Node]]:
+) -> tuple[list[Pod], list[Service], list[Node], list[Diagnostic]]:
+    """Pods, Services and nodes with addresses, and the errors for those left out."""
     pods = sorted(pods, key=lambda p: (p.namespace, p.name))
     taken: set[IPAddress] = {ip for p in pods for ip in p.ips}
-    nodes_out = _assign_nodes(nodes, pods, taken)
+    node_allocator = _Allocator(NODE_CIDR, taken)
+    nodes_out = _assign_nodes(nodes, pods, node_allocator)
     node_ips = {n.name: n.ips for n in nodes_out}
     pod_ips = _Allocator(POD_CIDR, taken)
     pods_out: list[Pod] = []
     for pod in pods:
         if not pod.ips:
-            ips = node_ips.get(pod.node or "", ()) if pod.host_network else (pod_ips.next(),)
+            if pod.host_network:
+                ips = node_ips.get(pod.node or "", ())
+            else:
+                ref = ObjectRef("Pod", pod.namespace, pod.name)
+                ip = pod_ips.next("pod", ref, pod.source)
+                if ip is None:
+                    continue
+                ips = (ip,)
             pod = dataclasses.replace(pod, ips=ips)
         pods_out.append(pod)
-    return pods_out, _assign_services(services), nodes_out
+    services_out, service_problems = _assign_services(services)
+    problems = [*node_allocator.problems, *pod_ips.problems, *service_problems]
+    return pods_out, services_out, nodes_out, problems
 
 
-def _assign_nodes(nodes: Iterable[Node], pods: list[Pod], taken: set[IPAddress]) -> list[Node]:
+def _assign_nodes(nodes: Iterable[Node], pods: list[Pod], allocator: _Allocator) -> list[Node]:
     by_name = {n.name: n for n in nodes}
     for pod in pods:  # a hostNetwork pod needs a node to take an address from
         if pod.host_network and not pod.ips and (pod.node or "") not in by_name:
@@ -64,15 +85,19 @@ def _assign_nodes(nodes: Iterable[Node], pods: list[Pod], taken: set[IPAddress])
             by_name[name] = Node(name, Labels.of({"kubernetes.io/hostname": name}))
             if not pod.node:
                 pods[pods.index(pod)] = dataclasses.replace(pod, node=name)
-    taken.update(ip for n in by_name.values() for ip in n.ips)
-    allocator = _Allocator(NODE_CIDR, taken)
-    return [
-        n if n.ips else dataclasses.replace(n, ips=(allocator.next(),))
-        for n in sorted(by_name.values(), key=lambda n: n.name)
-    ]
+    allocator.take(ip for n in by_name.values() for ip in n.ips)
+    out: list[Node] = []
+    for node in sorted(by_name.values(), key=lambda n: n.name):
+        if not node.ips:
+            ip = allocator.next("node", ObjectRef("Node", None, node.name), None)
+            if ip is None:
+                continue
+            node = dataclasses.replace(node, ips=(ip,))
+        out.append(node)
+    return out
 
 
-def _assign_services(services: Iterable[Service]) -> list[Service]:
+def _assign_services(services: Iterable[Service]) -> tuple[list[Service], list[Diagnostic]]:
     ordered = sorted(services, key=lambda s: (s.namespace, s.name))
     taken: set[IPAddress] = {ip for s in ordered for ip in s.cluster_ips}
     taken.add(KUBE_DNS_IP)  # reserved for kube-dns, as on EKS
@@ -81,7 +106,10 @@ def _assign_services(services: Iterable[Service]) -> list[Service]:
     for service in ordered:
         if not service.cluster_ips:
             is_dns = (service.namespace, service.name) == ("kube-system", "kube-dns")
-            ip = KUBE_DNS_IP if is_dns else allocator.next()
+            ref = ObjectRef("Service", service.namespace, service.name)
+            ip = KUBE_DNS_IP if is_dns else allocator.next("Service", ref, service.source)
+            if ip is None:
+                continue
             service = dataclasses.replace(service, cluster_ips=(ip,))
         out.append(service)
-    return out
+    return out, allocator.problems

@@ -6,6 +6,10 @@
 - Workloads whose pods are not given are expanded from their templates, with
   predictable names (``<workload>-<i>``; DaemonSets ``<workload>-<node>``).
 - Pods and Services without addresses get deterministic ones.
+- Objects of the other kinds netfence reads are validated as the API server
+  would (``validation_objects``); an invalid one is reported and left out.
+- At most MAX_EXPANDED_PODS pods are expanded from workloads, checked before any
+  is made; two live pods with one address are reported (a warning).
 - A later object with the same kind, namespace and name replaces an earlier one,
   as ``kubectl apply`` would, with a notice.
 - Invalid NetworkPolicies are reported and left out; unknown kinds are counted.
@@ -13,12 +17,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Namespace, Node, Pod, Service
-from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source, notice
+from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source, error, notice
 from netfence.model.labels import Labels
 from netfence.model.policy import NetworkPolicy
 from netfence.parse.addresses import assign_addresses
@@ -36,7 +41,9 @@ from netfence.parse.objects import (
     to_workload,
 )
 from netfence.parse.policy import to_policy
-from netfence.parse.validation import validate_network_policy
+from netfence.parse.validation import dns1123_label_errors, validate_network_policy
+from netfence.parse.validation_objects import MAX_EXPANDED_PODS, object_errors
+from netfence.parse.validation_shapes import show
 
 DEFAULT_NAMESPACE = "default"
 _CLUSTER_SCOPED = ("Namespace", "Node")
@@ -121,6 +128,11 @@ def build_cluster(
 ) -> BuildResult:
     collected = _Collected()
     namespace = default_namespace or DEFAULT_NAMESPACE
+    if default_namespace:  # kubectl -n: the API server would refuse every object put there
+        collected.diagnostics.extend(
+            error(f"default namespace: Invalid value: {show(default_namespace)}: {m}")
+            for m in dns1123_label_errors(default_namespace)
+        )
     if cache is not None:
         cache.begin()
     for doc in documents:
@@ -130,10 +142,12 @@ def build_cluster(
         cache.end()
     namespaces = _namespaces(collected)
     pods = list(collected.pods.values())
+    collected.diagnostics.extend(_shared_addresses(pods))
     pods.extend(_expand_workloads(collected, pods))
-    pods, services, nodes = assign_addresses(
+    pods, services, nodes, unaddressed = assign_addresses(
         pods, collected.services.values(), collected.nodes.values()
     )
+    collected.diagnostics.extend(unaddressed)
     cluster = Cluster(
         namespaces=tuple(namespaces),
         pods=tuple(sorted(pods, key=lambda p: (p.namespace, p.name))),
@@ -165,6 +179,18 @@ _CONVERTERS: dict[str, tuple[str, Converter]] = {
 
 
 def _convert(doc: RawDocument, default_namespace: str) -> _Converted:
+    """One document converted, with its validation: errors leave the object out."""
+    converted = _convert_document(doc, default_namespace)
+    problems = [e.diagnostic(doc.source, converted.ref) for e in object_errors(doc.obj)]
+    if not problems:
+        return converted
+    diagnostics = (*converted.diagnostics, *problems)
+    if any(d.severity is Severity.ERROR for d in problems):
+        return _Converted("", converted.key, None, converted.ref, diagnostics)
+    return dataclasses.replace(converted, diagnostics=diagnostics)
+
+
+def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
     kind = doc.kind
     namespace = None if kind in _CLUSTER_SCOPED else namespace_of(doc, default_namespace)
     ns = namespace or default_namespace
@@ -232,9 +258,15 @@ def _expand_workloads(collected: _Collected, given: Sequence[Pod]) -> list[Pod]:
     taken = {p.key for p in given}
     expanded: list[Pod] = []
     nodes = sorted(collected.nodes.values(), key=lambda n: n.name)
+    budget = MAX_EXPANDED_PODS
     for workload in collected.workloads.values():
         if _has_given_pods(workload, given):
             continue
+        count = max(len(nodes), 1) if workload.ref.kind == "DaemonSet" else workload.replicas
+        if count > budget:  # checked before a single pod is made
+            collected.diagnostics.append(_too_many_pods(workload, count, budget))
+            continue
+        budget -= count
         for name, node in _pod_names(workload, [n.name for n in nodes]):
             pod = Pod(
                 namespace=workload.namespace,
@@ -259,6 +291,45 @@ def _expand_workloads(collected: _Collected, given: Sequence[Pod]) -> list[Pod]:
             taken.add(pod.key)
             expanded.append(pod)
     return expanded
+
+
+def _too_many_pods(workload: Workload, count: int, budget: int) -> Diagnostic:
+    kind = workload.ref.kind
+    field = {"DaemonSet": None, "Job": "spec.parallelism"}.get(kind, "spec.replicas")
+    if kind == "CronJob":
+        field = "spec.jobTemplate.spec.parallelism"
+    what = f"one pod on each of {count} nodes" if field is None else f"Invalid value: {count}"
+    earlier = MAX_EXPANDED_PODS - budget
+    others = f" ({earlier} from other workloads)" if earlier else ""
+    message = (
+        f"{what}: would expand more than {MAX_EXPANDED_PODS} pods from workloads "
+        f"in all{others}; give the pods themselves (kubectl get pods -o yaml) instead"
+    )
+    ref = object_ref(workload.doc, workload.namespace)
+    return Diagnostic(Severity.ERROR, message, workload.doc.source, ref, field)
+
+
+def _shared_addresses(pods: Sequence[Pod]) -> list[Diagnostic]:
+    """Two live pods (not hostNetwork) with one address: no cluster has them, and no
+    verdict about that address can be sure which pod it means."""
+    owners: dict[object, Pod] = {}
+    problems: list[Diagnostic] = []
+    for pod in pods:
+        if pod.host_network:
+            continue
+        for i, ip in enumerate(pod.ips):
+            first = owners.setdefault(ip, pod)
+            if first is not pod:
+                problems.append(
+                    Diagnostic(
+                        Severity.WARNING,
+                        f'Duplicate value: "{ip}": also the address of pod {first.key}',
+                        pod.source,
+                        ObjectRef("Pod", pod.namespace, pod.name),
+                        "status.podIP" if i == 0 else "status.podIPs",
+                    )
+                )
+    return problems
 
 
 def _has_given_pods(workload: Workload, given: Sequence[Pod]) -> bool:

@@ -81,18 +81,18 @@ class FieldReader:
         return Labels.of(pairs)
 
     def ip(self, value: object, path: str) -> IPAddress | None:
+        """The address, or None; a string that is no address is reported by the
+        validation of the object (``netfence.parse.validation_objects``)."""
         text = self.string(value, path)
-        if not text:
-            return None
-        ip = parse_ip(text)
-        if ip is None:
-            self.fail(path, f'Invalid value: "{text}": must be a valid IP address')
-        return ip
+        return parse_ip(text) if text else None
 
 
 def parse_ip(text: str) -> IPAddress | None:
     """An IP address, or None. Dotted IPv4 (the bulk of any cluster) goes through
-    the C parser (inet_pton, which rejects leading zeros as ipaddress does)."""
+    the C parser (inet_pton, which rejects leading zeros as ipaddress does). A zone
+    (``fe80::1%eth0``) or a character no address has (a NUL) is no address."""
+    if "%" in text or "\x00" in text or not text.isascii():
+        return None
     try:
         return ipaddress.IPv4Address(int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"))
     except OSError:

@@ -1,4 +1,9 @@
-"""Raw objects → model values, one function per kind. Type errors become diagnostics."""
+"""Raw objects → model values, one function per kind. Type errors become diagnostics.
+
+The values themselves (names, ports, protocols, addresses, counts) are checked by
+``netfence.parse.validation_objects``, as the API server would; an object with an
+error there is left out, so these converters only need to stay safe on bad values.
+"""
 
 from __future__ import annotations
 
@@ -53,10 +58,7 @@ def object_ref(doc: RawDocument, namespace: str | None) -> ObjectRef:
 
 
 def metadata(doc: RawDocument, reader: FieldReader) -> dict[str, Any]:
-    meta = reader.mapping(doc.obj.get("metadata"), "metadata")
-    if not reader.string(meta.get("name"), "metadata.name"):
-        reader.fail("metadata.name", "Required value: name or generateName is required")
-    return meta
+    return reader.mapping(doc.obj.get("metadata"), "metadata")
 
 
 def namespace_of(doc: RawDocument, default: str) -> str:
@@ -88,23 +90,15 @@ def container_ports(
             number = reader.integer(item.get("containerPort"), f"{ppath}.containerPort", 0)
             protocol = protocol_of(item.get("protocol"), reader, f"{ppath}.protocol")
             name = reader.string(item.get("name"), f"{ppath}.name") or None
-            if not 1 <= number <= 65535:
-                reader.fail(
-                    f"{ppath}.containerPort",
-                    f"Invalid value: {number}: must be between 1 and 65535, inclusive",
-                )
-                continue
-            ports.append(ContainerPort(number, protocol, name))
+            if 1 <= number <= 65535:
+                ports.append(ContainerPort(number, protocol, name))
     return tuple(ports)
 
 
 def protocol_of(value: object, reader: FieldReader, path: str) -> Protocol:
-    text = reader.string(value, path, "TCP")
-    protocol = _PROTOCOLS.get(text)
-    if protocol is None:
-        reader.fail(path, f'Unsupported value: "{text}": supported values: "SCTP", "TCP", "UDP"')
-        return Protocol.TCP
-    return protocol
+    """The protocol; TCP when absent or empty (defaulted) and when unknown (an error
+    of validation)."""
+    return _PROTOCOLS.get(reader.string(value, path, "TCP"), Protocol.TCP)
 
 
 _PROTOCOLS = {p.value: p for p in Protocol}  # a dict lookup: Protocol(text) is slow
@@ -202,16 +196,13 @@ def to_service(doc: RawDocument, namespace: str, reader: FieldReader) -> Service
     for i, raw in enumerate(reader.listing(spec.get("ports"), "spec.ports")):
         item = reader.mapping(raw, f"spec.ports[{i}]")
         number = reader.integer(item.get("port"), f"spec.ports[{i}].port", 0)
-        if not 1 <= number <= 65535:
-            reader.fail(
-                f"spec.ports[{i}].port",
-                f"Invalid value: {number}: must be between 1 and 65535, inclusive",
-            )
-            continue
-        target = item.get("targetPort", number)
-        if not isinstance(target, int | str) or isinstance(target, bool):
+        target = item.get("targetPort")
+        if target is not None and (not isinstance(target, int | str) or isinstance(target, bool)):
             reader.fail(f"spec.ports[{i}].targetPort", "expected an integer or a port name")
-            target = number
+        if target in (None, 0, "") or not isinstance(target, int | str):
+            target = number  # defaulted to the port itself
+        if not 1 <= number <= 65535:
+            continue
         ports.append(
             ServicePort(
                 number,

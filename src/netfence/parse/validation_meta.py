@@ -9,6 +9,7 @@ API server's reasons, empty when the value is valid; ``is_*`` say whether it is:
 
     dns1123_label_errors(s)      / is_dns1123_label(s)       namespaces
     dns1123_subdomain_errors(s)  / is_dns1123_subdomain(s)   object names
+    dns1035_label_errors(s)      / is_dns1035_label(s)       Service names
     qualified_name_errors(s)     / is_qualified_name(s)      label keys
     label_value_errors(s)        / is_label_value(s)
     iana_svc_name_errors(s)      / is_iana_svc_name(s)       named ports
@@ -26,8 +27,9 @@ callers that ran ``check_shape`` on the whole object already.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from netfence.parse.validation_shapes import (
@@ -57,7 +59,9 @@ _DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS_SUBDOMAIN = _DNS_LABEL + r"(\." + _DNS_LABEL + ")*"
 _LABEL_KEY_NAME = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 _LABEL_VALUE = "(" + _LABEL_KEY_NAME + ")?"
+_DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?"
 _DNS_LABEL_RE = re.compile(_DNS_LABEL)
+_DNS1035_LABEL_RE = re.compile(_DNS1035_LABEL)
 _DNS_SUBDOMAIN_RE = re.compile(_DNS_SUBDOMAIN)
 _LABEL_KEY_NAME_RE = re.compile(_LABEL_KEY_NAME)
 _LABEL_VALUE_RE = re.compile(_LABEL_VALUE)
@@ -94,6 +98,22 @@ def dns1123_label_errors(value: str) -> list[str]:
                     "123-abc",
                 )
             )
+    return errors
+
+
+def dns1035_label_errors(value: str) -> list[str]:
+    """RFC 1035 label (Service names): an RFC 1123 label that starts with a letter."""
+    errors = [_max_len(63)] if _nbytes(value) > 63 else []
+    if not _DNS1035_LABEL_RE.fullmatch(value):
+        errors.append(
+            _regex_error(
+                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+                "start with an alphabetic character, and end with an alphanumeric character",
+                _DNS1035_LABEL,
+                "my-name",
+                "abc-123",
+            )
+        )
     return errors
 
 
@@ -185,6 +205,10 @@ def is_dns1123_label(value: str) -> bool:
     return not dns1123_label_errors(value)
 
 
+def is_dns1035_label(value: str) -> bool:
+    return not dns1035_label_errors(value)
+
+
 def is_dns1123_subdomain(value: str) -> bool:
     return not dns1123_subdomain_errors(value)
 
@@ -220,9 +244,34 @@ def label_map_errors(value: object, path: str) -> list[FieldError]:
     reported at the map's own path, as the API server does."""
     errors: list[FieldError] = []
     for key, item in string_items(value):
-        errors.extend(invalid(path, key, m) for m in qualified_name_errors(key))
-        errors.extend(invalid(path, item, m) for m in label_value_errors(item))
+        errors.extend(invalid(path, key, m) for m in _key_problems(key))
+        errors.extend(invalid(path, item, m) for m in _value_problems(item))
     return errors
+
+
+# The same label keys and values recur on thousands of objects: their verdicts are
+# remembered (short strings only; anything longer than a label key is invalid anyway).
+_CACHED_LENGTH = 253
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _cached_key_problems(key: str) -> tuple[str, ...]:
+    return tuple(qualified_name_errors(key))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _cached_value_problems(value: str) -> tuple[str, ...]:
+    return tuple(label_value_errors(value))
+
+
+def _key_problems(key: str) -> Sequence[str]:
+    return _cached_key_problems(key) if len(key) <= _CACHED_LENGTH else qualified_name_errors(key)
+
+
+def _value_problems(value: str) -> Sequence[str]:
+    if len(value) <= _CACHED_LENGTH:
+        return _cached_value_problems(value)
+    return label_value_errors(value)
 
 
 def validate_label_map(value: object, field_path: str) -> list[FieldError]:
@@ -307,12 +356,23 @@ OBJECT_META = Obj(
 _ANNOTATIONS_LIMIT = 256 * 1024
 
 
-def object_meta_errors(value: object, path: str) -> list[FieldError]:
-    """ValidateObjectMeta on shape-checked metadata of a namespaced object."""
+NameCheck = Callable[[str], list[str]]
+
+
+def object_meta_errors(
+    value: object,
+    path: str,
+    name_check: NameCheck = dns1123_subdomain_errors,
+    namespaced: bool = True,
+) -> list[FieldError]:
+    """ValidateObjectMeta on shape-checked metadata; ``name_check`` is the kind's rule
+    for names (a DNS-1123 subdomain for most kinds). The API server clears the
+    namespace of a cluster-scoped object (``namespaced=False``) instead of
+    validating it."""
     meta = as_map(value)
-    errors = _name_errors(meta, path)
+    errors = _name_errors(meta, path, name_check)
     namespace = str_at(meta, "namespace", "")
-    if namespace:  # empty: the namespace of the request (``kubectl apply -n``) applies
+    if namespace and namespaced:  # empty: the namespace of the request (``-n``) applies
         where = child(path, "namespace")
         errors.extend(invalid(where, namespace, m) for m in dns1123_label_errors(namespace))
     generation = meta.get("generation")
@@ -329,9 +389,9 @@ def validate_object_meta(value: object, field_path: str = "metadata") -> list[Fi
     return check_shape(value, OBJECT_META, field_path) + object_meta_errors(value, field_path)
 
 
-def _name_errors(meta: Mapping[str, Any], path: str) -> list[FieldError]:
-    """ValidateObjectMeta: "name or generateName is required"; a name is a DNS-1123
-    subdomain.
+def _name_errors(meta: Mapping[str, Any], path: str, name_check: NameCheck) -> list[FieldError]:
+    """ValidateObjectMeta: "name or generateName is required"; a name follows the
+    kind's rule.
 
     generateName alone satisfies ``kubectl create`` but not ``kubectl apply``, and a
     policy needs a name to be explained by, so netfence requires the name.
@@ -344,14 +404,14 @@ def _name_errors(meta: Mapping[str, Any], path: str) -> list[FieldError]:
         if str_at(meta, "generateName", ""):
             return [required(where, "name is required (generateName is not supported)")]
         return [required(where, "name or generateName is required")]
-    return [invalid(where, name, m) for m in dns1123_subdomain_errors(name)]
+    return [invalid(where, name, m) for m in name_check(name)]
 
 
 def _annotation_errors(value: object, path: str) -> list[FieldError]:
     """ValidateAnnotations: keys are qualified names, ignoring case; keys and values
     together are at most 256 KiB."""
     pairs = string_items(value)
-    errors = [invalid(path, k, m) for k, _ in pairs for m in qualified_name_errors(k.lower())]
+    errors = [invalid(path, k, m) for k, _ in pairs for m in _key_problems(k.lower())]
     if sum(_nbytes(k) + _nbytes(v) for k, v in pairs) > _ANNOTATIONS_LIMIT:
         errors.append(
             FieldError(path, f"Too long: may not be more than {_ANNOTATIONS_LIMIT} bytes")

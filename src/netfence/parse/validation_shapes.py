@@ -8,6 +8,7 @@ Shared by ``netfence.parse.validation`` and ``netfence.parse.validation_meta``::
                                                   FieldError in the API server's words
     Obj / ListOf / StringMap / Scalar / ANYTHING  a schema
     check_shape(value, schema, path)              wrong types and unknown fields
+    unknown_fields(value, schema, path)           unknown fields of one object only
     as_map / list_at / objects_at / str_at / string_items
                                                   read values after the shape check
 
@@ -58,12 +59,26 @@ def index(path: str, i: int) -> str:
 
 
 def show(value: object) -> str:
-    """A value as the API server quotes it in messages (strings quoted, numbers bare)."""
+    """A value as the API server quotes it in messages (strings quoted, numbers bare).
+    Characters that cannot be shown as themselves (control and format characters,
+    lone surrogates, which no terminal can print) are escaped as ``\\uXXXX``."""
+    if isinstance(value, int) and value.bit_length() > _SHOWN_BITS:
+        return f"<an integer of {value.bit_length()} bits>"
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError):  # e.g. a nested integer too long to print
+        return f"<{type_name(value)}>"
+    text = "".join(_escape(c) for c in text)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_SHOWN_BITS = 256  # longer integers (77 digits and more) are shown by their size
+
+
+def _escape(char: str) -> str:
+    if char.isprintable() or char == " ":
+        return char
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
 
 
 def invalid(path: str, value: object, detail: str) -> FieldError:
@@ -165,9 +180,26 @@ def _check_object(value: object, schema: Obj, path: str) -> list[FieldError]:
         if name in schema.fields:
             errors.extend(check_shape(item, schema.fields[name], child(path, name)))
         else:
-            where = child(path, name)
-            errors.append(FieldError(where, f'unknown field "{where}"{_hint(name, schema)}'))
+            errors.append(_unknown(name, schema, path))
     return errors
+
+
+def unknown_fields(value: object, schema: Obj, path: str) -> list[FieldError]:
+    """The fields of an object at ``path`` that ``schema`` does not know, one level
+    deep (types are checked elsewhere): a typo such as ``targetport`` would
+    otherwise leave the field at its default without a word."""
+    if not isinstance(value, Mapping):
+        return []
+    return [
+        _unknown(name, schema, path)
+        for name in (map_key(key) or str(key) for key in value)
+        if name not in schema.fields
+    ]
+
+
+def _unknown(name: str, schema: Obj, path: str) -> FieldError:
+    where = child(path, "".join(_escape(c) for c in name))
+    return FieldError(where, f'unknown field "{where}"{_hint(name, schema)}')
 
 
 def _hint(name: str, schema: Obj) -> str:
