@@ -366,6 +366,7 @@ def test_no_fault_opens_a_denied_flow_or_stops_the_agent(tmp_path: Path) -> None
         agent = AgentProcess(lab)
         server = client = None
         problems: list[str] = []
+        windows: list[tuple[str, float]] = []  # fault, when it was injected
         try:
             server = subprocess.Popen(
                 ["ip", "netns", "exec", lab.netns("s"), sys.executable, "-c", SERVER],
@@ -383,6 +384,7 @@ def test_no_fault_opens_a_denied_flow_or_stops_the_agent(tmp_path: Path) -> None
             time.sleep(0.5)
             for fault in FAULTS:
                 since = time.time()
+                windows.append((fault.name, since))
                 fault.inject(lab)
                 agent.wait_synced(since, 2.0)
                 time.sleep(0.2)
@@ -428,6 +430,13 @@ def test_no_fault_opens_a_denied_flow_or_stops_the_agent(tmp_path: Path) -> None
             f"{len(opened['ok'])} succeeded, longest interruption {gap:.3f} s "
             f"over {report['end'] - report['start']:.1f} s"
         )
+        for (name, begin), (_, end) in itertools.pairwise([*windows, ("", report["end"])]):
+            through = sum(1 for t in denied["ok"] if begin <= t < end)
+            inside = [t for t in opened["ok"] if begin <= t < end]
+            print(
+                f"  {name}: denied connects that succeeded {through}; "
+                f"open flow longest interruption {_longest_gap(begin, end, inside):.3f} s"
+            )
         log = agent.log.read_text()
         assert not problems, "\n".join(problems) + "\n" + log[-3000:]
         assert denied["attempts"] > 100 and len(denied["ok"]) == 0, log[-3000:]

@@ -11,7 +11,8 @@ validation is never evaluated, and never simply vanishes:
 
 An address claimed by two live pods is denied in both directions and is in a
 peer set only when both pods match (nft/compiler.py); each such address is
-reported. Finished pods (Succeeded, Failed) are no endpoints (parse/build.py).
+reported. Finished pods (Succeeded, Failed) are no endpoints (parse/build.py),
+and only pods with an address of their own are programmed.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def desired_state(
     docs, diagnostics, good, invalid = _substitute(list(documents), last_good, cache)
     built = build_cluster(docs, cache=cache)
     diagnostics.extend(built.diagnostics)
+    addressed = _addressed(docs, cache)
     policies = list(built.cluster.policies)
     quarantined: list[tuple[IPAddress, str | None]] = []
     for key, (ref, doc) in invalid.items():
@@ -80,8 +82,10 @@ def desired_state(
             )
     diagnostics.extend(_shared_addresses(built.cluster.pods))
     cluster = built.cluster
-    if len(policies) != len(cluster.policies):  # fail-closed policies added
-        cluster = dataclasses.replace(cluster, policies=tuple(policies))
+    pods = tuple(p for p in cluster.pods if p.host_network or p.key in addressed)
+    if len(policies) != len(cluster.policies) or len(pods) != len(cluster.pods):
+        # fail-closed policies added; pods without an address of their own left out
+        cluster = dataclasses.replace(cluster, pods=pods, policies=tuple(policies))
     compiled = compile_policies(cluster.policies)
     model = node_ruleset(compiled, cluster, node, options, quarantined)
     return DesiredState(
@@ -129,6 +133,19 @@ def _substitute(
         else:
             invalid[key] = (ref, doc)
     return out, diagnostics, good, invalid
+
+
+def _addressed(documents: Iterable[RawDocument], cache: ConversionCache) -> set[str]:
+    """Pods that have an address of their own (``status.podIP(s)``). Only they are
+    programmed: the address analysis gives the others (pods expanded from
+    workloads, pods not started yet) is invented, and might be a real endpoint's."""
+    found = set()
+    for doc in documents:
+        if doc.kind == "Pod":
+            pod = cache.convert(doc, DEFAULT_NAMESPACE).value
+            if isinstance(pod, Pod) and pod.ips:
+                found.add(pod.key)
+    return found
 
 
 def _zoned(pod: Pod, doc: RawDocument, ref: ObjectRef | None) -> list[Diagnostic]:
