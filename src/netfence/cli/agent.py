@@ -201,7 +201,7 @@ def _prometheus_text(m: Metrics) -> str:
     def metric(name: str, kind: str, text: str, samples: list[tuple[str, float]]) -> None:
         out.append(f"# HELP netfence_agent_{name} {text}")
         out.append(f"# TYPE netfence_agent_{name} {kind}")
-        out.extend(f"netfence_agent_{name}{labels} {value:g}" for labels, value in samples)
+        out.extend(f"netfence_agent_{name}{labels} {_number(value)}" for labels, value in samples)
 
     outcomes = ("applied", "unchanged", "waiting", "failed")
     metric(
@@ -265,6 +265,10 @@ def _prometheus_text(m: Metrics) -> str:
         [("", m.store_failures)],
     )
     return "\n".join(out) + "\n"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _status_writer(path: Path | None, log: Callable[[str], None]) -> Callable[[SyncReport], None]:
