@@ -74,9 +74,10 @@ class Metrics:
     store_failures: int = 0
 
     def record(self, report: SyncReport, state: DesiredState | None) -> None:
-        self.syncs[
-            "waiting" if report.waiting else "applied" if report.applied else "unchanged"
-        ] += 1
+        outcome = "waiting" if report.waiting else "applied" if report.applied else "unchanged"
+        self.syncs[outcome] += 1
+        if report.waiting:
+            return
         self.consecutive_failures = 0
         self.last_success = time.time()
         self.last_sync_seconds = report.seconds
@@ -191,6 +192,7 @@ class Agent:
         objects = {key: doc.obj for key, doc in self._last_good.items()}
         stored = self._stored
         if stored is not None and _same(stored.files, files) and _same(stored.objects, objects):
+            self._stored = StoredState(files, objects)  # the same: compare by identity next time
             return
         try:
             self.store.save(StoredState(files, objects))

@@ -92,10 +92,15 @@ class DirectorySource:
             diagnostics.append(error(f"cannot list: {why}", Origin(directory, 0)))
             below = directory.rstrip("/") + "/"
             files.extend(f for f in self._last_good if f.startswith(below) and f not in files)
+        listed = set(listing.files)
         for file in sorted(files):
-            stamp = manifest_dir.stamp(file) if file in listing.files else None
-            if file in listing.files and stamp is None:
-                continue  # deleted since the listing
+            try:
+                stamp = manifest_dir.stamp(file) if file in listed else None
+            except OSError:
+                stamp = None  # there, but cannot be looked at: keep what it was
+            else:
+                if file in listed and stamp is None:
+                    continue  # deleted since the listing
             stamps.append((file, stamp))
             docs, state = self._documents(file, stamp, diagnostics)
             documents.extend(docs)
