@@ -114,6 +114,27 @@ def test_an_invalid_policy_keeps_its_last_good_version_across_a_restart(tmp_path
     assert "10.1.0.1 : jump" not in text  # web is not isolated: no outage
 
 
+@pytest.mark.parametrize(
+    ("file", "edit"), [("deny.yaml", INVALID_DENY), ("db.yaml", DB.replace("TCP", "tcp"))]
+)
+def test_an_object_made_invalid_while_the_agent_is_down_keeps_its_stored_version(
+    tmp_path: Path, file: str, edit: str
+) -> None:
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=DENY)
+    agent_on(root, tmp_path)[0].sync()
+    (root / file).write_text(edit)  # no agent running meanwhile
+    agent, after = restart(root, tmp_path)
+    text = programmed(after)
+    assert DB_ISOLATED in text and "netfence-fail-closed" not in text
+    assert "10.1.0.1 : jump" not in text  # web untouched
+    assert agent.state is not None and agent.state.kept  # stood in for, and stored as such
+    stored = StateStore(tmp_path / "last-good.json").load()
+    assert set(stored.objects) == set(agent.state.kept)
+    (root / file).write_text(DENY if file == "deny.yaml" else DB)  # fixed: nothing kept
+    agent.sync()
+    assert StateStore(tmp_path / "last-good.json").load().objects == {}
+
+
 def test_a_deleted_file_is_forgotten_also_on_disk(tmp_path: Path) -> None:
     root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=DENY)
     agent, _ = agent_on(root, tmp_path)

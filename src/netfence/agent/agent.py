@@ -22,11 +22,11 @@ import ipaddress
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from netfence.agent.sources import DirectorySource, Source, version_digest
-from netfence.agent.state import DesiredState, desired_state
+from netfence.agent.state import KEPT_KINDS, DesiredState, desired_state, document_key
 from netfence.engine.evaluate import evaluate
 from netfence.errors import EnvironmentProblem
 from netfence.io.agent_store import StateStore, StoredState
@@ -39,7 +39,7 @@ from netfence.nft.compiler import NftOptions
 from netfence.nft.diff import update_script
 from netfence.nft.model import Ruleset
 from netfence.parse.build import ConversionCache
-from netfence.parse.documents import RawDocument
+from netfence.parse.documents import RawDocument, parse_documents
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,10 @@ class Agent:
     _version: object = None
     _stored: StoredState | None = None
     _restored: bool = False
+    _kept: frozenset[str] = frozenset()
+    # after a restart: every document of the stored file texts, the last good
+    # version of an object that turned invalid while the agent was down
+    _fallback: Callable[[], list[RawDocument]] | None = None
     state: DesiredState | None = None
     _conversions: ConversionCache = field(default_factory=ConversionCache)
 
@@ -133,8 +137,8 @@ class Agent:
             self.log(f"warning: {exc}; starting without it")
             return
         if isinstance(self.source, DirectorySource):
-            for d in self.source.seed(stored.files):
-                self.log(f"{d.severity.value}: {d.format()}")
+            self.source.seed(stored.files)
+            self._fallback = lambda: _documents_of(stored.files)
         origin = Origin(f"{self.store.path} (last good)", 0)
         for key, obj in stored.objects.items():
             self._last_good.setdefault(key, RawDocument(origin, obj))
@@ -162,8 +166,11 @@ class Agent:
             )  # fmt: skip
             self.metrics.record(report, None)
             return report
+        last_good: Mapping[str, RawDocument] = self._last_good
+        if self._fallback is not None:  # the first sync after a restart
+            last_good = _WithFallback(self._last_good, self._fallback)
         state = desired_state(
-            snapshot.documents, self.node, self._last_good, self.options, self._conversions
+            snapshot.documents, self.node, last_good, self.options, self._conversions
         )
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
@@ -176,6 +183,8 @@ class Agent:
             deleted = self._revoke(state) if self.conntrack is not None else 0
             report = SyncReport(True, time.perf_counter() - start, diagnostics, deleted, version)
         self._last_good = dict(state.good_documents)
+        self._kept = state.kept
+        self._fallback = None
         self.state = state
         self._persist()
         self.metrics.record(report, state)
@@ -189,7 +198,15 @@ class Agent:
         if self.store is None:
             return
         files = self.source.last_good_texts() if isinstance(self.source, DirectorySource) else {}
-        objects = {key: doc.obj for key, doc in self._last_good.items()}
+        # the objects that stand in for invalid ones now; and, from the Kubernetes
+        # API (no files to keep), every valid NetworkPolicy: what might turn
+        # invalid while the agent is down. (Pods the API server took, it validated.)
+        directory = isinstance(self.source, DirectorySource)
+        objects = {
+            key: doc.obj
+            for key, doc in self._last_good.items()
+            if key in self._kept or (not directory and key.startswith("NetworkPolicy/"))
+        }
         stored = self._stored
         if stored is not None and _same(stored.files, files) and _same(stored.objects, objects):
             self._stored = StoredState(files, objects)  # the same: compare by identity next time
@@ -274,6 +291,42 @@ class Agent:
         outcome = "applied" if report.applied else "unchanged"
         self.log(f"sync: {outcome} in {report.seconds:.3f} s")
         return None
+
+
+class _WithFallback(Mapping[str, RawDocument]):
+    """The last good documents, else those of the stored file texts (read once,
+    only when some object is invalid and has no last good version of its own)."""
+
+    def __init__(
+        self, own: Mapping[str, RawDocument], fallback: Callable[[], list[RawDocument]]
+    ) -> None:
+        self._own, self._fallback = own, fallback
+        self._index: dict[str, RawDocument] | None = None
+
+    def __getitem__(self, key: str) -> RawDocument:
+        if key in self._own:
+            return self._own[key]
+        if self._index is None:
+            self._index = {
+                document_key(doc): doc for doc in self._fallback() if doc.kind in KEPT_KINDS
+            }
+        return self._index[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._own)
+
+    def __len__(self) -> int:
+        return len(self._own)
+
+
+def _documents_of(texts: Mapping[str, str]) -> list[RawDocument]:
+    documents: list[RawDocument] = []
+    for file, text in texts.items():
+        try:
+            documents.extend(parse_documents(text, file))
+        except Exception:  # a stored text this version refuses: nothing from it
+            continue
+    return documents
 
 
 def _same(old: Mapping[str, object], new: Mapping[str, object]) -> bool:

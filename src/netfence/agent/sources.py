@@ -58,7 +58,8 @@ class DirectorySource:
     root: str | os.PathLike[str]
     settle: float = 0.0
     clock: Callable[[], float] = time.monotonic
-    _last_good: dict[str, tuple[str, tuple[RawDocument, ...]]] = field(default_factory=dict)
+    # file → its last good text, and its documents (None: not parsed yet)
+    _last_good: dict[str, tuple[str, tuple[RawDocument, ...] | None]] = field(default_factory=dict)
     _cache: dict[str, tuple[manifest_dir.Stamp, tuple[RawDocument, ...]]] = field(
         default_factory=dict
     )
@@ -67,15 +68,21 @@ class DirectorySource:
     def __post_init__(self) -> None:
         self._root = os.fspath(self.root)
 
-    def seed(self, texts: Mapping[str, str]) -> list[Diagnostic]:
-        """Last good versions of files (from the agent's stored state)."""
-        problems: list[Diagnostic] = []
+    def seed(self, texts: Mapping[str, str]) -> None:
+        """Last good versions of files (from the agent's stored state); parsed only
+        if they are needed (the file cannot be taken as it is now)."""
         for file, text in texts.items():
+            self._last_good.setdefault(file, (text, None))
+
+    def last_good_documents(self, file: str) -> tuple[RawDocument, ...]:
+        text, docs = self._last_good.get(file, ("", ()))
+        if docs is None:
             try:
-                self._last_good[file] = (text, tuple(parse_documents(text, file)))
-            except Exception as exc:  # a stored text this parser refuses
-                problems.append(notice(f"stored last good version dropped: {exc}", Origin(file, 0)))
-        return problems
+                docs = tuple(parse_documents(text, file))
+            except Exception:  # a stored text this version refuses: nothing to keep
+                docs = ()
+            self._last_good[file] = (text, docs)
+        return docs
 
     def last_good_texts(self) -> dict[str, str]:
         """The last good text of every file now in the directory (what to store)."""
@@ -124,7 +131,7 @@ class DirectorySource:
         cached = self._cache.get(file)
         if stamp is not None and cached is not None and cached[0] == stamp:
             return cached[1], TAKEN
-        kept = self._last_good.get(file, ("", ()))[1]
+        kept = self.last_good_documents(file)
         if stamp is None:
             return self._keep(file, kept, "cannot be read", diagnostics), KEPT
         if self.settle > 0:

@@ -31,6 +31,7 @@ from netfence.nft.model import Ruleset
 from netfence.parse.build import DEFAULT_NAMESPACE, ConversionCache, build_cluster
 from netfence.parse.documents import RawDocument
 from netfence.parse.fields import parse_ip
+from netfence.parse.objects import namespace_of, object_ref
 
 KEPT_KINDS = ("NetworkPolicy", "Pod")  # objects whose last good version is kept
 
@@ -46,6 +47,12 @@ class DesiredState:
     # or kept from before (the next sync's ``last_good``, persisted by the agent)
     good_documents: Mapping[str, RawDocument]
     quarantined: tuple[tuple[IPAddress, str | None], ...] = ()  # (address, node)
+    kept: frozenset[str] = frozenset()  # keys of good_documents standing in for invalid ones
+
+
+def document_key(doc: RawDocument) -> str:
+    """``Kind/namespace/name`` of a Pod or NetworkPolicy document, as the build keys it."""
+    return f"{doc.kind}/{namespace_of(doc, DEFAULT_NAMESPACE)}/{object_ref(doc, None).name}"
 
 
 def desired_state(
@@ -56,7 +63,7 @@ def desired_state(
     conversions: ConversionCache | None = None,
 ) -> DesiredState:
     cache = conversions if conversions is not None else ConversionCache()
-    docs, diagnostics, good, invalid = _substitute(list(documents), last_good, cache)
+    docs, diagnostics, good, invalid, kept = _substitute(list(documents), last_good, cache)
     built = build_cluster(docs, cache=cache)
     diagnostics.extend(built.diagnostics)
     addressed = _addressed(docs, cache)
@@ -89,7 +96,14 @@ def desired_state(
     compiled = compile_policies(cluster.policies)
     model = node_ruleset(compiled, cluster, node, options, quarantined)
     return DesiredState(
-        cluster, compiled, model.render(), model, tuple(diagnostics), good, tuple(quarantined)
+        cluster,
+        compiled,
+        model.render(),
+        model,
+        tuple(diagnostics),
+        good,
+        tuple(quarantined),
+        frozenset(kept),
     )
 
 
@@ -100,6 +114,7 @@ def _substitute(
     list[Diagnostic],
     dict[str, RawDocument],
     dict[str, tuple[ObjectRef, RawDocument]],
+    set[str],
 ]:
     """Each Pod or NetworkPolicy that does not convert is replaced by its last good
     version when there is one; the others are returned as ``invalid``."""
@@ -107,32 +122,47 @@ def _substitute(
     diagnostics: list[Diagnostic] = []
     good: dict[str, RawDocument] = {}
     invalid: dict[str, tuple[ObjectRef, RawDocument]] = {}
+    kept_keys: set[str] = set()
     for doc in documents:
         if doc.kind not in KEPT_KINDS:
             out.append(doc)
             continue
-        converted = cache.convert(doc, DEFAULT_NAMESPACE)
-        key, ref = converted.key, converted.ref
-        problems = list(converted.diagnostics)
-        if converted.table and isinstance(converted.value, Pod):
-            problems.extend(_zoned(converted.value, doc, ref))
+        key, ref, table, problems = _converted(doc, cache)
         if ref is None or not any(d.severity is Severity.ERROR for d in problems):
             out.append(doc)
             invalid.pop(key, None)
-            if converted.table:
+            kept_keys.discard(key)
+            if table:
                 good[key] = doc
             else:
                 good.pop(key, None)  # e.g. a finished pod: nothing to keep
             continue
         diagnostics.extend(problems)
         kept = last_good.get(key)
-        if kept is not None:
+        if kept is not None and _valid(kept, cache):
             out.append(kept)
             good[key] = kept
+            kept_keys.add(key)
             diagnostics.append(notice("invalid: kept its last good version", doc.source, ref))
         else:
             invalid[key] = (ref, doc)
-    return out, diagnostics, good, invalid
+    return out, diagnostics, good, invalid, kept_keys
+
+
+def _converted(
+    doc: RawDocument, cache: ConversionCache
+) -> tuple[str, ObjectRef | None, str, list[Diagnostic]]:
+    """A document's key, object, table (empty: left out) and problems."""
+    converted = cache.convert(doc, DEFAULT_NAMESPACE)
+    problems = list(converted.diagnostics)
+    if converted.table and isinstance(converted.value, Pod):
+        problems.extend(_zoned(converted.value, doc, converted.ref))
+    return converted.key, converted.ref, converted.table, problems
+
+
+def _valid(doc: RawDocument, cache: ConversionCache) -> bool:
+    _, _, table, problems = _converted(doc, cache)
+    return bool(table) and not any(d.severity is Severity.ERROR for d in problems)
 
 
 def _addressed(documents: Iterable[RawDocument], cache: ConversionCache) -> set[str]:
