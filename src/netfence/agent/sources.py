@@ -131,52 +131,46 @@ class DirectorySource:
         cached = self._cache.get(file)
         if stamp is not None and cached is not None and cached[0] == stamp:
             return cached[1], TAKEN
-        kept = self.last_good_documents(file)
         if stamp is None:
-            return self._keep(file, kept, "cannot be read", diagnostics), KEPT
+            return self._keep(file, "cannot be read", diagnostics), KEPT
         if self.settle > 0:
             seen = self._pending.get(file)
             if seen is None or seen[0] != stamp:
                 self._pending[file] = (stamp, self.clock())
-                return kept, PENDING
+                return self.last_good_documents(file), PENDING
             if self.clock() - seen[1] < self.settle:
-                return kept, PENDING
+                return self.last_good_documents(file), PENDING
         try:
             text = manifest_dir.read(file, MAX_FILE_BYTES)
         except UnicodeDecodeError:
             diagnostics.append(error("not UTF-8 text", Origin(file, 0)))
-            return self._keep(file, kept, "unreadable", diagnostics), KEPT
+            return self._keep(file, "unreadable", diagnostics), KEPT
         except OSError as exc:
             why = exc.strerror or str(exc)
-            return self._keep(file, kept, f"cannot read: {why}", diagnostics), KEPT
+            return self._keep(file, f"cannot read: {why}", diagnostics), KEPT
         if manifest_dir.stamp(file) != stamp:  # written while it was read: settle again
             self._pending[file] = (stamp, self.clock())
-            return kept, PENDING
+            return self.last_good_documents(file), PENDING
         self._pending.pop(file, None)
-        if not text and kept:
-            return self._keep(file, kept, "empty (truncated, mid-write?)", diagnostics), KEPT
+        if not text and self.last_good_documents(file):
+            return self._keep(file, "empty (truncated, mid-write?)", diagnostics), KEPT
         try:
             docs = tuple(parse_documents(text, file))
         except InvalidInputError as exc:
             diagnostics.extend(exc.diagnostics)
-            return self._keep(file, kept, "unreadable", diagnostics), KEPT
+            return self._keep(file, "unreadable", diagnostics), KEPT
         except (RecursionError, MemoryError):
             diagnostics.append(error("nested too deeply to decode", Origin(file, 0)))
-            return self._keep(file, kept, "unreadable", diagnostics), KEPT
+            return self._keep(file, "unreadable", diagnostics), KEPT
         except Exception as exc:  # e.g. ValueError from !!timestamp
             diagnostics.append(error(f"cannot be decoded: {exc}", Origin(file, 0)))
-            return self._keep(file, kept, "unreadable", diagnostics), KEPT
+            return self._keep(file, "unreadable", diagnostics), KEPT
         self._cache[file] = (stamp, docs)
         self._last_good[file] = (text, docs)
         return docs, TAKEN
 
-    @staticmethod
-    def _keep(
-        file: str,
-        kept: tuple[RawDocument, ...],
-        why: str,
-        diagnostics: list[Diagnostic],
-    ) -> tuple[RawDocument, ...]:
+    def _keep(self, file: str, why: str, diagnostics: list[Diagnostic]) -> tuple[RawDocument, ...]:
+        kept = self.last_good_documents(file)
         diagnostics.append(
             notice(f"{why}: kept its last good documents ({len(kept)})", Origin(file, 0))
         )
