@@ -100,6 +100,7 @@ def agent_command(
     """
     from netfence.agent.agent import Agent
     from netfence.agent.sources import DirectorySource, Source
+    from netfence.errors import EnvironmentProblem
     from netfence.io.agent_store import StateStore
     from netfence.io.health import HealthServer, parse_address
     from netfence.io.nft import ConntrackTool, NftApplier
@@ -113,12 +114,17 @@ def agent_command(
         raise click.UsageError("give exactly one of --dir DIR and --kubernetes")
     stop = threading.Event()
     source: Source
+    wait_for_api: Callable[[float], None] | None = None
     if kubernetes:
         from netfence.agent.kubernetes import KubernetesSource, OfficialClient
 
-        source = KubernetesSource(OfficialClient())
-        source.start(stop)
-        source.wait_synced()
+        api = KubernetesSource(OfficialClient())
+        api.start(stop)
+        if once or dry_run:
+            api.wait_synced()
+        else:
+            wait_for_api = api.wait_synced
+        source = api
     else:
         assert directory is not None
         source = DirectorySource(directory, settle=0.0 if once or dry_run else settle)
@@ -158,6 +164,13 @@ def agent_command(
         shown_host, shown_port = server.address
         log(f"health: listening on {shown_host}:{shown_port} (/healthz /readyz /metrics)")
     try:
+        while wait_for_api is not None and not stop.is_set():
+            try:  # no sync, and the kernel table untouched, until every kind is listed
+                wait_for_api(5.0)
+                break
+            except EnvironmentProblem as exc:
+                agent.metrics.heartbeat = time.monotonic()  # waiting is no stall
+                log(f"warning: {exc}; the kernel table is left as it is; still waiting")
         agent.run(stop, poll_interval=poll, min_interval=min_interval)
     finally:
         if server is not None:
