@@ -267,6 +267,17 @@ def test_a_finished_pod_is_no_endpoint(tmp_path: Path, phase: str) -> None:
     assert agent.state is not None and "batch/job" not in {p.key for p in agent.state.cluster.pods}
 
 
+def test_a_finished_pod_is_no_endpoint_for_any_command(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, job_yaml=job("Succeeded"))
+    by_address = run_cli("check", "-f", str(root), "10.1.0.2", "shop/web", "--port", "80")
+    assert by_address.code == 0 and by_address.out.startswith("pod shop/db -> shop/web")
+    assert "Pod batch/job: phase Succeeded: not an endpoint" in by_address.err
+    by_name = run_cli("check", "-f", str(root), "batch/job", "shop/web", "--port", "80")
+    assert by_name.code == 2 and "namespace 'batch' not found" in by_name.err
+
+
 def test_two_live_pods_with_one_address_are_both_isolated_and_reported(tmp_path: Path) -> None:
     root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, job_yaml=job("Running"))
     (root / "allow.yaml").write_text(ALLOW_ALL)
