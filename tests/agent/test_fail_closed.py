@@ -449,6 +449,78 @@ def test_the_agent_command_line_survives_what_used_to_stop_it(tmp_path: Path) ->
     assert "Traceback" not in done.err and "nested too deeply" in done.err
 
 
+def test_one_document_that_breaks_conversion_does_not_stop_every_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netfence.parse import build
+
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=DENY)
+    agent, applier = agent_on(root, tmp_path)
+    agent.sync()
+    original = build._convert
+
+    def convert(doc: object, namespace: str) -> object:
+        if "db" in repr(doc) and "Pod" in repr(doc):
+            raise RecursionError("maximum recursion depth exceeded")
+        return original(doc, namespace)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "_convert", convert)
+    os.utime(root / "db.yaml", ns=(7, 7))  # re-read: a new document object
+    (root / "deny-web.yaml").write_text(DENY.replace("db", "web"))
+    report = agent.sync()  # the other change still goes through, db kept as it was
+    assert report.applied and DB_ISOLATED in programmed(applier)
+    assert "10.1.0.1 : jump in_set_" in programmed(applier)
+    assert any("cannot be converted: RecursionError" in d.message for d in report.diagnostics)
+
+
+def test_workloads_are_not_expanded_by_the_agent(tmp_path: Path) -> None:
+    """Only pods with addresses are programmed: a Deployment's template is not a pod,
+    and replicas: 2147483648 must not cost a thing."""
+    huge = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: huge, namespace: shop}
+spec:
+  replicas: 2147483648
+  selector: {matchLabels: {app: huge}}
+  template: {metadata: {labels: {app: huge}}, spec: {containers: [{name: c}]}}
+"""
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=DENY, huge_yaml=huge)
+    agent, applier = agent_on(root, tmp_path)
+    start = time.monotonic()
+    report = agent.sync()
+    assert time.monotonic() - start < 5 and DB_ISOLATED in programmed(applier)
+    assert any("1 workload object(s) not expanded" in d.message for d in report.diagnostics)
+
+
+LABELLED = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: ops, labels: {team: ops}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: probe, namespace: ops}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.1.0.9}
+"""
+FROM_OPS = DENY.replace(
+    "policyTypes: [Ingress]",
+    "ingress: [{from: [{namespaceSelector: {matchLabels: {team: ops}}}]}]",
+)
+
+
+def test_an_invalid_namespace_keeps_its_labels(tmp_path: Path) -> None:
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=FROM_OPS, ops_yaml=LABELLED)
+    agent, applier = agent_on(root, tmp_path)
+    agent.sync()
+    assert "10.1.0.9" in programmed(applier)  # ops's pod may reach db
+    (root / "ops.yaml").write_text(LABELLED.replace("team: ops", "team: [ops]"))
+    report = agent.sync()
+    assert report.applied is False
+    assert any("invalid: kept its last good version" in d.message for d in report.diagnostics)
+
+
 # --- health -------------------------------------------------------------------------------------
 
 

@@ -1,13 +1,18 @@
 """Desired state for one node, failing closed on objects that do not validate.
 
-An object the agent enforces (a NetworkPolicy or a Pod) that fails conversion or
-validation is never evaluated, and never simply vanishes:
+An object the agent enforces (a NetworkPolicy, a Pod or a Namespace) that fails
+conversion or validation (or makes conversion raise) is never evaluated, and
+never simply vanishes:
 
 - it keeps its last good version when the agent has one (``last_good``: the raw
   document of its last valid version, persisted across restarts by the agent);
 - otherwise a NetworkPolicy isolates its whole namespace in both directions (the
   agent cannot know which pods it meant), and a Pod's address, when it can be
-  read at all, is quarantined: denied in both directions and in no peer set.
+  read at all, is quarantined: denied in both directions and in no peer set;
+  a Namespace is assumed with only its name label.
+
+Workloads (Deployments, …) are not expanded: the agent programs pods, which
+carry their addresses; a template has none.
 
 An address claimed by two live pods is denied in both directions and is in a
 peer set only when both pods match (nft/compiler.py); each such address is
@@ -31,9 +36,10 @@ from netfence.nft.model import Ruleset
 from netfence.parse.build import DEFAULT_NAMESPACE, ConversionCache, build_cluster
 from netfence.parse.documents import RawDocument
 from netfence.parse.fields import parse_ip
-from netfence.parse.objects import namespace_of, object_ref
+from netfence.parse.objects import WORKLOAD_KINDS, namespace_of, object_ref
 
-KEPT_KINDS = ("NetworkPolicy", "Pod")  # objects whose last good version is kept
+KEPT_KINDS = ("NetworkPolicy", "Pod", "Namespace")  # objects whose last good version is kept
+CLUSTER_SCOPED = ("Namespace", "Node")
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,9 @@ class DesiredState:
 
 
 def document_key(doc: RawDocument) -> str:
-    """``Kind/namespace/name`` of a Pod or NetworkPolicy document, as the build keys it."""
-    return f"{doc.kind}/{namespace_of(doc, DEFAULT_NAMESPACE)}/{object_ref(doc, None).name}"
+    """``Kind/namespace/name`` of a document, as the build keys it."""
+    ref = _ref(doc)
+    return f"{doc.kind}/{ref.namespace}/{ref.name}"
 
 
 def desired_state(
@@ -72,7 +79,11 @@ def desired_state(
     for key, (ref, doc) in invalid.items():
         if key in good:
             continue  # another, valid object with the same name stands for it
-        if ref.kind == "NetworkPolicy":
+        if ref.kind == "Namespace":
+            diagnostics.append(
+                notice("invalid and never valid: only its name label is assumed", obj=ref)
+            )
+        elif ref.kind == "NetworkPolicy":
             policies.append(_isolate_namespace(ref))
             diagnostics.append(
                 notice(
@@ -123,11 +134,22 @@ def _substitute(
     good: dict[str, RawDocument] = {}
     invalid: dict[str, tuple[ObjectRef, RawDocument]] = {}
     kept_keys: set[str] = set()
+    templates = 0
     for doc in documents:
+        if doc.kind in WORKLOAD_KINDS:
+            templates += 1  # only pods with addresses are programmed: nothing to expand
+            continue
+        try:
+            key, ref, table, problems = _converted(doc, cache)
+        except Exception as exc:  # one document must never stop every sync
+            key, ref, table = document_key(doc), _ref(doc), ""
+            problems = [error(f"cannot be converted: {exc!r}"[:500], doc.source, ref)]
+            if doc.kind not in KEPT_KINDS:
+                diagnostics.extend(problems)
+                continue
         if doc.kind not in KEPT_KINDS:
             out.append(doc)
             continue
-        key, ref, table, problems = _converted(doc, cache)
         if ref is None or not any(d.severity is Severity.ERROR for d in problems):
             out.append(doc)
             invalid.pop(key, None)
@@ -146,7 +168,16 @@ def _substitute(
             diagnostics.append(notice("invalid: kept its last good version", doc.source, ref))
         else:
             invalid[key] = (ref, doc)
+    if templates:
+        diagnostics.append(
+            notice(f"{templates} workload object(s) not expanded: the agent programs pods")
+        )
     return out, diagnostics, good, invalid, kept_keys
+
+
+def _ref(doc: RawDocument) -> ObjectRef:
+    scoped = doc.kind not in CLUSTER_SCOPED
+    return object_ref(doc, namespace_of(doc, DEFAULT_NAMESPACE) if scoped else None)
 
 
 def _converted(
