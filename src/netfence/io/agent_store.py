@@ -68,7 +68,8 @@ class StateStore:
 
 def write_atomically(path: Path, text: str) -> None:
     """``path`` holds ``text`` afterwards, or (after a crash) what it held before."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # one writer per file: a temporary left by a crash is simply written over
+    temporary = path.with_name(f".{path.name}.tmp")
     try:
         with open(temporary, "w", encoding="utf-8") as out:
             out.write(text)
