@@ -340,6 +340,19 @@ def test_a_pod_with_an_error_and_no_last_good_version_is_quarantined(
     assert any("denied both ways (fail closed)" in d.message for d in report.diagnostics)
 
 
+def test_a_finished_pod_with_an_error_quarantines_nothing(tmp_path: Path) -> None:
+    """Its address may already be a live pod's: that pod keeps its own treatment."""
+    broken_job = job("Succeeded", "10.1.0.1").replace(
+        "name: c}", "name: c, ports: [{containerPort: 0}]}"
+    )
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=DENY, job_yaml=broken_job)
+    agent, applier = agent_on(root, tmp_path)
+    report = agent.sync()
+    assert any(d.severity.value == "error" for d in report.diagnostics)
+    assert "10.1.0.1 : jump" not in programmed(applier)  # web stays open
+    assert any("invalid, and finished" in d.message for d in report.diagnostics)
+
+
 # --- A5: the agent never exits ------------------------------------------------------------------
 
 

@@ -91,6 +91,8 @@ def desired_state(
                     obj=ref,
                 )
             )
+        elif _finished(doc):
+            diagnostics.append(notice("invalid, and finished: not an endpoint", obj=ref))
         else:
             ips, on = _readable_addresses(doc)
             quarantined.extend((ip, on) for ip in ips)
@@ -217,6 +219,11 @@ def _zoned(pod: Pod, doc: RawDocument, ref: ObjectRef | None) -> list[Diagnostic
         for ip in pod.ips
         if getattr(ip, "scope_id", None)
     ]
+
+
+def _finished(doc: RawDocument) -> bool:
+    status = doc.obj.get("status")
+    return isinstance(status, dict) and status.get("phase") in ("Succeeded", "Failed")
 
 
 def _readable_addresses(doc: RawDocument) -> tuple[list[IPAddress], str | None]:
