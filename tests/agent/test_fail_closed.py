@@ -573,6 +573,19 @@ def test_health_readiness_and_metrics_over_http(tmp_path: Path) -> None:
         assert samples["netfence_agent_ruleset_map_elements"] == 1  # db's ingress
         assert samples["netfence_agent_ruleset_rules"] > 0
         assert abs(samples["netfence_agent_last_success_timestamp_seconds"] - time.time()) < 60
+        assert samples["netfence_agent_files_kept_last_good"] == 0
+        (root / "deny.yaml").write_text("")  # truncated: deny-db stands on its last good
+        (root / "db.yaml").write_text(BAD_PROTOCOL)  # db stands on its last good version
+        agent.sync()
+        kept = {
+            line.rsplit(" ", 1)[0]: line.rsplit(" ", 1)[1]
+            for line in get("/metrics")[1].splitlines()
+            if line.startswith("netfence_agent_") and "kept" in line
+        }
+        assert kept == {
+            "netfence_agent_files_kept_last_good": "1",
+            "netfence_agent_objects_kept_last_good": "1",
+        }
         agent.metrics.heartbeat -= 61  # the loop stuck for a minute
         assert get("/healthz")[0] == 503 and get("/nothing")[0] == 404
     finally:

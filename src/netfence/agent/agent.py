@@ -50,6 +50,8 @@ class SyncReport:
     flows_deleted: int = 0
     version: str = ""  # digest of the source version this sync enforced
     waiting: tuple[str, ...] = ()  # first sync not made: these files are mid-write
+    files_kept: int = 0  # files standing on their last good documents
+    objects_kept: int = 0  # objects standing on their last good version
 
 
 @dataclass
@@ -69,6 +71,8 @@ class Metrics:
     set_elements: int = 0
     map_elements: int = 0
     quarantined: int = 0
+    files_kept: int = 0
+    objects_kept: int = 0
     diagnostics: Counter[str] = field(default_factory=Counter)  # severity → count (last sync)
     flows_deleted: int = 0
     store_failures: int = 0
@@ -91,6 +95,7 @@ class Metrics:
             self.set_elements = sum(len(s.elements) for s in model.sets)
             self.map_elements = sum(len(m.elements) for m in model.maps)
             self.quarantined = len(state.quarantined)
+        self.files_kept, self.objects_kept = report.files_kept, report.objects_kept
 
     def failed(self, problem: str) -> None:
         self.syncs["failed"] += 1
@@ -175,13 +180,16 @@ class Agent:
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
             self.log(f"{d.severity.value}: {d.format()}")
-        if state.ruleset == self._applied:
-            report = SyncReport(False, time.perf_counter() - start, diagnostics, 0, version)
-        else:
+        applied, deleted = False, 0
+        if state.ruleset != self._applied:
             self._apply(state)
             self._applied, self._applied_model = state.ruleset, state.model
             deleted = self._revoke(state) if self.conntrack is not None else 0
-            report = SyncReport(True, time.perf_counter() - start, diagnostics, deleted, version)
+            applied = True
+        report = SyncReport(
+            applied, time.perf_counter() - start, diagnostics, deleted, version, (),
+            len(snapshot.kept), len(state.kept),
+        )  # fmt: skip
         self._last_good = dict(state.good_documents)
         self._kept = state.kept
         self._fallback = None

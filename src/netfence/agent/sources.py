@@ -28,6 +28,7 @@ class Snapshot:
     # files whose current content is not taken yet and that have no last good
     # version to stand in for it (the agent does not make its first apply then)
     waiting: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()  # files whose last good documents stand in for them
 
 
 def version_digest(version: object) -> str:
@@ -93,6 +94,7 @@ class DirectorySource:
         diagnostics: list[Diagnostic] = []
         stamps: list[tuple[str, manifest_dir.Stamp | None]] = []
         waiting: list[str] = []
+        kept: list[str] = []
         listing = manifest_dir.scan(self._root)
         files = list(listing.files)
         for directory, why in listing.unreadable:
@@ -113,6 +115,8 @@ class DirectorySource:
             documents.extend(docs)
             if state == PENDING and file not in self._last_good:
                 waiting.append(file)
+            elif state != TAKEN and file in self._last_good:
+                kept.append(file)
         gone = set(self._last_good) - set(files)
         for file in gone:  # deleted files: forget them
             del self._last_good[file]
@@ -120,7 +124,11 @@ class DirectorySource:
             self._pending.pop(file, None)
         pending = tuple(sorted(self._pending))
         return Snapshot(
-            tuple(documents), tuple(diagnostics), (tuple(stamps), pending), tuple(waiting)
+            tuple(documents),
+            tuple(diagnostics),
+            (tuple(stamps), pending),
+            tuple(waiting),
+            tuple(kept),
         )
 
     def _documents(

@@ -260,6 +260,18 @@ def _prometheus_text(m: Metrics) -> str:
         [("", m.quarantined)],
     )
     metric(
+        "files_kept_last_good",
+        "gauge",
+        "Files standing on their last good documents (unreadable, broken, empty, mid-write).",
+        [("", m.files_kept)],
+    )
+    metric(
+        "objects_kept_last_good",
+        "gauge",
+        "Pods, NetworkPolicies and Namespaces standing on their last good version.",
+        [("", m.objects_kept)],
+    )
+    metric(
         "diagnostics",
         "gauge",
         "Diagnostics of the last sync by severity.",
