@@ -221,6 +221,27 @@ def test_a_file_written_while_it_is_read_is_not_taken(
     assert "deny-db" in repr(after.documents) and not after.version[1]
 
 
+def test_a_broken_file_is_read_again_only_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml="kind: [broken\n")
+    source = DirectorySource(root)
+    reads: list[str] = []
+    original = manifest_dir.read
+
+    def counted(file: str, limit: int) -> str:
+        reads.append(Path(file).name)
+        return original(file, limit)
+
+    monkeypatch.setattr(manifest_dir, "read", counted)
+    first, second = source.snapshot(), source.snapshot()
+    assert reads.count("deny.yaml") == 1  # not parsed again at every poll
+    assert first.diagnostics == second.diagnostics and first.diagnostics  # still reported
+    (root / "deny.yaml").chmod(0o600)  # a change of mode alone is a change
+    source.snapshot()
+    assert reads.count("deny.yaml") == 2
+
+
 def test_truncating_a_file_never_removes_its_policies_for_one_sync(tmp_path: Path) -> None:
     root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=DENY)
     agent, applier = agent_on(root, tmp_path)

@@ -51,7 +51,7 @@ class DirectorySource:
     - is empty (zero bytes) after having had documents: every non-atomic writer
       (``>``, editors, config managers) truncates first; to empty a file on
       purpose, delete it or leave a comment in it;
-    - is mid-write: its (modification time, size, inode) changed less than
+    - is mid-write: its stamp (modification time, size, inode, change time) changed less than
       ``settle`` seconds ago, or changed while it was being read.
 
     ``seed`` gives last good versions from before a restart."""
@@ -65,6 +65,9 @@ class DirectorySource:
         default_factory=dict
     )
     _pending: dict[str, tuple[manifest_dir.Stamp, float]] = field(default_factory=dict)
+    _failed: dict[str, tuple[manifest_dir.Stamp, tuple[Diagnostic, ...]]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self._root = os.fspath(self.root)
@@ -122,6 +125,7 @@ class DirectorySource:
             del self._last_good[file]
             self._cache.pop(file, None)
             self._pending.pop(file, None)
+            self._failed.pop(file, None)
         pending = tuple(sorted(self._pending))
         return Snapshot(
             tuple(documents),
@@ -135,7 +139,24 @@ class DirectorySource:
         self, file: str, stamp: manifest_dir.Stamp | None, diagnostics: list[Diagnostic]
     ) -> tuple[tuple[RawDocument, ...], str]:
         """The file's documents now, and whether they are its current content
-        (TAKEN), its last good ones kept (KEPT) or kept until it settles (PENDING)."""
+        (TAKEN), its last good ones kept (KEPT) or kept until it settles (PENDING).
+        A file that failed is not read again until its stamp changes (a broken
+        large file must not be parsed at every poll); its problems are repeated."""
+        failed = self._failed.get(file)
+        if stamp is not None and failed is not None and failed[0] == stamp:
+            diagnostics.extend(failed[1])
+            return self.last_good_documents(file), KEPT
+        mark = len(diagnostics)
+        docs, state = self._read(file, stamp, diagnostics)
+        if state == KEPT and stamp is not None:
+            self._failed[file] = (stamp, tuple(diagnostics[mark:]))
+        else:
+            self._failed.pop(file, None)
+        return docs, state
+
+    def _read(
+        self, file: str, stamp: manifest_dir.Stamp | None, diagnostics: list[Diagnostic]
+    ) -> tuple[tuple[RawDocument, ...], str]:
         cached = self._cache.get(file)
         if stamp is not None and cached is not None and cached[0] == stamp:
             return cached[1], TAKEN

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_DEPTH = 32  # directory levels below the root (and a bound on link loops)
 
-Stamp = tuple[int, int, int]  # modification time (ns), size, inode
+# modification time (ns), size, inode, change time (ns: a chmod changes it too)
+Stamp = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def stamp(file: str) -> Stamp | None:
         info = os.stat(file)
     except FileNotFoundError:
         return None
-    return (info.st_mtime_ns, info.st_size, info.st_ino)
+    return (info.st_mtime_ns, info.st_size, info.st_ino, info.st_ctime_ns)
 
 
 def read(file: str, limit: int) -> str:
