@@ -165,6 +165,17 @@ def test_the_store_is_replaced_atomically_and_a_bad_one_is_not_trusted(tmp_path:
     assert store.load().files  # and replaced it with a good one
 
 
+def test_with_the_store_lost_a_broken_file_holds_back_the_first_apply(tmp_path: Path) -> None:
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml="kind: [broken\n")
+    (tmp_path / "last-good.json").write_text("garbage")  # the stored state, damaged
+    agent, applier = agent_on(root, tmp_path)
+    report = agent.sync()
+    assert not applier.applied and report.waiting == (str(root / "deny.yaml"),)
+    assert agent.metrics.ready is False  # not ready: the kernel table is left as it is
+    (root / "deny.yaml").write_text(DENY)
+    assert agent.sync().applied and DB_ISOLATED in programmed(applier)
+
+
 # --- A2: empty, truncated, mid-write ----------------------------------------------------------
 
 

@@ -123,6 +123,7 @@ class Agent:
     _version: object = None
     _stored: StoredState | None = None
     _restored: bool = False
+    _store_lost: bool = False  # a stored state exists but could not be loaded
     _kept: frozenset[str] = frozenset()
     # after a restart: every document of the stored file texts, the last good
     # version of an object that turned invalid while the agent was down
@@ -140,6 +141,7 @@ class Agent:
             stored = self.store.load()
         except EnvironmentProblem as exc:
             self.log(f"warning: {exc}; starting without it")
+            self._store_lost = True
             return
         if isinstance(self.source, DirectorySource):
             self.source.seed(stored.files)
@@ -160,15 +162,24 @@ class Agent:
         snapshot = self.source.snapshot()
         self._version = snapshot.version
         version = version_digest(snapshot.version)
-        if self._applied is None and snapshot.waiting:
-            # never a first apply from a state with files missing: wait until they settle
+        waiting = snapshot.waiting
+        if self._applied is None and self._store_lost:
+            # nothing can stand in for a file that fails now: the table in the kernel
+            # (an earlier agent's) may be stricter; leave it until the files read
+            waiting += tuple(
+                sorted({d.source.file for d in snapshot.diagnostics if d.source and _is_error(d)})
+            )
+        if self._applied is None and waiting:
+            # never a first apply from a state with files missing: wait for them
             for d in snapshot.diagnostics:
                 self.log(f"{d.severity.value}: {d.format()}")
-            self.log(f"notice: waiting for {len(snapshot.waiting)} file(s) to settle")
+            self.log(
+                f"notice: the kernel table is left as it is: waiting for {len(waiting)} "
+                f"file(s) to settle or read ({', '.join(waiting[:3])})"
+            )
             report = SyncReport(
-                False, time.perf_counter() - start, snapshot.diagnostics, 0, version,
-                snapshot.waiting,
-            )  # fmt: skip
+                False, time.perf_counter() - start, snapshot.diagnostics, 0, version, waiting
+            )
             self.metrics.record(report, None)
             return report
         last_good: Mapping[str, RawDocument] = self._last_good
@@ -325,6 +336,10 @@ class _WithFallback(Mapping[str, RawDocument]):
 
     def __len__(self) -> int:
         return len(self._own)
+
+
+def _is_error(d: Diagnostic) -> bool:
+    return d.severity.value == "error"
 
 
 def _documents_of(texts: Mapping[str, str]) -> list[RawDocument]:
