@@ -176,6 +176,17 @@ def test_with_the_store_lost_a_broken_file_holds_back_the_first_apply(tmp_path: 
     assert agent.sync().applied and DB_ISOLATED in programmed(applier)
 
 
+def test_a_store_that_cannot_be_written_is_counted_and_enforcement_goes_on(
+    tmp_path: Path,
+) -> None:
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=DENY)
+    lines: list[str] = []
+    store = StateStore(tmp_path / "missing-dir" / "last-good.json")
+    agent = Agent(DirectorySource(root), FakeApplier(), store=store, log=lines.append)
+    assert agent.sync().applied and agent.metrics.store_failures == 1
+    assert any("the last good state was not stored" in line for line in lines)
+
+
 # --- A2: empty, truncated, mid-write ----------------------------------------------------------
 
 

@@ -159,10 +159,14 @@ def agent_command(
             host, port = parse_address(health_address)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--health-address") from None
-        server = HealthServer(host, port, _health_handlers(agent, stall_seconds))
-        server.start()
-        shown_host, shown_port = server.address
-        log(f"health: listening on {shown_host}:{shown_port} (/healthz /readyz /metrics)")
+        try:
+            server = HealthServer(host, port, _health_handlers(agent, stall_seconds))
+        except EnvironmentProblem as exc:  # enforcing matters more than being probed
+            log(f"error: no /healthz, /readyz or /metrics: {exc}")
+        else:
+            server.start()
+            shown_host, shown_port = server.address
+            log(f"health: listening on {shown_host}:{shown_port} (/healthz /readyz /metrics)")
     try:
         while wait_for_api is not None and not stop.is_set():
             try:  # no sync, and the kernel table untouched, until every kind is listed
