@@ -220,6 +220,20 @@ def test_a_changed_file_is_read_only_once_it_has_settled(tmp_path: Path) -> None
     assert len(source.snapshot().documents) == 4 and not source.snapshot().waiting
 
 
+def test_a_file_deleted_before_it_settled_is_forgotten(tmp_path: Path) -> None:
+    root = make(tmp_path, cluster_yaml=CLUSTER)
+    clock = Clock()
+    source = DirectorySource(root, settle=0.5, clock=clock)
+    source.snapshot()
+    clock.now += 1
+    settled = source.snapshot().version
+    (root / "brief.yaml").write_text(DENY)
+    assert source.snapshot().version[1]  # pending
+    (root / "brief.yaml").unlink()
+    assert source.snapshot().version == settled  # as a fresh source sees it (the lab compares)
+    assert source.snapshot().version == DirectorySource(root).snapshot().version
+
+
 def test_a_file_written_while_it_is_read_is_not_taken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -120,12 +120,10 @@ class DirectorySource:
                 waiting.append(file)
             elif state != TAKEN and file in self._last_good:
                 kept.append(file)
-        gone = set(self._last_good) - set(files)
-        for file in gone:  # deleted files: forget them
-            del self._last_good[file]
-            self._cache.pop(file, None)
-            self._pending.pop(file, None)
-            self._failed.pop(file, None)
+        present = set(files)
+        for known in (self._last_good, self._cache, self._pending, self._failed):
+            for file in [f for f in known if f not in present]:
+                del known[file]  # deleted files: forget them
         pending = tuple(sorted(self._pending))
         return Snapshot(
             tuple(documents),
