@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-TOOLS = ("ip", "nft", "setpriv")
+TOOLS = ("ip", "nft", "setpriv")  # setpriv: util-linux, as unshare (.ci/run installs it)
 
 
 def _unavailable() -> str | None:
@@ -48,6 +48,8 @@ def _unavailable() -> str | None:
 
 
 REASON = _unavailable()
+if REASON and os.environ.get("NETFENCE_REQUIRE_LAB"):  # CI: fail, never skip
+    raise RuntimeError(f"NETFENCE_REQUIRE_LAB is set but {REASON}")
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 CLIENT, DB, WEB = "10.77.1.2", "10.77.2.2", "10.77.2.3"
