@@ -107,3 +107,32 @@ def test_the_daemonset_rbac_grants_list_and_watch_on_every_watched_kind() -> Non
     container = daemonset["spec"]["template"]["spec"]["containers"][0]
     assert container["command"][:3] == ["netfence", "agent", "--kubernetes"]
     assert "NET_ADMIN" in container["securityContext"]["capabilities"]["add"]
+
+
+def test_the_daemonset_runs_least_privileged_with_probes_and_a_state_volume() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    manifest = Path(__file__).resolve().parents[2] / "deploy" / "agent.yaml"
+    docs = list(yaml.safe_load_all(manifest.read_text()))
+    pod = next(d for d in docs if d["kind"] == "DaemonSet")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    security = container["securityContext"]
+    assert security["capabilities"] == {"drop": ["ALL"], "add": ["NET_ADMIN"]}
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    resources = container["resources"]
+    assert {"cpu", "memory"} <= resources["requests"].keys()
+    assert {"cpu", "memory"} <= resources["limits"].keys()
+    command = container["command"]
+    host, _, port = command[command.index("--health-address") + 1].rpartition(":")
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        get = container[probe]["httpGet"]
+        assert (get["host"], get["path"], str(get["port"])) == (host, path, port)
+    # the state is written beside the status file: that directory is a writable volume
+    state_dir = str(Path(command[command.index("--status-file") + 1]).parent)
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volume = next(v for v in pod["volumes"] if v["name"] == mounts[state_dir])
+    assert volume["hostPath"]["path"] == state_dir  # outlives the pod, not only the container

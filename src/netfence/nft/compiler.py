@@ -19,6 +19,13 @@ Design (see ../../../docs/nft.md and the prototype notes it cites):
   port`` elements.
 - Pod → node traffic (hook ``input``) is egress of the pod; node → pod traffic
   (kubelet probes) is always allowed.
+- Fail closed on addresses whose owner is in doubt: an address claimed by two
+  live pods, or by a pod the agent could not read (``quarantined``), is
+  dispatched to a chain that only denies, in both directions, and is in a peer
+  set only when every pod claiming it matches the rule's peers. Whichever pod
+  really holds the address, it then gets no more than the stricter of the two
+  treatments (never the looser, as one verdict-map element per pod would give:
+  nft keeps one of two elements with the same key, whichever comes last).
 """
 
 from __future__ import annotations
@@ -71,6 +78,8 @@ class _Builder:
     _peer_indexes: dict[tuple[object, ...], tuple[int, ...]] = field(default_factory=dict)
     _ranges: dict[tuple[object, ...], Ranges] = field(default_factory=dict)
     _addresses: dict[int, list[int | None]] = field(default_factory=dict)  # per family
+    quarantined: tuple[IPAddress, ...] = ()  # addresses of pods that could not be read
+    _contested: dict[int, dict[int, frozenset[int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         pods = self.cluster.pods
@@ -145,6 +154,23 @@ class _Builder:
             ]
         return found
 
+    def contested(self, family: int) -> dict[int, frozenset[int]]:
+        """Addresses of ``family`` whose owner is in doubt → the indexes of the pods
+        claiming them (-1 stands for a quarantined pod, which matches no peer)."""
+        found = self._contested.get(family)
+        if found is None:
+            claims: dict[int, set[int]] = {}
+            for i, address in enumerate(self.addresses(family)):
+                if address is not None and not self.cluster.pods[i].host_network:
+                    claims.setdefault(address, set()).add(i)
+            for ip in self.quarantined:
+                if ip.version == family:
+                    claims.setdefault(int(ip), set()).add(-1)
+            found = self._contested[family] = {
+                a: frozenset(c) for a, c in claims.items() if len(c) > 1 or -1 in c
+            }
+        return found
+
     def selected_pods(self, policy: CompiledPolicy) -> list[Pod]:
         """The pods a policy selects (never hostNetwork pods), through the label
         index; checked against CompiledPolicy.selects in tests/nft."""
@@ -160,16 +186,19 @@ class _Builder:
         found = self._ranges.get(key)
         if found is None:
             ranges: list[tuple[int, int]] = []
+            chosen: set[int] = set()
             for m in peers:
                 block = m.peer.ip_block
                 if block is None:
-                    addresses = self.addresses(family)
-                    ranges.extend(
-                        (a, a) for i in self.peer_indexes(m) if (a := addresses[i]) is not None
-                    )
+                    chosen.update(self.peer_indexes(m))
                 elif block.cidr.version == family:
                     holes = [_span(e) for e in block.except_ if e.version == family]
                     ranges.extend(_subtract(_span(block.cidr), holes))
+            addresses, contested = self.addresses(family), self.contested(family)
+            for i in chosen:
+                a = addresses[i]
+                if a is not None and (a not in contested or contested[a] <= chosen):
+                    ranges.append((a, a))  # a contested address only if all its pods match
             found = self._ranges[key] = _merge(ranges)
         return found
 
@@ -250,8 +279,14 @@ class _RulePorts:
 class NodeRulesetCompiler:
     """Builds one node's ruleset; every chain and set is named by content."""
 
-    def __init__(self, compiled: CompiledPolicySet, cluster: Cluster, options: NftOptions) -> None:
-        self.b = _Builder(compiled, cluster, options)
+    def __init__(
+        self,
+        compiled: CompiledPolicySet,
+        cluster: Cluster,
+        options: NftOptions,
+        quarantined: Sequence[IPAddress] = (),
+    ) -> None:
+        self.b = _Builder(compiled, cluster, options, quarantined=tuple(quarantined))
         self.compiled = compiled
         self.cluster = cluster
         self.options = options
@@ -327,8 +362,15 @@ class NodeRulesetCompiler:
         else:
             candidates = self._peer_pods_of_rule(rule.peers, family)
         entries = []
-        for pod in candidates:
+        pods = list(candidates)
+        chosen = {pod.key for pod in pods}
+        contested = self.b.contested(family)
+        for pod in pods:
             ip = pod.ip_of_version(family)
+            if ip is not None and int(ip) in contested:
+                claimants = contested[int(ip)]
+                if any(i < 0 or self.cluster.pods[i].key not in chosen for i in claimants):
+                    continue  # some pod claiming this address is no destination of the rule
             for protocol, name in named:
                 number = pod.named_port(name, protocol)
                 if ip is not None and number is not None:
@@ -396,14 +438,39 @@ class NodeRulesetCompiler:
             chains[key] = Chain(name, rules, comment=comment)
         return chains
 
-    def ruleset(self, pods: Sequence[Pod]) -> Ruleset:
+    def deny_only(self, direction: Direction) -> ChainKey:
+        """The chain of addresses whose owner is in doubt: it only denies."""
+        key: ChainKey = (direction, (self.options.deny_rule,))
+        self._owners.setdefault(key, {})["netfence fail-closed"] = None
+        return key
+
+    def dispatch(
+        self,
+        pods: Sequence[Pod],
+        direction: Direction,
+        family: int,
+        quarantined: Sequence[IPAddress],
+    ) -> dict[IPAddress, ChainKey]:
+        """Address → chain: one element per address, never two with one key."""
+        contested = self.b.contested(family)
+        entries: dict[IPAddress, ChainKey] = {}
+        for pod in pods:
+            ip = pod.ip_of_version(family)
+            if ip is None:
+                continue
+            if int(ip) in contested:
+                entries[ip] = self.deny_only(direction)
+            elif policies := self.compiled.selecting(pod, direction):
+                entries[ip] = self.combo_rules(policies, direction)
+        for ip in quarantined:
+            if ip.version == family:
+                entries[ip] = self.deny_only(direction)
+        return entries
+
+    def ruleset(self, pods: Sequence[Pod], quarantined: Sequence[IPAddress] = ()) -> Ruleset:
+        """``quarantined``: addresses of this node's unreadable pods (deny only)."""
         selected = {
-            (d, f): [
-                (ip, self.combo_rules(policies, d))
-                for pod in pods
-                if (ip := pod.ip_of_version(f)) is not None
-                and (policies := self.compiled.selecting(pod, d))
-            ]
+            (d, f): self.dispatch(pods, d, f, quarantined)
             for d in (Direction.EGRESS, Direction.INGRESS)
             for f in FAMILIES
         }
@@ -412,7 +479,7 @@ class NodeRulesetCompiler:
             VerdictMap(
                 f"{SHORT[d]}{f}",
                 ADDRESS_TYPE[f],
-                tuple(sorted((str(ip), f"jump {chains[key].name}") for ip, key in entries)),
+                tuple(sorted((str(ip), f"jump {chains[key].name}") for ip, key in entries.items())),
             )
             for (d, f), entries in selected.items()
         )
@@ -446,9 +513,15 @@ def node_ruleset(
     cluster: Cluster,
     node: str | None = None,
     options: NftOptions | None = None,
+    quarantined: Sequence[tuple[IPAddress, str | None]] = (),
 ) -> Ruleset:
-    compiler = NodeRulesetCompiler(compiled, cluster, options or NftOptions())
-    return compiler.ruleset(node_pods(cluster, node))
+    """``quarantined``: (address, node) of pods that could not be read: denied in
+    both directions on their node (on every node when it is unknown) and in no
+    peer set on any node."""
+    ips = tuple(ip for ip, _ in quarantined)
+    compiler = NodeRulesetCompiler(compiled, cluster, options or NftOptions(), ips)
+    here = [ip for ip, on in quarantined if node is None or on is None or on == node]
+    return compiler.ruleset(node_pods(cluster, node), here)
 
 
 def _comment(text: str, suffix: str = "") -> str:

@@ -13,6 +13,7 @@
 - A later object with the same kind, namespace and name replaces an earlier one,
   as ``kubectl apply`` would, with a notice.
 - Invalid NetworkPolicies are reported and left out; unknown kinds are counted.
+- Pods in phase Succeeded or Failed are left out with a notice (not endpoints).
 """
 
 from __future__ import annotations
@@ -206,9 +207,22 @@ def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
         return _Converted("", key, None, ref, (), skipped_kind=kind or "<no kind>")
     table, converter = _CONVERTERS[kind]
     value = converter(doc, ns, reader)
+    if kind == "Pod" and not reader.problems and _finished(doc):
+        # a finished pod keeps its status.podIP, which a CNI may already have
+        # given to a live pod: it is no endpoint of anything
+        phase = doc.obj["status"]["phase"]
+        return _Converted(
+            "", key, None, ref, (notice(f"phase {phase}: not an endpoint", doc.source, ref),)
+        )
     if reader.problems:  # errors: the object is left out
         return _Converted("", key, None, ref, tuple(reader.problems))
     return _Converted(table, key, value, ref, ())
+
+
+def _finished(doc: RawDocument) -> bool:
+    """status.phase Succeeded or Failed: every container has terminated for good."""
+    status = doc.obj.get("status")
+    return isinstance(status, dict) and status.get("phase") in ("Succeeded", "Failed")
 
 
 def _add(converted: _Converted, doc: RawDocument, into: _Collected) -> None:
