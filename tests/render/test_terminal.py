@@ -191,27 +191,19 @@ def test_cli_output_carries_no_control_character(args: list[str], tmp_path: Path
         assert "internal error" not in text and "Traceback" not in text
 
 
-def test_without_the_stream_the_cli_fails_or_prints_the_control_characters(
-    tmp_path: Path,
-) -> None:
-    """What the stream prevents: today's CLI sends the name's OSC sequence and carriage
-    return to the terminal as they are, and a lone surrogate is an internal error."""
-    (tmp_path / "pod.json").write_text(POD)
-    check = ["check", "10.0.0.1", "10.0.0.1", "--port", "80", "-f", "pod.json"]
-    before = _run(check, installed=False, cwd=tmp_path)
-    after = _run(check, installed=True, cwd=tmp_path)
-    assert before.returncode == 70 and b"UnicodeEncodeError" in before.stderr
-    assert after.returncode == 0, after.stderr
-    # (click itself drops CSI sequences such as ESC [2J when the output is not a terminal)
-    assert b"pod shop/web\\x1b]0;pwned\\x07\\x0d\\u202e\\udcff -> 10.0.0.1" in after.stdout
-
-    missing = ["check", "shop/web", "shop/web", "--port", "80", "-f", "pod.json"]
-    before = _run(missing, installed=False, cwd=tmp_path)
-    after = _run(missing, installed=True, cwd=tmp_path)
-    assert before.returncode == after.returncode == 2
-    assert b"\x1b]0;pwned\x07\r" in before.stderr
-    assert b"\x1b" not in after.stderr and b"\r" not in after.stderr
-    assert b"pods there: web\\x1b]0;pwned\\x07" in after.stderr
+def test_without_the_stream_the_cli_prints_the_control_characters(tmp_path: Path) -> None:
+    """What the stream prevents. Validation now rejects such names in manifests, but
+    text from elsewhere still reaches messages: here a file name (from a directory
+    walk or a glob) carrying an OSC sequence and a byte that is not UTF-8."""
+    name = os.fsdecode(b"bad\x1b]0;pwned\x07\xff.yaml")
+    (tmp_path / name).write_text('kind: Pod\nmetadata: {name: "x y"}\n')
+    validate = ["validate", "-f", str(tmp_path)]
+    before = _run(validate, installed=False, cwd=tmp_path)
+    after = _run(validate, installed=True, cwd=tmp_path)
+    assert before.returncode == after.returncode == 1
+    assert b"\x1b]0;pwned\x07" in before.stderr
+    assert b"\x1b" not in after.stderr and b"\x07" not in after.stderr
+    assert b"bad\\x1b]0;pwned\\x07\\udcff.yaml: doc 1: Pod default/x y" in after.stderr
 
 
 def test_progress_keeps_its_own_carriage_return(monkeypatch: pytest.MonkeyPatch) -> None:
