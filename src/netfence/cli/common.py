@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
 
 def manifest_options(func: F) -> F:
     func = click.option(
@@ -95,3 +97,31 @@ def parse_protocol(value: str | None) -> Protocol | None:
 
 
 PROTOCOL_CHOICE = click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False)
+
+
+ip_family_option = click.option(
+    "--ip-family",
+    type=click.Choice(["4", "6"]),
+    help="Judge connections in this address family (default: each destination's primary one).",
+)
+
+
+def family_of(ip_family: str | None, whole_cluster: bool) -> int | None:
+    if whole_cluster and ip_family == "6":
+        raise click.BadParameter(
+            "the whole-cluster analysis judges IPv4 connections only", param_hint="--ip-family"
+        )
+    return int(ip_family) if ip_family else None
+
+
+MAX_MATRIX_GROUPS = 400
+
+
+def refuse_huge(cluster: Any) -> None:
+    from netfence.analysis.matrix import group_pods
+
+    groups = len(group_pods(cluster))
+    if groups > MAX_MATRIX_GROUPS:
+        raise TargetError(
+            f"{groups:,} workloads: diff compares at most {MAX_MATRIX_GROUPS} workloads today"
+        )

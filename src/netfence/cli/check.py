@@ -1,0 +1,92 @@
+"""``netfence check FROM TO``: one connection, decided and explained."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from netfence.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    PROTOCOL_CHOICE,
+    load,
+    manifest_options,
+    parse_port,
+    parse_protocol,
+)
+
+
+@click.command("check")
+@click.argument("source", metavar="FROM")
+@click.argument("destination", metavar="TO")
+@click.option(
+    "--port", "-p", metavar="PORT", help="Port number or name (Service port for a Service)."
+)
+@click.option(
+    "--protocol", type=PROTOCOL_CHOICE, help="Default: TCP, or every protocol of the port."
+)
+@click.option(
+    "--resolve",
+    "resolves",
+    multiple=True,
+    metavar="NAME=IP",
+    help="Address of a name outside the cluster.",
+)
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@manifest_options
+def check_command(
+    source: str,
+    destination: str,
+    port: str | None,
+    protocol: str | None,
+    resolves: tuple[str, ...],
+    output: str,
+    files: tuple[str, ...],
+    kustomizations: tuple[str, ...],
+    namespace: str | None,
+) -> None:
+    """Decide one connection FROM -> TO and explain it rule by rule.
+
+    FROM and TO: NAMESPACE/POD, NAMESPACE/KIND/NAME (deployment, statefulset,
+    daemonset, replicaset, job, cronjob, service: all its pods), an IP address,
+    or (TO) a Service's DNS name such as catalog.catalog, which adds the DNS
+    lookup to kube-dns as a step. Exit code 0 when allowed, 1 when not.
+    """
+    from netfence.engine.check import check
+    from netfence.engine.targets import resolve_target
+    from netfence.render.data import check_data
+    from netfence.render.explain import explain_check
+
+    loaded = load(files, kustomizations, namespace)
+    hosts = _parse_resolves(resolves)
+    src = resolve_target(source, loaded.cluster)
+    client_ns = src.pods[0].namespace if src.pods else None
+    dst = resolve_target(destination, loaded.cluster, client_ns, hosts)
+    report = check(
+        loaded.compiled, loaded.cluster, src, dst, parse_port(port), parse_protocol(protocol)
+    )
+    if output == "json":
+        click.echo(json.dumps(check_data(report), indent=2))
+    else:
+        click.echo("\n".join(explain_check(report)))
+    sys.exit(EXIT_OK if report.allowed else EXIT_FAILED)
+
+
+def _parse_resolves(values: tuple[str, ...]) -> dict[str, Any]:
+    import ipaddress
+
+    hosts: dict[str, Any] = {}
+    for value in values:
+        name, _, ip = value.partition("=")
+        try:
+            hosts[name.strip().lower()] = ipaddress.ip_address(ip.strip())
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r}: expected NAME=IP", param_hint="--resolve"
+            ) from None
+    return hosts

@@ -1,0 +1,96 @@
+"""``netfence diff``: what a change breaks and what it opens."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from netfence.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    MAX_MATRIX_GROUPS,
+    family_of,
+    ip_family_option,
+    load,
+    manifest_options,
+)
+from netfence.errors import TargetError
+
+
+@click.command("diff")
+@click.option(
+    "--apply",
+    "changes",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(allow_dash=True),
+    help="Policies applied on top of -f/-k (as kubectl apply: same name replaces). Repeatable.",
+)
+@click.option(
+    "--before", type=click.Path(exists=True), help="A directory of manifests: the state before."
+)
+@click.option(
+    "--after", type=click.Path(exists=True), help="A directory of manifests: the state after."
+)
+@click.option("--fail-on-loss", is_flag=True, help="Exit 1 when any connection is lost.")
+@click.option(
+    "--at-scale",
+    is_flag=True,
+    help="Use the class analysis and its incremental update (automatic past 400 workloads).",
+)
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@ip_family_option
+@manifest_options
+def diff_command(
+    changes: tuple[str, ...],
+    before: str | None,
+    after: str | None,
+    fail_on_loss: bool,
+    at_scale: bool,
+    output: str,
+    ip_family: str | None,
+    files: tuple[str, ...],
+    kustomizations: tuple[str, ...],
+    namespace: str | None,
+) -> None:
+    """What a change breaks: connections lost and gained, by workload and port.
+
+    Either -f/-k BASE with --apply CHANGE, or --before DIR --after DIR. Each change
+    says which policy decides it now; lost DNS (kube-dns on 53) comes first.
+    """
+    from netfence.analysis.diff import State, connectivity_diff, scale_diff
+    from netfence.analysis.matrix import group_pods
+    from netfence.render.diff import diff_data, diff_lines
+
+    if before or after:
+        if not (before and after) or changes or files or kustomizations:
+            raise click.UsageError("give --before DIR and --after DIR together, and nothing else")
+        old, new = load((before,), (), namespace), load((after,), (), namespace)
+    else:
+        if not changes:
+            raise click.UsageError("give the change with --apply PATH (or --before/--after)")
+        old = load(files, kustomizations, namespace)
+        new = load((*files, *changes), kustomizations, namespace)
+    states = State(old.cluster, old.compiled), State(new.cluster, new.compiled)
+    whole_cluster = at_scale or len(group_pods(new.cluster)) > MAX_MATRIX_GROUPS
+    family = family_of(ip_family, whole_cluster)
+    if whole_cluster:
+        found = scale_diff(*states)
+        if found is None:
+            raise TargetError(
+                "the class analysis cannot compare these states (pods or services differ, or "
+                "the change brings new ipBlocks or port boundaries); compare up to "
+                f"{MAX_MATRIX_GROUPS} workloads without --at-scale"
+            )
+        diff = found
+    else:
+        diff = connectivity_diff(*states, family)
+    if output == "json":
+        click.echo(json.dumps(diff_data(diff), indent=2))
+    else:
+        click.echo("\n".join(diff_lines(diff)))
+    sys.exit(EXIT_FAILED if fail_on_loss and diff.lost else EXIT_OK)
