@@ -104,14 +104,17 @@ def _decode(text: str, file: str) -> Iterator[object]:
             yield value
             return
         # YAML flow style also starts with { or [: let the YAML parser judge
+    read = 0
     try:
-        yield from fastyaml.load_all(text, _Loader)
+        for value in fastyaml.load_all(text, _Loader):
+            read += 1
+            yield value
     except yaml.YAMLError as exc:
         raise InvalidInputError(
             [
                 error(
                     _yaml_message(exc),
-                    Source(file, _doc_number(text, exc)),
+                    Source(file, read + 1),
                     field=getattr(exc, "path", None) or None,
                 )
             ]
@@ -270,14 +273,6 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
     if mark is None:
         return f"invalid YAML: {problem}"
     return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
-
-
-def _doc_number(text: str, exc: yaml.YAMLError) -> int:
-    mark = getattr(exc, "problem_mark", None)
-    if mark is None:
-        return 1
-    before = text.splitlines()[: mark.line]
-    return 1 + sum(1 for line in before if line.startswith("---"))
 
 
 def _expand_list(

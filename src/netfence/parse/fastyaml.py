@@ -83,6 +83,7 @@ class _Builder:
         doc_end = yaml.DocumentEndEvent
         resolved, scalar = self._resolved, self._scalar
         containers, keys = self._containers, self._keys
+        key_events: list[Any] = []  # the event of each mapping's pending key, for messages
         # Anchored containers still open: (name, start depth, nodes before, deepest before).
         open_anchors: list[tuple[str, int, int, int]] = []
         open_names: set[str] = set()
@@ -125,13 +126,15 @@ class _Builder:
                     deepest = depth
                 containers.append({} if kind is map_start else [])
                 keys.append(_NO_KEY)
+                key_events.append(None)
                 continue
             elif kind is map_end or kind is seq_end:
-                keys.pop()
                 value = containers[-1]
                 if kind is map_end and merges and id(value) in merges:
                     value = self._merge(value, merges.pop(id(value)))
                 containers.pop()
+                keys.pop()
+                key_events.pop()
                 if open_anchors and open_anchors[-1][1] == len(containers) + 1:
                     name, start, before, outer = open_anchors.pop()
                     open_names.discard(name)
@@ -175,12 +178,13 @@ class _Builder:
                 if value.__class__ is dict or value.__class__ is list:
                     raise self._problem("a mapping key must be a scalar", event)
                 keys[-1] = value
+                key_events[-1] = event
             else:
                 key = keys[-1]
                 if key is _MERGE:
                     merges.setdefault(id(top), []).append((value, event))
                 elif key in top:
-                    raise self._problem(f"duplicate key {_show(key)}", event)
+                    raise self._problem(f"duplicate key {_show(key)}", key_events[-1])
                 else:
                     top[key] = value
                 keys[-1] = _NO_KEY
