@@ -637,3 +637,14 @@ def test_kustomization_files_use_the_same_decoder(tmp_path: Path, text: str, fra
     (tmp_path / "kustomization.yaml").write_text(text)
     (error_,) = load_errors([], [str(tmp_path)])
     assert fragment in error_
+
+
+def test_scenario_probe_with_an_unknown_protocol_is_a_diagnostic() -> None:
+    from netfence.parse.scenario import parse_scenario
+
+    with pytest.raises(InvalidInputError) as info:  # a ValueError (exit 70) once
+        parse_scenario({"probes": [{"from": "a", "to": "b", "protocol": "ICMP"}]}, "s.yaml")
+    assert str(info.value) == (
+        's.yaml: doc 1: probes[0].protocol: Unsupported value: "ICMP": supported values: '
+        '"SCTP", "TCP", "UDP"'
+    )
