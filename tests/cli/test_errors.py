@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -189,3 +190,208 @@ def test_kubectl_plugin_entry_point() -> None:
     )
     result = subprocess.run([script, "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and result.stdout.startswith("Usage: kubectl netfence")
+
+
+# --- no input crashes the CLI or exhausts the machine (issue 9 §5; bounds in docs/limits.md) ---
+
+MEMORY_LIMIT = 2**30  # address space of the netfence process in these tests
+TIME_LIMIT = 10.0  # seconds per input (the slowest takes well under 2)
+
+ALIAS_BOMB = (
+    "kind: Pod\nmetadata: {name: p}\na0: &a0 [xxxxxxxxxxxxxxxx, xxxxxxxxxxxxxxxx, xxxxxxxxxxxxxxxx]\n"
+    + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
+)
+
+
+def run_bounded(args: list[str], cwd: Path, stdin: bytes = b"") -> tuple[int, str, float]:
+    """The real entry point in a child process with an address-space limit and a timeout."""
+    import resource
+    import subprocess
+    import time
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("NETFENCE_DEBUG", None)
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "netfence", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+        preexec_fn=limit,
+        check=False,
+    )
+    err = proc.stderr.decode("utf-8", "replace") + proc.stdout.decode("utf-8", "replace")
+    return proc.returncode, err, time.monotonic() - start
+
+
+def _kustomization_chain(root: Path) -> None:
+    directory = root / "chain"
+    directory.mkdir()
+    for _ in range(1000):
+        (directory / "kustomization.yaml").write_text("resources: [k]\n")
+        directory = directory / "k"
+        directory.mkdir()
+    (directory / "kustomization.yaml").write_text("resources: []\n")
+
+
+def remove_tree(root: Path) -> None:
+    """Remove a directory tree without recursion: pytest's own clean-up (recursive
+    ``shutil.rmtree``) fails on a 1,000-deep chain, for every later session."""
+    stack, order = [str(root)], []
+    while stack:
+        directory = stack.pop()
+        order.append(directory)
+        for entry in os.scandir(directory):
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            else:
+                os.unlink(entry.path)
+    for directory in reversed(order):
+        os.rmdir(directory)
+
+
+HOSTILE: dict[str, tuple[bytes, list[str], str]] = {
+    # name: (content of in.yaml, arguments, the located message)
+    "JSON nested 5,000 deep": (
+        b"[" * 5000 + b"]" * 5000,
+        ["-f", "in.yaml"],
+        "in.yaml: doc 1: invalid JSON: nested deeper than 100 levels",
+    ),
+    "JSON integer of 5,000 digits": (
+        b'{"kind": "Pod", "n": ' + b"9" * 5000 + b"}",
+        ["-f", "in.yaml"],
+        "in.yaml: doc 1: invalid JSON at line 1, column 22: integer too large: 5,000 digits",
+    ),
+    "YAML integer of 5,000 digits": (
+        b"kind: Pod\nn: " + b"9" * 5000 + b"\n",
+        ["-f", "in.yaml"],
+        "in.yaml: doc 1: n: invalid YAML at line 2, column 4: integer too large: 5,000 digits",
+    ),
+    "!!timestamp foo": (
+        b"kind: Pod\nmetadata: {name: p, creationTimestamp: !!timestamp foo}\n",
+        ["-f", "in.yaml"],
+        "in.yaml: doc 1: metadata.creationTimestamp: invalid YAML at line 2, column 40: cannot read 'foo' as !!timestamp",
+    ),
+    "!!float abc": (
+        b"kind: Pod\nx: !!float abc\n",
+        ["-f", "in.yaml"],
+        "in.yaml: doc 1: x: invalid YAML at line 2, column 4: cannot read 'abc' as !!float",
+    ),
+    "!!int abc": (
+        b"kind: Pod\nspec: {containers: [{name: c, ports: [{containerPort: !!int abc}]}]}\n",
+        ["-f", "in.yaml"],
+        "in.yaml: doc 1: spec.containers[0].ports[0].containerPort: invalid YAML at line 2, column 55: cannot read 'abc' as !!int",
+    ),
+    "duplicate key (YAML)": (
+        b"kind: Pod\nmetadata: {name: a, name: b}\n",
+        ["-f", "in.yaml"],
+        'in.yaml: doc 1: metadata.name: invalid YAML at line 2, column 21: duplicate key "name"',
+    ),
+    "duplicate key (JSON)": (
+        b'{"kind": "Pod", "kind": "Service"}',
+        ["-f", "in.yaml"],
+        'in.yaml: doc 1: kind: invalid JSON: duplicate key "kind"',
+    ),
+    "1.5 KB alias bomb": (
+        ALIAS_BOMB.encode(),
+        ["-f", "in.yaml"],
+        "in.yaml: doc 1: a5[2]: invalid YAML at line 8, column 20: aliases bring in more than 100,000 nodes",
+    ),
+    "non-UTF-8 on stdin": (
+        b"",
+        ["-f", "-"],
+        "-: not UTF-8 text: byte 0xe9 at line 2, column 21",
+    ),
+    "-f /dev/zero": (b"", ["-f", "/dev/zero"], "/dev/zero: not a regular file: a character device"),
+    "-f FIFO": (b"", ["-f", "fifo.yaml"], "fifo.yaml: not a regular file: a FIFO (named pipe)"),
+    "1,000-deep kustomization chain": (
+        b"",
+        ["-k", "chain"],
+        "kustomization.yaml: doc 1: kustomizations include each other more than 20 deep",
+    ),
+    "remote kustomize resource": (
+        b"",
+        ["-k", "remote"],
+        "remote/kustomization.yaml: doc 1: resources: github.com/org/repo//deploy?ref=v1: remote resources are not supported",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", [["matrix"], ["check", "a/b", "c/d", "-p", "80"]])
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_input_is_a_located_error_within_bounds(
+    tmp_path: Path, case: str, command: list[str]
+) -> None:
+    content, args, message = HOSTILE[case]
+    (tmp_path / "in.yaml").write_bytes(content)
+    os.mkfifo(tmp_path / "fifo.yaml")
+    (tmp_path / "remote").mkdir()
+    (tmp_path / "remote" / "kustomization.yaml").write_text(
+        "resources: [github.com/org/repo//deploy?ref=v1]\n"
+    )
+    stdin = b"kind: Pod\nmetadata: {name: caf\xe9}\n" if "-" in args else b""
+    try:
+        if "chain" in args:
+            _kustomization_chain(tmp_path)
+        code, err, seconds = run_bounded([*command, *args], tmp_path, stdin)
+    finally:
+        if (tmp_path / "chain").exists():
+            remove_tree(tmp_path / "chain")
+    assert code == 2, err
+    assert message in err, err
+    assert "internal error" not in err and no_traceback(err)
+    assert seconds < TIME_LIMIT
+
+
+def test_whole_filesystem_is_not_walked(tmp_path: Path) -> None:
+    """``-f /`` stops at a bound (or at the first unreadable directory) within seconds."""
+    code, err, seconds = run_bounded(["validate", "-f", "/"], tmp_path)
+    assert code in (1, 3), err  # validate: 1 for invalid input, 3 for an unreadable directory
+    assert "more than 100,000 entries" in err or "cannot read: " in err, err
+    assert "internal error" not in err and no_traceback(err)
+    assert seconds < TIME_LIMIT
+
+
+def test_a_bare_equals_sign_is_a_string(tmp_path: Path) -> None:
+    """kube-prometheus CRDs carry ``=`` as an enum value: YAML 1.1's "value" tag aborted the run."""
+    (tmp_path / "crd.yaml").write_text(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: probes.monitoring.coreos.com}\n"
+        "spec: {versions: [{schema: {openAPIV3Schema: {properties: {op: {enum: [=, '!=']}}}}}]}\n"
+    )
+    result = run_cli("validate", "-f", "crd.yaml", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "skipped 1 CustomResourceDefinition" in result.out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "- {from: ui/ui-0, to: 1.2.3.4, port: !!int abc, allowed: true}\n",
+            "e.yaml: doc 1: [0].port: invalid YAML at line 1, column 38: cannot read 'abc' as !!int",
+        ),
+        (
+            "- {from: ui/ui-0, to: 1.2.3.4, port: 1, allowed: true, allowed: false}\n",
+            'e.yaml: doc 1: [0].allowed: invalid YAML at line 1, column 56: duplicate key "allowed"',
+        ),
+        ("[" * 5000 + "]" * 5000, "e.yaml: doc 1: invalid JSON: nested deeper than 100 levels"),
+        (
+            "- {from: ui/ui-0}\n---\n- {from: ui/ui-0}\n",
+            "e.yaml: doc 2: expected one YAML document",
+        ),
+    ],
+)
+def test_expectation_files_use_the_bounded_decoder(
+    tmp_path: Path, scenario: Path, text: str, message: str
+) -> None:
+    (tmp_path / "e.yaml").write_text(text)
+    result = run_cli("test", str(tmp_path / "e.yaml"), "-k", "cluster")
+    assert result.code == 2, result
+    assert message in result.err.replace(str(tmp_path) + "/", "")
+    assert no_traceback(result.err) and "internal error" not in result.err

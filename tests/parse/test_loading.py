@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -337,3 +339,312 @@ def test_bundled_scenario_loads_like_the_workshop_cluster(scenario: Path) -> Non
     dns = cluster.service("kube-system", "kube-dns")
     assert dns is not None and str(dns.cluster_ips[0]) == "172.20.0.10"
     assert len(cluster.pods) == 11
+
+
+# --- bounded, strict decoding (issue 9 §5): every limit is in netfence.parse.limits ---
+
+ALIAS_BOMB = "kind: Pod\nmetadata: {name: p}\na0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[" * 5000 + "]" * 5000, "in.yaml: doc 1: invalid JSON: nested deeper than 100 levels"),
+        (
+            '{"a": ' + "[" * 101 + "]" * 101 + "}",
+            "in.yaml: doc 1: a" + "[0]" * 99 + ": invalid JSON: nested deeper than 100 levels",
+        ),
+        ("a: " + "[" * 5000 + "]" * 5000, "nesting depth"),  # libyaml's own bound (1,000)
+        (
+            "".join(" " * i + f"k{i}:\n" for i in range(150)),
+            "doc 1: k0.k1.k2.k3.k4.k5.k6.k7.k8.k9.k10.",
+        ),
+        ("".join(" " * i + f"k{i}:\n" for i in range(150)), "line 101, column 101: nested deeper"),
+        (
+            '{"kind": "Pod", "x": ' + "9" * 5000 + "}",
+            "invalid JSON at line 1, column 22: integer too large: 5,000 digits",
+        ),
+        (
+            "kind: Pod\nx: " + "9" * 5000 + "\n",
+            "doc 1: x: invalid YAML at line 2, column 4: integer too large: 5,000 digits",
+        ),
+        (
+            "x: !!timestamp foo\n",
+            "x: invalid YAML at line 1, column 4: cannot read 'foo' as !!timestamp",
+        ),
+        ("x: !!float abc\n", "cannot read 'abc' as !!float"),
+        ("x: !!int abc\n", "cannot read 'abc' as !!int"),
+        ("x: !!bool maybe\n", "cannot read 'maybe' as !!bool"),
+        ("x: !!binary 'abc'\n", "cannot read 'abc' as !!binary"),
+        ("x: !custom y\n", "x: invalid YAML at line 1, column 4: unsupported YAML tag !custom"),
+        ("x: !!set {a: null}\n", "unsupported YAML tag !!set"),
+        (
+            "kind: Pod\nmetadata:\n  name: a\n  labels: {x: y}\n  name: b\n",
+            'doc 1: metadata.name: invalid YAML at line 5, column 3: duplicate key "name"',
+        ),
+        (
+            "---\nkind: Pod\n---\nspec: {containers: [{name: c, name: d}]}\n",
+            'doc 2: spec.containers[0].name: invalid YAML at line 4, column 31: duplicate key "name"',
+        ),
+        (
+            '{"kind": "Pod", "metadata": {"labels": {"a": "1", "a": "2"}}}',
+            'doc 1: metadata.labels.a: invalid JSON: duplicate key "a"',
+        ),
+        (
+            ALIAS_BOMB,
+            "a5[0]: invalid YAML at line 8, column 10: aliases bring in more than 100,000",
+        ),
+        (
+            "a: &a [1, *a]\n",
+            "a[1]: invalid YAML at line 1, column 11: alias *a refers to a node that",
+        ),
+        ("a: *nowhere\n", "alias *nowhere names no anchor before it"),
+        (
+            "a: &d " + "[" * 60 + "]" * 60 + "\nb: " + "[" * 50 + "*d" + "]" * 50 + "\n",
+            "nested deeper than 100 levels (through alias *d)",
+        ),
+        (
+            "a: {<<: 1}\n",
+            "doc 1: a: invalid YAML at line 1, column 9: a merge key (<<) takes a mapping",
+        ),
+        ("? [a]\n: b\n", "invalid YAML at line 1, column 5: a mapping key must be a scalar"),
+    ],
+)
+def test_input_that_does_not_decode_is_a_located_error(text: str, fragment: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_documents(text, "in.yaml")
+    assert fragment in str(info.value), str(info.value)
+    assert len(info.value.diagnostics) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x: =\n", "="),  # kube-prometheus CRDs: a bare "=" is a string, as kubectl reads it
+        ("x: !!timestamp 2024-01-02\n", "2024-01-02T00:00:00Z"),
+        ("x: !!timestamp 2024-01-02T03:04:05+01:00\n", "2024-01-02T02:04:05Z"),
+        ("x: !!binary aGk=\n", "hi"),
+        ("x: !!int '0x1F'\n", 31),
+        ("x: <<\n", "<<"),
+        ("x: [<<]\n", ["<<"]),
+        ("b: &b {p: 1, q: 1}\nx: {<<: *b, q: 2}\n", {"p": 1, "q": 2}),
+        ("a: &a {p: 1}\nb: &b {p: 2, r: 2}\nx: {<<: [*a, *b]}\n", {"p": 1, "r": 2}),
+        ('{"x": "\\ud800-\\udc00\\ud83d\\ude00"}', "\ufffd-\ufffd\U0001f600"),
+        ('{"\\udfff": 1, "x": {"\\udfff": 1}}', {"\ufffd": 1}),
+    ],
+)
+def test_yaml_and_json_read_as_kubectl_reads_them(text: str, expected: object) -> None:
+    (doc,) = parse_documents(text, "in.yaml")
+    assert doc.obj["x"] == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["x: " + "[" * 99 + "]" * 99, '{"x": ' + "[" * 99 + "]" * 99 + "}"]
+)
+def test_nesting_up_to_the_bound_is_read(text: str) -> None:
+    (doc,) = parse_documents(text, "in.yaml")
+    depth, value = 1, doc.obj["x"]
+    while value:
+        depth, value = depth + 1, value[0]
+    assert depth == 99
+
+
+def test_aliases_within_the_bound_are_shared_not_copied() -> None:
+    text = "a: &a {k: v}\nx: [" + ", ".join(["*a"] * 1000) + "]\n"
+    (doc,) = parse_documents(text, "in.yaml")
+    assert len(doc.obj["x"]) == 1000 and doc.obj["x"][999] is doc.obj["a"]
+
+
+# --- bounded reading: special files, sizes, directory walks, kustomizations ---
+
+
+def load_errors(files: list[str] = [], kustomizations: list[str] = []) -> list[str]:  # noqa: B006
+    with pytest.raises(InvalidInputError) as info:
+        load_cluster(files, kustomizations)
+    return [d.format() for d in info.value.diagnostics]
+
+
+def test_special_files_are_refused_before_they_are_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    assert load_errors([str(fifo), "/dev/zero"]) == [
+        f"{fifo}: not a regular file: a FIFO (named pipe)",
+        "/dev/zero: not a regular file: a character device",
+    ]
+    assert load_errors([str(tmp_path)]) == [f"{fifo}: not a regular file: a FIFO (named pipe)"]
+
+
+def test_files_are_read_with_a_size_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("netfence.io.manifests.MAX_FILE_BYTES", 2 * len(POLICY))
+    (tmp_path / "big.yaml").write_text(POLICY * 3)
+    (tmp_path / "ok.yaml").write_text(POLICY)
+    errors = load_errors([str(tmp_path / "big.yaml"), str(tmp_path / "ok.yaml")])
+    assert errors == [
+        f"{tmp_path / 'big.yaml'}: larger than 0 MiB, the limit of one input (docs/limits.md)"
+    ]
+
+
+def test_all_inputs_together_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("netfence.io.manifests.MAX_TOTAL_BYTES", 2 * len(POLICY))
+    for name in "abc":
+        (tmp_path / f"{name}.yaml").write_text(POLICY.replace("name: p", f"name: {name}"))
+    errors = load_errors([str(tmp_path)])
+    assert len(errors) == 1 and errors[0].startswith(
+        f"{tmp_path / 'c.yaml'}: the inputs of one command"
+    )
+
+
+def test_non_utf8_is_located(tmp_path: Path) -> None:
+    (tmp_path / "l1.yaml").write_bytes(b"kind: Pod\nmetadata: {name: caf\xe9}\n")
+    assert load_errors([str(tmp_path / "l1.yaml")]) == [
+        f"{tmp_path / 'l1.yaml'}: not UTF-8 text: byte 0xe9 at line 2, column 21"
+    ]
+
+
+def test_directory_walk_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(4):
+        (tmp_path / f"d{i}").mkdir()
+        (tmp_path / f"d{i}" / "p.yaml").write_text(POLICY.replace("name: p", f"name: p{i}"))
+    monkeypatch.setattr("netfence.io.manifests.MAX_FILES", 3)
+    assert load_errors([str(tmp_path)]) == [
+        f"{tmp_path}: more than 3 manifest files in one command (docs/limits.md)"
+    ]
+    monkeypatch.setattr("netfence.io.manifests.MAX_DIRECTORY_ENTRIES", 5)
+    assert load_errors([str(tmp_path)]) == [
+        f"{tmp_path}: more than 5 entries in this directory tree: give the directories "
+        "that hold the manifests (docs/limits.md)"
+    ]
+
+
+def test_directory_walk_order_links_and_kubelet_staging(tmp_path: Path) -> None:
+    """Name order as sorted paths; links to directories are not followed (a loop
+    would never end), links to files are; kubelet's ``..data`` staging is skipped."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "loop").symlink_to(tmp_path)
+    (tmp_path / "a" / "z.yaml").write_text(POLICY.replace("name: p", "name: az"))
+    (tmp_path / "a-b.yaml").write_text(POLICY.replace("name: p", "name: ab"))
+    (tmp_path / "..2024_01_01").mkdir()
+    (tmp_path / "..2024_01_01" / "cm.yaml").write_text(POLICY.replace("name: p", "name: cm"))
+    (tmp_path / "..data").symlink_to("..2024_01_01")
+    (tmp_path / "cm.yaml").symlink_to("..data/cm.yaml")
+    (tmp_path / "dangling.yaml").symlink_to("nowhere.yaml")
+    built = load_cluster([str(tmp_path)], namespace="n")
+    assert [p.name for p in built.cluster.policies] == ["az", "ab", "cm"]  # a/ < a-b.yaml
+    assert not any("replaces" in d.message for d in built.diagnostics)
+
+
+def test_a_directory_vanishing_during_the_walk_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As kubelet removes the old staging directory of a ConfigMap volume."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.yaml").write_text(POLICY.replace("name: p", f"name: {name}"))
+    scandir = os.scandir
+
+    def racing_scandir(path: object) -> object:
+        if str(path) == str(tmp_path / "a"):
+            shutil.rmtree(tmp_path / "b")
+        return scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", racing_scandir)
+    built = load_cluster([str(tmp_path)], namespace="n")
+    assert [p.name for p in built.cluster.policies] == ["a"]
+
+
+def test_kustomization_chains_are_bounded(tmp_path: Path) -> None:
+    directory = root = tmp_path / "chain"
+    directory.mkdir()
+    try:
+        for _ in range(1000):  # a RecursionError once
+            (directory / "kustomization.yaml").write_text("resources: [k]\n")
+            directory = directory / "k"
+            directory.mkdir()
+        (directory / "kustomization.yaml").write_text("resources: []\n")
+        (error_,) = load_errors([], [str(root)])
+    finally:
+        remove_tree(root)
+    assert error_.endswith(
+        "kustomization.yaml: doc 1: kustomizations include each other more than 20 deep (docs/limits.md)"
+    )
+
+
+def remove_tree(root: Path) -> None:
+    """Remove a directory tree without recursion: pytest's own clean-up (recursive
+    ``shutil.rmtree``) fails on a 1,000-deep chain, for every later session."""
+    stack, order = [str(root)], []
+    while stack:
+        directory = stack.pop()
+        order.append(directory)
+        for entry in os.scandir(directory):
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            else:
+                os.unlink(entry.path)
+    for directory in reversed(order):
+        os.rmdir(directory)
+
+
+def test_kustomization_cycles_and_diamonds(tmp_path: Path) -> None:
+    for name, resources in {
+        "a": "[../b, ../c]",
+        "b": "[../d]",
+        "c": "[../d]",
+        "d": "[../a]",
+    }.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "kustomization.yaml").write_text(f"resources: {resources}\n")
+    errors = load_errors([], [str(tmp_path / "a")])
+    assert "kustomization includes itself (" in errors[0] and " → " in errors[0]
+    assert "kustomization included a second time" in errors[1]
+
+
+def test_remote_kustomize_resources_have_their_own_message(tmp_path: Path) -> None:
+    remote = [
+        "https://raw.githubusercontent.com/org/repo/main/x.yaml",
+        "github.com/kubernetes-sigs/kustomize//examples/multibases?ref=v1.0.6",
+        "git@github.com:org/repo.git//deploy",
+        "ssh://git@example.com/org/repo.git",
+        "git::https://example.com/org/repo",
+        "example.com/org/repo//base?ref=main",
+    ]
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources:\n" + "".join(f"- {r}\n" for r in remote)
+    )
+    errors = load_errors([], [str(tmp_path)])
+    assert errors == [
+        f"{tmp_path / 'kustomization.yaml'}: doc 1: resources: {r}: remote resources are not "
+        "supported (netfence reads local files: vendor it, or pass `kustomize build` output "
+        "with -f -)"
+        for r in remote
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (
+            "resources: [a.yaml]\nresources: [b.yaml]\n",
+            'doc 1: resources: invalid YAML at line 2, column 1: duplicate key "resources"',
+        ),
+        ("resources: !!int x\n", "cannot read 'x' as !!int"),
+        ("namespace: a\n---\nnamespace: b\n", "doc 2: expected one YAML document"),
+    ],
+)
+def test_kustomization_files_use_the_same_decoder(tmp_path: Path, text: str, fragment: str) -> None:
+    (tmp_path / "kustomization.yaml").write_text(text)
+    (error_,) = load_errors([], [str(tmp_path)])
+    assert fragment in error_
+
+
+def test_scenario_probe_with_an_unknown_protocol_is_a_diagnostic() -> None:
+    from netfence.parse.scenario import parse_scenario
+
+    with pytest.raises(InvalidInputError) as info:  # a ValueError (exit 70) once
+        parse_scenario({"probes": [{"from": "a", "to": "b", "protocol": "ICMP"}]}, "s.yaml")
+    assert str(info.value) == (
+        's.yaml: doc 1: probes[0].protocol: Unsupported value: "ICMP": supported values: '
+        '"SCTP", "TCP", "UDP"'
+    )

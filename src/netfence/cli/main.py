@@ -74,6 +74,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(EXIT_OK)
+    except MemoryError:  # the input bounds (docs/limits.md) keep inputs far below this
+        click.echo("error: out of memory (see docs/limits.md for the input bounds)", err=True)
+        sys.exit(EnvironmentProblem.exit_code)
     except Exception as exc:  # a bug: say so briefly, unless debugging
         if os.environ.get("NETFENCE_DEBUG"):
             raise

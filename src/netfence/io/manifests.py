@@ -1,19 +1,37 @@
 """Read manifests as kubectl takes them: ``-f`` files, directories (recursive) and
-``-`` for stdin; ``-k`` kustomization directories."""
+``-`` for stdin; ``-k`` kustomization directories.
+
+Within bounds (``netfence.parse.limits``, reasons in docs/limits.md): a file is
+read only when it is a regular file (a FIFO would block forever, ``/dev/zero``
+never ends), never past ``MAX_FILE_BYTES``; a directory walk never follows a
+symbolic link to a directory (no loops), survives entries that vanish while it
+runs, and stops at ``MAX_DIRECTORY_ENTRIES``; one command reads at most
+``MAX_FILES`` files and ``MAX_TOTAL_BYTES``.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
+from typing import BinaryIO
 
 from netfence.errors import EnvironmentProblem, InvalidInputError
 from netfence.model.diagnostics import Diagnostic, Source, error
-from netfence.parse.documents import RawDocument, parse_documents
+from netfence.parse.documents import RawDocument, decode_single, parse_documents
 from netfence.parse.kustomize import KUSTOMIZATION_FILES, read_kustomization, set_namespace
+from netfence.parse.limits import (
+    MAX_DIRECTORY_ENTRIES,
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    MAX_KUSTOMIZATION_DEPTH,
+    MAX_TOTAL_BYTES,
+    MIB,
+)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -25,45 +43,209 @@ class ManifestSet:
 
 
 def read_text(path: str) -> str:
+    """The UTF-8 text of a regular file (or ``-``: stdin), at most MAX_FILE_BYTES."""
+    return _decode_utf8(read_bytes(path), path)
+
+
+def read_bytes(path: str) -> bytes:
     if path == "-":
-        return sys.stdin.read()
+        return _read_stdin()
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError([error("no such file or directory", Source(path, 0))]) from None
-    except UnicodeDecodeError:
-        raise InvalidInputError([error("not UTF-8 text", Source(path, 0))]) from None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        raise _problem(path, "no such file or directory") from None
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        # Opened without blocking (a FIFO would wait for a writer), then judged by
+        # what was opened, so that nothing can swap the file in between.
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _problem(path, f"not a regular file: {_file_type(mode)}")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            return _bounded(stream, path)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+
+
+def _read_stdin() -> bytes:
+    buffer: BinaryIO | None = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # replaced by a text stream (tests, embedding)
+        text = sys.stdin.read(MAX_FILE_BYTES + 1)
+        data = text.encode("utf-8", "surrogateescape")
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_large("-")
+        return data
+    return _bounded(buffer, "-")
+
+
+def _bounded(stream: BinaryIO, path: str) -> bytes:
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_large(path)
+    return data
+
+
+def _too_large(path: str) -> InvalidInputError:
+    return _problem(
+        path, f"larger than {MAX_FILE_BYTES // MIB} MiB, the limit of one input (docs/limits.md)"
+    )
+
+
+def _decode_utf8(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8")) + 1
+        raise _problem(
+            path,
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {column}",
+        ) from None
+
+
+def _file_type(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def _problem(path: str, message: str) -> InvalidInputError:
+    return InvalidInputError([error(message, Source(path, 0))])
 
 
 def manifest_files(path: str) -> list[str]:
     """A file as is; a directory's manifest files, recursively, in name order."""
     if path == "-":
         return ["-"]
-    p = Path(path)
-    if p.is_dir():
-        return [
-            str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix in MANIFEST_SUFFIXES
-        ]
-    if not p.exists():
-        raise InvalidInputError([error("no such file or directory", Source(path, 0))])
-    return [path]
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise _problem(path, "no such file or directory") from None
+    except OSError as exc:
+        raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
+    if stat.S_ISDIR(info.st_mode):
+        return _walk(path)
+    return [path]  # read_text refuses what is not a regular file, with its own message
+
+
+def _walk(root: str) -> list[str]:
+    """Depth first in name order (the order of the paths sorted part by part).
+    Symbolic links to files are read; links to directories are not followed (so
+    there are no loops), nor are dangling links; entries named ``..*`` (kubelet's
+    staging directories in a ConfigMap volume, whose files the volume also links
+    by name) are skipped; an entry that vanishes during the walk is skipped."""
+    found: list[str] = []
+    listing = _listing(root)
+    entries = len(listing)
+    stack: list[Iterator[os.DirEntry[str]]] = [iter(listing)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        if entry.name.startswith(".."):
+            continue
+        kind = _kind(entry)
+        if kind == "directory":
+            listing = _listing(entry.path)
+            entries += len(listing)
+            if entries > MAX_DIRECTORY_ENTRIES:
+                raise _problem(
+                    root,
+                    f"more than {MAX_DIRECTORY_ENTRIES:,} entries in this directory tree: "
+                    "give the directories that hold the manifests (docs/limits.md)",
+                )
+            stack.append(iter(listing))
+        elif kind == "file" and entry.name.endswith(MANIFEST_SUFFIXES):
+            found.append(entry.path)
+            if len(found) > MAX_FILES:
+                raise _too_many_files(root)
+    return found
+
+
+def _listing(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(entries, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # removed (or replaced) while the walk ran
+    except OSError as exc:
+        raise EnvironmentProblem(f"{directory}: cannot read: {exc.strerror}") from exc
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    """ "directory" (a real one), "file" (anything to read: special files are
+    refused when read, with their own message) or "skip"."""
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            return "directory"
+        if not entry.is_symlink():
+            return "file"
+        target = os.stat(entry.path)
+    except OSError:
+        return "skip"  # vanished, or a dangling link
+    return "skip" if stat.S_ISDIR(target.st_mode) else "file"
+
+
+def _too_many_files(where: str) -> InvalidInputError:
+    return _problem(
+        where, f"more than {MAX_FILES:,} manifest files in one command (docs/limits.md)"
+    )
+
+
+class _Reader:
+    """What one command has read so far, against MAX_FILES and MAX_TOTAL_BYTES."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.kustomizations: set[Path] = set()  # each is read once: no diamond blows up
+
+    def text(self, path: str) -> str:
+        self.files += 1
+        if self.files > MAX_FILES:
+            raise _too_many_files(path)
+        data = read_bytes(path)
+        self.bytes += len(data)
+        if self.bytes > MAX_TOTAL_BYTES:
+            raise _problem(
+                path,
+                f"the inputs of one command exceed {MAX_TOTAL_BYTES // MIB} MiB together "
+                "(docs/limits.md)",
+            )
+        return _decode_utf8(data, path)
+
+    def documents(self, path: str) -> list[RawDocument]:
+        return parse_documents(self.text(path), path)
 
 
 def load_manifests(files: Iterable[str] = (), kustomizations: Iterable[str] = ()) -> ManifestSet:
     """Read everything; report every broken file at once."""
     result = ManifestSet()
     problems: list[Diagnostic] = []
+    reader = _Reader()
     for path in files:
-        for file in manifest_files(path):
+        try:
+            found = manifest_files(path)
+        except InvalidInputError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        for file in found:
             try:
-                result.documents.extend(parse_documents(read_text(file), file))
+                result.documents.extend(reader.documents(file))
             except InvalidInputError as exc:
                 problems.extend(exc.diagnostics)
     for directory in kustomizations:
         try:
-            result.documents.extend(_kustomize(Path(directory), result.diagnostics, set()))
+            result.documents.extend(_kustomize(Path(directory), result.diagnostics, [], reader))
         except InvalidInputError as exc:
             problems.extend(exc.diagnostics)
     if problems:
@@ -71,35 +253,76 @@ def load_manifests(files: Iterable[str] = (), kustomizations: Iterable[str] = ()
     return result
 
 
+# kustomize's remote resources: URLs (https://, ssh://, git::…), scp-like git
+# addresses (git@host:org/repo) and the hosts it knows without a scheme.
+_REMOTE = re.compile(
+    r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|git::|[\w.-]+@[\w.-]+:"
+    r"|(?:github\.com|gitlab\.com|bitbucket\.org)/|.*[?&]ref=)"
+)
+
+
 def _kustomize(
-    directory: Path, diagnostics: list[Diagnostic], seen: set[Path]
+    directory: Path, diagnostics: list[Diagnostic], chain: list[Path], reader: _Reader
 ) -> list[RawDocument]:
+    """One kustomization directory; ``chain`` holds the kustomizations that include it."""
     file = next((directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()), None)
     if file is None:
         raise InvalidInputError(
             [error("no kustomization.yaml in this directory", Source(str(directory), 0))]
         )
-    if file.resolve() in seen:
-        raise InvalidInputError([error("kustomization includes itself", Source(str(file), 1))])
-    seen.add(file.resolve())
-    try:
-        raw = yaml.safe_load(read_text(str(file)))
-    except yaml.YAMLError as exc:
-        raise InvalidInputError([error(f"invalid YAML: {exc}", Source(str(file), 1))]) from None
+    if file.resolve() in chain:
+        cycle = " → ".join(str(p) for p in [*chain[chain.index(file.resolve()) :], file])
+        raise InvalidInputError(
+            [error(f"kustomization includes itself ({cycle})", Source(str(file), 1))]
+        )
+    if file.resolve() in reader.kustomizations:
+        raise InvalidInputError(
+            [
+                error(
+                    "kustomization included a second time (kustomize refuses the "
+                    "resources it would add twice)",
+                    Source(str(file), 1),
+                )
+            ]
+        )
+    reader.kustomizations.add(file.resolve())
+    if len(chain) >= MAX_KUSTOMIZATION_DEPTH:
+        raise InvalidInputError(
+            [
+                error(
+                    f"kustomizations include each other more than {MAX_KUSTOMIZATION_DEPTH} "
+                    "deep (docs/limits.md)",
+                    Source(str(file), 1),
+                )
+            ]
+        )
+    raw = decode_single(reader.text(str(file)), str(file))
     kustomization = read_kustomization(raw, Source(str(file), 1))
     diagnostics.extend(kustomization.diagnostics)
     documents: list[RawDocument] = []
     problems: list[Diagnostic] = []
     for resource in kustomization.resources:
-        target = directory / resource
-        if target.is_dir():
-            documents.extend(_kustomize(target, diagnostics, seen))
-        elif target.is_file():
-            documents.extend(parse_documents(read_text(str(target)), str(target)))
-        else:
+        if _REMOTE.match(resource):
             problems.append(
-                error(f"resources: {resource}: no such file or directory", Source(str(file), 1))
+                error(
+                    f"resources: {resource}: remote resources are not supported (netfence "
+                    "reads local files: vendor it, or pass `kustomize build` output with -f -)",
+                    Source(str(file), 1),
+                )
             )
+            continue
+        target = directory / resource
+        try:
+            if target.is_dir():
+                documents.extend(_kustomize(target, diagnostics, [*chain, file.resolve()], reader))
+            elif target.exists() or target.is_symlink():
+                documents.extend(reader.documents(str(target)))
+            else:
+                problems.append(
+                    error(f"resources: {resource}: no such file or directory", Source(str(file), 1))
+                )
+        except InvalidInputError as exc:
+            problems.extend(exc.diagnostics)
     if problems:
         raise InvalidInputError(problems)
     return (

@@ -6,6 +6,8 @@ Reading files is io's job; this module only decodes text that was already read.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -15,17 +17,22 @@ import yaml
 from netfence.errors import InvalidInputError
 from netfence.model.diagnostics import Diagnostic, Source, error
 from netfence.parse import fastyaml
+from netfence.parse.limits import MAX_DEPTH
 
 # The C loader is many times faster on large inputs; PyYAML may be built without it.
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_NOT_RESOLVED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc]
     """YAML as kubectl reads it: an unquoted date such as ``2024-01-01`` stays a
-    string (kubectl converts YAML to JSON, which has no timestamps)."""
+    string (kubectl converts YAML to JSON, which has no timestamps), and so does a
+    bare ``=`` (YAML 1.1's "value" key, seen in kube-prometheus CRDs)."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NOT_RESOLVED]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
     }
 
@@ -78,20 +85,186 @@ def type_name(value: object) -> str:
     return type(value).__name__
 
 
+def decode_single(text: str, file: str) -> object:
+    """One YAML (or JSON) document, as expectation files and kustomizations hold:
+    the same bounded decoder as manifests; ``None`` for an empty text."""
+    values = list(_decode(text, file))
+    if len(values) > 1:
+        raise InvalidInputError(
+            [error("expected one YAML document, found more than one", Source(file, 2))]
+        )
+    return values[0] if values else None
+
+
 def _decode(text: str, file: str) -> Iterator[object]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        try:
-            yield json.loads(text)
+        value = _decode_json(text, file)
+        if value is not _NOT_JSON:
+            yield value
             return
-        except json.JSONDecodeError:
-            pass  # YAML flow style also starts with { or [: let the YAML parser judge
+        # YAML flow style also starts with { or [: let the YAML parser judge
+    read = 0
     try:
-        yield from fastyaml.load_all(text, _Loader)
+        for value in fastyaml.load_all(text, _Loader):
+            read += 1
+            yield value
     except yaml.YAMLError as exc:
         raise InvalidInputError(
-            [error(_yaml_message(exc), Source(file, _doc_number(text, exc)))]
+            [
+                error(
+                    _yaml_message(exc),
+                    Source(file, read + 1),
+                    field=getattr(exc, "path", None) or None,
+                )
+            ]
         ) from None
+    except RecursionError:  # PyYAML's scanner on pathological input; the builder has no recursion
+        raise InvalidInputError(
+            [error(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", Source(file, 1))]
+        ) from None
+
+
+_NOT_JSON = object()
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+def _decode_json(text: str, file: str) -> object:
+    """A JSON text, strictly: a key given twice, nesting deeper than MAX_DEPTH and
+    integers too long to read are errors; a lone UTF-16 surrogate escape becomes
+    U+FFFD (as Go's JSON decoder reads it). ``_NOT_JSON`` when it is not JSON."""
+    source = Source(file, 1)
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError:
+        return _NOT_JSON
+    except _DuplicateKey as exc:
+        where = _json_duplicate_path(text)
+        raise InvalidInputError(
+            [error(f'invalid JSON: duplicate key "{exc.key}"', source, field=where)]
+        ) from None
+    except RecursionError:
+        raise InvalidInputError(
+            [error(f"invalid JSON: nested deeper than {MAX_DEPTH} levels", source)]
+        ) from None
+    except ValueError:  # an integer with more digits than Python converts
+        raise InvalidInputError([error(_long_integer(text), source)]) from None
+    too_deep = _too_deep(value)
+    if too_deep is not None:
+        raise InvalidInputError(
+            [error(f"invalid JSON: nested deeper than {MAX_DEPTH} levels", source, field=too_deep)]
+        )
+    if _LONE_SURROGATE_ESCAPE.search(text):
+        value = _replace_surrogates(value)
+    return value
+
+
+def _long_integer(text: str) -> str:
+    limit = sys.get_int_max_str_digits()
+    found = re.search(rf"\d{{{limit + 1},}}", text)
+    if found is None:
+        return f"invalid JSON: an integer of more than {limit:,} digits"
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return (
+        f"invalid JSON at line {line}, column {column}: integer too large: "
+        f"{len(found.group()):,} digits (at most {limit:,} are read)"
+    )
+
+
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_duplicate_path(text: str) -> str | None:
+    """Where a duplicate key of a JSON text is: JSON is YAML flow style, and the
+    YAML builder names the field path."""
+    try:
+        list(fastyaml.load_all(text, _Loader))
+    except fastyaml.YAMLProblem as exc:
+        return exc.path or None
+    except (yaml.YAMLError, RecursionError):
+        return None
+    return None
+
+
+def _too_deep(value: object) -> str | None:
+    """The path of a value nested deeper than MAX_DEPTH, without recursion."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        if depth > MAX_DEPTH:
+            return _path_to_depth(value)
+        if item.__class__ is dict:
+            children: Any = item.values()
+        elif item.__class__ is list:
+            children = item
+        else:
+            continue
+        for child in children:
+            if child.__class__ is dict or child.__class__ is list:
+                push((child, depth + 1))
+    return None
+
+
+def _path_to_depth(value: object) -> str:
+    """The path to the first container at depth MAX_DEPTH + 1 (only for the message)."""
+    stack: list[tuple[object, int, str]] = [(value, 1, "")]
+    while stack:
+        item, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            return path
+        if isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((child, depth + 1, f"{path}.{key}" if path else str(key)))
+        elif isinstance(item, list):
+            for i, child in enumerate(item):
+                stack.append((child, depth + 1, f"{path}[{i}]"))
+    return ""
+
+
+def _replace_surrogates(value: object) -> object:
+    """Strings (keys too) with lone surrogates get U+FFFD instead, iteratively."""
+
+    def fix(text: str) -> str:
+        return _SURROGATE.sub("\ufffd", text)
+
+    def fixed(item: object) -> object:
+        return fix(item) if isinstance(item, str) else item
+
+    root: list[object] = [value]
+    stack: list[Any] = [root]
+    while stack:
+        container = stack.pop()
+        if isinstance(container, list):
+            for i, item in enumerate(container):
+                container[i] = fixed(item)
+                if isinstance(item, dict | list):
+                    stack.append(item)
+        else:
+            items = list(container.items())
+            container.clear()
+            for key, item in items:
+                container[fixed(key)] = fixed(item)
+                if isinstance(item, dict | list):
+                    stack.append(item)
+    return root[0]
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:
@@ -100,14 +273,6 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
     if mark is None:
         return f"invalid YAML: {problem}"
     return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
-
-
-def _doc_number(text: str, exc: yaml.YAMLError) -> int:
-    mark = getattr(exc, "problem_mark", None)
-    if mark is None:
-        return 1
-    before = text.splitlines()[: mark.line]
-    return 1 + sum(1 for line in before if line.startswith("---"))
 
 
 def _expand_list(

@@ -1,40 +1,69 @@
-"""Multi-document YAML built straight from libyaml's event stream.
+"""Multi-document YAML built straight from libyaml's event stream, within bounds.
 
 PyYAML's C loader parses in C but composes a node graph and constructs
-objects in Python; on large inputs (tens of MB of manifests) that is most of
-the time. This module builds the same objects directly from the events, and
-resolves each distinct plain scalar once (manifests repeat the same keys and
-values). Anything unusual (explicit tags, merge keys) falls back to the full
-loader for the whole text, so the result is always what PyYAML would give.
+objects in Python, recursively; on large inputs (tens of MB of manifests) that
+is most of the time, and on deep or alias-heavy inputs it exhausts the stack or
+the memory. This module builds the same objects directly from the events with
+an explicit stack, resolves each distinct plain scalar once (manifests repeat
+the same keys and values), and reads YAML as kubectl does (it converts YAML to
+JSON with strict decoding):
+
+- a mapping key given twice is an error;
+- nesting deeper than ``MAX_DEPTH`` and aliases that bring in more than
+  ``MAX_ALIAS_NODES`` nodes (counted with their expansion, as kubectl's YAML
+  library counts them) are errors, so a small file cannot expand to gigabytes;
+- an alias to a node that contains it (a cycle) is an error;
+- explicit tags give JSON values (``!!timestamp`` a string, ``!!binary`` its
+  text); a tagged value that does not read (``!!int abc``) or an unknown tag is
+  an error;
+- merge keys (``<<``) merge as in PyYAML.
+
+Every error is a ``YAMLProblem`` (a PyYAML ``MarkedYAMLError``) with the line and
+column, and the field path where there is one.
 """
 
 from __future__ import annotations
 
+import datetime
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError
 
-_FALLBACK_TAGS = frozenset(
-    {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+from netfence.parse.limits import MAX_ALIAS_NODES, MAX_DEPTH
+
+_TAG = "tag:yaml.org,2002:"
+_MAP_TAGS = frozenset({None, "!", _TAG + "map"})
+_SEQ_TAGS = frozenset({None, "!", _TAG + "seq"})
+_SCALAR_TAGS = frozenset(
+    _TAG + t for t in ("null", "bool", "int", "float", "binary", "timestamp", "str")
 )
+_MERGE_TAG = _TAG + "merge"
 
 
-class _Unusual(Exception):
-    """The text uses YAML features this builder leaves to the full loader."""
+class YAMLProblem(ConstructorError):
+    """A document that does not read, located by line, column and field path."""
+
+    def __init__(self, problem: str, mark: Any, path: str = "") -> None:
+        super().__init__(None, None, problem, mark)
+        self.path = path
 
 
 def load_all(text: str, loader: Any) -> Iterator[object]:
-    """Like ``yaml.load_all(text, Loader=loader)`` (a SafeLoader subclass)."""
-    try:
-        documents = list(_Builder(loader).documents(text))
-    except _Unusual:
-        yield from yaml.load_all(text, Loader=loader)
-        return
-    yield from documents
+    """Like ``yaml.load_all(text, Loader=loader)`` (a SafeLoader subclass), within
+    the bounds above; raises ``yaml.YAMLError`` (``YAMLProblem`` for what the
+    builder refuses)."""
+    yield from _Builder(loader).documents(text)
+
+
+def short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 _NO_KEY = object()
+_MERGE = object()
 
 
 class _Builder:
@@ -44,6 +73,8 @@ class _Builder:
     def __init__(self, loader: Any) -> None:
         self._loader_cls = loader
         self._resolved: dict[str, object] = {}
+        self._containers: list[Any] = []
+        self._keys: list[Any] = []
 
     def documents(self, text: str) -> Iterator[object]:
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
@@ -51,45 +82,92 @@ class _Builder:
         seq_start, seq_end = yaml.SequenceStartEvent, yaml.SequenceEndEvent
         doc_end = yaml.DocumentEndEvent
         resolved, scalar = self._resolved, self._scalar
-        containers: list[Any] = []
-        keys: list[Any] = []
-        anchors: dict[str, object] = {}
+        containers, keys = self._containers, self._keys
+        key_events: list[Any] = []  # the event of each mapping's pending key, for messages
+        # Anchored containers still open: (name, start depth, nodes before, deepest before).
+        open_anchors: list[tuple[str, int, int, int]] = []
+        open_names: set[str] = set()
+        merges: dict[int, list[tuple[object, Any]]] = {}  # open mapping (by id) → merges
+        anchors: dict[str, tuple[object, int, int]] = {}  # name → (value, nodes, height)
+        nodes = 0  # nodes of the document, aliases expanded
+        alias_nodes = 0  # of which aliases brought in (the whole text)
+        deepest = 0  # deepest nesting reached (while an anchored container is open)
         root: object = None
         event: Any
         for event in yaml.parse(text, Loader=self._loader_cls):
             kind = event.__class__
             if kind is scalar_event:
+                nodes += 1
                 if event.tag is None and event.implicit[0]:
                     text_value = event.value
                     value = resolved.get(text_value, _NO_KEY)
                     if value is _NO_KEY:
-                        value = resolved[text_value] = self._resolve(text_value)
+                        value = resolved[text_value] = self._resolve(text_value, event)
                 else:
                     value = scalar(event)
-            elif kind is map_start or kind is seq_start:
-                if event.tag not in _FALLBACK_TAGS:
-                    raise _Unusual
-                container: Any = {} if kind is map_start else []
+                if value is _MERGE and not (
+                    containers and containers[-1].__class__ is dict and keys[-1] is _NO_KEY
+                ):
+                    value = "<<"  # a merge key only where a key is; a string elsewhere
                 if event.anchor is not None:
-                    anchors[event.anchor] = container
-                containers.append(container)
+                    anchors[event.anchor] = (value, 1, 0)
+            elif kind is map_start or kind is seq_start:
+                nodes += 1
+                if event.tag not in (_MAP_TAGS if kind is map_start else _SEQ_TAGS):
+                    raise self._problem(f"unsupported YAML tag {short_tag(event.tag)}", event)
+                depth = len(containers) + 1
+                if depth > MAX_DEPTH:
+                    raise self._problem(f"nested deeper than {MAX_DEPTH} levels", event)
+                if depth > deepest:
+                    deepest = depth
+                if event.anchor is not None:
+                    open_anchors.append((event.anchor, depth, nodes - 1, deepest))
+                    open_names.add(event.anchor)
+                    deepest = depth
+                containers.append({} if kind is map_start else [])
                 keys.append(_NO_KEY)
+                key_events.append(None)
                 continue
             elif kind is map_end or kind is seq_end:
+                value = containers[-1]
+                if kind is map_end and merges and id(value) in merges:
+                    value = self._merge(value, merges.pop(id(value)))
+                containers.pop()
                 keys.pop()
-                value = containers.pop()
+                key_events.pop()
+                if open_anchors and open_anchors[-1][1] == len(containers) + 1:
+                    name, start, before, outer = open_anchors.pop()
+                    open_names.discard(name)
+                    anchors[name] = (value, nodes - before, deepest - start + 1)
+                    deepest = max(deepest, outer)
             elif kind is alias_event:
-                if event.anchor not in anchors:
-                    raise _Unusual
-                value = anchors[event.anchor]
+                name = event.anchor
+                if name in open_names:
+                    raise self._problem(f"alias *{name} refers to a node that contains it", event)
+                entry = anchors.get(name)
+                if entry is None:
+                    raise self._problem(f"alias *{name} names no anchor before it", event)
+                value, size, height = entry
+                nodes += size
+                alias_nodes += size
+                if alias_nodes > MAX_ALIAS_NODES:
+                    raise self._problem(
+                        f"aliases bring in more than {MAX_ALIAS_NODES:,} nodes "
+                        f"(*{name} alone brings {size:,})",
+                        event,
+                    )
+                if len(containers) + height > MAX_DEPTH:
+                    raise self._problem(
+                        f"nested deeper than {MAX_DEPTH} levels (through alias *{name})", event
+                    )
+                if len(containers) + height > deepest:
+                    deepest = len(containers) + height
             elif kind is doc_end:
                 yield root
-                root, anchors = None, {}
+                root, anchors, nodes = None, {}, 0
                 continue
             else:
                 continue  # stream and document starts
-            if kind is scalar_event and event.anchor is not None:
-                anchors[event.anchor] = value
             if not containers:
                 root = value
                 continue
@@ -97,38 +175,109 @@ class _Builder:
             if top.__class__ is list:
                 top.append(value)
             elif keys[-1] is _NO_KEY:
+                if value.__class__ is dict or value.__class__ is list:
+                    raise self._problem("a mapping key must be a scalar", event)
                 keys[-1] = value
+                key_events[-1] = event
             else:
-                try:
-                    top[keys[-1]] = value
-                except TypeError:  # an unhashable key: let the full loader report it
-                    raise _Unusual from None
+                key = keys[-1]
+                if key is _MERGE:
+                    merges.setdefault(id(top), []).append((value, event))
+                elif key in top:
+                    raise self._problem(f"duplicate key {_show(key)}", key_events[-1])
+                else:
+                    top[key] = value
                 keys[-1] = _NO_KEY
+
+    def _merge(self, own: dict[Any, Any], sources: list[tuple[object, Any]]) -> dict[Any, Any]:
+        """``<<: *base`` or ``<<: [*a, *b]``: keys of the mapping win, then the
+        earlier merged mapping (PyYAML's order)."""
+        merged: dict[Any, Any] = {}
+        for value, event in reversed(sources):
+            items = value if isinstance(value, list) else [value]
+            for item in reversed(items):
+                if not isinstance(item, dict):
+                    raise self._problem(
+                        "a merge key (<<) takes a mapping or a list of mappings", event
+                    )
+                merged.update(item)
+        merged.update(own)
+        own.clear()
+        own.update(merged)
+        return own
+
+    def _problem(self, message: str, event: Any) -> YAMLProblem:
+        return YAMLProblem(message, event.start_mark, self._path())
+
+    def _path(self) -> str:
+        """The field path of the value being read: ``spec.containers[0].ports``."""
+        out = ""
+        for container, key in zip(self._containers, self._keys, strict=True):
+            if isinstance(container, list):
+                out += f"[{len(container)}]"
+            elif key is not _NO_KEY:
+                text = "<<" if key is _MERGE else str(key)
+                out += f".{text}" if out else text
+        return out
 
     def _scalar(self, event: Any) -> object:
         """As PyYAML's composer: an untagged (or "!") scalar is resolved when it is
-        plain, and is a string otherwise; explicit tags other than !!str are left
-        to the full loader."""
-        if event.tag not in (None, "!"):
-            if event.tag != "tag:yaml.org,2002:str":
-                raise _Unusual
+        plain, and is a string otherwise; explicit standard tags are constructed
+        into JSON values."""
+        tag = event.tag
+        if tag is None or tag == "!":
+            if not event.implicit[0]:
+                return event.value
+            value = self._resolved.get(event.value, _NO_KEY)
+            if value is _NO_KEY:
+                value = self._resolved[event.value] = self._resolve(event.value, event)
+            return value
+        if tag == _TAG + "str":
             return event.value
-        if not event.implicit[0]:
-            return event.value
-        value = self._resolved.get(event.value, _NO_KEY)
-        if value is _NO_KEY:
-            value = self._resolved[event.value] = self._resolve(event.value)
-        return value
+        if tag not in _SCALAR_TAGS:
+            raise self._problem(f"unsupported YAML tag {short_tag(tag)}", event)
+        return _json_value(self._construct(tag, event.value, event))
 
-    def _resolve(self, value: str) -> object:
+    def _resolve(self, value: str, event: Any) -> object:
         """A plain scalar exactly as the loader's resolvers and constructor see it."""
         loader = self._loader_cls("")
         try:
             tag = loader.resolve(yaml.ScalarNode, value, (True, False))
-            if tag == "tag:yaml.org,2002:merge":
-                raise _Unusual
-            return loader.construct_object(yaml.ScalarNode(tag, value))
-        except yaml.YAMLError:
-            raise _Unusual from None
         finally:
             loader.dispose()
+        if tag == _MERGE_TAG:
+            return _MERGE  # a merge key where a key is expected, else the string "<<"
+        return self._construct(tag, value, event)
+
+    def _construct(self, tag: str, value: str, event: Any) -> object:
+        loader = self._loader_cls("")
+        try:
+            return loader.construct_object(yaml.ScalarNode(tag, value))
+        except Exception as exc:  # PyYAML's constructors raise ValueError, KeyError & co.
+            if isinstance(exc, ValueError) and "digits" in str(exc):
+                raise self._problem(
+                    f"integer too large: {len(value):,} digits "
+                    f"(at most {sys.get_int_max_str_digits():,} are read)",
+                    event,
+                ) from None
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            raise self._problem(f"cannot read {shown!r} as {short_tag(tag)}", event) from None
+        finally:
+            loader.dispose()
+
+
+def _json_value(value: object) -> object:
+    """What kubectl's YAML-to-JSON conversion makes of a tagged scalar."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        return value.isoformat() + "Z"
+    if isinstance(value, datetime.date):
+        return value.isoformat() + "T00:00:00Z"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _show(key: object) -> str:
+    return f'"{key}"' if isinstance(key, str) else repr(key)

@@ -100,7 +100,20 @@ def _probe(raw: dict[str, Any], path: str, reader: FieldReader) -> Probe:
         from_=reader.string(raw.get("from"), f"{path}.from"),
         to=reader.string(raw.get("to"), f"{path}.to"),
         port=port if isinstance(port, int | str) else None,
-        protocol=Protocol(reader.string(raw.get("protocol"), f"{path}.protocol", "TCP")),
+        protocol=_protocol(
+            reader.string(raw.get("protocol"), f"{path}.protocol", "TCP"), path, reader
+        ),
         resolve=reader.ip(raw.get("resolve"), f"{path}.resolve"),
         label=reader.string(raw.get("curl"), f"{path}.curl"),
     )
+
+
+def _protocol(text: str, path: str, reader: FieldReader) -> Protocol:
+    try:
+        return Protocol(text.upper())
+    except ValueError:
+        reader.fail(
+            f"{path}.protocol",
+            f'Unsupported value: "{text}": supported values: "SCTP", "TCP", "UDP"',
+        )
+        return Protocol.TCP
