@@ -10,7 +10,7 @@ import click
 
 from netfence import __version__
 from netfence.cli.common import EXIT_INPUT, EXIT_OK
-from netfence.errors import InvalidInputError, NetfenceError
+from netfence.errors import EnvironmentProblem, InvalidInputError, NetfenceError
 from netfence.render.terminal import install as install_safe_output
 
 
