@@ -66,6 +66,7 @@ def matrix_command(
 
     family = family_of(ip_family, summary)
     loaded = load(files, kustomizations, namespace)
+    _require_pods(loaded.cluster, only)
     if summary:
         _print_summary(loaded, output)
         return
@@ -86,6 +87,21 @@ def matrix_command(
         click.echo(matrix_dot(matrix), nl=False)
     else:
         matrix_table(matrix)
+
+
+def _require_pods(cluster: Any, only: tuple[str, ...]) -> None:
+    """A matrix of nothing is no answer: say what is missing (exit 2)."""
+    if not cluster.pods:
+        raise TargetError(
+            "no pods in the input, so no matrix: give the pods the policies apply to "
+            "(Pod or workload manifests such as Deployments, or kubectl get pods -A -o yaml); "
+            "without them, check or test endpoints described by namespace and labels "
+            "(netfence check 'NS:key=value' 'NS2:key=value' --port N)"
+        )
+    if only and not any(p.namespace in only for p in cluster.pods):
+        raise TargetError(
+            f"no pods in namespace(s) {', '.join(only)} (--namespace-filter): nothing to show"
+        )
 
 
 def _print_summary(loaded: Any, output: str) -> None:

@@ -98,6 +98,12 @@ def check(
     port: int | str | None,
     protocol: Protocol | None,
 ) -> CheckReport:
+    if destination.port is not None:  # SVC:PORT
+        if port is not None and port != destination.port:
+            raise TargetError(
+                f"{destination.text!r} names port {destination.port}, and port {port} is given too"
+            )
+        port = destination.port
     if source.kind is TargetKind.SERVICE and not source.pods:
         raise TargetError(f"{source.text!r}: the service has no backend pods to connect from")
     sources = _source_endpoints(source)

@@ -27,9 +27,7 @@ def lint_lines(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> 
 
 def lint_data(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> dict[str, Any]:
     return {
-        "skipped": [
-            {"id": s.check.id, "check": s.check.name, "reason": s.reason} for s in skipped
-        ],
+        "skipped": [{"id": s.check.id, "check": s.check.name, "reason": s.reason} for s in skipped],
         "findings": [
             {
                 "id": f.check.id,
@@ -42,7 +40,7 @@ def lint_data(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> d
                 "field": f.field,
             }
             for f in findings
-        ]
+        ],
     }
 
 
