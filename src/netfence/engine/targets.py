@@ -98,9 +98,16 @@ def resolve_target(
         if "=" in tail or not tail:
             return _described_target(text, head, tail)
         if "/" not in head and _DNS_NAME.match(head.lower()):
-            target = _dns_target(
-                head.lower().rstrip("."), cluster, client_namespace, extra_hosts or {}
-            )
+            try:
+                target = _dns_target(
+                    head.lower().rstrip("."), cluster, client_namespace, extra_hosts or {}
+                )
+            except TargetError as exc:
+                if tail.isdigit():
+                    raise
+                raise TargetError(
+                    f"{text!r}: {tail!r} is not key=value (for NAMESPACE:key=value), and {exc}"
+                ) from None
             return replace(target, text=text, port=_port(text, tail))
         raise TargetError(f"{text!r}: expected NAMESPACE:key=value,... or SERVICE[.NAMESPACE]:PORT")
     parts = text.split("/")
