@@ -38,7 +38,12 @@ def lint_command(
     kustomizations: tuple[str, ...],
     namespace: str | None,
 ) -> None:
-    """Check policies for likely mistakes (stable IDs; rationale and fix in docs/lint.md)."""
+    """Check policies for likely mistakes (stable IDs; rationale and fix in docs/lint.md).
+
+    Without pods in the input (a policy repository), checks that need them are
+    skipped and named on one line; DNS (NF101, NF113) is judged for the pods
+    the policies name and the conventional kube-dns pods.
+    """
     from netfence.analysis.lint import lint_report
     from netfence.analysis.lint.findings import SEVERITY_RANK
     from netfence.model.diagnostics import Severity
