@@ -176,3 +176,41 @@ def test_matrix_without_pods_says_what_is_missing() -> None:
     filtered = run_cli("matrix", "-k", "cluster", "--namespace-filter", "nope")
     assert filtered.code == 2
     assert "no pods in namespace(s) nope (--namespace-filter)" in filtered.err
+
+
+UI, BARE = "ui:app.kubernetes.io/name=ui", "ui:"
+SERVICE = "catalog:app.kubernetes.io/name=catalog,app.kubernetes.io/component=service"
+MYSQL = "catalog:app.kubernetes.io/name=catalog,app.kubernetes.io/component=mysql"
+
+
+def test_matrix_of_described_endpoints() -> None:
+    endpoints = [a for e in (UI, BARE, SERVICE, MYSQL) for a in ("--endpoint", e)]
+    result = run_cli("matrix", *WITH_UI_EGRESS, *CATALOG, *endpoints, "-p", "8080", "-o", "json")
+    assert result.code == 0, result.err
+    cells = {(c["from"], c["to"]): c["state"] for c in json.loads(result.out)["cells"]}
+    ui, bare = "ui/{app.kubernetes.io/name=ui}", "ui/{}"
+    service = "catalog/{app.kubernetes.io/component=service,app.kubernetes.io/name=catalog}"
+    mysql = "catalog/{app.kubernetes.io/component=mysql,app.kubernetes.io/name=catalog}"
+    assert cells[(ui, service)] == "all"
+    assert cells[(ui, mysql)] == "no"  # ui's egress allows component=service only
+    assert cells[(bare, service)] == "no"  # default-deny egress
+    assert cells[(service, mysql)] == "all"
+    assert cells[(mysql, service)] == "no"  # the service's ingress admits ui only
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--endpoint", UI], "give a port number with --port"),
+        (["--endpoint", UI, "-p", "http"], "give a port number with --port"),
+        (
+            ["--endpoint", "ui/ui-0", "-p", "80"],
+            "--endpoint 'ui/ui-0': expected NAMESPACE:key=value",
+        ),
+        (["--endpoint", UI, "-p", "80", "--summary"], "not with --summary or --ip-family"),
+    ],
+    ids=["no-port", "named-port", "not-described", "summary"],
+)
+def test_matrix_endpoint_errors(args: list[str], message: str) -> None:
+    result = run_cli("matrix", "-k", "cluster", *WITH_UI_EGRESS, *args)
+    assert result.code == 2 and message in result.err, result.err
