@@ -175,3 +175,35 @@ def test_selects_nothing_only_where_the_input_has_pods(
 ) -> None:
     found = report(WEB_POD, policy("p", spec, namespace)).findings
     assert [f.message for f in found if f.check.id == "NF102"] == expected
+
+
+def kube_dns_service(target_port: int, *protocols: str) -> dict[str, Any]:
+    return {
+        "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+        "spec": {
+            "selector": {"k8s-app": "kube-dns"},
+            "ports": [
+                {"name": p.lower(), "port": 53, "targetPort": target_port, "protocol": p}
+                for p in protocols
+            ],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [
+        (kube_dns_service(53, "UDP", "TCP"), []),
+        # policies see the pod's port after the Service: 53 does not match targetPort 5353
+        (kube_dns_service(5353, "UDP", "TCP"), ["NF101"]),
+        # no 53/TCP on the Service: no TCP fallback to block
+        (kube_dns_service(53, "UDP"), []),
+        (kube_dns_service(53, "TCP"), []),
+    ],
+    ids=["same-port", "target-port-differs", "udp-only-service", "tcp-only-service"],
+)
+def test_kube_dns_service_of_the_input(service: dict[str, Any], expected: list[str]) -> None:
+    spec = {"podSelector": {}, "egress": [dns_rule(UDP, TCP, peer=KUBE_SYSTEM)]}
+    found = report(policy("dns", spec), KUBE_DNS_POD, service).findings
+    assert [f.check.id for f in found if f.check.id in ("NF101", "NF113")] == expected

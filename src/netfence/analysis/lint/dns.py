@@ -154,10 +154,10 @@ def dns_findings(cluster: Cluster, compiled: CompiledPolicySet) -> Iterator[Find
     """NF101 for pods that cannot reach kube-dns over UDP; NF113 for pods that can,
     but not over TCP. One finding per policy (the first that isolates the pod)."""
     backends, assumed = kube_dns_backends(cluster)
-    if not backends:
-        return
     udp = [b for b in backends if b.protocol is Protocol.UDP]
     tcp = [b for b in backends if b.protocol is Protocol.TCP]
+    if not udp:
+        return  # a kube-dns without 53/UDP: nothing resolvers would use first
     reported: set[tuple[str, str]] = set()
     for pod in egress_sources(cluster, compiled):
         policies = compiled.selecting(pod, Direction.EGRESS)
