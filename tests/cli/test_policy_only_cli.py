@@ -214,3 +214,32 @@ def test_matrix_of_described_endpoints() -> None:
 def test_matrix_endpoint_errors(args: list[str], message: str) -> None:
     result = run_cli("matrix", "-k", "cluster", *WITH_UI_EGRESS, *args)
     assert result.code == 2 and message in result.err, result.err
+
+
+NAMED_PORT_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-http, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+    - ports: [{port: http}]
+"""
+
+
+def test_named_ports_on_a_described_destination(tmp_path: Path) -> None:
+    """Without declared ports a named policy port matches nothing, and check says
+    why; toLabels.ports declares them."""
+    (tmp_path / "p.yaml").write_text(NAMED_PORT_POLICY)
+    result = run_cli("check", "shop:app=client", "shop:app=web", "-p", "8080", "-f", "p.yaml", cwd=tmp_path)  # fmt: skip
+    assert result.code == 1
+    assert (
+        "note: shop:app=web is a described endpoint that declares no port named 'http'"
+        in result.out
+    )
+    (tmp_path / "e.yaml").write_text(
+        "- {from: 'shop:app=client', toLabels: {namespace: shop, labels: {app: web},"
+        " ports: [{name: http, containerPort: 8080}]}, port: 8080, allowed: true}\n"
+    )
+    passed = run_cli("test", "e.yaml", "-f", "p.yaml", cwd=tmp_path)
+    assert passed.code == 0, passed.out + passed.err
