@@ -80,7 +80,7 @@ def test_search_path_order_matches_kubelet_resolv_conf() -> None:
         ("ui/deployment/nope", "no pods of Deployment 'nope' in namespace 'ui'"),
         ("ui/svc/nope", "service 'nope' not found in namespace 'ui'"),
         ("www.example.com", "no Service has this name in the cluster"),
-        ("a/b/c/d", "expected NAMESPACE/POD, NAMESPACE/KIND/NAME, an IP address or a DNS name"),
+        ("a/b/c/d", "expected NAMESPACE/POD, NAMESPACE/KIND/NAME, an IP address, a DNS name"),
     ],
 )
 def test_unknown_targets_are_clear_errors(cluster: Cluster, text: str, message: str) -> None:

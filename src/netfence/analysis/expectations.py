@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.check import CheckReport, Verdict, check
-from netfence.engine.targets import resolve_target
+from netfence.engine.targets import Target, described_target, resolve_target
 from netfence.errors import InvalidInputError, TargetError
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Diagnostic, error
-from netfence.model.expectation import Expectation
+from netfence.model.expectation import DescribedEndpoint, Expectation
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +54,27 @@ class _FieldTargetError(Exception):
         self.field, self.cause = field, cause
 
 
+def _described(end: DescribedEndpoint) -> Target:
+    return described_target(end.namespace, end.labels, end.format(), end.ports)
+
+
 def _check_one(compiled: CompiledPolicySet, cluster: Cluster, exp: Expectation) -> CheckReport:
     try:
-        source = resolve_target(exp.from_, cluster)
+        source = (
+            _described(exp.from_labels) if exp.from_labels else resolve_target(exp.from_, cluster)
+        )
     except TargetError as exc:
         raise _FieldTargetError("from", exc) from exc
     client_ns = source.pods[0].namespace if source.pods else None
     hosts = {exp.to: exp.resolve} if exp.resolve is not None else {}
     try:
-        destination = resolve_target(exp.to, cluster, client_ns, hosts)
+        destination = (
+            _described(exp.to_labels)
+            if exp.to_labels
+            else resolve_target(exp.to, cluster, client_ns, hosts)
+        )
     except TargetError as exc:
-        raise _FieldTargetError("to", exc) from exc
+        raise _FieldTargetError("toLabels" if exp.to_labels else "to", exc) from exc
     try:
         return check(compiled, cluster, source, destination, exp.port, exp.protocol)
     except TargetError as exc:

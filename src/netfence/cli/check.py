@@ -54,8 +54,11 @@ def check_command(
 
     FROM and TO: NAMESPACE/POD, NAMESPACE/KIND/NAME (deployment, statefulset,
     daemonset, replicaset, job, cronjob, service: all its pods), an IP address,
-    or (TO) a Service's DNS name such as catalog.catalog, which adds the DNS
-    lookup to kube-dns as a step. Exit code 0 when allowed, 1 when not.
+    (TO) a Service's DNS name such as catalog.catalog, which adds the DNS
+    lookup to kube-dns as a step, optionally with :PORT (catalog.catalog:80),
+    or an endpoint described by namespace and labels, NS:key=value,... (a
+    hypothetical pod of NS with exactly those labels and no container ports;
+    for policies without pod manifests). Exit code 0 when allowed, 1 when not.
     """
     from netfence.engine.check import check
     from netfence.engine.targets import resolve_target

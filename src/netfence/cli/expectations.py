@@ -31,8 +31,10 @@ def test_command(
     """Connectivity tests as code, for CI.
 
     EXPECTATIONS is a YAML list of {from, to, port, protocol, allowed} (protocol
-    defaults to TCP; optional name, resolve). Exit code 0 when every expectation
-    holds, 1 when any fails, 2 for invalid input.
+    defaults to TCP; optional name, resolve). fromLabels/toLabels ({namespace,
+    labels, ports}) describe an end without pod manifests (docs/expectations.md).
+    Exit code 0 when every expectation holds, 1 when any fails, 2 for invalid
+    input.
     """
     from netfence.analysis.expectations import run_expectations
     from netfence.io.expectations import read_expectations

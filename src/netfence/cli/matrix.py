@@ -38,6 +38,14 @@ from netfence.errors import TargetError
     show_default=True,
 )
 @click.option("--summary", is_flag=True, help="Whole-cluster counts per port class (any size).")
+@click.option(
+    "--endpoint",
+    "endpoints",
+    multiple=True,
+    metavar="NS:KEY=VALUE,...",
+    help="Add a described endpoint (a hypothetical pod of NS with exactly these labels) "
+    "as a row and column; needs a numeric --port. Repeatable.",
+)
 @ip_family_option
 @manifest_options
 def matrix_command(
@@ -46,6 +54,7 @@ def matrix_command(
     only: tuple[str, ...],
     output: str,
     summary: bool,
+    endpoints: tuple[str, ...],
     ip_family: str | None,
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
@@ -58,7 +67,8 @@ def matrix_command(
     With --summary: for every port class the policies induce, how many ordered
     pod pairs are allowed, and how many pods are isolated per direction (IPv4).
     In a dual-stack cluster the families differ only through ipBlocks: use
-    --ip-family 6 to see IPv6.
+    --ip-family 6 to see IPv6. Without pods in the input (a policy repository),
+    add described endpoints with --endpoint, or it is an error (exit 2).
     """
     from netfence.analysis.matrix import connectivity_matrix, group_pods
     from netfence.render.data import matrix_data
@@ -66,6 +76,9 @@ def matrix_command(
 
     family = family_of(ip_family, summary)
     loaded = load(files, kustomizations, namespace)
+    if endpoints:
+        loaded = _with_endpoints(loaded, endpoints, port, summary, ip_family)
+    _require_pods(loaded.cluster, only)
     if summary:
         _print_summary(loaded, output)
         return
@@ -86,6 +99,53 @@ def matrix_command(
         click.echo(matrix_dot(matrix), nl=False)
     else:
         matrix_table(matrix)
+
+
+def _with_endpoints(
+    loaded: Any,
+    endpoints: tuple[str, ...],
+    port: str | None,
+    summary: bool,
+    ip_family: str | None,
+) -> Any:
+    """The input's cluster with the described pods added."""
+    from dataclasses import replace
+
+    from netfence.engine.targets import resolve_target
+
+    if summary or ip_family:
+        raise click.BadParameter(
+            "described endpoints have no address: not with --summary or --ip-family",
+            param_hint="--endpoint",
+        )
+    if not isinstance(parse_port(port), int):
+        raise click.BadParameter(
+            "described endpoints declare no container ports: give a port number with --port",
+            param_hint="--endpoint",
+        )
+    pods = list(loaded.cluster.pods)
+    for text in endpoints:
+        target = resolve_target(text, loaded.cluster)
+        if not target.described:
+            raise TargetError(f"--endpoint {text!r}: expected NAMESPACE:key=value,...")
+        if target.pods[0] not in pods:
+            pods.append(target.pods[0])
+    return replace(loaded, cluster=replace(loaded.cluster, pods=tuple(pods)))
+
+
+def _require_pods(cluster: Any, only: tuple[str, ...]) -> None:
+    """A matrix of nothing is no answer: say what is missing (exit 2)."""
+    if not cluster.pods:
+        raise TargetError(
+            "no pods in the input, so no matrix: give the pods the policies apply to "
+            "(Pod or workload manifests such as Deployments, or kubectl get pods -A -o yaml); "
+            "or describe endpoints by namespace and labels: "
+            "--endpoint 'NS:key=value' --port N (also in check and test)"
+        )
+    if only and not any(p.namespace in only for p in cluster.pods):
+        raise TargetError(
+            f"no pods in namespace(s) {', '.join(only)} (--namespace-filter): nothing to show"
+        )
 
 
 def _print_summary(loaded: Any, output: str) -> None:

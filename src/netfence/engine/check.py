@@ -18,7 +18,7 @@ from netfence.engine.evaluate import evaluate
 from netfence.engine.targets import Target, TargetKind
 from netfence.errors import TargetError
 from netfence.model.cluster import Cluster, Pod, Service
-from netfence.model.policy import IPAddress
+from netfence.model.policy import Direction, IPAddress
 from netfence.model.ports import Protocol
 from netfence.model.traffic import Connection, Endpoint
 
@@ -98,6 +98,12 @@ def check(
     port: int | str | None,
     protocol: Protocol | None,
 ) -> CheckReport:
+    if destination.port is not None:  # SVC:PORT
+        if port is not None and port != destination.port:
+            raise TargetError(
+                f"{destination.text!r} names port {destination.port}, and port {port} is given too"
+            )
+        port = destination.port
     if source.kind is TargetKind.SERVICE and not source.pods:
         raise TargetError(f"{source.text!r}: the service has no backend pods to connect from")
     sources = _source_endpoints(source)
@@ -112,9 +118,35 @@ def check(
         else:
             steps.append(dns)
     steps.append(_connect_step(compiled, cluster, sources, destination, port, protocol))
+    notes.extend(described_port_notes(compiled, destination))
     return CheckReport(
         source, destination, port, protocol or Protocol.TCP, tuple(steps), tuple(notes)
     )
+
+
+def described_port_notes(compiled: CompiledPolicySet, destination: Target) -> list[str]:
+    """A described destination declares only the ports it was given: say so when a
+    policy that isolates it names ports, which then match nothing."""
+    if not destination.described:
+        return []
+    pod = destination.pods[0]
+    names = sorted(
+        {
+            pm.port.port
+            for c in compiled.selecting(pod, Direction.INGRESS)
+            for r in c.ingress
+            for pm in r.ports or ()
+            if isinstance(pm.port.port, str)
+            and pod.named_port(pm.port.port, pm.port.protocol) is None
+        }
+    )
+    if not names:
+        return []
+    return [
+        f"{destination.text} is a described endpoint that declares no port named "
+        f"{', '.join(repr(n) for n in names)}: the rules using those names match nothing "
+        "(in expectations, toLabels.ports declares them)"
+    ]
 
 
 def _source_endpoints(source: Target) -> list[Endpoint]:

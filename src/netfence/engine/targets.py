@@ -2,9 +2,12 @@
 
 Accepted forms: ``NAMESPACE/POD``, ``NAMESPACE/KIND/NAME`` (a workload or a
 Service: all its pods), an IP address (a pod's, a Service's ClusterIP, or an
-outside address), or a DNS name of a Service (``svc``, ``svc.ns``,
+outside address), a DNS name of a Service (``svc``, ``svc.ns``,
 ``svc.ns.svc``, ``svc.ns.svc.cluster.local``), resolved as a pod's resolver
-would with the kubelet's search path.
+would with the kubelet's search path, optionally with ``:PORT`` (the Service's
+port, number or name), or a described endpoint ``NAMESPACE:key=value,...``: a
+hypothetical pod of NAMESPACE with exactly those labels (engine/described.py),
+for inputs without pods.
 """
 
 from __future__ import annotations
@@ -12,12 +15,20 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
+from netfence.engine.described import described_pod, is_described
 from netfence.errors import TargetError
 from netfence.model.cluster import Cluster, Pod, Service, WorkloadRef
+from netfence.model.labels import Labels
 from netfence.model.policy import IPAddress
+from netfence.model.ports import ContainerPort
+from netfence.parse.validation_meta import (
+    dns1123_label_errors,
+    label_value_errors,
+    qualified_name_errors,
+)
 
 KIND_ALIASES: Mapping[str, str] = {
     **dict.fromkeys(("pod", "pods", "po"), "Pod"),
@@ -49,8 +60,18 @@ class Target:
     service: Service | None = None
     ip: IPAddress | None = None
     dns_name: str | None = None
+    port: int | str | None = None  # from SVC:PORT
+
+    @property
+    def described(self) -> bool:
+        """A hypothetical pod given by namespace and labels, not a pod of the input."""
+        return len(self.pods) == 1 and is_described(self.pods[0])
 
     def format(self) -> str:
+        if self.described:
+            described = self.pods[0]
+            labels = f"labels {described.labels.format()}" if described.labels else "no labels"
+            return f"described endpoint {self.text} (a pod of {described.namespace} with {labels})"
         if self.kind is TargetKind.SERVICE and self.service is not None:
             return f"service {self.service.key}"
         if self.kind is TargetKind.EXTERNAL:
@@ -72,6 +93,23 @@ def resolve_target(
     ip = _as_ip(text)
     if ip is not None:
         return _target_for_ip(text, ip, cluster)
+    if ":" in text:
+        head, _, tail = text.partition(":")
+        if "=" in tail or not tail:
+            return _described_target(text, head, tail)
+        if "/" not in head and _DNS_NAME.match(head.lower()):
+            try:
+                target = _dns_target(
+                    head.lower().rstrip("."), cluster, client_namespace, extra_hosts or {}
+                )
+            except TargetError as exc:
+                if tail.isdigit():
+                    raise
+                raise TargetError(
+                    f"{text!r}: {tail!r} is not key=value (for NAMESPACE:key=value), and {exc}"
+                ) from None
+            return replace(target, text=text, port=_port(text, tail))
+        raise TargetError(f"{text!r}: expected NAMESPACE:key=value,... or SERVICE[.NAMESPACE]:PORT")
     parts = text.split("/")
     if len(parts) == 2:
         return _pod_target(text, parts[0], parts[1], cluster)
@@ -80,8 +118,49 @@ def resolve_target(
     if len(parts) == 1 and _DNS_NAME.match(text.lower()):
         return _dns_target(text.lower().rstrip("."), cluster, client_namespace, extra_hosts or {})
     raise TargetError(
-        f"{text!r}: expected NAMESPACE/POD, NAMESPACE/KIND/NAME, an IP address or a DNS name"
+        f"{text!r}: expected NAMESPACE/POD, NAMESPACE/KIND/NAME, an IP address, a DNS name "
+        "(SERVICE[.NAMESPACE][:PORT]) or NAMESPACE:key=value,..."
     )
+
+
+def _port(text: str, value: str) -> int | str:
+    if value.isdigit():
+        number = int(value)
+        if not 1 <= number <= 65535:
+            raise TargetError(f"{text!r}: port {value} must be between 1 and 65535")
+        return number
+    return value
+
+
+def described_target(
+    namespace: str,
+    labels: Labels,
+    text: str | None = None,
+    ports: Iterable[ContainerPort] = (),
+) -> Target:
+    """A described endpoint: the hypothetical pod of ``namespace`` with ``labels``
+    (declaring the container ``ports``, none by default)."""
+    pod = described_pod(namespace, labels, ports)
+    return Target(text or f"{namespace}:{pod.name[1:-1]}", TargetKind.PODS, (pod,))
+
+
+def _described_target(text: str, namespace: str, items: str) -> Target:
+    problems = [f"namespace {namespace!r} {m}" for m in dns1123_label_errors(namespace)]
+    labels: dict[str, str] = {}
+    for item in filter(None, (i.strip() for i in items.split(","))):
+        key, equals, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals:
+            problems.append(f"{item!r} is not key=value")
+            continue
+        problems.extend(f"label key {key!r}: {m}" for m in qualified_name_errors(key))
+        problems.extend(f"label value {value!r}: {m}" for m in label_value_errors(value))
+        if key in labels and labels[key] != value:
+            problems.append(f"label {key!r} given twice")
+        labels[key] = value
+    if problems:
+        raise TargetError(f"{text!r}: {'; '.join(problems)}")
+    return described_target(namespace, Labels.of(labels), text)
 
 
 def _as_ip(text: str) -> IPAddress | None:

@@ -6,15 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from netfence import __version__
-from netfence.analysis.lint import CHECKS, Finding
+from netfence.analysis.lint import CHECKS, Finding, LintReport, Skipped
 from netfence.model.diagnostics import Severity
 
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
 DOCS = "docs/lint.md"
 
 
-def lint_lines(findings: Sequence[Finding]) -> list[str]:
+def lint_lines(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> list[str]:
     lines = [f.format() for f in findings]
+    line = LintReport(tuple(findings), tuple(skipped)).skipped_line()
+    if line is not None:
+        lines.append(line)
     counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
     summary = ", ".join(
         f"{counts[s]} {s.value}(s)" for s in (Severity.ERROR, Severity.WARNING, Severity.NOTICE)
@@ -22,8 +25,9 @@ def lint_lines(findings: Sequence[Finding]) -> list[str]:
     return [*lines, summary if findings else "no findings"]
 
 
-def lint_data(findings: Sequence[Finding]) -> dict[str, Any]:
+def lint_data(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> dict[str, Any]:
     return {
+        "skipped": [{"id": s.check.id, "check": s.check.name, "reason": s.reason} for s in skipped],
         "findings": [
             {
                 "id": f.check.id,
@@ -36,11 +40,11 @@ def lint_data(findings: Sequence[Finding]) -> dict[str, Any]:
                 "field": f.field,
             }
             for f in findings
-        ]
+        ],
     }
 
 
-def lint_sarif(findings: Sequence[Finding]) -> dict[str, Any]:
+def lint_sarif(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> dict[str, Any]:
     rules = [
         {
             "id": check.id,
@@ -55,12 +59,20 @@ def lint_sarif(findings: Sequence[Finding]) -> dict[str, Any]:
     ]
     index = {check.id: i for i, (check, _) in enumerate(CHECKS)}
     results = [_result(f, index[f.check.id]) for f in findings]
+    line = LintReport(tuple(findings), tuple(skipped)).skipped_line()
+    notifications = (
+        [{"level": "note", "message": {"text": line}, "descriptor": {"id": "skipped-checks"}}]
+        if line is not None
+        else []
+    )
+    invocation = {"executionSuccessful": True, "toolExecutionNotifications": notifications}
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [
             {
                 "tool": {"driver": {"name": "netfence", "version": __version__, "rules": rules}},
+                "invocations": [invocation],
                 "results": results,
             }
         ],

@@ -6,25 +6,32 @@ IDs are stable; docs/lint.md gives each one's rationale and fix.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from netfence.analysis.lint.containment import rule_within, selector_within
-from netfence.analysis.lint.findings import Check, Finding
+from netfence.analysis.lint.dns import DNS_BLOCKED, DNS_TCP_BLOCKED, dns_findings
+from netfence.analysis.lint.findings import Check, Finding, LintReport, Needs, Skipped
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, PeerMatcher
-from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
 from netfence.model.diagnostics import ObjectRef, Severity
-from netfence.model.labels import LabelSelector
+from netfence.model.labels import Labels, LabelSelector
 from netfence.model.policy import Direction
-from netfence.model.ports import Protocol
-from netfence.model.traffic import Connection, Endpoint
 
 
 @dataclass(frozen=True)
 class Context:
     cluster: Cluster
     compiled: CompiledPolicySet
+
+    @functools.cached_property
+    def dns(self) -> tuple[Finding, ...]:
+        return tuple(dns_findings(self.cluster, self.compiled))
+
+    @functools.cached_property
+    def namespaces_with_pods(self) -> frozenset[str]:
+        return frozenset(p.namespace for p in self.cluster.pods)
 
 
 def _selected(ctx: Context, policy: CompiledPolicy) -> list[Pod]:
@@ -38,43 +45,14 @@ def _finding(
     return Finding(check, message, p.source, ObjectRef("NetworkPolicy", p.namespace, p.name), field)
 
 
-DNS_BLOCKED = Check(
-    "NF101", "dns-blocked", Severity.ERROR,
-    "egress isolation blocks DNS and no policy allows kube-dns",
-    "A pod isolated for egress can resolve no name unless some policy allows egress to "
-    "kube-dns on 53/UDP; every connection by name then fails ('Resolving timed out').",
-    "Add an egress rule to the kube-dns pods (namespaceSelector kubernetes.io/metadata.name: "
-    "kube-system, podSelector k8s-app: kube-dns) on port 53 UDP and TCP.",
-)  # fmt: skip
-
-
 def dns_blocked(ctx: Context) -> Iterator[Finding]:
-    """Cluster-aware: evaluated with the engine, so another policy that allows DNS
-    (as the workshop's allow-ui-egress does) keeps it quiet."""
-    service = ctx.cluster.service("kube-system", "kube-dns")
-    backends = ctx.cluster.service_backends(service) if service else ()
-    if not backends:
-        return
-    reported: set[str] = set()
-    for pod in ctx.cluster.pods:
-        policies = ctx.compiled.selecting(pod, Direction.EGRESS)
-        if not policies or pod.host_network:
-            continue
-        src = Endpoint(pod.ip_of_version(4) or (pod.ips[0] if pod.ips else None), pod)
-        if any(
-            evaluate(
-                ctx.compiled,
-                ctx.cluster,
-                Connection(src, Endpoint(b.ips[0] if b.ips else None, b), 53, Protocol.UDP),
-            ).allowed
-            for b in backends
-        ):
-            continue
-        first = policies[0]
-        if first.policy.key not in reported:
-            reported.add(first.policy.key)
-            message = f"isolates {pod.key} for egress and nothing allows DNS to kube-dns"
-            yield _finding(DNS_BLOCKED, first, message, "spec.policyTypes")
+    """Evaluated with the engine (lint/dns.py): another policy that allows DNS (as
+    the workshop's allow-ui-egress does) keeps it quiet."""
+    return (f for f in ctx.dns if f.check is DNS_BLOCKED)
+
+
+def dns_tcp_blocked(ctx: Context) -> Iterator[Finding]:
+    return (f for f in ctx.dns if f.check is DNS_TCP_BLOCKED)
 
 
 SELECTS_NOTHING = Check(
@@ -83,24 +61,49 @@ SELECTS_NOTHING = Check(
     "A selector that matches nothing is almost always a label typo; the policy then "
     "protects or allows nothing it was meant to.",
     "Fix the label (the message suggests the nearest existing one), or delete the rule.",
+    Needs.PODS,
 )  # fmt: skip
 
 
-def _labels_suggestion(selector: LabelSelector, existing: set[str]) -> str:
-    wanted = [f"{k}={v}" for k, v in selector.match_labels.items_]
-    for item in wanted:
-        if item not in existing:
-            close = difflib.get_close_matches(item, sorted(existing), n=1, cutoff=0.6)
-            if close:
-                return f" (did you mean {close[0]}?)"
+def _labels_suggestion(selector: LabelSelector, existing: set[tuple[str, str]]) -> str:
+    """The nearest label that exists in the input: another value of the same key
+    (app=wbe: app=web), else another key with the same value. Never a label of
+    another key and value: kubernetes.io/metadata.name=kube-system is no typo of
+    kubernetes.io/metadata.name=default."""
+    for key, value in selector.match_labels.items_:
+        if (key, value) in existing:
+            continue
+        values = sorted(v for k, v in existing if k == key)
+        close = difflib.get_close_matches(value, values, n=1, cutoff=0.6)
+        if close:
+            return f" (did you mean {key}={close[0]}?)"
+        keys = sorted(k for k, v in existing if v == value)
+        close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+        if close:
+            return f" (did you mean {close[0]}={value}?)"
     return ""
 
 
+# Every cluster has these namespaces, whether the input declares them or not.
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+
 def selects_nothing(ctx: Context) -> Iterator[Finding]:
-    pod_labels = {f"{k}={v}" for p in ctx.cluster.pods for k, v in p.labels.items_}
-    ns_labels = {f"{k}={v}" for ns in ctx.cluster.namespaces for k, v in ns.labels.items_}
+    """Only where the input shows the pods: a podSelector in a namespace without
+    pods in the input, or a peer whose namespaces have none, says nothing.
+    Suggestions come from labels in the input only (pods, Namespace objects)."""
+    pod_labels = {item for p in ctx.cluster.pods for item in p.labels.items_}
+    ns_labels = {
+        item
+        for ns in ctx.cluster.namespaces
+        if ns.declared or ns.name in ctx.namespaces_with_pods
+        for item in ns.labels.items_
+    }
     for policy in ctx.compiled.policies:
-        if not any(policy.selects(p) for p in ctx.cluster.pods_in(policy.policy.namespace)):
+        namespace = policy.policy.namespace
+        if namespace in ctx.namespaces_with_pods and not any(
+            policy.selects(p) for p in ctx.cluster.pods_in(namespace)
+        ):
             hint = _labels_suggestion(policy.target, pod_labels)
             yield _finding(
                 SELECTS_NOTHING,
@@ -113,23 +116,42 @@ def selects_nothing(ctx: Context) -> Iterator[Finding]:
                 yield from _peer_nothing(ctx, policy, m, pod_labels, ns_labels)
 
 
+def _namespace_labels(ctx: Context) -> list[tuple[str, Labels]]:
+    known = [(ns.name, ns.labels) for ns in ctx.cluster.namespaces]
+    names = {name for name, _ in known}
+    return known + [
+        (name, ctx.cluster.namespace_labels(name))
+        for name in SYSTEM_NAMESPACES
+        if name not in names
+    ]
+
+
 def _peer_nothing(
-    ctx: Context, policy: CompiledPolicy, m: PeerMatcher, pod_labels: set[str], ns_labels: set[str]
+    ctx: Context,
+    policy: CompiledPolicy,
+    m: PeerMatcher,
+    pod_labels: set[tuple[str, str]],
+    ns_labels: set[tuple[str, str]],
 ) -> Iterator[Finding]:
     peer = m.peer
     if peer.ip_block is not None:
         return
-    if peer.namespace_selector is not None and not any(
-        peer.namespace_selector.matches(ns.labels) for ns in ctx.cluster.namespaces
-    ):
-        hint = _labels_suggestion(peer.namespace_selector, ns_labels)
-        yield _finding(
-            SELECTS_NOTHING,
-            policy,
-            f"namespaceSelector matches no namespace{hint}",
-            f"{m.path}.namespaceSelector",
-        )
-        return
+    if peer.namespace_selector is None:
+        namespaces = [policy.policy.namespace]
+    else:
+        selector = peer.namespace_selector
+        namespaces = [name for name, labels in _namespace_labels(ctx) if selector.matches(labels)]
+        if not namespaces:
+            hint = _labels_suggestion(selector, ns_labels)
+            yield _finding(
+                SELECTS_NOTHING,
+                policy,
+                f"namespaceSelector matches no namespace{hint}",
+                f"{m.path}.namespaceSelector",
+            )
+            return
+    if not any(n in ctx.namespaces_with_pods for n in namespaces):
+        return  # no pods of those namespaces in the input: nothing to say
     if not any(
         m.matches(None, p, ctx.cluster.namespace_labels(p.namespace))
         for p in ctx.cluster.pods
@@ -145,6 +167,7 @@ NS_LABEL_MISSING = Check(
     "Namespaces carry only the labels someone set, but every namespace carries "
     f"{NAMESPACE_NAME_LABEL}; selecting by a label nobody set matches nothing.",
     f"Select namespaces by {NAMESPACE_NAME_LABEL}: <name>, or label the namespaces.",
+    Needs.NAMESPACES,
 )  # fmt: skip
 
 
@@ -199,6 +222,7 @@ ONE_FAMILY = Check(
     "to 0.0.0.0/0 still leaves the internet unreachable over IPv6.",
     "Add the ipBlock of the other family (::/0 beside 0.0.0.0/0, the service's IPv6 prefix "
     "beside its IPv4 one), or leave out on purpose and say so in a comment.",
+    Needs.PODS,
 )  # fmt: skip
 
 
@@ -231,6 +255,7 @@ SERVICE_PORT = Check(
     "never the service port: a rule on port 80 does not match traffic to a Service "
     "port 80 whose targetPort is 8080.",
     "Use the targetPort (number or the container port's name).",
+    Needs.PODS,
 )  # fmt: skip
 
 
@@ -270,6 +295,7 @@ NAMED_PORT = Check(
     "A named port is looked up on the destination pod's container ports, with the "
     "rule's protocol; a name nobody declares (or declares for another protocol) matches nothing.",
     "Use a name the pods declare, with its protocol, or the port number.",
+    Needs.PODS,
 )  # fmt: skip
 
 
@@ -308,6 +334,7 @@ IPBLOCK_PODS = Check(
     "ipBlocks match pod addresses too, so a block meant for the outside may also allow "
     "(or, in except, deny) pods; ClusterIPs never match: policies see pod addresses after DNAT.",
     "Select pods with selectors; keep ipBlocks for addresses outside the cluster.",
+    Needs.PODS,
 )  # fmt: skip
 
 
@@ -379,6 +406,7 @@ JOINED_PEER = Check(
     "namespaces matching namespaceSelector. When each selector matches something alone but "
     "nothing together, two items (OR) were probably meant.",
     "If you meant 'those namespaces, or those pods', write two list items.",
+    Needs.PODS,
 )  # fmt: skip
 
 
@@ -411,6 +439,7 @@ NO_DEFAULT_DENY = Check(
     "pods no other policy selects accept and open any connection.",
     "Add a default-deny policy (podSelector: {}, policyTypes: [Ingress, Egress]), then "
     "allow what is needed.",
+    Needs.PODS,
 )  # fmt: skip
 
 
@@ -484,9 +513,35 @@ CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (SHADOWED, shadowed),
     (JOINED_PEER, joined_peer),
     (ONE_FAMILY, ipblock_one_family),
+    (DNS_TCP_BLOCKED, dns_tcp_blocked),
 )
+
+NO_PODS = "no pods in the input"
+NO_NAMESPACES = "no pods or Namespace objects in the input"
+
+
+def _missing(check: Check, cluster: Cluster) -> str | None:
+    """Why ``check`` cannot run on ``cluster``, or None when it can."""
+    if check.needs is Needs.NOTHING or cluster.pods:
+        return None
+    if check.needs is Needs.NAMESPACES and any(ns.declared for ns in cluster.namespaces):
+        return None
+    return NO_PODS if check.needs is Needs.PODS else NO_NAMESPACES
+
+
+def lint_report(cluster: Cluster, compiled: CompiledPolicySet) -> LintReport:
+    """Every check that the input's cluster state allows; the others are skipped."""
+    ctx = Context(cluster, compiled)
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    for check, run in CHECKS:
+        reason = _missing(check, cluster)
+        if reason is not None:
+            skipped.append(Skipped(check, reason))
+        else:
+            findings.extend(run(ctx))
+    return LintReport(tuple(findings), tuple(skipped))
 
 
 def lint(cluster: Cluster, compiled: CompiledPolicySet) -> list[Finding]:
-    ctx = Context(cluster, compiled)
-    return [finding for _, check in CHECKS for finding in check(ctx)]
+    return list(lint_report(cluster, compiled).findings)
