@@ -9,6 +9,7 @@ from netfence.engine.check import CheckReport, Step, StepKind, Verdict
 from netfence.engine.decision import Decision, DirectionVerdict, Outcome, RuleMatch
 from netfence.model.policy import Direction
 from netfence.model.traffic import Endpoint
+from netfence.render.completeness import may_also_be_decided_by
 
 VERDICT_WORDS = {
     Verdict.ALLOWED: "ALLOWED",
@@ -118,7 +119,11 @@ def explain_check(report: CheckReport) -> list[str]:
         f"{report.source.format()} -> {report.destination.text}{port}{proto}: "
         f"{VERDICT_WORDS[report.verdict]}"
     )
+    if report.unevaluated:
+        n = len(report.unevaluated)
+        head += f" (uncertain: {n} {'policy' if n == 1 else 'policies'} not evaluated)"
     lines = [head]
+    lines.extend(f"  {line}" for line in may_also_be_decided_by(report.unevaluated))
     dns = report.dns_step
     if dns is not None and dns.verdict is not Verdict.ALLOWED:
         lines.append(

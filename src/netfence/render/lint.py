@@ -7,7 +7,9 @@ from typing import Any
 
 from netfence import __version__
 from netfence.analysis.lint import CHECKS, Finding
+from netfence.model.completeness import Completeness
 from netfence.model.diagnostics import Severity
+from netfence.render.completeness import sarif_notifications
 
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
 DOCS = "docs/lint.md"
@@ -40,7 +42,11 @@ def lint_data(findings: Sequence[Finding]) -> dict[str, Any]:
     }
 
 
-def lint_sarif(findings: Sequence[Finding]) -> dict[str, Any]:
+def lint_sarif(
+    findings: Sequence[Finding], completeness: Completeness | None = None
+) -> dict[str, Any]:
+    """SARIF 2.1.0; a partial input is said by the run's invocation, as warning
+    notifications (and executionSuccessful stays true: lint itself ran)."""
     rules = [
         {
             "id": check.id,
@@ -55,15 +61,21 @@ def lint_sarif(findings: Sequence[Finding]) -> dict[str, Any]:
     ]
     index = {check.id: i for i, (check, _) in enumerate(CHECKS)}
     results = [_result(f, index[f.check.id]) for f in findings]
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "netfence", "version": __version__, "rules": rules}},
+        "results": results,
+    }
+    if completeness is not None and completeness.partial:
+        run["invocations"] = [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": sarif_notifications(completeness),
+            }
+        ]
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "netfence", "version": __version__, "rules": rules}},
-                "results": results,
-            }
-        ],
+        "runs": [run],
     }
 
 

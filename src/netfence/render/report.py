@@ -10,6 +10,8 @@ import math
 from typing import Any
 
 from netfence.analysis.report import ReportData
+from netfence.model.completeness import Completeness
+from netfence.render.completeness import PARTIAL_STYLE, partial_html
 from netfence.render.explain import explain_decision
 from netfence.render.terminal import safe_text
 
@@ -136,17 +138,21 @@ def _findings(data: ReportData) -> str:
     return f'<table class="findings">{"".join(rows)}</table>'
 
 
-def report_html(data: ReportData, title: str = "netfence report") -> str:
+def report_html(
+    data: ReportData, title: str = "netfence report", completeness: Completeness | None = None
+) -> str:
     namespaces = sorted({g.namespace for g in data.groups})
     ports = sorted({p.port for cell in data.cells.values() for p in cell})
     ns_options = "".join(f'<option value="{_h(n)}">{_h(n)}</option>' for n in namespaces)
     port_options = "".join(f'<option value="{_h(p)}">{_h(p)}</option>' for p in ports)
     payload = script_json(_data(data))
+    partial = completeness is not None and completeness.partial
+    style = STYLE + PARTIAL_STYLE if partial else STYLE
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{_h(title)}</title><style>{STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>{_h(title)}</title><style>{style}</style></head>
 <body>
 <h1>{_h(title)}</h1>
-<p>{len(data.groups)} workloads. Each cell: can the row's pods reach the column's pods on the ports they declare?
+{partial_html(completeness)}<p>{len(data.groups)} workloads. Each cell: can the row's pods reach the column's pods on the ports they declare?
 ✓ all pod pairs allowed, ✗ none, ~ some, · nothing to probe. Click a cell for its explanation.</p>
 <label>namespace <select id="ns"><option value="">all</option>{ns_options}</select></label>
 <label>port <select id="port"><option value="">any declared port</option>{port_options}</select></label>
