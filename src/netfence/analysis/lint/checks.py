@@ -58,8 +58,8 @@ def dns_blocked(ctx: Context) -> Iterator[Finding]:
     reported: set[str] = set()
     for pod in ctx.cluster.pods:
         policies = ctx.compiled.selecting(pod, Direction.EGRESS)
-        if not policies or pod.host_network:
-            continue
+        if not policies or pod.host_network or _covered(ctx, pod.namespace):
+            continue  # covered: a policy of another kind may already allow DNS (NF120)
         src = Endpoint(pod.ip_of_version(4) or (pod.ips[0] if pod.ips else None), pod)
         if any(
             evaluate(
@@ -417,8 +417,8 @@ NO_DEFAULT_DENY = Check(
 def no_default_deny(ctx: Context) -> Iterator[Finding]:
     for ns in ctx.cluster.namespaces:
         pods = [p for p in ctx.cluster.pods_in(ns.name) if not p.host_network]
-        if not pods:
-            continue
+        if not pods or _covered(ctx, ns.name):
+            continue  # covered: a policy of another kind may already deny (NF120)
         policies = ctx.compiled.by_namespace.get(ns.name, ())
         missing = [
             d.value
@@ -471,6 +471,35 @@ def _covers(outer: CompiledPolicy, inner: CompiledPolicy) -> bool:
     )
 
 
+def _covered(ctx: Context, namespace: str) -> bool:
+    """A policy of another kind (not evaluated) may decide this namespace's traffic."""
+    return any(p.may_affect((namespace,)) for p in ctx.cluster.other_policies)
+
+
+NOT_EVALUATED = Check(
+    "NF120", "not-evaluated-policy", Severity.NOTICE,
+    "a policy of another kind (Cilium, Calico, AdminNetworkPolicy, EKS) is not evaluated",
+    "netfence recognises these kinds but does not evaluate them yet, so a verdict involving "
+    "a pod they may select can be wrong. Checks that recommend adding policy (NF101, "
+    "NF109) are not reported where such a policy may already do what they would recommend: "
+    "in its namespace, or everywhere for a cluster-wide kind.",
+    "Check the verdicts that name this policy by hand, or test them in a cluster running "
+    "its CNI; use --strict-input to make CI fail on inputs netfence cannot fully evaluate.",
+)  # fmt: skip
+
+
+def not_evaluated(ctx: Context) -> Iterator[Finding]:
+    for other in ctx.cluster.other_policies:
+        where = "every namespace" if other.namespace is None else f"namespace {other.namespace}"
+        yield Finding(
+            NOT_EVALUATED,
+            f"not evaluated; NF101 and NF109 are not reported for {where}, since it may "
+            "already allow DNS or deny by default there",
+            other.source,
+            ObjectRef(other.kind, other.namespace, other.name),
+        )
+
+
 CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (DNS_BLOCKED, dns_blocked),
     (SELECTS_NOTHING, selects_nothing),
@@ -484,6 +513,7 @@ CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (SHADOWED, shadowed),
     (JOINED_PEER, joined_peer),
     (ONE_FAMILY, ipblock_one_family),
+    (NOT_EVALUATED, not_evaluated),
 )
 
 
