@@ -67,8 +67,8 @@ CASES: list[tuple[list[str], str, int]] = [
     (["matrix", "-o", "dot"], "text", 0),
     (["matrix", "--summary"], "text", 0),
     (["matrix", "--summary", "-o", "json"], "json", 0),
-    (["diff", "--apply", "deny-db.yaml"], "text", 0),
-    (["diff", "--apply", "deny-db.yaml", "-o", "json"], "json", 0),
+    (["diff", "--apply", "deny-ui-egress.yaml"], "text", 0),
+    (["diff", "--apply", "deny-ui-egress.yaml", "-o", "json"], "json", 0),
     (["lint"], "text", 0),
     (["lint", "-o", "json"], "json", 0),
     (["lint", "-o", "sarif"], "sarif", 0),
@@ -177,3 +177,17 @@ def test_a_kustomize_field_not_applied_makes_the_input_partial(tmp_path: Path) -
     result = run_cli("validate", "-k", ".", "--strict-input", cwd=tmp_path)
     assert result.code == 4, result.err
     assert "not applied: kustomization.yaml: doc 1: patches" in _text_block(result.out)
+
+
+def test_diff_and_report_cells_name_the_policies_that_may_also_decide_them(
+    tmp_path: Path,
+) -> None:
+    diff = _run("diff", "--apply", "deny-ui-egress.yaml", "-o", "json", *PARTIAL)
+    (change,) = json.loads(diff.out)["changes"]
+    assert change["may_also_be_decided_by"] == [
+        "CiliumNetworkPolicy ui/web-egress",
+        "GlobalNetworkPolicy default-deny",
+    ]
+    page = tmp_path / "report.html"
+    _run("report", "-o", str(page), *PARTIAL)
+    assert "may also be decided by CiliumNetworkPolicy ui/web-egress" in page.read_text()

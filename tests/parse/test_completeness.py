@@ -176,7 +176,7 @@ def test_lint_does_not_recommend_what_another_kind_may_already_do(
         ("NF109", "a"), ("NF109", "b"), ("NF109", "kube-system"),
     }  # fmt: skip
     assert recommending == {(check, ns) for check, ns in expected if ns not in quiet_in}
-    why = [f for f in findings if f.check.id == "NF120"]
+    why = [f for f in findings if f.check.id == "NF113"]
     assert len(why) == (1 if other else 0)
     if other:
         assert "NF101 and NF109 are not reported for" in why[0].message

@@ -99,9 +99,9 @@ def diff_command(
         diff = connectivity_diff(*states, family)
     partial = merged(old.completeness, new.completeness)
     if output == "json":
-        click.echo(json.dumps(with_input(diff_data(diff), partial), indent=2))
+        click.echo(json.dumps(with_input(diff_data(diff, partial), partial), indent=2))
     else:
-        click.echo("\n".join(diff_lines(diff)))
+        click.echo("\n".join(diff_lines(diff, partial)))
         echo_partial(partial)
     code = EXIT_FAILED if fail_on_loss and diff.lost else EXIT_OK
     sys.exit(exit_code(code, partial, strict_input))

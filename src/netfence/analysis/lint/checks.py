@@ -59,7 +59,7 @@ def dns_blocked(ctx: Context) -> Iterator[Finding]:
     for pod in ctx.cluster.pods:
         policies = ctx.compiled.selecting(pod, Direction.EGRESS)
         if not policies or pod.host_network or _covered(ctx, pod.namespace):
-            continue  # covered: a policy of another kind may already allow DNS (NF120)
+            continue  # covered: a policy of another kind may already allow DNS (NF113)
         src = Endpoint(pod.ip_of_version(4) or (pod.ips[0] if pod.ips else None), pod)
         if any(
             evaluate(
@@ -418,7 +418,7 @@ def no_default_deny(ctx: Context) -> Iterator[Finding]:
     for ns in ctx.cluster.namespaces:
         pods = [p for p in ctx.cluster.pods_in(ns.name) if not p.host_network]
         if not pods or _covered(ctx, ns.name):
-            continue  # covered: a policy of another kind may already deny (NF120)
+            continue  # covered: a policy of another kind may already deny (NF113)
         policies = ctx.compiled.by_namespace.get(ns.name, ())
         missing = [
             d.value
@@ -477,7 +477,7 @@ def _covered(ctx: Context, namespace: str) -> bool:
 
 
 NOT_EVALUATED = Check(
-    "NF120", "not-evaluated-policy", Severity.NOTICE,
+    "NF113", "not-evaluated-policy", Severity.NOTICE,
     "a policy of another kind (Cilium, Calico, AdminNetworkPolicy, EKS) is not evaluated",
     "netfence recognises these kinds but does not evaluate them yet, so a verdict involving "
     "a pod they may select can be wrong. Checks that recommend adding policy (NF101, "
