@@ -8,7 +8,13 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from netfence.model.completeness import Completeness, NotApplied, OtherPolicy, SkippedKind
+from netfence.model.completeness import (
+    Completeness,
+    NotApplied,
+    OtherPolicy,
+    SkippedKind,
+    group_of,
+)
 from netfence.model.diagnostics import Source
 from netfence.render.terminal import safe_text
 
@@ -24,9 +30,16 @@ def _kind(api_version: str, kind: str) -> str:
     return f"{name} ({api_version})" if api_version else name
 
 
+# kinds that exist in more than one API group: named as kubectl does, kind.group
+_AMBIGUOUS = frozenset({"NetworkPolicy", "ClusterNetworkPolicy"})
+
+
 def policy_ref(policy: OtherPolicy) -> str:
-    """``CiliumNetworkPolicy prod/allow-dns``."""
-    return f"{policy.kind} {policy.key}"
+    """``CiliumNetworkPolicy prod/allow-dns``; ``NetworkPolicy.projectcalico.org prod/deny``."""
+    kind = policy.kind
+    if kind in _AMBIGUOUS:
+        kind = f"{kind}.{group_of(policy.api_version)}"
+    return f"{kind} {policy.key}"
 
 
 def may_also_be_decided_by(policies: Sequence[OtherPolicy]) -> list[str]:
