@@ -120,7 +120,7 @@ def test_check_names_the_policies_that_may_also_decide_it() -> None:
     ]
     only_global = _run("check", "db/pg", "10.0.0.1", "-p", "80", "-o", "json", *PARTIAL)
     data = json.loads(only_global.out)
-    assert [p["name"] for p in data["may_also_be_decided_by"]] == ["default-deny"]
+    assert data["may_also_be_decided_by"] == ["GlobalNetworkPolicy default-deny"]
     matrix = json.loads(_run("matrix", "-o", "json", *PARTIAL).out)
     decided = {(c["from"], c["to"]): c["may_also_be_decided_by"] for c in matrix["cells"]}
     assert decided[("db/pg", "db/pg")] == ["GlobalNetworkPolicy default-deny"]

@@ -68,6 +68,7 @@ def test_other_policy_kinds_are_recognised_not_evaluated(
         ("v1", "ConfigMap", False),
         ("rbac.authorization.k8s.io/v1", "ClusterRole", False),
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition", False),
+        ("monitoring.coreos.com/v1", "ServiceMonitor", False),
         ("monitoring.coreos.com/v1", "Prometheus", True),  # an operator makes pods of it
         ("v1", "Endpoints", True),  # backends of a Service without a selector
         ("example.com/v1", "ConfigMap", True),  # inert only in its own group

@@ -83,6 +83,13 @@ INERT_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("networking.k8s.io", "Ingress"),
         ("networking.k8s.io", "IngressClass"),
         ("coordination.k8s.io", "Lease"),
+        ("apiregistration.k8s.io", "APIService"),
+        # prometheus-operator's scrape and rule configuration (not its Prometheus,
+        # Alertmanager or ThanosRuler, which the operator runs as pods)
+        *(
+            ("monitoring.coreos.com", k)
+            for k in ("ServiceMonitor", "PodMonitor", "PrometheusRule", "Probe", "ScrapeConfig")
+        ),
     }
 )  # fmt: skip
 

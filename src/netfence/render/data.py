@@ -12,7 +12,7 @@ from netfence.engine.decision import Decision, DirectionVerdict
 from netfence.model.completeness import Completeness
 from netfence.model.diagnostics import Diagnostic
 from netfence.model.traffic import Endpoint
-from netfence.render.completeness import policy_data, policy_ref, with_input
+from netfence.render.completeness import policy_ref, with_input
 
 Json = dict[str, Any]
 
@@ -88,7 +88,7 @@ def check_data(report: CheckReport) -> Json:
         "notes": list(report.notes),
     }
     if report.unevaluated:  # the verdict is uncertain: these may also decide it
-        data["may_also_be_decided_by"] = [policy_data(p) for p in report.unevaluated]
+        data["may_also_be_decided_by"] = [policy_ref(p) for p in report.unevaluated]
     return data
 
 
