@@ -191,3 +191,14 @@ def test_diff_and_report_cells_name_the_policies_that_may_also_decide_them(
     page = tmp_path / "report.html"
     _run("report", "-o", str(page), *PARTIAL)
     assert "may also be decided by CiliumNetworkPolicy ui/web-egress" in page.read_text()
+
+
+def test_the_verdict_line_says_uncertain_when_only_a_kind_was_skipped(tmp_path: Path) -> None:
+    (tmp_path / "widget.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: db}\n"
+    )
+    result = _run("check", "ui/web", "db/pg", "-p", "5432", *COMPLETE, "-f", str(tmp_path))
+    assert result.out.splitlines()[0] == (
+        "pod ui/web -> db/pg port 5432/TCP: ALLOWED (uncertain: partial input, see below)"
+    )
+    assert "Widget (example.com/v1)" in _text_block(result.out)

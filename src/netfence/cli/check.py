@@ -81,7 +81,7 @@ def check_command(
     if output == "json":
         click.echo(json.dumps(with_input(check_data(report), partial), indent=2))
     else:
-        click.echo("\n".join(explain_check(report)))
+        click.echo("\n".join(explain_check(report, partial.partial)))
         echo_partial(partial)
     sys.exit(exit_code(EXIT_OK if report.allowed else EXIT_FAILED, partial, strict_input))
 

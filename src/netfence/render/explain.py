@@ -112,7 +112,9 @@ def explain_step(step: Step) -> list[str]:
     return lines
 
 
-def explain_check(report: CheckReport) -> list[str]:
+def explain_check(report: CheckReport, partial_input: bool = False) -> list[str]:
+    """The verdict, then each step; ``partial_input``: the input had things not
+    evaluated (the PARTIAL INPUT block follows), said on the verdict's line too."""
     port = "" if report.port is None else f" port {report.port}"
     proto = f"/{report.protocol.value}"
     head = (
@@ -122,6 +124,8 @@ def explain_check(report: CheckReport) -> list[str]:
     if report.unevaluated:
         n = len(report.unevaluated)
         head += f" (uncertain: {n} {'policy' if n == 1 else 'policies'} not evaluated)"
+    elif partial_input:
+        head += " (uncertain: partial input, see below)"
     lines = [head]
     lines.extend(f"  {line}" for line in may_also_be_decided_by(report.unevaluated))
     dns = report.dns_step
