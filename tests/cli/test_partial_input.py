@@ -202,3 +202,10 @@ def test_the_verdict_line_says_uncertain_when_only_a_kind_was_skipped(tmp_path: 
         "pod ui/web -> db/pg port 5432/TCP: ALLOWED (uncertain: partial input, see below)"
     )
     assert "Widget (example.com/v1)" in _text_block(result.out)
+
+
+def test_validate_counts_the_policies_it_does_not_evaluate() -> None:
+    first = _run("validate", *PARTIAL).out.splitlines()[0]
+    assert first.endswith(
+        "; skipped 1 ConfigMap, 1 Widget; 2 policies of other kinds, not evaluated"
+    )

@@ -62,6 +62,11 @@ def validate_command(
                 f"valid: {len(c.policies)} NetworkPolicies, {len(c.pods)} pods, "
                 f"{len(c.services)} services, {len(c.namespaces)} namespaces"
                 + (f"; skipped {_skipped(built.skipped)}" if built.skipped else "")
+                + (
+                    f"; {len(c.other_policies)} policies of other kinds, not evaluated"
+                    if c.other_policies
+                    else ""
+                )
             )
             echo_partial(partial)
         else:
