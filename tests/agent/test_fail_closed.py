@@ -516,7 +516,9 @@ def test_the_agent_command_line_survives_what_used_to_stop_it(tmp_path: Path) ->
     done = run_cli("agent", "--dir", str(root), "--dry-run")
     assert done.code == 0, done.err
     assert DB_ISOLATED in done.out and "fe80::1 : jump" in done.out and "%" not in done.out
-    assert "Traceback" not in done.err and "deep.json: doc 1: invalid JSON: nested deeper" in done.err
+    assert (
+        "Traceback" not in done.err and "deep.json: doc 1: invalid JSON: nested deeper" in done.err
+    )
 
 
 def test_one_document_that_breaks_conversion_does_not_stop_every_sync(

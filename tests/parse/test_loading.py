@@ -309,7 +309,8 @@ def test_kustomization_sets_namespace_and_reports_what_it_does_not_apply(tmp_pat
     built = load_cluster([], [str(tmp_path)])
     assert built.cluster.policies[0].namespace == "shop"
     assert built.cluster.namespace("shop") is not None
-    assert any("commonLabels: not applied" in d.message for d in built.diagnostics)
+    assert any("commonLabels: not applied" in d.format() for d in built.diagnostics)
+    assert [n.field for n in built.completeness.not_applied] == ["commonLabels"]
 
 
 def test_kustomization_with_missing_resource_is_an_error(tmp_path: Path) -> None:

@@ -12,10 +12,13 @@ from netfence.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     PROTOCOL_CHOICE,
+    echo_partial,
+    exit_code,
     load,
     manifest_options,
     parse_port,
     parse_protocol,
+    strict_input_option,
 )
 
 
@@ -39,6 +42,7 @@ from netfence.cli.common import (
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @manifest_options
+@strict_input_option
 def check_command(
     source: str,
     destination: str,
@@ -49,6 +53,7 @@ def check_command(
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
+    strict_input: bool,
 ) -> None:
     """Decide one connection FROM -> TO and explain it rule by rule.
 
@@ -58,10 +63,12 @@ def check_command(
     lookup to kube-dns as a step, optionally with :PORT (catalog.catalog:80),
     or an endpoint described by namespace and labels, NS:key=value,... (a
     hypothetical pod of NS with exactly those labels and no container ports;
-    for policies without pod manifests). Exit code 0 when allowed, 1 when not.
+    for policies without pod manifests). Exit code 0 when allowed, 1 when not
+    (4 with --strict-input when the input was partial).
     """
     from netfence.engine.check import check
     from netfence.engine.targets import resolve_target
+    from netfence.render.completeness import with_input
     from netfence.render.data import check_data
     from netfence.render.explain import explain_check
 
@@ -73,11 +80,13 @@ def check_command(
     report = check(
         loaded.compiled, loaded.cluster, src, dst, parse_port(port), parse_protocol(protocol)
     )
+    partial = loaded.completeness
     if output == "json":
-        click.echo(json.dumps(check_data(report), indent=2))
+        click.echo(json.dumps(with_input(check_data(report), partial), indent=2))
     else:
-        click.echo("\n".join(explain_check(report)))
-    sys.exit(EXIT_OK if report.allowed else EXIT_FAILED)
+        click.echo("\n".join(explain_check(report, partial.partial)))
+        echo_partial(partial)
+    sys.exit(exit_code(EXIT_OK if report.allowed else EXIT_FAILED, partial, strict_input))
 
 
 def _parse_resolves(values: tuple[str, ...]) -> dict[str, Any]:

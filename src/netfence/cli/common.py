@@ -13,12 +13,23 @@ from netfence.errors import InvalidInputError, TargetError
 if TYPE_CHECKING:
     from netfence.compile.compiled import CompiledPolicySet
     from netfence.model.cluster import Cluster
+    from netfence.model.completeness import Completeness
     from netfence.model.diagnostics import Diagnostic
     from netfence.model.ports import Protocol
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+EXIT_PARTIAL = 4  # --strict-input: the answer was computed from a partial input
+
+
+def strict_input_option(func: F) -> F:
+    return click.option(
+        "--strict-input",
+        is_flag=True,
+        help="Exit 4 when anything in the input was not evaluated (skipped kinds, "
+        "other policy kinds, kustomize fields not applied): see docs/input.md.",
+    )(func)
 
 
 def manifest_options(func: F) -> F:
@@ -54,6 +65,7 @@ class Loaded:
     cluster: Cluster
     compiled: CompiledPolicySet
     diagnostics: tuple[Diagnostic, ...]
+    completeness: Completeness
 
 
 def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | None) -> Loaded:
@@ -71,7 +83,25 @@ def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | N
     if errors:
         raise InvalidInputError(errors)
     print_diagnostics(d for d in built.diagnostics if d.severity is not Severity.ERROR)
-    return Loaded(built.cluster, compile_policies(built.cluster.policies), built.diagnostics)
+    compiled = compile_policies(built.cluster.policies)
+    return Loaded(built.cluster, compiled, built.diagnostics, built.completeness)
+
+
+def echo_partial(completeness: Completeness | None) -> None:
+    """The PARTIAL INPUT block on stdout, beside the answer (nothing when complete)."""
+    from netfence.render.completeness import partial_lines
+
+    lines = partial_lines(completeness)
+    if lines:
+        click.echo("\n".join(lines))
+
+
+def exit_code(code: int, completeness: Completeness | None, strict_input: bool) -> int:
+    """``code``, unless --strict-input was given and the input was partial (4, which
+    takes precedence: the answer itself is not to be trusted)."""
+    if strict_input and completeness is not None and completeness.partial:
+        return EXIT_PARTIAL
+    return code
 
 
 def print_diagnostics(diagnostics: Any) -> None:

@@ -11,10 +11,13 @@ from netfence.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     MAX_MATRIX_GROUPS,
+    echo_partial,
+    exit_code,
     family_of,
     ip_family_option,
     load,
     manifest_options,
+    strict_input_option,
 )
 from netfence.errors import TargetError
 
@@ -45,6 +48,7 @@ from netfence.errors import TargetError
 )
 @ip_family_option
 @manifest_options
+@strict_input_option
 def diff_command(
     changes: tuple[str, ...],
     before: str | None,
@@ -56,14 +60,18 @@ def diff_command(
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
+    strict_input: bool,
 ) -> None:
     """What a change breaks: connections lost and gained, by workload and port.
 
     Either -f/-k BASE with --apply CHANGE, or --before DIR --after DIR. Each change
     says which policy decides it now; lost DNS (kube-dns on 53) comes first.
+    With --strict-input: exit 4 when either state's input was partial.
     """
     from netfence.analysis.diff import State, connectivity_diff, scale_diff
     from netfence.analysis.matrix import group_pods
+    from netfence.model.completeness import merged
+    from netfence.render.completeness import with_input
     from netfence.render.diff import diff_data, diff_lines
 
     if before or after:
@@ -89,8 +97,11 @@ def diff_command(
         diff = found
     else:
         diff = connectivity_diff(*states, family)
+    partial = merged(old.completeness, new.completeness)
     if output == "json":
-        click.echo(json.dumps(diff_data(diff), indent=2))
+        click.echo(json.dumps(with_input(diff_data(diff, partial), partial), indent=2))
     else:
-        click.echo("\n".join(diff_lines(diff)))
-    sys.exit(EXIT_FAILED if fail_on_loss and diff.lost else EXIT_OK)
+        click.echo("\n".join(diff_lines(diff, partial)))
+        echo_partial(partial)
+    code = EXIT_FAILED if fail_on_loss and diff.lost else EXIT_OK
+    sys.exit(exit_code(code, partial, strict_input))

@@ -10,8 +10,11 @@ import click
 from netfence.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    echo_partial,
+    exit_code,
     load,
     manifest_options,
+    strict_input_option,
 )
 
 
@@ -21,12 +24,14 @@ from netfence.cli.common import (
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @manifest_options
+@strict_input_option
 def test_command(
     expectations: str,
     output: str,
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
+    strict_input: bool,
 ) -> None:
     """Connectivity tests as code, for CI.
 
@@ -34,18 +39,22 @@ def test_command(
     defaults to TCP; optional name, resolve). fromLabels/toLabels ({namespace,
     labels, ports}) describe an end without pod manifests (docs/expectations.md).
     Exit code 0 when every expectation holds, 1 when any fails, 2 for invalid
-    input.
+    input (4 with --strict-input when the input was partial).
     """
     from netfence.analysis.expectations import run_expectations
     from netfence.io.expectations import read_expectations
+    from netfence.render.completeness import with_input
     from netfence.render.data import expectations_data
     from netfence.render.expectations import expectations_text
 
     items = read_expectations(expectations)
     loaded = load(files, kustomizations, namespace)
     results = run_expectations(loaded.compiled, loaded.cluster, items)
+    partial = loaded.completeness
     if output == "json":
-        click.echo(json.dumps(expectations_data(results), indent=2))
+        click.echo(json.dumps(with_input(expectations_data(results), partial), indent=2))
     else:
         click.echo("\n".join(expectations_text(results)))
-    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+        echo_partial(partial)
+    code = EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+    sys.exit(exit_code(code, partial, strict_input))

@@ -10,8 +10,11 @@ import click
 from netfence.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    echo_partial,
+    exit_code,
     load,
     manifest_options,
+    strict_input_option,
 )
 
 
@@ -31,37 +34,42 @@ from netfence.cli.common import (
     show_default=True,
 )
 @manifest_options
+@strict_input_option
 def lint_command(
     fail_on: str,
     output: str,
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
+    strict_input: bool,
 ) -> None:
     """Check policies for likely mistakes (stable IDs; rationale and fix in docs/lint.md).
 
     Without pods in the input (a policy repository), checks that need them are
     skipped and named on one line; DNS (NF101, NF113) is judged for the pods
-    the policies name and the conventional kube-dns pods.
+    the policies name and the conventional kube-dns pods. With --strict-input:
+    exit 4 when the input was partial.
     """
     from netfence.analysis.lint import lint_report
     from netfence.analysis.lint.findings import SEVERITY_RANK
     from netfence.model.diagnostics import Severity
+    from netfence.render.completeness import with_input
     from netfence.render.lint import lint_data, lint_lines, lint_sarif
 
     loaded = load(files, kustomizations, namespace)
     report = lint_report(loaded.cluster, loaded.compiled)
     findings, skipped = report.findings, report.skipped
+    partial = loaded.completeness
     if output == "json":
-        click.echo(json.dumps(lint_data(findings, skipped), indent=2))
+        click.echo(json.dumps(with_input(lint_data(findings, skipped), partial), indent=2))
     elif output == "sarif":
-        click.echo(json.dumps(lint_sarif(findings, skipped), indent=2))
+        click.echo(json.dumps(lint_sarif(findings, skipped, partial), indent=2))
     else:
         click.echo("\n".join(lint_lines(findings, skipped)))
+        echo_partial(partial)
+    code = EXIT_OK
     if fail_on != "never":
         threshold = SEVERITY_RANK[Severity(fail_on)]
-        sys.exit(
-            EXIT_FAILED
-            if any(SEVERITY_RANK[f.severity] >= threshold for f in findings)
-            else EXIT_OK
-        )
+        if any(SEVERITY_RANK[f.severity] >= threshold for f in findings):
+            code = EXIT_FAILED
+    sys.exit(exit_code(code, partial, strict_input))

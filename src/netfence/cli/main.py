@@ -20,7 +20,8 @@ def cli() -> None:
     """Kubernetes NetworkPolicy, decided and explained before anything is applied.
 
     Input is manifests as kubectl takes them (-f FILE|DIR|-, -k DIR, -n NS).
-    Exit codes: 0 ok, 1 a check/test/validation failed, 2 invalid input, 3 environment error.
+    Exit codes: 0 ok, 1 a check/test/validation failed, 2 invalid input, 3 environment error,
+    4 partial input with --strict-input (docs/input.md).
     """
 
 

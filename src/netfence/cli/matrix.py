@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
 
 from netfence.cli.common import (
+    EXIT_OK,
     MAX_MATRIX_GROUPS,
     PROTOCOL_CHOICE,
+    echo_partial,
+    exit_code,
     family_of,
     ip_family_option,
     load,
     manifest_options,
     parse_port,
     parse_protocol,
+    strict_input_option,
 )
 from netfence.errors import TargetError
 
@@ -48,6 +53,7 @@ from netfence.errors import TargetError
 )
 @ip_family_option
 @manifest_options
+@strict_input_option
 def matrix_command(
     port: str | None,
     protocol: str | None,
@@ -59,6 +65,7 @@ def matrix_command(
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
+    strict_input: bool,
 ) -> None:
     """Who can reach whom, pods grouped by workload.
 
@@ -69,6 +76,7 @@ def matrix_command(
     In a dual-stack cluster the families differ only through ipBlocks: use
     --ip-family 6 to see IPv6. Without pods in the input (a policy repository),
     add described endpoints with --endpoint, or it is an error (exit 2).
+    With --strict-input: exit 4 when the input was partial.
     """
     from netfence.analysis.matrix import connectivity_matrix, group_pods
     from netfence.render.data import matrix_data
@@ -79,9 +87,10 @@ def matrix_command(
     if endpoints:
         loaded = _with_endpoints(loaded, endpoints, port, summary, ip_family)
     _require_pods(loaded.cluster, only)
+    partial = loaded.completeness
     if summary:
         _print_summary(loaded, output)
-        return
+        sys.exit(exit_code(EXIT_OK, partial, strict_input))
     groups = len(group_pods(loaded.cluster, only))
     if groups > MAX_MATRIX_GROUPS:
         raise TargetError(
@@ -92,13 +101,26 @@ def matrix_command(
         loaded.compiled, loaded.cluster, parse_port(port), parse_protocol(protocol), only, family
     )
     if output == "json":
-        click.echo(json.dumps(matrix_data(matrix), indent=2))
+        click.echo(json.dumps(matrix_data(matrix, partial), indent=2))
     elif output == "csv":
         click.echo(matrix_csv(matrix), nl=False)
+        _partial_comments(partial, "", err=True)  # CSV has no comments
     elif output == "dot":
         click.echo(matrix_dot(matrix), nl=False)
+        _partial_comments(partial, "// ", err=False)
     else:
         matrix_table(matrix)
+        echo_partial(partial)
+    sys.exit(exit_code(EXIT_OK, partial, strict_input))
+
+
+def _partial_comments(partial: Any, prefix: str, err: bool) -> None:
+    """The PARTIAL INPUT block as DOT comments after the graph; CSV has no comments,
+    so there it goes to stderr."""
+    from netfence.render.completeness import partial_lines
+
+    for line in partial_lines(partial)[1:]:
+        click.echo(f"{prefix}{line}", err=err)
 
 
 def _with_endpoints(
@@ -151,6 +173,7 @@ def _require_pods(cluster: Any, only: tuple[str, ...]) -> None:
 def _print_summary(loaded: Any, output: str) -> None:
     from netfence.analysis.scale.summary import ClusterAnalysis
     from netfence.cli.progress import phase
+    from netfence.render.completeness import with_input
     from netfence.render.summary import summary_data, summary_lines
 
     if output in ("csv", "dot"):
@@ -158,6 +181,7 @@ def _print_summary(loaded: Any, output: str) -> None:
     with phase("analysing the whole cluster"):
         result = ClusterAnalysis(loaded.cluster, loaded.compiled).summary()
     if output == "json":
-        click.echo(json.dumps(summary_data(result), indent=2))
+        click.echo(json.dumps(with_input(summary_data(result), loaded.completeness), indent=2))
     else:
         click.echo("\n".join(summary_lines(result)))
+        echo_partial(loaded.completeness)

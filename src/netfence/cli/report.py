@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from netfence.cli.common import (
+    EXIT_OK,
+    echo_partial,
+    exit_code,
     family_of,
     ip_family_option,
     load,
     manifest_options,
     refuse_huge,
+    strict_input_option,
 )
 from netfence.errors import EnvironmentProblem
 
@@ -27,6 +33,7 @@ from netfence.errors import EnvironmentProblem
 @click.option("--title", default="netfence report", show_default=True)
 @ip_family_option
 @manifest_options
+@strict_input_option
 def report_command(
     path: str,
     title: str,
@@ -34,9 +41,11 @@ def report_command(
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
+    strict_input: bool,
 ) -> None:
     """One HTML page: heatmap by workload, graph of allowed flows, filters, lint findings,
-    and the explanation of any cell."""
+    and the explanation of any cell. A partial input shows as a banner at the top
+    (and exits 4 with --strict-input)."""
     from pathlib import Path
 
     from netfence.analysis.report import report_data
@@ -48,7 +57,14 @@ def report_command(
     with phase("computing the report"):
         data = report_data(loaded.compiled, loaded.cluster, family_of(ip_family, False))
     try:
-        Path(path).write_text(report_html(data, title), encoding="utf-8")
+        page = report_html(data, title, loaded.completeness)
+        Path(path).write_text(page, encoding="utf-8")
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot write: {exc.strerror}") from exc
-    click.echo(f"wrote {path}: {len(data.groups)} workloads, {len(data.findings)} lint findings")
+    partial = loaded.completeness
+    click.echo(
+        f"wrote {path}: {len(data.groups)} workloads, {len(data.findings)} lint findings"
+        + (" (PARTIAL INPUT: see the banner at the top)" if partial.partial else "")
+    )
+    echo_partial(partial)
+    sys.exit(exit_code(EXIT_OK, partial, strict_input))

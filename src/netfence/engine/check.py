@@ -10,6 +10,7 @@ own, so that a default-deny egress policy shows that the lookup is what fails.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledPolicySet
@@ -18,6 +19,7 @@ from netfence.engine.evaluate import evaluate
 from netfence.engine.targets import Target, TargetKind
 from netfence.errors import TargetError
 from netfence.model.cluster import Cluster, Pod, Service
+from netfence.model.completeness import OtherPolicy
 from netfence.model.policy import Direction, IPAddress
 from netfence.model.ports import Protocol
 from netfence.model.traffic import Connection, Endpoint
@@ -57,6 +59,9 @@ class CheckReport:
     protocol: Protocol
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+    # policies of other kinds that may also decide this (a pod of their namespace
+    # takes part, or they are cluster-wide): not evaluated, so the verdict is uncertain
+    unevaluated: tuple[OtherPolicy, ...] = ()
 
     @property
     def dns_step(self) -> Step | None:
@@ -120,7 +125,13 @@ def check(
     steps.append(_connect_step(compiled, cluster, sources, destination, port, protocol))
     notes.extend(described_port_notes(compiled, destination))
     return CheckReport(
-        source, destination, port, protocol or Protocol.TCP, tuple(steps), tuple(notes)
+        source,
+        destination,
+        port,
+        protocol or Protocol.TCP,
+        tuple(steps),
+        tuple(notes),
+        unevaluated_for(cluster, (d for s in steps for d in s.decisions)),
     )
 
 
@@ -147,6 +158,20 @@ def described_port_notes(compiled: CompiledPolicySet, destination: Target) -> li
         f"{', '.join(repr(n) for n in names)}: the rules using those names match nothing "
         "(in expectations, toLabels.ports declares them)"
     ]
+
+
+def unevaluated_for(cluster: Cluster, decisions: Iterable[Decision]) -> tuple[OtherPolicy, ...]:
+    """The policies of other kinds that may also decide these connections: those of
+    a namespace whose pod takes part, and every cluster-wide one."""
+    if not cluster.other_policies:
+        return ()
+    namespaces = {
+        e.pod.namespace
+        for d in decisions
+        for e in (d.connection.src, d.connection.dst)
+        if e.pod is not None
+    }
+    return tuple(p for p in cluster.other_policies if p.may_affect(namespaces))
 
 
 def _source_endpoints(source: Target) -> list[Endpoint]:

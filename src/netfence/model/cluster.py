@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from netfence.model.completeness import OtherPolicy
 from netfence.model.diagnostics import Source
 from netfence.model.labels import Labels
 from netfence.model.policy import IPAddress, NetworkPolicy
@@ -111,6 +112,8 @@ class Cluster:
     nodes: tuple[Node, ...] = ()
     policies: tuple[NetworkPolicy, ...] = ()
     cluster_domain: str = "cluster.local"
+    # policies of other kinds (Cilium, Calico, AdminNetworkPolicy, EKS): not evaluated
+    other_policies: tuple[OtherPolicy, ...] = ()
     # lookups built by __post_init__; not init fields, so dataclasses.replace makes new ones
     _ns_index: dict[str, Namespace] = field(
         default_factory=dict, init=False, compare=False, repr=False

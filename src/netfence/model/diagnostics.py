@@ -43,13 +43,15 @@ class Severity(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One problem, located by file, document, object and field path."""
+    """One problem, located by file, document, object and field path; ``code``
+    marks the diagnostics that other code collects (model/completeness.py)."""
 
     severity: Severity
     message: str
     source: Source | None = None
     obj: ObjectRef | None = None
     field: str | None = None
+    code: str | None = None
 
     def format(self) -> str:
         where = locate(self.source, self.obj, self.field)

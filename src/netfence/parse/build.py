@@ -12,7 +12,11 @@
   is made; two live pods with one address are reported (a warning).
 - A later object with the same kind, namespace and name replaces an earlier one,
   as ``kubectl apply`` would, with a notice.
-- Invalid NetworkPolicies are reported and left out; unknown kinds are counted.
+- Invalid NetworkPolicies are reported and left out; unknown kinds are counted,
+  with their sources (``BuildResult.completeness``).
+- Policies of other recognised kinds (Cilium, Calico, AdminNetworkPolicy, EKS)
+  are kept as ``Cluster.other_policies``: not evaluated, but named by every
+  verdict they may affect.
 - Pods in phase Succeeded or Failed are left out with a notice (not endpoints).
 """
 
@@ -24,6 +28,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Namespace, Node, Pod, Service
+from netfence.model.completeness import (
+    Completeness,
+    OtherPolicy,
+    SkippedKind,
+    completeness,
+    is_inert,
+    other_policy_kind,
+)
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source, error, notice
 from netfence.model.labels import Labels
 from netfence.model.policy import NetworkPolicy
@@ -55,6 +67,12 @@ class BuildResult:
     cluster: Cluster
     diagnostics: tuple[Diagnostic, ...]
     skipped: dict[str, int] = field(default_factory=dict)
+    skipped_kinds: tuple[SkippedKind, ...] = ()
+
+    @property
+    def completeness(self) -> Completeness:
+        """What was not evaluated: skipped kinds, other policy kinds, fields not applied."""
+        return completeness(self.skipped_kinds, self.cluster.other_policies, self.diagnostics)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -69,8 +87,10 @@ class _Collected:
     services: dict[str, Service] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
     policies: dict[str, NetworkPolicy] = field(default_factory=dict)
+    other_policies: dict[str, OtherPolicy] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    skipped_sources: dict[tuple[str, str], list[Source]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,8 +175,15 @@ def build_cluster(
         services=tuple(services),
         nodes=tuple(nodes),
         policies=tuple(collected.policies.values()),
+        other_policies=tuple(collected.other_policies.values()),
     )
-    return BuildResult(cluster, tuple(collected.diagnostics), dict(collected.skipped))
+    skipped_kinds = tuple(
+        SkippedKind(api_version, kind, tuple(sources), is_inert(api_version, kind))
+        for (api_version, kind), sources in sorted(collected.skipped_sources.items())
+    )
+    return BuildResult(
+        cluster, tuple(collected.diagnostics), dict(collected.skipped), skipped_kinds
+    )
 
 
 Converter = Callable[[RawDocument, str, FieldReader], object]
@@ -198,6 +225,13 @@ def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
     reader = FieldReader(doc.source, object_ref(doc, namespace))
     ref = reader.obj or object_ref(doc, None)
     key = f"{kind}/{ref.namespace}/{ref.name}"
+    api_version = doc.obj.get("apiVersion")
+    other = other_policy_kind(api_version if isinstance(api_version, str) else "", kind)
+    if other is not None:  # recognised, not evaluated
+        own = None if other.cluster_wide else namespace_of(doc, default_namespace)
+        policy = OtherPolicy(str(api_version), kind, own, ref.name or "", doc.source)
+        key = f"{other.group}/{kind}/{own}/{policy.name}"
+        return _Converted("other_policies", key, policy, ref, ())
     if kind == "NetworkPolicy":
         problems = tuple(validate_network_policy(doc.obj, doc.source, namespace))
         if any(d.severity is Severity.ERROR for d in problems):
@@ -231,6 +265,9 @@ def _add(converted: _Converted, doc: RawDocument, into: _Collected) -> None:
     into.diagnostics.extend(converted.diagnostics)
     if converted.skipped_kind is not None:
         into.skipped[converted.skipped_kind] += 1
+        api_version = doc.obj.get("apiVersion")
+        what = (api_version if isinstance(api_version, str) else "", doc.kind)
+        into.skipped_sources.setdefault(what, []).append(doc.source)
     if not converted.table:
         return
     table: dict[str, object] = getattr(into, converted.table)
@@ -251,6 +288,7 @@ def _namespaces(collected: _Collected) -> list[Namespace]:
         *(p.namespace for p in collected.pods.values()),
         *(s.namespace for s in collected.services.values()),
         *(p.namespace for p in collected.policies.values()),
+        *(p.namespace for p in collected.other_policies.values() if p.namespace is not None),
         *(w.namespace for w in collected.workloads.values()),
     ]
     for name in used:

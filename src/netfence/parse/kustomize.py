@@ -7,7 +7,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from netfence.model.diagnostics import Diagnostic, Source, error, notice
+from netfence.model.completeness import field_not_applied
+from netfence.model.diagnostics import Diagnostic, Source, error
 from netfence.parse.documents import RawDocument
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -42,7 +43,9 @@ def read_kustomization(obj: object, source: Source) -> Kustomization:
         namespace = None
     for key in sorted(set(obj) - _UNDERSTOOD):
         problems.append(
-            notice(f"{key}: not applied by netfence (only resources and namespace are)", source)
+            field_not_applied(
+                str(key), "not applied by netfence (only resources and namespace are)", source
+            )
         )
     return Kustomization(tuple(resources), namespace, tuple(problems))
 

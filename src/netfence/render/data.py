@@ -9,8 +9,10 @@ from netfence.analysis.expectations import ExpectationResult
 from netfence.analysis.matrix import Matrix
 from netfence.engine.check import CheckReport, Step
 from netfence.engine.decision import Decision, DirectionVerdict
+from netfence.model.completeness import Completeness
 from netfence.model.diagnostics import Diagnostic
 from netfence.model.traffic import Endpoint
+from netfence.render.completeness import policy_ref, with_input
 
 Json = dict[str, Any]
 
@@ -75,7 +77,7 @@ def step_data(step: Step) -> Json:
 
 
 def check_data(report: CheckReport) -> Json:
-    return {
+    data: Json = {
         "from": report.source.text,
         "to": report.destination.text,
         "port": report.port,
@@ -85,6 +87,9 @@ def check_data(report: CheckReport) -> Json:
         "steps": [step_data(s) for s in report.steps],
         "notes": list(report.notes),
     }
+    if report.unevaluated:  # the verdict is uncertain: these may also decide it
+        data["may_also_be_decided_by"] = [policy_ref(p) for p in report.unevaluated]
+    return data
 
 
 def expectations_data(results: Sequence[ExpectationResult]) -> Json:
@@ -109,9 +114,9 @@ def expectations_data(results: Sequence[ExpectationResult]) -> Json:
     return {"results": entries, "passed": passed, "failed": len(results) - passed}
 
 
-def matrix_data(matrix: Matrix) -> Json:
+def matrix_data(matrix: Matrix, completeness: Completeness | None = None) -> Json:
     names = [g.key for g in matrix.groups]
-    return {
+    data: Json = {
         "port": matrix.port,
         "protocol": None if matrix.protocol is None else matrix.protocol.value,
         "ip_family": matrix.family,
@@ -128,6 +133,14 @@ def matrix_data(matrix: Matrix) -> Json:
             for j, c in enumerate(row)
         ],
     }
+    if completeness is not None and completeness.policies:
+        n, groups = len(names), matrix.groups
+        for k, cell in enumerate(data["cells"]):  # row-major, as built above
+            pair = (groups[k // n].namespace, groups[k % n].namespace)
+            affecting = completeness.affecting(pair)
+            if affecting:
+                cell["may_also_be_decided_by"] = [policy_ref(p) for p in affecting]
+    return with_input(data, completeness)
 
 
 def diagnostic_data(d: Diagnostic) -> Json:

@@ -9,6 +9,7 @@ from netfence.engine.check import CheckReport, Step, StepKind, Verdict
 from netfence.engine.decision import Decision, DirectionVerdict, Outcome, RuleMatch
 from netfence.model.policy import Direction
 from netfence.model.traffic import Endpoint
+from netfence.render.completeness import may_also_be_decided_by
 
 VERDICT_WORDS = {
     Verdict.ALLOWED: "ALLOWED",
@@ -111,14 +112,22 @@ def explain_step(step: Step) -> list[str]:
     return lines
 
 
-def explain_check(report: CheckReport) -> list[str]:
+def explain_check(report: CheckReport, partial_input: bool = False) -> list[str]:
+    """The verdict, then each step; ``partial_input``: the input had things not
+    evaluated (the PARTIAL INPUT block follows), said on the verdict's line too."""
     port = "" if report.port is None else f" port {report.port}"
     proto = f"/{report.protocol.value}"
     head = (
         f"{report.source.format()} -> {report.destination.text}{port}{proto}: "
         f"{VERDICT_WORDS[report.verdict]}"
     )
+    if report.unevaluated:
+        n = len(report.unevaluated)
+        head += f" (uncertain: {n} {'policy' if n == 1 else 'policies'} not evaluated)"
+    elif partial_input:
+        head += " (uncertain: partial input, see below)"
     lines = [head]
+    lines.extend(f"  {line}" for line in may_also_be_decided_by(report.unevaluated))
     dns = report.dns_step
     if dns is not None and dns.verdict is not Verdict.ALLOWED:
         lines.append(

@@ -7,7 +7,9 @@ from typing import Any
 
 from netfence import __version__
 from netfence.analysis.lint import CHECKS, Finding, LintReport, Skipped
+from netfence.model.completeness import Completeness
 from netfence.model.diagnostics import Severity
+from netfence.render.completeness import sarif_notifications
 
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "note"}
 DOCS = "docs/lint.md"
@@ -44,7 +46,13 @@ def lint_data(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> d
     }
 
 
-def lint_sarif(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> dict[str, Any]:
+def lint_sarif(
+    findings: Sequence[Finding],
+    skipped: Sequence[Skipped] = (),
+    completeness: Completeness | None = None,
+) -> dict[str, Any]:
+    """SARIF 2.1.0. Skipped checks and a partial input are said by the run's
+    invocation, as notifications (executionSuccessful stays true: lint itself ran)."""
     rules = [
         {
             "id": check.id,
@@ -65,6 +73,8 @@ def lint_sarif(findings: Sequence[Finding], skipped: Sequence[Skipped] = ()) -> 
         if line is not None
         else []
     )
+    if completeness is not None and completeness.partial:
+        notifications += sarif_notifications(completeness)
     invocation = {"executionSuccessful": True, "toolExecutionNotifications": notifications}
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -10,6 +10,8 @@ import math
 from typing import Any
 
 from netfence.analysis.report import ReportData
+from netfence.model.completeness import Completeness
+from netfence.render.completeness import PARTIAL_STYLE, may_also_be_decided_by, partial_html
 from netfence.render.explain import explain_decision
 from netfence.render.terminal import safe_text
 
@@ -75,8 +77,17 @@ def script_json(value: Any) -> str:
     return "".join(_SCRIPT_UNSAFE.get(c, c) for c in text)
 
 
-def _data(data: ReportData) -> dict[str, Any]:
-    """What the page's script draws; the same visible text as the HTML around it."""
+def _data(data: ReportData, completeness: Completeness | None = None) -> dict[str, Any]:
+    """What the page's script draws; the same visible text as the HTML around it. A
+    cell that policies of other kinds may also decide names them in its explanation."""
+
+    def also(i: int, j: int) -> str:
+        if completeness is None or not completeness.policies:
+            return ""
+        pair = (data.groups[i].namespace, data.groups[j].namespace)
+        lines = may_also_be_decided_by(completeness.affecting(pair))
+        return "".join(f"\n{line}" for line in lines)
+
     return {
         "groups": [
             {"name": safe_text(g.key), "namespace": safe_text(g.namespace)} for g in data.groups
@@ -87,7 +98,7 @@ def _data(data: ReportData) -> dict[str, Any]:
                     "port": safe_text(p.port),
                     "allowed": p.allowed,
                     "total": p.total,
-                    "explain": safe_text("\n".join(explain_decision(p.example))),
+                    "explain": safe_text("\n".join(explain_decision(p.example)) + also(i, j)),
                 }
                 for p in ports
             ]
@@ -136,17 +147,21 @@ def _findings(data: ReportData) -> str:
     return f'<table class="findings">{"".join(rows)}</table>'
 
 
-def report_html(data: ReportData, title: str = "netfence report") -> str:
+def report_html(
+    data: ReportData, title: str = "netfence report", completeness: Completeness | None = None
+) -> str:
     namespaces = sorted({g.namespace for g in data.groups})
     ports = sorted({p.port for cell in data.cells.values() for p in cell})
     ns_options = "".join(f'<option value="{_h(n)}">{_h(n)}</option>' for n in namespaces)
     port_options = "".join(f'<option value="{_h(p)}">{_h(p)}</option>' for p in ports)
-    payload = script_json(_data(data))
+    payload = script_json(_data(data, completeness))
+    partial = completeness is not None and completeness.partial
+    style = STYLE + PARTIAL_STYLE if partial else STYLE
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{_h(title)}</title><style>{STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>{_h(title)}</title><style>{style}</style></head>
 <body>
 <h1>{_h(title)}</h1>
-<p>{len(data.groups)} workloads. Each cell: can the row's pods reach the column's pods on the ports they declare?
+{partial_html(completeness)}<p>{len(data.groups)} workloads. Each cell: can the row's pods reach the column's pods on the ports they declare?
 ✓ all pod pairs allowed, ✗ none, ~ some, · nothing to probe. Click a cell for its explanation.</p>
 <label>namespace <select id="ns"><option value="">all</option>{ns_options}</select></label>
 <label>port <select id="port"><option value="">any declared port</option>{port_options}</select></label>

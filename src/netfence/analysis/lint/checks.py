@@ -48,11 +48,17 @@ def _finding(
 def dns_blocked(ctx: Context) -> Iterator[Finding]:
     """Evaluated with the engine (lint/dns.py): another policy that allows DNS (as
     the workshop's allow-ui-egress does) keeps it quiet."""
-    return (f for f in ctx.dns if f.check is DNS_BLOCKED)
+    return (f for f in ctx.dns if f.check is DNS_BLOCKED and not _policy_covered(ctx, f))
 
 
 def dns_tcp_blocked(ctx: Context) -> Iterator[Finding]:
-    return (f for f in ctx.dns if f.check is DNS_TCP_BLOCKED)
+    return (f for f in ctx.dns if f.check is DNS_TCP_BLOCKED and not _policy_covered(ctx, f))
+
+
+def _policy_covered(ctx: Context, finding: Finding) -> bool:
+    """A policy of another kind may already allow DNS where this finding's policy is
+    (NF114): the DNS checks stay quiet there rather than recommend what it may do."""
+    return finding.obj is not None and _covered(ctx, finding.obj.namespace or "")
 
 
 SELECTS_NOTHING = Check(
@@ -446,8 +452,8 @@ NO_DEFAULT_DENY = Check(
 def no_default_deny(ctx: Context) -> Iterator[Finding]:
     for ns in ctx.cluster.namespaces:
         pods = [p for p in ctx.cluster.pods_in(ns.name) if not p.host_network]
-        if not pods:
-            continue
+        if not pods or _covered(ctx, ns.name):
+            continue  # covered: a policy of another kind may already deny (NF114)
         policies = ctx.compiled.by_namespace.get(ns.name, ())
         missing = [
             d.value
@@ -500,6 +506,35 @@ def _covers(outer: CompiledPolicy, inner: CompiledPolicy) -> bool:
     )
 
 
+def _covered(ctx: Context, namespace: str) -> bool:
+    """A policy of another kind (not evaluated) may decide this namespace's traffic."""
+    return any(p.may_affect((namespace,)) for p in ctx.cluster.other_policies)
+
+
+NOT_EVALUATED = Check(
+    "NF114", "not-evaluated-policy", Severity.NOTICE,
+    "a policy of another kind (Cilium, Calico, AdminNetworkPolicy, EKS) is not evaluated",
+    "netfence recognises these kinds but does not evaluate them yet, so a verdict involving "
+    "a pod they may select can be wrong. Checks that recommend adding policy (NF101, "
+    "NF109) are not reported where such a policy may already do what they would recommend: "
+    "in its namespace, or everywhere for a cluster-wide kind.",
+    "Check the verdicts that name this policy by hand, or test them in a cluster running "
+    "its CNI; use --strict-input to make CI fail on inputs netfence cannot fully evaluate.",
+)  # fmt: skip
+
+
+def not_evaluated(ctx: Context) -> Iterator[Finding]:
+    for other in ctx.cluster.other_policies:
+        where = "every namespace" if other.namespace is None else f"namespace {other.namespace}"
+        yield Finding(
+            NOT_EVALUATED,
+            f"not evaluated; NF101 and NF109 are not reported for {where}, since it may "
+            "already allow DNS or deny by default there",
+            other.source,
+            ObjectRef(other.kind, other.namespace, other.name),
+        )
+
+
 CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (DNS_BLOCKED, dns_blocked),
     (SELECTS_NOTHING, selects_nothing),
@@ -514,6 +549,7 @@ CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (JOINED_PEER, joined_peer),
     (ONE_FAMILY, ipblock_one_family),
     (DNS_TCP_BLOCKED, dns_tcp_blocked),
+    (NOT_EVALUATED, not_evaluated),
 )
 
 NO_PODS = "no pods in the input"
