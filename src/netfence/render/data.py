@@ -115,6 +115,8 @@ def matrix_data(matrix: Matrix) -> Json:
         "port": matrix.port,
         "protocol": None if matrix.protocol is None else matrix.protocol.value,
         "ip_family": matrix.family,
+        "counted": "connections between distinct pods; loopback: a pod's connections to "
+        "itself, always allowed and not counted",
         "groups": [{"name": g.key, "pods": [p.key for p in g.pods]} for g in matrix.groups],
         "cells": [
             {
@@ -122,6 +124,7 @@ def matrix_data(matrix: Matrix) -> Json:
                 "to": names[j],
                 "allowed": c.allowed,
                 "total": c.total,
+                "loopback": c.loopback,
                 "state": c.state,
             }
             for i, row in enumerate(matrix.cells)

@@ -22,6 +22,7 @@ table.matrix{border-collapse:collapse}
 td.cell{width:28px;text-align:center;cursor:pointer}
 td[data-state=all]{background:#2e9d4c;color:#fff}td[data-state=no]{background:#c8312f;color:#fff}
 td[data-state=some]{background:#e7a33e}td[data-state=none]{background:#f3f3f3;color:#999}
+td[data-state=loopback]{background:#dfe8df;color:#555}
 td.cell.picked{outline:3px solid #222}
 #explain{background:#f6f6f6;padding:10px;white-space:pre-wrap;font:12px monospace;min-height:40px}
 .findings td{padding:2px 8px;font-size:12px;border-bottom:1px solid #eee}
@@ -32,8 +33,12 @@ SCRIPT = """
 const D=JSON.parse(document.getElementById('data').textContent);
 const nsSel=document.getElementById('ns'),portSel=document.getElementById('port');
 function state(ports,port){const ps=port?ports.filter(p=>p.port===port):ports;
- if(!ps.length)return 'none';const a=ps.reduce((s,p)=>s+p.allowed,0),t=ps.reduce((s,p)=>s+p.total,0);
+ const a=ps.reduce((s,p)=>s+p.allowed,0),t=ps.reduce((s,p)=>s+p.total,0);
+ if(!t)return ps.some(p=>p.loopback)?'loopback':'none';
  return a===t?'all':(a===0?'no':'some');}
+function line(p){const own=p.loopback?' ('+p.loopback+' of a pod to itself: always allowed, not counted)':'';
+ return p.port+': '+(p.total?p.allowed+' of '+p.total+' connections between distinct pods allowed':
+  'only pods reaching themselves')+own+'\\n'+p.explain;}
 function draw(){const ns=nsSel.value,port=portSel.value;
  const idx=D.groups.map((g,i)=>i).filter(i=>!ns||D.groups[i].namespace===ns);
  const t=document.getElementById('matrix');t.innerHTML='';
@@ -42,11 +47,11 @@ function draw(){const ns=nsSel.value,port=portSel.value;
  idx.forEach(i=>{const r=t.insertRow();const th=document.createElement('th');th.textContent=D.groups[i].name;r.appendChild(th);
   idx.forEach(j=>{const c=r.insertCell();const ports=D.cells[i+','+j]||[];const s=state(ports,port);
    c.className='cell';c.dataset.from=D.groups[i].name;c.dataset.to=D.groups[j].name;c.dataset.state=s;
-   c.textContent={all:'✓',no:'✗',some:'~',none:'·'}[s];
+   c.textContent={all:'✓',no:'✗',some:'~',none:'·',loopback:'↺'}[s];
    c.onclick=()=>{document.querySelectorAll('td.picked').forEach(x=>x.classList.remove('picked'));c.classList.add('picked');
     const shown=port?ports.filter(p=>p.port===port):ports;
     document.getElementById('explain').textContent=D.groups[i].name+' -> '+D.groups[j].name+'\\n\\n'+
-     (shown.map(p=>p.port+': '+p.allowed+' of '+p.total+' pod pairs allowed\\n'+p.explain).join('\\n\\n')||'nothing to probe');};});});}
+     (shown.map(line).join('\\n\\n')||'nothing to probe');};});});}
 nsSel.onchange=draw;portSel.onchange=draw;draw();
 """
 
@@ -87,6 +92,7 @@ def _data(data: ReportData) -> dict[str, Any]:
                     "port": safe_text(p.port),
                     "allowed": p.allowed,
                     "total": p.total,
+                    "loopback": p.loopback,
                     "explain": safe_text("\n".join(explain_decision(p.example))),
                 }
                 for p in ports
@@ -112,7 +118,7 @@ def _graph(data: ReportData) -> str:
              '<defs><marker id="a" markerWidth="8" markerHeight="8" refX="8" refY="3" orient="auto">'
              '<path d="M0,0 L8,3 L0,6 z" fill="#2e9d4c"/></marker></defs>']  # fmt: skip
     for (i, j), ports in sorted(data.cells.items()):
-        if i != j and any(p.allowed for p in ports):
+        if i != j and any(p.allowed for p in ports):  # loopback is no flow
             (x1, y1), (x2, y2) = points[i], points[j]
             parts.append(f'<line class="flow" x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '
                          f'stroke="#2e9d4c" stroke-opacity="0.45" marker-end="url(#a)"/>')  # fmt: skip
@@ -147,7 +153,9 @@ def report_html(data: ReportData, title: str = "netfence report") -> str:
 <body>
 <h1>{_h(title)}</h1>
 <p>{len(data.groups)} workloads. Each cell: can the row's pods reach the column's pods on the ports they declare?
-✓ all pod pairs allowed, ✗ none, ~ some, · nothing to probe. Click a cell for its explanation.</p>
+✓ all allowed, ✗ none, ~ some, · nothing to probe, ↺ only pods reaching themselves.
+Counted: connections between distinct pods; a pod reaching itself is always allowed (loopback)
+and not counted. Click a cell for its explanation.</p>
 <label>namespace <select id="ns"><option value="">all</option>{ns_options}</select></label>
 <label>port <select id="port"><option value="">any declared port</option>{port_options}</select></label>
 <h2>Connectivity by workload</h2>
