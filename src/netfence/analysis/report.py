@@ -1,13 +1,12 @@
 """Everything the HTML report shows, computed once: the workload matrix per port,
 one explanation per cell and port, and the lint findings.
 
-Up to ``MAX_WORKLOADS`` workloads the report shows every workload pair, computed
-by the engine pod pair by pair. Past that it aggregates by namespace
+Up to ``Limits.workloads`` workloads the report shows every workload pair,
+computed by the engine pod pair by pair. Past that it aggregates by namespace
 (``Aggregated``): namespace × namespace counts from the whole-cluster class
-analysis, and the workload cells of as many namespace pairs as fit in
-``MAX_EMBEDDED_CELLS`` (a pair at most ``MAX_PAIR_CELLS``), so that the page
-stays bounded at any size. The namespaces shown can be chosen (``namespaces``):
-policies of every namespace still apply."""
+analysis, and the workload cells of as many namespace pairs as ``Limits``
+allows, so that the page stays bounded at any size (docs/report.md). The
+namespaces shown can be chosen (``namespaces``): the policies of every namespace still apply."""
 
 from __future__ import annotations
 

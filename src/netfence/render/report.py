@@ -1,6 +1,8 @@
 """One self-contained HTML file: heatmap by workload, graph of allowed flows,
-namespace and port filters, lint findings, and an explanation for any cell.
-No network access is needed to open it: styles, script and data are inline."""
+namespace and port filters, lint findings, and an explanation for any cell; or,
+when the data is aggregated, a namespace heatmap whose cells open the workload
+cells of the pair when they are embedded (docs/report.md). No network access is
+needed to open it: styles, script and data are inline."""
 
 from __future__ import annotations
 
