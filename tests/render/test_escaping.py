@@ -111,7 +111,9 @@ def test_embedded_json_is_the_data(page: str, data: ReportData) -> None:
         safe_text(g.namespace) for g in data.groups
     ]
     n = len(data.groups)
-    assert len(embedded["cells"]) == n * (n - 1)  # no policy: every pair but a pod and itself
+    assert len(embedded["cells"]) == n * n  # no policy: every pair, and each pod and itself
+    assert all(embedded["cells"][f"{i},{i}"][0]["total"] == 0 for i in range(n))
+    assert all(embedded["cells"][f"{i},{i}"][0]["loopback"] == 1 for i in range(n))
     first = embedded["cells"]["0,1"][0]["explain"]
     assert first.startswith(f"{_keys(data)[0]} -> {_keys(data)[1]} 80/TCP: allowed")
 
@@ -186,7 +188,7 @@ def test_chromium_draws_the_heatmap_with_hostile_names(
     assert len(parsed.cells) == len(keys) ** 2  # the page's script drew every cell
     assert {(a, b) for a, b, _ in parsed.cells} == {(a, b) for a in keys for b in keys}
     states = {(a, b): state for a, b, state in parsed.cells}
-    assert all(states[a, b] == ("none" if a == b else "all") for a in keys for b in keys)
+    assert all(states[a, b] == ("loopback" if a == b else "all") for a in keys for b in keys)
     assert [t for t in parsed.found["th"] if t in keys] == keys + keys  # columns, then rows
     assert parsed.found["title"] == [safe_text(f"report {NAMES[0]}")]  # no injected script ran
 
@@ -308,7 +310,7 @@ def test_matrix_lines_show_names_escaped() -> None:
     text = "\n".join(lines)
     assert not {c for c in text if ord(c) < 0x20 and c != "\n"}
     assert all(safe_line(g.key) in text for g in matrix.groups)
-    assert len(lines) == 1 + len(NAMES) + 3  # no name adds a line
+    assert len(lines) == 1 + len(NAMES) + 4  # no name adds a line
     widths = {len(line) for line in lines[1 : 1 + len(NAMES)]}
     assert len(widths) == 1  # columns aligned on the escaped names
 

@@ -79,4 +79,4 @@ def test_chromium_renders_the_expected_cells(report: Path, tmp_path: Path) -> No
     assert cells[("ui/deployment/ui", "catalog/deployment/catalog")] == "all"
     assert cells[("ui/deployment/ui", "catalog/statefulset/catalog-mysql")] == "no"
     assert cells[("catalog/deployment/catalog", "ui/deployment/ui")] == "all"
-    assert cells[("ui/deployment/ui", "ui/deployment/ui")] == "none"
+    assert cells[("ui/deployment/ui", "ui/deployment/ui")] == "loopback"  # one pod: itself only

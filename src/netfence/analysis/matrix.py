@@ -1,8 +1,14 @@
 """Who can reach whom: pods grouped by workload, evaluated pair by pair with the engine.
 
-A cell counts the (source pod, destination pod, port) connections that are
-allowed. Without a port, each destination pod is probed on the container ports
-it declares (the ports it serves); with ``port``, on that port (a name is
+A cell counts the (source pod, destination pod, port) connections between two
+distinct pods that are allowed. A pod reaching itself is always allowed
+(loopback, as the upstream e2e tests assume) and says nothing about policies:
+those connections are counted apart (``Cell.loopback``), never in ``allowed`` /
+``total``, the same convention as ``check``, the report and the whole-cluster
+analysis (which counts ordered pairs of distinct pods).
+
+Without a port, each destination pod is probed on the container ports it
+declares (the ports it serves); with ``port``, on that port (a name is
 resolved per destination pod). Connections are in the destination's primary
 address family, or in ``family`` (4 or 6) when given: then pods without an
 address of that family take part in no connection.
@@ -31,13 +37,14 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class Cell:
-    allowed: int
-    total: int
+    allowed: int  # connections between distinct pods that are allowed
+    total: int  # connections between distinct pods
+    loopback: int = 0  # connections of a pod to itself: always allowed, not counted
 
     @property
     def state(self) -> str:
         if self.total == 0:
-            return "none"
+            return "loopback" if self.loopback else "none"
         if self.allowed == self.total:
             return "all"
         return "no" if self.allowed == 0 else "some"
@@ -101,10 +108,27 @@ def _cell(
     family: int | None,
 ) -> Cell:
     allowed = total = 0
-    for s, d, number, proto in probes(src, dst, port, protocol, True, family):
+    for s, d, number, proto in probes(src, dst, port, protocol, False, family):
         total += 1
         allowed += evaluate(compiled, cluster, pod_connection(s, d, number, proto, family)).allowed
-    return Cell(allowed, total)
+    return Cell(allowed, total, loopback_count(src, dst, port, protocol, family))
+
+
+def loopback_count(
+    src: Group,
+    dst: Group,
+    port: int | str | None = None,
+    protocol: Protocol | None = None,
+    family: int | None = None,
+) -> int:
+    """The connections of a pod to itself that a cell would probe (always allowed)."""
+    if src.key != dst.key:
+        return 0
+    return sum(
+        len(destination_ports(p, port, protocol))
+        for p in src.pods
+        if family is None or p.ip_of_version(family) is not None
+    )
 
 
 def probes(

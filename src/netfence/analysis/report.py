@@ -1,46 +1,140 @@
 """Everything the HTML report shows, computed once: the workload matrix per port,
-one explanation per cell and port, and the lint findings."""
+one explanation per cell and port, and the lint findings.
+
+Up to ``Limits.workloads`` workloads the report shows every workload pair,
+computed by the engine pod pair by pair. Past that it aggregates by namespace
+(``Aggregated``): namespace × namespace counts from the whole-cluster class
+analysis, and the workload cells of as many namespace pairs as ``Limits``
+allows, so that the page stays bounded at any size (docs/report.md). The
+namespaces shown can be chosen (``namespaces``): the policies of every namespace still apply."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from netfence.analysis.aggregate import Count, PortCell, namespace_counts, pair_cells
 from netfence.analysis.lint import Finding, lint
-from netfence.analysis.matrix import Group, group_pods, pod_connection, probes
+from netfence.analysis.matrix import (
+    Group,
+    destination_ports,
+    group_pods,
+    pod_connection,
+    probes,
+)
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster
 
+MAX_WORKLOADS = 60  # one by one up to this many workloads (3,600 cells)
+
+__all__ = ["MAX_WORKLOADS", "Aggregated", "Limits", "PortCell", "ReportData", "report_data"]
+
 
 @dataclass(frozen=True)
-class PortCell:
-    """One (source workload, destination workload, port) of the matrix."""
+class Limits:
+    """What bounds the page: measured in docs/report.md."""
 
-    port: str  # "8080/TCP"
-    allowed: int
-    total: int
-    example: Decision  # the first pod pair, to explain the cell
+    workloads: int = MAX_WORKLOADS  # one by one up to this many workloads
+    cells: int = 20_000  # workload cells embedded in an aggregated report, in all
+    pair: int = 2_500  # workload cells of one namespace pair, at most, to embed it
+    explained: int = 2_000  # of the embedded cells, those with explanations
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    """The report by namespace: counts for every pair, workload cells for some."""
+
+    namespaces: tuple[str, ...]
+    workloads: tuple[tuple[Group, ...], ...]  # per namespace
+    pods: tuple[int, ...]  # per namespace
+    counts: dict[tuple[int, int], Count]  # (source, destination) namespace index
+    drill: dict[tuple[int, int], dict[tuple[int, int], tuple[PortCell, ...]]]
+    explained: frozenset[tuple[int, int]]  # the pairs whose cells carry explanations
+    pair_limit: int  # the largest pair embedded, in workload cells
+    cell_limit: int  # the workload cells embedded in all, at most
+    explained_limit: int  # the workload cells embedded with explanations, at most
 
 
 @dataclass(frozen=True)
 class ReportData:
-    groups: tuple[Group, ...]
+    groups: tuple[Group, ...]  # empty when aggregated
     cells: dict[tuple[int, int], tuple[PortCell, ...]]  # (source, destination) index → ports
     findings: tuple[Finding, ...]
+    aggregated: Aggregated | None = None
+    namespaces: tuple[str, ...] = ()  # the namespaces shown, when chosen
 
 
 def report_data(
-    compiled: CompiledPolicySet, cluster: Cluster, family: int | None = None
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    family: int | None = None,
+    namespaces: Sequence[str] = (),
+    limits: Limits = Limits(),
 ) -> ReportData:
-    """Every cell by port; in ``family`` when given, else each destination's primary."""
-    groups = group_pods(cluster)
+    """Every cell by port; in ``family`` when given, else each destination's primary.
+    Past ``limits.workloads`` workloads, by namespace (IPv4, as the class analysis)."""
+    groups = group_pods(cluster, namespaces)
+    findings = tuple(lint(cluster, compiled))
+    if len(groups) > limits.workloads:
+        if family not in (None, 4):
+            raise ValueError("an aggregated report judges IPv4 connections only")
+        aggregated = aggregate(compiled, cluster, groups, limits)
+        return ReportData((), {}, findings, aggregated, tuple(namespaces))
     cells = {
         (i, j): _cell(compiled, cluster, src, dst, family)
         for i, src in enumerate(groups)
         for j, dst in enumerate(groups)
     }
-    return ReportData(groups, cells, tuple(lint(cluster, compiled)))
+    return ReportData(groups, cells, findings, None, tuple(namespaces))
+
+
+def aggregate(
+    compiled: CompiledPolicySet, cluster: Cluster, groups: Sequence[Group], limits: Limits
+) -> Aggregated:
+    from netfence.analysis.scale.summary import ClusterAnalysis
+
+    analysis = ClusterAnalysis(cluster, compiled)
+    names = tuple(sorted({g.namespace for g in groups}))
+    index = {n: i for i, n in enumerate(names)}
+    per_ns: list[list[Group]] = [[] for _ in names]
+    for g in groups:
+        per_ns[index[g.namespace]].append(g)
+    counts = namespace_counts(analysis, names)
+    class_of = {id(p): c for c, members in enumerate(analysis.table.members) for p in members}
+    pair_limit, max_cells = min(limits.pair, limits.cells), limits.cells
+    explained_limit = min(limits.explained, limits.cells)
+    drill: dict[tuple[int, int], dict[tuple[int, int], tuple[PortCell, ...]]] = {}
+    explained: set[tuple[int, int]] = set()
+    used = used_explained = 0
+    for i, j in _by_interest(counts.counts):
+        size = len(per_ns[i]) * len(per_ns[j])
+        if size > pair_limit or used + size > max_cells:
+            continue
+        explain = used_explained + size <= explained_limit
+        drill[(i, j)] = pair_cells(analysis, class_of, per_ns[i], per_ns[j], explain)
+        used += size
+        if explain:
+            explained.add((i, j))
+            used_explained += size
+    pods = tuple(sum(len(g.pods) for g in ws) for ws in per_ns)
+    return Aggregated(
+        names,
+        tuple(tuple(ws) for ws in per_ns),
+        pods,
+        counts.counts,
+        drill,
+        frozenset(explained),
+        pair_limit,
+        max_cells,
+        explained_limit,
+    )
+
+
+def _by_interest(counts: dict[tuple[int, int], Count]) -> list[tuple[int, int]]:
+    """Within a namespace first, then pairs with allowed connections, then the rest."""
+    return sorted(counts, key=lambda p: (p[0] != p[1], counts[p].allowed == 0, p[0], p[1]))
 
 
 def _cell(
@@ -50,7 +144,33 @@ def _cell(
     for s, d, port, protocol in probes(src, dst, family=family):
         decision = evaluate(compiled, cluster, pod_connection(s, d, port, protocol, family))
         found.setdefault(f"{port}/{protocol.value}", []).append(decision)
+    loopback: dict[str, int] = {}
+    selves: dict[str, Decision] = {}
+    if src.key == dst.key:
+        for pod in src.pods:
+            if family is not None and pod.ip_of_version(family) is None:
+                continue
+            for port, protocol in destination_ports(pod, None, None):
+                key = f"{port}/{protocol.value}"
+                loopback[key] = loopback.get(key, 0) + 1
+                if key not in selves:
+                    conn = pod_connection(pod, pod, port, protocol, family)
+                    selves[key] = evaluate(compiled, cluster, conn)
     return tuple(
-        PortCell(port, sum(1 for d in decisions if d.allowed), len(decisions), decisions[0])
-        for port, decisions in sorted(found.items())
+        PortCell(
+            port,
+            sum(1 for d in found.get(port, ()) if d.allowed),
+            len(found.get(port, ())),
+            found[port][0] if port in found else selves[port],
+            loopback.get(port, 0),
+            _other(found.get(port, [])),
+        )
+        for port in sorted(found.keys() | loopback.keys())
     )
+
+
+def _other(decisions: list[Decision]) -> Decision | None:
+    """In a mixed cell, the first pod pair whose verdict differs from the first's."""
+    if not decisions:
+        return None
+    return next((d for d in decisions if d.allowed != decisions[0].allowed), None)

@@ -145,13 +145,3 @@ def family_of(ip_family: str | None, whole_cluster: bool) -> int | None:
 
 
 MAX_MATRIX_GROUPS = 400
-
-
-def refuse_huge(cluster: Any) -> None:
-    from netfence.analysis.matrix import group_pods
-
-    groups = len(group_pods(cluster))
-    if groups > MAX_MATRIX_GROUPS:
-        raise TargetError(
-            f"{groups:,} workloads: diff compares at most {MAX_MATRIX_GROUPS} workloads today"
-        )

@@ -70,7 +70,9 @@ def matrix_command(
     """Who can reach whom, pods grouped by workload.
 
     Without --port each destination is probed on the container ports it
-    declares. A cell shows all / some / none of its connections allowed.
+    declares. A cell shows all / some / none of its connections between
+    distinct pods allowed; a pod reaching itself is always allowed and not
+    counted (↺: a cell with nothing else, such as a one-pod workload to itself).
     With --summary: for every port class the policies induce, how many ordered
     pod pairs are allowed, and how many pods are isolated per direction (IPv4).
     In a dual-stack cluster the families differ only through ipBlocks: use

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledPolicySet
-from netfence.engine.decision import Decision
+from netfence.engine.decision import Decision, Outcome
 from netfence.engine.evaluate import evaluate
 from netfence.engine.targets import Target, TargetKind
 from netfence.errors import TargetError
@@ -87,12 +87,21 @@ class CheckReport:
 
 
 def verdict_of(decisions: tuple[Decision, ...]) -> Verdict:
+    """All, none or some allowed. A pod reaching itself is always allowed (loopback)
+    and says nothing about policies: it decides only when it is all there is (as in
+    the matrix and the report, which count connections between distinct pods)."""
     if not decisions:
         return Verdict.NO_CONNECTION
+    between = tuple(d for d in decisions if not is_loopback(d))
+    decisions = between or decisions
     allowed = sum(1 for d in decisions if d.allowed)
     if allowed == len(decisions):
         return Verdict.ALLOWED
     return Verdict.DENIED if allowed == 0 else Verdict.PARTIAL
+
+
+def is_loopback(decision: Decision) -> bool:
+    return decision.egress.outcome is Outcome.LOOPBACK
 
 
 def check(
@@ -216,6 +225,12 @@ def _connect_step(
         for src in sources
         for dst_pod, number, proto in pairs
     )
+    loopback = sum(1 for d in decisions if is_loopback(d))
+    if 0 < loopback < len(decisions):
+        notes.append(
+            f"{loopback} connection(s) of a pod to itself: always allowed (loopback), "
+            "not counted in the verdict"
+        )
     return Step(StepKind.CONNECT, destination.format(), decisions, tuple(notes))
 
 

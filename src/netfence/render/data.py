@@ -120,6 +120,8 @@ def matrix_data(matrix: Matrix, completeness: Completeness | None = None) -> Jso
         "port": matrix.port,
         "protocol": None if matrix.protocol is None else matrix.protocol.value,
         "ip_family": matrix.family,
+        "counted": "connections between distinct pods; loopback: a pod's connections to "
+        "itself, always allowed and not counted",
         "groups": [{"name": g.key, "pods": [p.key for p in g.pods]} for g in matrix.groups],
         "cells": [
             {
@@ -127,6 +129,7 @@ def matrix_data(matrix: Matrix, completeness: Completeness | None = None) -> Jso
                 "to": names[j],
                 "allowed": c.allowed,
                 "total": c.total,
+                "loopback": c.loopback,
                 "state": c.state,
             }
             for i, row in enumerate(matrix.cells)

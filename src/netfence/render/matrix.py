@@ -8,7 +8,15 @@ import io
 from netfence.analysis.matrix import Cell, Matrix
 from netfence.render.terminal import raw, safe_line, safe_text
 
-SYMBOLS = {"all": "✓", "no": "✗", "some": "~", "none": "·"}
+SYMBOLS = {"all": "✓", "no": "✗", "some": "~", "none": "·", "loopback": "↺"}
+LEGEND = (
+    "✓ all allowed   ✗ all denied   ~a/b a of b allowed   · nothing to probe   "
+    "↺ only pods reaching themselves"
+)
+COUNTED = (
+    "counted: connections between distinct pods; a pod reaching itself is always allowed "
+    "(loopback) and not counted"
+)
 
 
 def cell_text(cell: Cell) -> str:
@@ -32,11 +40,12 @@ def matrix_lines(matrix: Matrix) -> list[str]:
     lines.append("")
     family = "" if matrix.family is None else f", IPv{matrix.family}"
     lines.append(f"rows: from, columns: to (numbers as rows); probed on {port}{proto}{family}")
-    lines.append("✓ all allowed   ✗ all denied   ~a/b a of b allowed   · nothing to probe")
+    lines.append(LEGEND)
+    lines.append(COUNTED)
     return lines
 
 
-STYLES = {"all": "green", "no": "bold red", "some": "yellow", "none": "dim"}
+STYLES = {"all": "green", "no": "bold red", "some": "yellow", "none": "dim", "loopback": "dim"}
 
 
 def matrix_table(matrix: Matrix) -> None:
@@ -59,7 +68,7 @@ def matrix_table(matrix: Matrix) -> None:
         table.add_row(f"{i + 1:>3}. {escape(safe_line(group.key))}", *cells)
     console = Console(file=raw(sys.stdout))  # its own colours; the names are made safe above
     console.print(table)
-    for line in matrix_lines(matrix)[-2:]:
+    for line in matrix_lines(matrix)[-3:]:
         console.print(line, highlight=False)
 
 

@@ -1,0 +1,300 @@
+"""The report at any size: namespace × namespace counts from the whole-cluster
+class analysis, and the workload cells of chosen namespace pairs.
+
+A namespace cell counts what the workload cells it stands for count: the (source
+pod, destination pod, declared port of the destination) connections between
+distinct pods, and apart from them the connections of a pod to itself (loopback,
+always allowed). The counts come from ``ClusterAnalysis`` (IPv4 connections,
+docs/scale.md): with w the pods of a class, P_q[d] the declared ports of class d
+in port class q, E(s) and I(d) the egress and ingress rows on q,
+
+    allowed[n, m] = Σ_q Σ_{s ∈ n} w_s Σ_{d ∈ m} w_d P_q[d] [d ∈ E(s)] [s ∈ I(d)]
+                    − Σ_q Σ_{c ∈ n, n = m} w_c P_q[c] [c ∈ E(c)] [c ∈ I(c)]
+
+The inner sum is taken as the analysis takes R (summary.py), bucketed by the
+destination's namespace: one pass over the distinct ingress rows, then the
+egress rows of isolated sources. No pod × pod or class × class matrix is built.
+A namespace pair's workload cells are computed for that pair only, on the
+classes of its two namespaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from netfence.analysis.matrix import Group, pod_connection
+from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION, IntVector
+from netfence.analysis.scale.summary import ClusterAnalysis
+from netfence.engine.decision import Decision
+from netfence.engine.evaluate import evaluate
+from netfence.model.cluster import Pod
+from netfence.model.ports import Protocol
+from netfence.model.traffic import Connection
+
+FloatMatrix = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """Connections between distinct pods (allowed of total), and of pods to themselves."""
+
+    allowed: int
+    total: int
+    loopback: int
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceCounts:
+    namespaces: tuple[str, ...]
+    counts: dict[tuple[int, int], Count]  # (source, destination) index; pairs with something
+
+
+@dataclass(frozen=True)
+class PortCell:
+    """One (source workload, destination workload, port) of the report. ``allowed``
+    and ``total`` count connections between distinct pods; ``loopback`` those of a
+    pod to itself, always allowed and not counted (as in ``matrix`` and ``check``)."""
+
+    port: str  # "8080/TCP"
+    allowed: int
+    total: int
+    example: Decision | None  # the first pod pair (a pod and itself when that is all);
+    # None in an aggregated report's cells past its budget of explanations
+    loopback: int = 0
+    other: Decision | None = None  # in a mixed cell, a pod pair of the other verdict
+
+
+def namespace_counts(analysis: ClusterAnalysis, namespaces: Sequence[str]) -> NamespaceCounts:
+    """The counts between every two of ``namespaces`` (every namespace with pods)."""
+    table = analysis.table
+    size = table.size
+    wanted = {n: i for i, n in enumerate(namespaces)}
+    ns_of = np.array([wanted.get(n, -1) for n in table.namespaces], dtype=np.int64)
+    ns = ns_of[table.namespace_ids] if size else np.zeros(0, dtype=np.int64)
+    count = len(namespaces)
+    w = table.weights.astype(np.float64)
+    port_counts = _port_counts(analysis)  # (size, port classes)
+    allowed = np.zeros((count, count), dtype=np.float64)
+    inside = ns >= 0
+    for q in np.flatnonzero(port_counts.sum(axis=0)).tolist():
+        wd = w * port_counts[:, q] * inside
+        reach = _reach(analysis, q, wd, ns, count)
+        rows = np.zeros_like(reach)
+        for k, members in enumerate(analysis.egress_members):
+            if members.size:
+                rows[members] = _through(analysis, k, members, q, wd, ns, count, reach)
+        np.add.at(allowed, ns[inside], w[inside, None] * rows[inside])
+        own = analysis.self_allowed[:, q] & inside  # each pod paired with itself: not counted
+        np.subtract.at(allowed, (ns[own], ns[own]), w[own] * port_counts[own, q])
+    declared = port_counts.sum(axis=1).astype(np.float64)
+    pods = np.bincount(ns[inside], weights=w[inside], minlength=count)
+    ports = np.bincount(ns[inside], weights=(w * declared)[inside], minlength=count)
+    loopback = ports.copy()
+    counts: dict[tuple[int, int], Count] = {}
+    for i in range(count):
+        for j in range(count):
+            total = pods[i] * ports[j] - (loopback[i] if i == j else 0.0)
+            own_loop = int(loopback[i]) if i == j else 0
+            if total or own_loop:
+                counts[(i, j)] = Count(round(float(allowed[i, j])), round(float(total)), own_loop)
+    return NamespaceCounts(tuple(namespaces), counts)
+
+
+def _port_counts(analysis: ClusterAnalysis) -> FloatMatrix:
+    """Per class and port class: how many declared ports of a pod of the class fall in it."""
+    table, partition = analysis.table, analysis.ports
+    out = np.zeros((table.size, len(partition.classes)), dtype=np.float64)
+    for c, key in enumerate(table.keys):
+        for p in key.ports:
+            out[c, partition.class_of(p.protocol, p.port)] += 1
+    return out
+
+
+def _reach(
+    analysis: ClusterAnalysis, q: int, wd: FloatMatrix, ns: npt.NDArray[np.int64], count: int
+) -> FloatMatrix:
+    """T by destination namespace: for each source class s and namespace m,
+    Σ_{d ∈ m} wd[d] [s ∈ I(d)], egress aside."""
+    size = analysis.table.size
+    inbound = analysis.unique_rows(analysis.ingress_rows, analysis.ingress.group_of, q)
+    u_of = inbound.of_class
+    keep = (ns >= 0) & (wd > 0)
+    totals = np.zeros((len(inbound.rows), count), dtype=np.float64)
+    np.add.at(totals, (u_of[keep], ns[keep]), wd[keep])
+    out = np.zeros((size, count), dtype=np.float64)
+    for u, row in enumerate(inbound.rows):
+        if not totals[u].any():
+            continue
+        if row is None:
+            out += totals[u]
+        elif row.size:
+            out[row] += totals[u]
+    return out
+
+
+def _through(
+    analysis: ClusterAnalysis,
+    k: int,
+    members: npt.NDArray[np.int64],
+    q: int,
+    wd: FloatMatrix,
+    ns: npt.NDArray[np.int64],
+    count: int,
+    reach: FloatMatrix,
+) -> FloatMatrix:
+    """R by destination namespace for the members of egress group k."""
+    row = analysis.egress_rows.row(k, q)
+    if row is None:
+        return reach[members]
+    out = np.zeros((members.size, count), dtype=np.float64)
+    if row.size == 0:
+        return out
+    dests = row[(ns[row] >= 0) & (wd[row] > 0)]
+    if dests.size == 0:
+        return out
+    groups = analysis.ingress.group_of[dests]
+    for g in np.unique(groups).tolist():
+        chosen = dests[groups == g]
+        per_ns = np.bincount(ns[chosen], weights=wd[chosen], minlength=count)
+        allowed = analysis.ingress_rows.row(g, q)
+        hits = (
+            np.ones(members.size, dtype=np.bool_) if allowed is None else np.isin(members, allowed)
+        )
+        out[hits] += per_ns
+    return out
+
+
+def pair_cells(
+    analysis: ClusterAnalysis,
+    class_of: dict[int, int],
+    sources: Sequence[Group],
+    destinations: Sequence[Group],
+    explain: bool = True,
+) -> dict[tuple[int, int], tuple[PortCell, ...]]:
+    """The workload cells between two namespaces' workloads, by port, from the
+    class analysis restricted to their classes; each explained by the engine on a
+    representative pod pair (unless ``explain`` is false). ``class_of`` maps
+    ``id(pod)`` to its class."""
+    src_classes = sorted({class_of[id(p)] for g in sources for p in g.pods})
+    dst_classes = sorted({class_of[id(p)] for g in destinations for p in g.pods})
+    s_index = {c: i for i, c in enumerate(src_classes)}
+    d_index = {c: i for i, c in enumerate(dst_classes)}
+    s_arr = np.array(src_classes, dtype=np.int64)
+    d_arr = np.array(dst_classes, dtype=np.int64)
+    partition = analysis.ports
+    needed = sorted(
+        {
+            partition.class_of(p.protocol, p.port)
+            for c in dst_classes
+            for p in analysis.table.keys[c].ports
+        }
+    )
+    allowed_on: dict[int, npt.NDArray[np.bool_]] = {}
+    for q in needed:
+        egress = np.array(
+            [_dense(analysis.egress_rows.row(int(analysis.egress.group_of[c]), q), d_arr)
+             for c in src_classes],
+        ).reshape(len(src_classes), len(dst_classes))  # fmt: skip
+        ingress = np.array(
+            [_dense(analysis.ingress_rows.row(int(analysis.ingress.group_of[c]), q), s_arr)
+             for c in dst_classes],
+        ).reshape(len(dst_classes), len(src_classes))  # fmt: skip
+        allowed_on[q] = egress & ingress.T
+    out: dict[tuple[int, int], tuple[PortCell, ...]] = {}
+    dst_units = [_units(dst, class_of) for dst in destinations]
+    for a, src in enumerate(sources):
+        src_units = _units(src, class_of)
+        for b, dst in enumerate(destinations):
+            found: dict[str, _Tally] = {}
+            for c1, s_pods in src_units.items():
+                for c2, d_pods in dst_units[b].items():
+                    for port in analysis.table.keys[c2].ports:
+                        q = partition.class_of(port.protocol, port.port)
+                        ok = bool(allowed_on[q][s_index[c1], d_index[c2]])
+                        key = f"{port.port}/{port.protocol.value}"
+                        tally = found.setdefault(key, _Tally())
+                        same = src.key == dst.key and c1 == c2
+                        tally.add(s_pods, d_pods, same, ok, port.port, port.protocol)
+            cells = tuple(
+                tally.cell(key, analysis, explain)
+                for key, tally in sorted(found.items())
+                if tally.any()
+            )
+            if cells:
+                out[(a, b)] = cells
+    return out
+
+
+def _dense(row: IntVector | None, among: IntVector) -> npt.NDArray[np.bool_]:
+    if row is None:
+        return np.ones(among.size, dtype=np.bool_)
+    return np.isin(among, row)
+
+
+def _units(group: Group, class_of: dict[int, int]) -> dict[int, list[Pod]]:
+    units: dict[int, list[Pod]] = {}
+    for pod in group.pods:
+        units.setdefault(class_of[id(pod)], []).append(pod)
+    return units
+
+
+class _Tally:
+    """Counts for one workload pair and port, with a pod pair of each verdict."""
+
+    def __init__(self) -> None:
+        self.allowed = self.total = self.loopback = 0
+        self.samples: dict[bool, tuple[Pod, Pod, int, Protocol]] = {}
+        self.self_sample: tuple[Pod, int, Protocol] | None = None
+
+    def add(
+        self,
+        s_pods: list[Pod],
+        d_pods: list[Pod],
+        same: bool,
+        ok: bool,
+        port: int,
+        protocol: Protocol,
+    ) -> None:
+        """``same``: the two lists are the same pods (a workload's class to itself)."""
+        pairs = len(s_pods) * len(d_pods)
+        if same:
+            self.loopback += len(s_pods)
+            pairs -= len(s_pods)
+            if self.self_sample is None:
+                self.self_sample = (s_pods[0], port, protocol)
+        self.total += pairs
+        self.allowed += pairs if ok else 0
+        if pairs and ok not in self.samples:
+            s = s_pods[0]
+            d = next(p for p in d_pods if p is not s)
+            self.samples[ok] = (s, d, port, protocol)
+
+    def any(self) -> bool:
+        return bool(self.total or self.loopback)
+
+    def cell(self, key: str, analysis: ClusterAnalysis, explain: bool) -> PortCell:
+        if not explain:
+            return PortCell(key, self.allowed, self.total, None, self.loopback)
+        cluster, compiled = analysis.cluster, analysis.compiled
+        decisions = {
+            ok: evaluate(compiled, cluster, _connection(s, d, port, protocol))
+            for ok, (s, d, port, protocol) in self.samples.items()
+        }
+        if decisions:  # the first pair seen, and one of the other verdict if any
+            first, *rest = decisions.values()
+            other = rest[0] if rest else None
+        else:
+            assert self.self_sample is not None
+            pod, port, protocol = self.self_sample
+            first, other = evaluate(compiled, cluster, _connection(pod, pod, port, protocol)), None
+        return PortCell(key, self.allowed, self.total, first, self.loopback, other)
+
+
+def _connection(src: Pod, dst: Pod, port: int, protocol: Protocol) -> Connection:
+    """In IPv4, as the class analysis judges, when both pods have an address of it."""
+    v4 = src.ip_of_version(ANALYSIS_IP_VERSION) and dst.ip_of_version(ANALYSIS_IP_VERSION)
+    return pod_connection(src, dst, port, protocol, ANALYSIS_IP_VERSION if v4 else None)
