@@ -12,6 +12,7 @@ from netfence.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     PROTOCOL_CHOICE,
+    live_options,
     load,
     manifest_options,
     parse_port,
@@ -39,6 +40,7 @@ from netfence.cli.common import (
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @manifest_options
+@live_options
 def check_command(
     source: str,
     destination: str,

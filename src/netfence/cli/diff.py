@@ -13,6 +13,8 @@ from netfence.cli.common import (
     MAX_MATRIX_GROUPS,
     family_of,
     ip_family_option,
+    live_options,
+    live_requested,
     load,
     manifest_options,
 )
@@ -45,6 +47,7 @@ from netfence.errors import TargetError
 )
 @ip_family_option
 @manifest_options
+@live_options
 def diff_command(
     changes: tuple[str, ...],
     before: str | None,
@@ -59,7 +62,8 @@ def diff_command(
 ) -> None:
     """What a change breaks: connections lost and gained, by workload and port.
 
-    Either -f/-k BASE with --apply CHANGE, or --before DIR --after DIR. Each change
+    Either -f/-k BASE (or --live: the cluster as it is) with --apply CHANGE, or
+    --before DIR --after DIR. Each change
     says which policy decides it now; lost DNS (kube-dns on 53) comes first.
     """
     from netfence.analysis.diff import State, connectivity_diff, scale_diff
@@ -67,7 +71,7 @@ def diff_command(
     from netfence.render.diff import diff_data, diff_lines
 
     if before or after:
-        if not (before and after) or changes or files or kustomizations:
+        if not (before and after) or changes or files or kustomizations or live_requested():
             raise click.UsageError("give --before DIR and --after DIR together, and nothing else")
         old, new = load((before,), (), namespace), load((after,), (), namespace)
     else:

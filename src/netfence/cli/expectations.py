@@ -10,6 +10,7 @@ import click
 from netfence.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    live_options,
     load,
     manifest_options,
 )
@@ -21,6 +22,7 @@ from netfence.cli.common import (
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @manifest_options
+@live_options
 def test_command(
     expectations: str,
     output: str,

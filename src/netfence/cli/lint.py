@@ -10,6 +10,7 @@ import click
 from netfence.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    live_options,
     load,
     manifest_options,
 )
@@ -31,6 +32,7 @@ from netfence.cli.common import (
     show_default=True,
 )
 @manifest_options
+@live_options
 def lint_command(
     fail_on: str,
     output: str,

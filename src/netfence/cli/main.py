@@ -35,12 +35,13 @@ def _register_commands() -> None:
     from netfence.cli.matrix import matrix_command
     from netfence.cli.report import report_command
     from netfence.cli.scenario import demo_command, scenario_command
+    from netfence.cli.snapshot import snapshot_command
     from netfence.cli.validate import validate_command
 
     for command in (
         check_command, matrix_command, test_command, diff_command, lint_command,
         report_command, validate_command, demo_command, scenario_command,
-        agent_command, lab_group,
+        agent_command, lab_group, snapshot_command,
     ):  # fmt: skip
         cli.add_command(command)
 

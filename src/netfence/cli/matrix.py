@@ -12,6 +12,7 @@ from netfence.cli.common import (
     PROTOCOL_CHOICE,
     family_of,
     ip_family_option,
+    live_options,
     load,
     manifest_options,
     parse_port,
@@ -40,6 +41,7 @@ from netfence.errors import TargetError
 @click.option("--summary", is_flag=True, help="Whole-cluster counts per port class (any size).")
 @ip_family_option
 @manifest_options
+@live_options
 def matrix_command(
     port: str | None,
     protocol: str | None,

@@ -7,6 +7,7 @@ import click
 from netfence.cli.common import (
     family_of,
     ip_family_option,
+    live_options,
     load,
     manifest_options,
     refuse_huge,
@@ -27,6 +28,7 @@ from netfence.errors import EnvironmentProblem
 @click.option("--title", default="netfence report", show_default=True)
 @ip_family_option
 @manifest_options
+@live_options
 def report_command(
     path: str,
     title: str,
