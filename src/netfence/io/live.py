@@ -24,7 +24,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -221,17 +221,24 @@ class Connection:
         missing = [p for p in files if not Path(p).expanduser().is_file()]
         if len(missing) == len(files):
             raise EnvironmentProblem(f"{where}: no such file")
+        contexts: Any = None
+        current: Any = None
         try:
             contexts, current = config.list_kube_config_contexts(config_file=path)
         except config.ConfigException as exc:
-            raise EnvironmentProblem(f"{where}: {_config_message(exc)}") from None
+            if "current-context" not in str(exc):
+                raise EnvironmentProblem(f"{where}: {_config_message(exc)}") from None
+            if not context:
+                raise EnvironmentProblem(
+                    f"{where}: no current-context: give --context NAME"
+                ) from None
         except Exception as exc:  # a file that is not YAML at all
             raise EnvironmentProblem(f"{where}: not a kubeconfig: {exc}") from None
         names = [c.get("name") for c in contexts or [] if isinstance(c, dict)]
         name = context or (current or {}).get("name")
         if not name:
             raise EnvironmentProblem(f"{where}: no current-context: give --context NAME")
-        if name not in names:
+        if contexts is not None and name not in names:
             known = ", ".join(str(n) for n in names) or "none"
             raise EnvironmentProblem(f'{where}: context "{name}" not found (contexts: {known})')
         try:
@@ -335,6 +342,7 @@ def read_live(kubeconfig: str | None = None, context: str | None = None) -> Live
 @dataclass
 class Reader:
     connection: Connection
+    _resources: dict[tuple[str, str], Any] = field(default_factory=dict)  # discovery, once
 
     def read(self) -> LiveRead:
         documents: list[RawDocument] = []
@@ -421,20 +429,26 @@ class Reader:
         for version in kind.versions:
             if version not in served.get(kind.group, set()):
                 continue
-            try:
-                answer = self.connection.resources(kind.group, version)
-            except ApiFailure as exc:
-                if exc.status == 404:
-                    continue
-                raise EnvironmentProblem(
-                    f"context {self.connection.context}: GET /apis/{kind.group}/{version} "
-                    f"(discovery): the API server answered {exc.status}: {exc.message}"
-                ) from None
-            for resource in _items(answer, "resources"):
+            for resource in _items(self._group_resources(kind.group, version), "resources"):
                 name = resource.get("name")
                 if resource.get("kind") == kind.kind and isinstance(name, str) and "/" not in name:
                     return version, name, bool(resource.get("namespaced"))
         return None
+
+    def _group_resources(self, group: str, version: str) -> Any:
+        """``/apis/<group>/<version>`` (asked once); None when it is not found."""
+        key = (group, version)
+        if key not in self._resources:
+            try:
+                self._resources[key] = self.connection.resources(group, version)
+            except ApiFailure as exc:
+                if exc.status != 404:  # stale discovery: the group version is gone
+                    raise EnvironmentProblem(
+                        f"context {self.connection.context}: GET /apis/{group}/{version} "
+                        f"(discovery): the API server answered {exc.status}: {exc.message}"
+                    ) from None
+                self._resources[key] = None
+        return self._resources[key]
 
     def _list(
         self, kind: Kind, plural: str, version: str, namespaced: bool
