@@ -402,3 +402,12 @@ def test_the_fixture_cluster_is_the_workshop() -> None:
         "ui",
     }
     assert (SCENARIO / "expectations.yaml").is_file()
+
+
+def test_finished_jobs_are_not_read(apiserver: ApiServer) -> None:
+    """A Complete or Failed Job starts no pod again: read, it would stand for a pod."""
+    apiserver.recorded.overrides["/apis/batch/v1/jobs"] = FIXTURES / "extra" / "jobs.json"
+    read = read_live(str(apiserver.kubeconfig))
+    jobs = [d.obj["metadata"]["name"] for d in read.documents if d.kind == "Job"]
+    assert jobs == ["report-29400120"]  # the running one; its pods are expanded
+    assert len(_items("../extra/jobs.json")) == 3

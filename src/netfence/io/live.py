@@ -12,6 +12,9 @@ named in a notice. The objects become the same raw documents the file loaders
 produce, each with kind and apiVersion (as ``kubectl get -o yaml`` prints list
 items), and a Source naming the context and the object's API path.
 
+Finished Jobs (condition Complete or Failed) are not read: they start no pod
+again, and a Job stands for the pods of its template when its own are not given.
+
 What could leak into a ticket through ``netfence snapshot`` and is never read by
 netfence is left out of every object: ``metadata.managedFields``, the
 last-applied-configuration annotation, and the containers' ``env``, ``envFrom``,
@@ -461,6 +464,8 @@ class Reader:
                 while True:
                     page = self.connection.list_page(kind, plural, version, token)
                     for item in _items(page, "items"):
+                        if kind.kind == "Job" and finished_job(item):
+                            continue
                         obj = redact({**item, "kind": kind.kind, "apiVersion": api_version})
                         path = _api_path(kind.group, version, plural, namespaced, obj)
                         source = Source(f"context {self.connection.context}: {path}", 0)
@@ -474,6 +479,20 @@ class Reader:
                     continue  # the continue token expired: list again from the start
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def finished_job(job: dict[str, Any]) -> bool:
+    """A Job whose Complete or Failed condition is True starts no pod again; its pods
+    are gone or finished. Read, it would stand for pods expanded from its template
+    (as a Job in a file does), so it is left out of a live read."""
+    status = job.get("status")
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    return isinstance(conditions, list) and any(
+        isinstance(c, dict)
+        and c.get("type") in ("Complete", "Failed")
+        and c.get("status") == "True"
+        for c in conditions
+    )
 
 
 def _items(value: Any, key: str) -> list[dict[str, Any]]:
