@@ -411,3 +411,30 @@ def test_finished_jobs_are_not_read(apiserver: ApiServer) -> None:
     jobs = [d.obj["metadata"]["name"] for d in read.documents if d.kind == "Job"]
     assert jobs == ["report-29400120"]  # the running one; its pods are expanded
     assert len(_items("../extra/jobs.json")) == 3
+
+
+def test_the_documented_cluster_role_allows_every_list_the_reader_makes() -> None:
+    from netfence.io.live import BUILTIN_KINDS
+
+    text = (SCENARIO.parents[3] / "docs" / "live.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    [role] = [d for b in blocks for d in yaml.safe_load_all(b) if d.get("kind") == "ClusterRole"]
+    allowed = {
+        (group, resource)
+        for rule in role["rules"]
+        if "list" in rule["verbs"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    needed = {(k.group, k.plural) for k in BUILTIN_KINDS} | {
+        ("policy.networking.k8s.io", "adminnetworkpolicies"),
+        ("policy.networking.k8s.io", "baselineadminnetworkpolicies"),
+        ("policy.networking.k8s.io", "clusternetworkpolicies"),
+        ("networking.k8s.aws", "clusternetworkpolicies"),
+        ("networking.k8s.aws", "applicationnetworkpolicies"),
+        ("cilium.io", "ciliumnetworkpolicies"),
+        ("cilium.io", "ciliumclusterwidenetworkpolicies"),
+        ("crd.projectcalico.org", "networkpolicies"),
+        ("crd.projectcalico.org", "globalnetworkpolicies"),
+    }
+    assert needed <= allowed, needed - allowed

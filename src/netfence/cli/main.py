@@ -19,7 +19,8 @@ from netfence.render.terminal import install as install_safe_output
 def cli() -> None:
     """Kubernetes NetworkPolicy, decided and explained before anything is applied.
 
-    Input is manifests as kubectl takes them (-f FILE|DIR|-, -k DIR, -n NS).
+    Input is manifests as kubectl takes them (-f FILE|DIR|-, -k DIR, -n NS), or a
+    live cluster with --live (--kubeconfig, --context; see docs/live.md).
     Exit codes: 0 ok, 1 a check/test/validation failed, 2 invalid input, 3 environment error.
     """
 
