@@ -438,3 +438,17 @@ def test_the_documented_cluster_role_allows_every_list_the_reader_makes() -> Non
         ("crd.projectcalico.org", "globalnetworkpolicies"),
     }
     assert needed <= allowed, needed - allowed
+
+
+def test_a_list_that_never_ends_is_an_error(apiserver: ApiServer) -> None:
+    """Bounded input: a server that sends a continue token again would loop forever."""
+    apiserver.recorded.overrides["/api/v1/pods?continue=page-3"] = (
+        FIXTURES / "extra" / "pods-back-to-page-2.json"
+    )
+    result = run_cli(*live(apiserver, "matrix"))
+    assert result.code == 3
+    assert result.err == (
+        "error: context fixture: list pods: the API server does not end the list "
+        "(continue token 'page-2' after 3 pages)\n"
+    )
+    assert len(apiserver.recorded.lists("/api/v1/pods")) == 3

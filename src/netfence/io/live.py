@@ -38,6 +38,7 @@ from netfence.parse.build import BuildResult, build_cluster
 from netfence.parse.documents import RawDocument
 
 PAGE_SIZE = 500  # kubectl's default --chunk-size
+MAX_PAGES = 20_000  # of one list: 10 million objects
 TIMEOUT = (10.0, 120.0)  # seconds: connect, read
 _RESTARTS = 3  # a list whose continue token expired (410) is restarted this many times
 
@@ -460,6 +461,7 @@ class Reader:
         for restart in range(_RESTARTS + 1):
             items: list[RawDocument] = []
             token: str | None = None
+            tokens: set[str] = set()  # a server that repeats one would never end the list
             try:
                 while True:
                     page = self.connection.list_page(kind, plural, version, token)
@@ -474,6 +476,13 @@ class Reader:
                     token = meta.get("continue") if isinstance(meta, dict) else None
                     if not token:
                         return items
+                    if token in tokens or len(tokens) >= MAX_PAGES:
+                        raise EnvironmentProblem(
+                            f"context {self.connection.context}: list {plural}: the API server "
+                            f"does not end the list (continue token {token!r} after "
+                            f"{len(tokens) + 1} pages)"
+                        )
+                    tokens.add(token)
             except ApiFailure as exc:
                 if exc.status == 410 and token and restart < _RESTARTS:
                     continue  # the continue token expired: list again from the start
