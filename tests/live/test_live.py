@@ -452,3 +452,25 @@ def test_a_list_that_never_ends_is_an_error(apiserver: ApiServer) -> None:
         "(continue token 'page-2' after 3 pages)\n"
     )
     assert len(apiserver.recorded.lists("/api/v1/pods")) == 3
+
+
+def test_an_answer_that_is_not_json_is_located(apiserver: ApiServer) -> None:
+    apiserver.recorded.overrides["/api/v1/services"] = FIXTURES / "extra" / "not-json.json"
+    result = run_cli(*live(apiserver, "lint"))
+    assert result.code == 3
+    assert result.err == (
+        "error: context fixture: list services: the API server's answer is not JSON "
+        "(or nested deeper than Python reads)\n"
+    )
+
+
+def test_the_bytes_of_one_read_are_bounded(
+    apiserver: ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netfence.errors import EnvironmentProblem
+    from netfence.io import live as live_module
+
+    monkeypatch.setattr(live_module, "MAX_LIVE_BYTES", 20_000)
+    with pytest.raises(EnvironmentProblem, match="answers pass 20,000 bytes"):
+        read_live(str(apiserver.kubeconfig))
+    assert len(apiserver.recorded.requests) < 6  # it stopped reading

@@ -39,6 +39,9 @@ from netfence.parse.documents import RawDocument
 
 PAGE_SIZE = 500  # kubectl's default --chunk-size
 MAX_PAGES = 20_000  # of one list: 10 million objects
+# Bytes of all answers of one read. 100k pods with their managedFields are about
+# 1 GB of JSON; managedFields and env are dropped as items arrive (see redact).
+MAX_LIVE_BYTES = 2048 * 2**20
 TIMEOUT = (10.0, 120.0)  # seconds: connect, read
 _RESTARTS = 3  # a list whose continue token expired (410) is restarted this many times
 
@@ -205,6 +208,7 @@ class Connection:
         else:
             self.context, self.api = self._from_kubeconfig(path, context)
         self.server = str(self.api.configuration.host)
+        self.received = 0  # bytes of every answer so far
 
     def _in_cluster(self) -> Any:
         config = self._k8s.config
@@ -269,12 +273,36 @@ class Connection:
             raise EnvironmentProblem(
                 f"context {self.context}: cannot reach the API server {self.server}: {_reason(exc)}"
             ) from None
+        body = self._body(what, response)
         try:
-            return json.loads(response.data)
-        except ValueError:
+            return json.loads(body)
+        except (ValueError, RecursionError):
             raise EnvironmentProblem(
-                f"context {self.context}: {what}: the API server's answer is not JSON"
+                f"context {self.context}: {what}: the API server's answer is not JSON "
+                "(or nested deeper than Python reads)"
             ) from None
+
+    def _body(self, what: str, response: Any) -> bytes:
+        """The answer, read in chunks while the whole read stays under MAX_LIVE_BYTES."""
+        from urllib3.exceptions import HTTPError
+
+        chunks: list[bytes] = []
+        try:
+            while chunk := response.read(1 << 20):
+                self.received += len(chunk)
+                if self.received > MAX_LIVE_BYTES:
+                    raise EnvironmentProblem(
+                        f"context {self.context}: {what}: the cluster's answers pass "
+                        f"{MAX_LIVE_BYTES:,} bytes, more than netfence reads in one run"
+                    )
+                chunks.append(chunk)
+        except (HTTPError, OSError) as exc:
+            raise EnvironmentProblem(
+                f"context {self.context}: {what}: the answer broke off: {_reason(exc)}"
+            ) from None
+        finally:
+            response.release_conn()
+        return b"".join(chunks)
 
     def groups(self) -> Any:
         api = self._k8s.client.ApisApi(self.api)
