@@ -474,3 +474,27 @@ def test_the_bytes_of_one_read_are_bounded(
     with pytest.raises(EnvironmentProblem, match="answers pass 20,000 bytes"):
         read_live(str(apiserver.kubeconfig))
     assert len(apiserver.recorded.requests) < 6  # it stopped reading
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [],
+            "no kubeconfig (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a cluster: give --kubeconfig PATH",
+        ),
+        (
+            ["--context", "prod"],
+            "--context prod: no kubeconfig (give --kubeconfig or set KUBECONFIG)",
+        ),
+    ],
+)
+def test_no_kubeconfig_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    result = run_cli("matrix", "--live", *args)
+    assert result.code == 3
+    assert result.err == f"error: {message}\n"
