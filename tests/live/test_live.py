@@ -240,6 +240,8 @@ def test_diff_takes_the_live_cluster_as_the_base(apiserver: ApiServer, tmp_path:
     assert from_live.code == from_files.code == 1, from_live.err
     assert changes(from_live.out) == changes(from_files.out)
     assert json.loads(from_live.out)["lost"] == 17
+    assert from_live.err.count("not served by this cluster") == 1  # two loads, one read
+    assert len(apiserver.recorded.lists("/api/v1/namespaces")) == 1
     assert ("lost", "ui/deployment/ui", "catalog/deployment/catalog", 8080, "TCP", 1, False) in (
         changes(from_live.out)
     )

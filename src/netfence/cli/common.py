@@ -83,6 +83,17 @@ def _live_read() -> Any:
     return options["read"]
 
 
+def _live_said(live: Any) -> tuple[Any, ...]:
+    """The read's own notices when an earlier load() of this command printed them."""
+    ctx = click.get_current_context(silent=True)
+    if live is None or ctx is None:
+        return ()
+    options = ctx.meta[_LIVE]
+    said = tuple(live.diagnostics) if options.get("said") else ()
+    options["said"] = True
+    return said
+
+
 def manifest_options(func: F) -> F:
     func = click.option(
         "-n",
@@ -138,7 +149,10 @@ def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | N
     errors = [d for d in built.diagnostics if d.severity is Severity.ERROR]
     if errors:
         raise InvalidInputError(errors)
-    print_diagnostics(d for d in built.diagnostics if d.severity is not Severity.ERROR)
+    said = _live_said(live)  # what the read itself reports, once per command (diff loads twice)
+    print_diagnostics(
+        d for d in built.diagnostics if d.severity is not Severity.ERROR and d not in said
+    )
     return Loaded(built.cluster, compile_policies(built.cluster.policies), built.diagnostics)
 
 

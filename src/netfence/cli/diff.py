@@ -63,8 +63,8 @@ def diff_command(
     """What a change breaks: connections lost and gained, by workload and port.
 
     Either -f/-k BASE (or --live: the cluster as it is) with --apply CHANGE, or
-    --before DIR --after DIR. Each change
-    says which policy decides it now; lost DNS (kube-dns on 53) comes first.
+    --before DIR --after DIR. Each change says which policy decides it now; lost
+    DNS (kube-dns on 53) comes first.
     """
     from netfence.analysis.diff import State, connectivity_diff, scale_diff
     from netfence.analysis.matrix import group_pods
