@@ -14,6 +14,7 @@ from netfence.cli.common import (
     PROTOCOL_CHOICE,
     echo_partial,
     exit_code,
+    live_options,
     load,
     manifest_options,
     parse_port,
@@ -43,6 +44,7 @@ from netfence.cli.common import (
 )
 @manifest_options
 @strict_input_option
+@live_options
 def check_command(
     source: str,
     destination: str,

@@ -32,6 +32,79 @@ def strict_input_option(func: F) -> F:
     )(func)
 
 
+_LIVE = "netfence.live"  # ctx.meta key: the live options, then what was read (read once)
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta.setdefault(_LIVE, {})[param.name] = value
+    return value
+
+
+def live_options(func: F) -> F:
+    """--live, --kubeconfig, --context: kept on the click context for load(), so the
+    commands' signatures do not change (see docs/live.md)."""
+    for option in (
+        click.option(
+            "--context",
+            "live_context",
+            metavar="NAME",
+            expose_value=False,
+            callback=_remember,
+            help="With --live: the kubeconfig context to use (default: its current-context).",
+        ),
+        click.option(
+            "--kubeconfig",
+            metavar="PATH",
+            expose_value=False,
+            callback=_remember,
+            help="With --live: the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
+        ),
+        click.option(
+            "--live",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember,
+            help="Read the cluster of the kubeconfig context (the base; -f/-k apply on top).",
+        ),
+    ):
+        func = option(func)
+    return func
+
+
+def live_requested() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.meta.get(_LIVE, {}).get("live"))
+
+
+def _live_read() -> Any:
+    """What --live read (once per command), or None without --live."""
+    ctx = click.get_current_context(silent=True)
+    options = ctx.meta.get(_LIVE, {}) if ctx else {}
+    if not options.get("live"):
+        for name, flag in (("kubeconfig", "--kubeconfig"), ("live_context", "--context")):
+            if options.get(name):
+                raise click.UsageError(f"{flag} reads a cluster only with --live")
+        return None
+    if "read" not in options:
+        from netfence.cli.progress import phase
+        from netfence.io.live import read_live
+
+        with phase("reading the cluster"):
+            options["read"] = read_live(options.get("kubeconfig"), options.get("live_context"))
+    return options["read"]
+
+
+def _live_said(live: Any) -> tuple[Any, ...]:
+    """The read's own notices when an earlier load() of this command printed them."""
+    ctx = click.get_current_context(silent=True)
+    if live is None or ctx is None:
+        return ()
+    options = ctx.meta[_LIVE]
+    said = tuple(live.diagnostics) if options.get("said") else ()
+    options["said"] = True
+    return said
+
+
 def manifest_options(func: F) -> F:
     func = click.option(
         "-n",
@@ -75,14 +148,23 @@ def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | N
     from netfence.io.cluster import load_cluster
     from netfence.model.diagnostics import Severity
 
-    if not files and not kustomizations:
-        raise click.UsageError("no input: give manifests with -f PATH (or -k DIR)")
+    live = _live_read()
+    if not files and not kustomizations and live is None:
+        raise click.UsageError("no input: give manifests with -f PATH (or -k DIR), or --live")
     with phase("loading manifests"):
-        built = load_cluster(files, kustomizations, namespace)
+        if live is None:
+            built = load_cluster(files, kustomizations, namespace)
+        else:
+            from netfence.io.live import load_with_live
+
+            built = load_with_live(live, files, kustomizations, namespace)
     errors = [d for d in built.diagnostics if d.severity is Severity.ERROR]
     if errors:
         raise InvalidInputError(errors)
-    print_diagnostics(d for d in built.diagnostics if d.severity is not Severity.ERROR)
+    said = _live_said(live)  # what the read itself reports, once per command (diff loads twice)
+    print_diagnostics(
+        d for d in built.diagnostics if d.severity is not Severity.ERROR and d not in said
+    )
     compiled = compile_policies(built.cluster.policies)
     return Loaded(built.cluster, compiled, built.diagnostics, built.completeness)
 

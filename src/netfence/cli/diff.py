@@ -15,6 +15,8 @@ from netfence.cli.common import (
     exit_code,
     family_of,
     ip_family_option,
+    live_options,
+    live_requested,
     load,
     manifest_options,
     strict_input_option,
@@ -49,6 +51,7 @@ from netfence.errors import TargetError
 @ip_family_option
 @manifest_options
 @strict_input_option
+@live_options
 def diff_command(
     changes: tuple[str, ...],
     before: str | None,
@@ -64,9 +67,10 @@ def diff_command(
 ) -> None:
     """What a change breaks: connections lost and gained, by workload and port.
 
-    Either -f/-k BASE with --apply CHANGE, or --before DIR --after DIR. Each change
-    says which policy decides it now; lost DNS (kube-dns on 53) comes first.
-    With --strict-input: exit 4 when either state's input was partial.
+    Either -f/-k BASE (or --live: the cluster as it is) with --apply CHANGE, or
+    --before DIR --after DIR. Each change says which policy decides it now; lost
+    DNS (kube-dns on 53) comes first. With --strict-input: exit 4 when either
+    state's input was partial.
     """
     from netfence.analysis.diff import State, connectivity_diff, scale_diff
     from netfence.analysis.matrix import group_pods
@@ -75,7 +79,7 @@ def diff_command(
     from netfence.render.diff import diff_data, diff_lines
 
     if before or after:
-        if not (before and after) or changes or files or kustomizations:
+        if not (before and after) or changes or files or kustomizations or live_requested():
             raise click.UsageError("give --before DIR and --after DIR together, and nothing else")
         old, new = load((before,), (), namespace), load((after,), (), namespace)
     else:

@@ -12,6 +12,7 @@ from netfence.cli.common import (
     EXIT_OK,
     echo_partial,
     exit_code,
+    live_options,
     load,
     manifest_options,
     strict_input_option,
@@ -25,6 +26,7 @@ from netfence.cli.common import (
 )
 @manifest_options
 @strict_input_option
+@live_options
 def test_command(
     expectations: str,
     output: str,

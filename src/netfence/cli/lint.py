@@ -12,6 +12,7 @@ from netfence.cli.common import (
     EXIT_OK,
     echo_partial,
     exit_code,
+    live_options,
     load,
     manifest_options,
     strict_input_option,
@@ -35,6 +36,7 @@ from netfence.cli.common import (
 )
 @manifest_options
 @strict_input_option
+@live_options
 def lint_command(
     fail_on: str,
     output: str,

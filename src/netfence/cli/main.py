@@ -19,7 +19,8 @@ from netfence.render.terminal import install as install_safe_output
 def cli() -> None:
     """Kubernetes NetworkPolicy, decided and explained before anything is applied.
 
-    Input is manifests as kubectl takes them (-f FILE|DIR|-, -k DIR, -n NS).
+    Input is manifests as kubectl takes them (-f FILE|DIR|-, -k DIR, -n NS), or a
+    live cluster with --live (--kubeconfig, --context; see docs/live.md).
     Exit codes: 0 ok, 1 a check/test/validation failed, 2 invalid input, 3 environment error,
     4 partial input with --strict-input (docs/input.md).
     """
@@ -36,12 +37,13 @@ def _register_commands() -> None:
     from netfence.cli.matrix import matrix_command
     from netfence.cli.report import report_command
     from netfence.cli.scenario import demo_command, scenario_command
+    from netfence.cli.snapshot import snapshot_command
     from netfence.cli.validate import validate_command
 
     for command in (
         check_command, matrix_command, test_command, diff_command, lint_command,
         report_command, validate_command, demo_command, scenario_command,
-        agent_command, lab_group,
+        agent_command, lab_group, snapshot_command,
     ):  # fmt: skip
         cli.add_command(command)
 

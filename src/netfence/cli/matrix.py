@@ -16,6 +16,7 @@ from netfence.cli.common import (
     exit_code,
     family_of,
     ip_family_option,
+    live_options,
     load,
     manifest_options,
     parse_port,
@@ -54,6 +55,7 @@ from netfence.errors import TargetError
 @ip_family_option
 @manifest_options
 @strict_input_option
+@live_options
 def matrix_command(
     port: str | None,
     protocol: str | None,

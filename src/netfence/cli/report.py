@@ -12,6 +12,7 @@ from netfence.cli.common import (
     exit_code,
     family_of,
     ip_family_option,
+    live_options,
     load,
     manifest_options,
     strict_input_option,
@@ -40,6 +41,7 @@ from netfence.errors import EnvironmentProblem
 @ip_family_option
 @manifest_options
 @strict_input_option
+@live_options
 def report_command(
     path: str,
     title: str,
