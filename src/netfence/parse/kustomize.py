@@ -503,17 +503,15 @@ def _each_target(resources: list[Resource], target: Target, change: Any) -> list
 def _strategic(
     resources: list[Resource], patch: dict[str, Any], target: Target | None
 ) -> list[Resource]:
+    # the patch takes the identity of each object it is applied to
+    own = {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")}
+    meta = own.get("metadata")
+    if isinstance(meta, dict):
+        own["metadata"] = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
     if target is not None:
-
-        def change(obj: dict[str, Any]) -> Any:
-            # the patch takes the identity of each object it is applied to
-            own = {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")}
-            meta = own.get("metadata")
-            if isinstance(meta, dict):
-                own["metadata"] = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
-            return strategic_merge(copy.deepcopy(obj), copy.deepcopy(own))
-
-        return _each_target(resources, target, change)
+        return _each_target(
+            resources, target, lambda obj: strategic_merge(copy.deepcopy(obj), copy.deepcopy(own))
+        )
     group, version = group_version(patch.get("apiVersion"))
     kind = patch.get("kind")
     namespace, name = identity(patch)
@@ -541,7 +539,7 @@ def _strategic(
         raise PatchError(f"more than one resource matches the patch's {label}")
     (index,) = matches
     out = list(resources)
-    merged = strategic_merge(copy.deepcopy(out[index].obj), copy.deepcopy(patch))
+    merged = strategic_merge(copy.deepcopy(out[index].obj), copy.deepcopy(own))
     if merged is DELETE:
         del out[index]
     else:
