@@ -35,7 +35,8 @@ def manifest_options(func: F) -> F:
         multiple=True,
         metavar="DIR",
         type=click.Path(),
-        help="A kustomization directory (resources and namespace are applied). Repeatable.",
+        help="A kustomization directory, built as kubectl kustomize does "
+        "(docs/kustomize.md). Repeatable.",
     )(func)
     func = click.option(
         "-f",

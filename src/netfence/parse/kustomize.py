@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from netfence.errors import InvalidInputError
 from netfence.model.diagnostics import Diagnostic, Source, error
 from netfence.parse.documents import RawDocument, decode_all, type_name
 from netfence.parse.kustomize_fields import (
@@ -455,11 +456,8 @@ def _apply_patch(
     where = patch.ref.field
     try:
         values = decode_all(patch.text, patch.source.file)
-    except Exception as exc:  # InvalidInputError: already located in the patch's file
-        diagnostics = getattr(exc, "diagnostics", None)
-        if diagnostics is None:
-            raise
-        problems.extend(diagnostics)
+    except InvalidInputError as exc:  # located in the patch's file
+        problems.extend(exc.diagnostics)
         return resources
     values = [v for v in values if v is not None]
     is_json = patch.ref.form == "json6902" or (
