@@ -37,10 +37,14 @@ class Files:
     """What the kustomize walk needs of the manifest reader (its bounds included)."""
 
     def __init__(
-        self, text: Callable[[str], str], documents: Callable[[str], list[RawDocument]]
+        self,
+        text: Callable[[str], str],
+        documents: Callable[[str], list[RawDocument]],
+        exhausted: Callable[[], bool],
     ) -> None:
         self.text = text
         self.documents = documents
+        self.exhausted = exhausted  # past a bound of docs/limits.md: stop at once
 
 
 def build(directory: str, files: Files) -> list[RawDocument]:
@@ -121,6 +125,8 @@ def _build(
             _accumulate(resources, added, source, field)
         except InvalidInputError as exc:
             problems.extend(exc.diagnostics)
+            if files.exhausted():
+                break
     if problems:
         raise InvalidInputError(problems)
     for i, entry in enumerate(k.components):

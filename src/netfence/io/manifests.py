@@ -219,6 +219,9 @@ class _Reader:
             )
         return _decode_utf8(data, path)
 
+    def exhausted(self) -> bool:
+        return self.files > MAX_FILES or self.bytes > MAX_TOTAL_BYTES
+
     def documents(self, path: str) -> list[RawDocument]:
         return parse_documents(self.text(path), path)
 
@@ -242,7 +245,9 @@ def load_manifests(files: Iterable[str] = (), kustomizations: Iterable[str] = ()
     for directory in kustomizations:
         try:
             result.documents.extend(
-                kustomize.build(directory, kustomize.Files(reader.text, reader.documents))
+                kustomize.build(
+                    directory, kustomize.Files(reader.text, reader.documents, reader.exhausted)
+                )
             )
         except InvalidInputError as exc:
             problems.extend(exc.diagnostics)
