@@ -107,6 +107,7 @@ def _build(
         )
     inner = [*chain, real]
     resources = list(accumulated)
+    taken = {resource_id(r.obj) for r in resources}
     problems: list[Diagnostic] = []
     root = directory.resolve()
     for i, entry in enumerate(k.resources):
@@ -122,7 +123,7 @@ def _build(
                 added = [Resource(d) for d in files.documents(str(target))]
             else:
                 raise _fail(f"resources: {entry}: no such file or directory", source)
-            _accumulate(resources, added, source, field)
+            _accumulate(resources, taken, added, source, field)
         except InvalidInputError as exc:
             problems.extend(exc.diagnostics)
             if files.exhausted():
@@ -149,11 +150,15 @@ def _build(
 
 
 def _accumulate(
-    resources: list[Resource], added: list[Resource], source: Source, field: str
+    resources: list[Resource],
+    taken: set[tuple[str, str, str, str]],
+    added: list[Resource],
+    source: Source,
+    field: str,
 ) -> None:
     """kustomize refuses an object it already holds (the same base reached twice
-    without a namePrefix, nameSuffix or namespace to tell the copies apart)."""
-    taken = {resource_id(r.obj) for r in resources}
+    without a namePrefix, nameSuffix or namespace to tell the copies apart);
+    ``taken`` holds the ids of ``resources``."""
     for resource in added:
         key = resource_id(resource.obj)
         if key in taken:
