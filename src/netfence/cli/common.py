@@ -29,6 +29,16 @@ def manifest_options(func: F) -> F:
         help="Namespace of objects that have none (as kubectl apply -n). Default: default.",
     )(func)
     func = click.option(
+        "--kustomize-engine",
+        type=click.Choice(["builtin", "kubectl", "kustomize"]),
+        default="builtin",
+        show_default=True,
+        expose_value=False,
+        callback=_kustomize_engine,
+        help="Who builds -k: netfence's own kustomize, `kubectl kustomize` or "
+        "`kustomize build` (installed, on PATH).",
+    )(func)
+    func = click.option(
         "-k",
         "--kustomize",
         "kustomizations",
@@ -55,6 +65,13 @@ class Loaded:
     cluster: Cluster
     compiled: CompiledPolicySet
     diagnostics: tuple[Diagnostic, ...]
+
+
+def _kustomize_engine(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from netfence.io.kustomize import ENGINE
+
+    ENGINE.set(value)
+    return value
 
 
 def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | None) -> Loaded:

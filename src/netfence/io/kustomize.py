@@ -12,13 +12,17 @@ MAX_KUSTOMIZATION_DEPTH deep, a cycle is an error.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from netfence.errors import InvalidInputError
+from netfence.errors import EnvironmentProblem, InvalidInputError
 from netfence.model.diagnostics import Diagnostic, Source, error
-from netfence.parse.documents import RawDocument, decode_single
+from netfence.parse.documents import RawDocument, decode_single, parse_documents
 from netfence.parse.kustomize import (
     KUSTOMIZATION_FILES,
     REMOTE,
@@ -30,7 +34,14 @@ from netfence.parse.kustomize import (
     resource_id,
     transform,
 )
-from netfence.parse.limits import MAX_KUSTOMIZATION_DEPTH
+from netfence.parse.limits import MAX_FILE_BYTES, MAX_KUSTOMIZATION_DEPTH, MIB
+
+# Which kustomize builds -k: netfence's own ("builtin", the default), or an
+# installed one: "kubectl" (``kubectl kustomize``, the kustomize kubectl embeds)
+# or "kustomize" (``kustomize build``). Set once per command by the CLI.
+ENGINES = ("builtin", "kubectl", "kustomize")
+ENGINE: contextvars.ContextVar[str] = contextvars.ContextVar("kustomize_engine", default="builtin")
+EXTERNAL_TIMEOUT = 120.0
 
 
 class Files:
@@ -49,8 +60,58 @@ class Files:
 
 def build(directory: str, files: Files) -> list[RawDocument]:
     """The objects ``kubectl kustomize DIR`` prints, with the file each came from."""
+    engine = ENGINE.get()
+    if engine != "builtin":
+        return build_external(directory, engine)
     resources = _build(Path(directory), files, [], [], component=False)
     return [r.document for r in resources]
+
+
+def build_external(directory: str, engine: str) -> list[RawDocument]:
+    """Run an installed kustomize; its output is read as one manifest file (within
+    MAX_FILE_BYTES), its failure is an input error with kustomize's own words."""
+    program = "kubectl" if engine == "kubectl" else "kustomize"
+    path = shutil.which(program)
+    if path is None:
+        raise EnvironmentProblem(
+            f"--kustomize-engine {engine}: {program} is not on PATH (the builtin engine needs "
+            "nothing installed)"
+        )
+    argv = [path, "kustomize", directory] if engine == "kubectl" else [path, "build", directory]
+    label = " ".join([program, *argv[1:]])
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(
+                argv, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            raise EnvironmentProblem(f"{label}: cannot run: {exc.strerror}") from exc
+        assert proc.stdout is not None
+        with proc:
+            data = proc.stdout.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                proc.kill()
+                raise _fail(
+                    f"output larger than {MAX_FILE_BYTES // MIB} MiB, the limit of one input "
+                    "(docs/limits.md)",
+                    Source(label, 0),
+                )
+            try:
+                code = proc.wait(timeout=EXTERNAL_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise EnvironmentProblem(
+                    f"{label}: no answer within {EXTERNAL_TIMEOUT:.0f} s"
+                ) from None
+        errors.seek(0)
+        message = errors.read(64 * 1024).decode("utf-8", "replace").strip()
+    if code != 0:
+        raise _fail(f"{program} failed: {message or f'exit code {code}'}", Source(label, 0))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _fail("output is not UTF-8 text", Source(label, 0)) from None
+    return parse_documents(text, label)
 
 
 def _fail(message: str, source: Source, field: str | None = None) -> InvalidInputError:
