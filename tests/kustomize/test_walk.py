@@ -274,3 +274,24 @@ def test_target_names_are_whole_string_regular_expressions() -> None:
     assert Target(kind="Po.", version="v1", group="").selects(POD)
     assert not Target(namespace="kube-.*").selects(POD)
     assert Target(label_selector="app=a").selects(POD)
+
+
+def test_a_target_regular_expression_that_may_backtrack_forever_is_refused(
+    tmp_path: Path,
+) -> None:
+    # against a 40-character name, (a+)+b takes Python's matcher hours
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": (
+                "resources: [pod.yaml]\npatches:\n- target: {name: '(a+)+b'}\n  patch: '[]'\n"
+            ),
+            "pod.yaml": f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {'a' * 40}}}\n",
+        },
+    )
+    (message,) = errors(tmp_path)
+    assert message == (
+        f"{tmp_path}/kustomization.yaml: doc 1: patches[0].target.name: invalid: '(a+)+b': a "
+        "repeated group that itself repeats (such as (a+)+) may take exponential time to "
+        "match; write it without nesting"
+    )

@@ -352,11 +352,25 @@ def _target(value: object, field: str, problem: Any) -> Target | None:
                     parse_selector(item)
                 else:
                     re.compile(item)
+                    if _NESTED_REPETITION.search(item):
+                        problem(
+                            f"{field}.{key}",
+                            f"invalid: {item!r}: a repeated group that itself repeats "
+                            "(such as (a+)+) may take exponential time to match; "
+                            "write it without nesting",
+                        )
+                        continue
             except (PatchError, re.error) as exc:
                 problem(f"{field}.{key}", f"invalid: {exc}")
                 continue
             arguments[_TARGET_FIELDS[key]] = item
     return Target(**arguments)
+
+
+# A group holding a quantifier, itself quantified: Python's backtracking matcher
+# may take exponential time on it (kustomize's Go matcher is linear), so it is
+# refused rather than left to hang a run.
+_NESTED_REPETITION = re.compile(r"\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)[*+{]")
 
 
 def _patches(obj: dict[str, Any], problem: Any) -> list[PatchRef]:
