@@ -159,7 +159,7 @@ def _build(
         raise _fail(
             "components: expected kind: Component, got kind: Kustomization", source, field="kind"
         )
-    if not component and k.kind == "Component":
+    if not component and k.kind == "Component" and chain:  # kustomize builds one given alone
         raise _fail(
             "a Component is not a kustomization of its own: list it in components "
             "(kustomize: expected kind != 'Component')",
