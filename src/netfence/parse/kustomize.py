@@ -445,7 +445,8 @@ def transform(
     if k.namespace:
         resources = [_set_namespace(r, k.namespace) for r in resources]
     if k.name_prefix or k.name_suffix:
-        resources = [_rename(r, k.name_prefix, k.name_suffix) for r in resources]
+        renamed = [_rename(r, k.name_prefix, k.name_suffix) for r in resources]
+        resources = _service_references(resources, renamed)
     for label_set in k.labels:
         specs = (
             COMMON_LABELS
@@ -589,6 +590,27 @@ def _rename(resource: Resource, prefix: str, suffix: str) -> Resource:
     meta["name"] = f"{prefix}{name}{suffix}"
     obj["metadata"] = meta
     return resource.with_obj(obj)
+
+
+def _service_references(before: list[Resource], after: list[Resource]) -> list[Resource]:
+    """kustomize's name references that matter here: a StatefulSet's
+    ``spec.serviceName`` (its pods' DNS names) follows its Service's new name."""
+    names = {
+        identity(old.obj): identity(new.obj)[1]
+        for old, new in zip(before, after, strict=True)
+        if old.document.kind == "Service" and identity(old.obj) != identity(new.obj)
+    }
+    if not names:
+        return after
+    out = []
+    for old, new in zip(before, after, strict=True):
+        spec = new.obj.get("spec")
+        if new.document.kind == "StatefulSet" and isinstance(spec, dict):
+            service = names.get((identity(old.obj)[0], str(spec.get("serviceName"))))
+            if service is not None:
+                new = new.with_obj({**new.obj, "spec": {**spec, "serviceName": service}})
+        out.append(new)
+    return out
 
 
 def _set_fields(

@@ -94,24 +94,28 @@ def _merge_list(original: Any, patch: list[Any], kind: str, path: tuple[str, ...
     key = _merge_key(kind, path)
     if key is None or not isinstance(original, list):
         return [_clean(item) for item in patch if not _is_directive(item, "delete")]
-    out = list(original)
+    # kustomize's order: the patch's items in the patch's order, then the
+    # original items the patch does not name, in their order
+    merged: list[Any] = []
+    used: set[int] = set()
     for item in patch:
         if not isinstance(item, dict) or key not in item:
-            out.append(_clean(item))
+            merged.append(_clean(item))
             continue
         index = next(
-            (i for i, old in enumerate(out) if isinstance(old, dict) and old.get(key) == item[key]),
+            (
+                i
+                for i, old in enumerate(original)
+                if i not in used and isinstance(old, dict) and old.get(key) == item[key]
+            ),
             None,
         )
+        if index is not None:
+            used.add(index)
         if item.get("$patch") == "delete":
-            if index is not None:
-                del out[index]
             continue
-        if index is None:
-            out.append(_clean(item))
-        else:
-            out[index] = _merge(out[index], item, kind, path)
-    return out
+        merged.append(_clean(item) if index is None else _merge(original[index], item, kind, path))
+    return merged + [old for i, old in enumerate(original) if i not in used]
 
 
 def _is_directive(item: Any, name: str) -> bool:
