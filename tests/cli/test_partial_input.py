@@ -172,13 +172,20 @@ def test_strict_input_takes_precedence_over_a_failed_answer() -> None:
 
 
 def test_a_kustomize_field_not_applied_makes_the_input_partial(tmp_path: Path) -> None:
+    """kustomize's fields are applied (docs/kustomize.md) except a patch's options
+    allowNameChange/allowKindChange, which are read and said to be not applied."""
     (tmp_path / "kustomization.yaml").write_text(
-        "resources: [cluster.yaml]\npatches: [{path: p.yaml}]\n"
+        "resources: [cluster.yaml]\n"
+        "patches:\n"
+        "- target: {kind: Namespace}\n"
+        "  options: {allowKindChange: true}\n"
+        '  patch: "[{op: add, path: /metadata/annotations, value: {x: y}}]"\n'
     )
     (tmp_path / "cluster.yaml").write_text((HERE / "cluster.yaml").read_text())
     result = run_cli("validate", "-k", ".", "--strict-input", cwd=tmp_path)
     assert result.code == 4, result.err
-    assert "not applied: kustomization.yaml: doc 1: patches" in _text_block(result.out)
+    block = _text_block(result.out)
+    assert "not applied: kustomization.yaml: doc 1: patches[0].options.allowKindChange" in block
 
 
 def test_diff_and_report_cells_name_the_policies_that_may_also_decide_them(

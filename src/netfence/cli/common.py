@@ -113,13 +113,24 @@ def manifest_options(func: F) -> F:
         help="Namespace of objects that have none (as kubectl apply -n). Default: default.",
     )(func)
     func = click.option(
+        "--kustomize-engine",
+        type=click.Choice(["builtin", "kubectl", "kustomize"]),
+        default="builtin",
+        show_default=True,
+        expose_value=False,
+        callback=_kustomize_engine,
+        help="Who builds -k: netfence's own kustomize, `kubectl kustomize` or "
+        "`kustomize build` (installed, on PATH).",
+    )(func)
+    func = click.option(
         "-k",
         "--kustomize",
         "kustomizations",
         multiple=True,
         metavar="DIR",
         type=click.Path(),
-        help="A kustomization directory (resources and namespace are applied). Repeatable.",
+        help="A kustomization directory, built as kubectl kustomize does "
+        "(docs/kustomize.md). Repeatable.",
     )(func)
     func = click.option(
         "-f",
@@ -139,6 +150,13 @@ class Loaded:
     compiled: CompiledPolicySet
     diagnostics: tuple[Diagnostic, ...]
     completeness: Completeness
+
+
+def _kustomize_engine(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from netfence.io.kustomize import ENGINE
+
+    ENGINE.set(value)
+    return value
 
 
 def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | None) -> Loaded:

@@ -12,23 +12,20 @@ runs, and stops at ``MAX_DIRECTORY_ENTRIES``; one command reads at most
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
 from netfence.errors import EnvironmentProblem, InvalidInputError
+from netfence.io import kustomize
 from netfence.model.diagnostics import Diagnostic, Source, error
-from netfence.parse.documents import RawDocument, decode_single, parse_documents
-from netfence.parse.kustomize import KUSTOMIZATION_FILES, read_kustomization, set_namespace
+from netfence.parse.documents import RawDocument, parse_documents
 from netfence.parse.limits import (
     MAX_DIRECTORY_ENTRIES,
     MAX_FILE_BYTES,
     MAX_FILES,
-    MAX_KUSTOMIZATION_DEPTH,
     MAX_TOTAL_BYTES,
     MIB,
 )
@@ -207,7 +204,6 @@ class _Reader:
     def __init__(self) -> None:
         self.files = 0
         self.bytes = 0
-        self.kustomizations: set[Path] = set()  # each is read once: no diamond blows up
 
     def text(self, path: str) -> str:
         self.files += 1
@@ -222,6 +218,9 @@ class _Reader:
                 "(docs/limits.md)",
             )
         return _decode_utf8(data, path)
+
+    def exhausted(self) -> bool:
+        return self.files > MAX_FILES or self.bytes > MAX_TOTAL_BYTES
 
     def documents(self, path: str) -> list[RawDocument]:
         return parse_documents(self.text(path), path)
@@ -245,86 +244,16 @@ def load_manifests(files: Iterable[str] = (), kustomizations: Iterable[str] = ()
                 problems.extend(exc.diagnostics)
     for directory in kustomizations:
         try:
-            result.documents.extend(_kustomize(Path(directory), result.diagnostics, [], reader))
+            result.documents.extend(
+                kustomize.build(
+                    directory,
+                    kustomize.Files(
+                        reader.text, reader.documents, reader.exhausted, result.diagnostics
+                    ),
+                )
+            )
         except InvalidInputError as exc:
             problems.extend(exc.diagnostics)
     if problems:
         raise InvalidInputError(problems)
     return result
-
-
-# kustomize's remote resources: URLs (https://, ssh://, git::…), scp-like git
-# addresses (git@host:org/repo) and the hosts it knows without a scheme.
-_REMOTE = re.compile(
-    r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://|git::|[\w.-]+@[\w.-]+:"
-    r"|(?:github\.com|gitlab\.com|bitbucket\.org)/|.*[?&]ref=)"
-)
-
-
-def _kustomize(
-    directory: Path, diagnostics: list[Diagnostic], chain: list[Path], reader: _Reader
-) -> list[RawDocument]:
-    """One kustomization directory; ``chain`` holds the kustomizations that include it."""
-    file = next((directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()), None)
-    if file is None:
-        raise InvalidInputError(
-            [error("no kustomization.yaml in this directory", Source(str(directory), 0))]
-        )
-    if file.resolve() in chain:
-        cycle = " → ".join(str(p) for p in [*chain[chain.index(file.resolve()) :], file])
-        raise InvalidInputError(
-            [error(f"kustomization includes itself ({cycle})", Source(str(file), 1))]
-        )
-    if file.resolve() in reader.kustomizations:
-        raise InvalidInputError(
-            [
-                error(
-                    "kustomization included a second time (kustomize refuses the "
-                    "resources it would add twice)",
-                    Source(str(file), 1),
-                )
-            ]
-        )
-    reader.kustomizations.add(file.resolve())
-    if len(chain) >= MAX_KUSTOMIZATION_DEPTH:
-        raise InvalidInputError(
-            [
-                error(
-                    f"kustomizations include each other more than {MAX_KUSTOMIZATION_DEPTH} "
-                    "deep (docs/limits.md)",
-                    Source(str(file), 1),
-                )
-            ]
-        )
-    raw = decode_single(reader.text(str(file)), str(file))
-    kustomization = read_kustomization(raw, Source(str(file), 1))
-    diagnostics.extend(kustomization.diagnostics)
-    documents: list[RawDocument] = []
-    problems: list[Diagnostic] = []
-    for resource in kustomization.resources:
-        if _REMOTE.match(resource):
-            problems.append(
-                error(
-                    f"resources: {resource}: remote resources are not supported (netfence "
-                    "reads local files: vendor it, or pass `kustomize build` output with -f -)",
-                    Source(str(file), 1),
-                )
-            )
-            continue
-        target = directory / resource
-        try:
-            if target.is_dir():
-                documents.extend(_kustomize(target, diagnostics, [*chain, file.resolve()], reader))
-            elif target.exists() or target.is_symlink():
-                documents.extend(reader.documents(str(target)))
-            else:
-                problems.append(
-                    error(f"resources: {resource}: no such file or directory", Source(str(file), 1))
-                )
-        except InvalidInputError as exc:
-            problems.extend(exc.diagnostics)
-    if problems:
-        raise InvalidInputError(problems)
-    return (
-        set_namespace(documents, kustomization.namespace) if kustomization.namespace else documents
-    )

@@ -96,6 +96,12 @@ def decode_single(text: str, file: str) -> object:
     return values[0] if values else None
 
 
+def decode_all(text: str, file: str) -> list[object]:
+    """Every YAML (or JSON) document of a text, whatever its type (kustomize
+    patches: objects, or a list of JSON 6902 operations)."""
+    return list(_decode(text, file))
+
+
 def _decode(text: str, file: str) -> Iterator[object]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
