@@ -55,3 +55,32 @@ def test_the_fixture_directory_as_a_whole_skips_what_is_not_a_manifest() -> None
     assert run.code == 0, run.err
     assert "notice: ./expectations.yaml: skipped: not a Kubernetes manifest" in run.err
     assert run.out.startswith("valid: 8 NetworkPolicies, 10 pods")
+
+
+ARGOCD = FIXTURES / "argocd"
+
+
+def test_argocd_install_loads_without_errors() -> None:
+    built = load_cluster([str(ARGOCD / "install.yaml")], namespace="argocd")
+    assert [d.format() for d in built.diagnostics if d.severity is not Severity.NOTICE] == []
+    assert sorted(p.name for p in built.cluster.policies) == [
+        "argocd-application-controller-network-policy",
+        "argocd-applicationset-controller-network-policy",
+        "argocd-dex-server-network-policy",
+        "argocd-notifications-controller-network-policy",
+        "argocd-redis-network-policy",
+        "argocd-repo-server-network-policy",
+        "argocd-server-network-policy",
+    ]
+    assert {p.namespace for p in built.cluster.policies} == {"argocd"}
+    assert len(built.cluster.pods) == 7
+
+
+def test_argocd_verdicts() -> None:
+    run = run_cli(
+        "test", "expectations.yaml", "-n", "argocd", "-f", "install.yaml", "-f", "client.yaml",
+        cwd=ARGOCD,
+    )  # fmt: skip
+    assert run.code == 0, run.out + run.err
+    assert "12 passed, 0 failed" in run.out
+    assert "error" not in run.err
