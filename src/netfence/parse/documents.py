@@ -24,18 +24,103 @@ from netfence.parse.limits import MAX_DEPTH
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-_NOT_RESOLVED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
+_TAG = "tag:yaml.org,2002:"
+
+# Plain scalars resolved as go-yaml v2 resolves them (YAML 1.1), the library under
+# kubectl's YAML decoder (sigs.k8s.io/yaml): the booleans include y/Y/n/N; integers
+# are what Go's ParseInt reads with base 0 once underscores are removed (0x, 0o,
+# 0b, a leading 0 for octal), with no base 60 ("1:30" is a string); floats need no
+# dot ("1e3") and an exponent needs no sign; dates stay strings (JSON has no
+# timestamps) and so does a bare "=" (YAML 1.1's "value" key, in kube-prometheus CRDs).
+_GO_BOOL = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE"), True),
+    **dict.fromkeys(("on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE"), False),
+    **dict.fromkeys(("off", "Off", "OFF"), False),
+}
+_GO_RESOLVERS: list[tuple[str, re.Pattern[str], str]] = [
+    ("bool", re.compile("^(?:" + "|".join(_GO_BOOL) + ")$"), "yYnNtTfFoO"),
+    ("null", re.compile(r"^(?:~|null|Null|NULL|)$"), "~nN"),
+    (
+        "int",
+        re.compile(
+            r"^[-+]?(?:0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*"
+            r"|0[0-7_]*|[1-9][0-9_]*)$"
+        ),
+        "-+0123456789",
+    ),
+    (
+        "float",
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9_]*[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)"
+            r"(?:[eE][-+]?_*[0-9][0-9_]*)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        "-+0123456789.",
+    ),
+]
+_KEPT = {_TAG + "merge", _TAG + "yaml"}  # "<<", and PyYAML's own "!", "&", "*"
+
+
+def _go_resolvers() -> dict[str, list[tuple[str, Any]]]:
+    table: dict[str, list[tuple[str, Any]]] = {}
+    for name, regexp, first in _GO_RESOLVERS:
+        for char in first:
+            table.setdefault(char, []).append((_TAG + name, regexp))
+    table.setdefault("", []).append((_TAG + "null", _GO_RESOLVERS[1][1]))
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items():
+        table.setdefault(first, []).extend((t, r) for t, r in resolvers if t in _KEPT)
+    return table
+
+
+_INT64 = 2**63
+_UINT64 = 2**64
+
+
+def _go_int(text: str) -> object:
+    """Go's ParseInt (base 0) of the text without underscores; past 64 bits a float
+    (go-yaml v2 falls back to one), or the text when Go cannot read it either."""
+    plain = text.replace("_", "")
+    sign, digits = (plain[0], plain[1:]) if plain[0] in "+-" else ("", plain)
+    if len(digits) > sys.get_int_max_str_digits():
+        raise ValueError("digits")  # the message names the bound (fastyaml)
+    base = 8 if re.fullmatch("0[0-7]+", digits) else 0
+    value = int(digits, base)
+    value = -value if sign == "-" else value
+    if -_INT64 <= value < _UINT64:
+        return value
+    try:
+        return float(plain)
+    except ValueError:
+        return text
+
+
+def _go_float(text: str) -> object:
+    lowered = text.lower()
+    if lowered.endswith((".inf", ".nan")):
+        return float(lowered.replace(".", ""))
+    value = float(text.replace("_", ""))
+    return value if value not in (float("inf"), float("-inf")) else text
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
-    """YAML as kubectl reads it: an unquoted date such as ``2024-01-01`` stays a
-    string (kubectl converts YAML to JSON, which has no timestamps), and so does a
-    bare ``=`` (YAML 1.1's "value" key, seen in kube-prometheus CRDs)."""
+    """YAML as kubectl reads it (go-yaml v2's YAML 1.1 rules, above)."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NOT_RESOLVED]
-        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-    }
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = _go_resolvers()
+
+    def construct_go_bool(self, node: Any) -> bool:
+        return _GO_BOOL[self.construct_scalar(node)]
+
+    def construct_go_int(self, node: Any) -> object:
+        return _go_int(self.construct_scalar(node))
+
+    def construct_go_float(self, node: Any) -> object:
+        return _go_float(self.construct_scalar(node))
+
+
+_Loader.add_constructor(_TAG + "bool", _Loader.construct_go_bool)
+_Loader.add_constructor(_TAG + "int", _Loader.construct_go_int)
+_Loader.add_constructor(_TAG + "float", _Loader.construct_go_float)
 
 
 @dataclass(frozen=True, slots=True)
