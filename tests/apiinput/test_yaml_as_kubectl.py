@@ -91,3 +91,21 @@ def test_a_label_value_y_is_a_boolean_and_refused_as_the_api_server_would(tmp_pa
     assert "pod.yaml: doc 1: Pod web/p: metadata.labels.app: expected a string, got boolean" in (
         run.err
     )
+
+
+def test_yaml_netfence_writes_reads_back_as_written() -> None:
+    """PyYAML's dumper leaves y, 1e3, 0o17 and 08 unquoted (strings by its rules,
+    not by kubectl's); the lab's policy files are written with KubectlDumper."""
+    import yaml
+
+    from netfence.parse.documents import KubectlDumper
+
+    value = {
+        "kind": "NetworkPolicy",
+        "strings": ["y", "N", "yes", "1e3", "0o17", "08", "1:30", "=", "<<", "", "2024-01-01"],
+        "other": [80, 1.5, True, None],
+        "y": "n",
+    }
+    assert [d.obj for d in parse_documents(yaml.safe_dump(value), "in.yaml")] != [value]
+    text = yaml.dump(value, Dumper=KubectlDumper)
+    assert [d.obj for d in parse_documents(text, "in.yaml")] == [value]

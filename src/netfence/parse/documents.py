@@ -123,6 +123,15 @@ _Loader.add_constructor(_TAG + "int", _Loader.construct_go_int)
 _Loader.add_constructor(_TAG + "float", _Loader.construct_go_float)
 
 
+class KubectlDumper(yaml.SafeDumper):
+    """YAML that kubectl (and netfence) read back as it was written: a string that
+    go-yaml v2 would read as another type (``y``, ``1e3``, ``0o17``) is quoted,
+    which PyYAML's own dumper does not do (its YAML 1.1 rules differ)."""
+
+
+KubectlDumper.yaml_implicit_resolvers = _go_resolvers()
+
+
 @dataclass(frozen=True, slots=True)
 class RawDocument:
     """One decoded Kubernetes object and where it came from."""
