@@ -104,3 +104,18 @@ def test_braces_in_a_valid_manifest_are_no_helm_hint(tmp_path: Path) -> None:
     run = run_cli("validate", "-f", "policy.yaml", cwd=tmp_path)
     assert run.code == 0, run.err
     assert "helm" not in run.err.lower()
+
+
+def test_a_template_that_decodes_is_still_refused_in_a_chart(tmp_path: Path) -> None:
+    """Quoted actions decode as YAML; in a chart's templates/ they are still a template."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "np.yaml").write_text(
+        POLICY.replace("name: deny", 'name: "{{ .Release.Name }}-deny"')
+    )
+    run = run_cli("matrix", "-f", "templates/np.yaml", cwd=tmp_path)
+    assert run.code == 2
+    assert run.err.startswith(
+        "error: templates/np.yaml: a Helm template ({{ ... }} at line 3), not a manifest: "
+        "run `helm template` on its chart"
+    ), run.err

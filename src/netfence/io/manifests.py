@@ -25,6 +25,7 @@ from netfence.model.diagnostics import Diagnostic, Source, error
 from netfence.parse.documents import (
     RawDocument,
     decode_single,
+    helm_template_line,
     parse_documents,
     parse_manifest_file,
 )
@@ -258,9 +259,29 @@ class _Reader:
     def manifest_file(self, path: str, notices: list[Diagnostic]) -> list[RawDocument]:
         """A file given with ``-f`` (or found in a directory): one that is not a
         manifest is skipped with a notice (parse_manifest_file)."""
-        documents, skipped = parse_manifest_file(self.text(path), path)
+        text = self.text(path)
+        line = helm_template_line(text)
+        if line is not None and _in_chart(path):
+            raise InvalidInputError(
+                [
+                    error(
+                        f"a Helm template ({{{{ ... }}}} at line {line}), not a manifest: "
+                        "run `helm template` on its chart and pass the output (`-f -`, or a file)",
+                        Source(path, 0),
+                    )
+                ]
+            )
+        documents, skipped = parse_manifest_file(text, path)
         notices.extend(skipped)
         return documents
+
+
+def _in_chart(path: str) -> bool:
+    """In a chart's templates/ directory, or beside (or below) a Chart.yaml."""
+    parent = Path(path).parent
+    return parent.name == "templates" or any(
+        (d / "Chart.yaml").is_file() for d in (parent, parent.parent)
+    )
 
 
 def load_manifests(files: Iterable[str] = (), kustomizations: Iterable[str] = ()) -> ManifestSet:
