@@ -268,9 +268,9 @@ HOSTILE: dict[str, tuple[bytes, list[str], str]] = {
         "in.yaml: doc 1: invalid JSON at line 1, column 22: integer too large: 5,000 digits",
     ),
     "YAML integer of 5,000 digits": (
-        b"kind: Pod\nn: " + b"9" * 5000 + b"\n",
+        b"kind: Pod\nx: " + b"9" * 5000 + b"\n",  # not n: kubectl reads that key as false
         ["-f", "in.yaml"],
-        "in.yaml: doc 1: n: invalid YAML at line 2, column 4: integer too large: 5,000 digits",
+        "in.yaml: doc 1: x: invalid YAML at line 2, column 4: integer too large: 5,000 digits",
     ),
     "!!timestamp foo": (
         b"kind: Pod\nmetadata: {name: p, creationTimestamp: !!timestamp foo}\n",

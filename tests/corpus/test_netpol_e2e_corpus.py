@@ -206,11 +206,14 @@ def build(path: Path) -> Built:
     from netfence.compile import compile_policies
     from netfence.model.diagnostics import Source
     from netfence.parse import RawDocument, build_cluster, parse_documents
+    from netfence.parse.documents import KubectlDumper
 
     case = load_case(path)
     model = apply_overrides(model_documents(), case)
     # The model goes through the real decoder; the case's policies are already objects.
-    docs = parse_documents(yaml.safe_dump_all(model, sort_keys=False), MODEL_FILE.name)
+    # (Written so that kubectl reads it back as is: namespace y is quoted.)
+    text = yaml.dump_all(model, Dumper=KubectlDumper, sort_keys=False)
+    docs = parse_documents(text, MODEL_FILE.name)
     docs += [
         RawDocument(Source(f"{path.name}#policies", index), policy)
         for index, policy in enumerate(case["policies"], start=1)

@@ -20,10 +20,11 @@ SHARED, OTHER, QUARANTINED = "10.9.0.1", "10.9.0.2", "10.9.0.3"
 
 
 def pod(namespace: str, name: str, ip: str, app: str) -> str:
+    # quoted: kubectl (and netfence) read a plain y as the boolean true
     return f"""---
 kind: Pod
 apiVersion: v1
-metadata: {{name: {name}, namespace: {namespace}, labels: {{app: {app}}}}}
+metadata: {{name: "{name}", namespace: "{namespace}", labels: {{app: "{app}"}}}}
 spec: {{containers: [{{name: c, ports: [{{name: http, containerPort: 8080}}]}}]}}
 status: {{podIP: "{ip}"}}
 """

@@ -83,9 +83,9 @@ def test_default_namespace_and_implicit_namespace_with_notice() -> None:
 
 
 def test_declared_namespace_gets_the_name_label() -> None:
-    built = build("apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {x: y}}\n")
+    built = build("apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {x: v}}\n")
     ns = built.cluster.namespace("a")
-    assert ns is not None and dict(ns.labels) == {"x": "y", NAMESPACE_NAME_LABEL: "a"}
+    assert ns is not None and dict(ns.labels) == {"x": "v", NAMESPACE_NAME_LABEL: "a"}
 
 
 def test_match_labels_null_means_everything() -> None:

@@ -16,12 +16,18 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 from netfence.errors import EnvironmentProblem, InvalidInputError
 from netfence.io import kustomize
 from netfence.model.diagnostics import Diagnostic, Source, error
-from netfence.parse.documents import RawDocument, parse_documents
+from netfence.parse.documents import (
+    RawDocument,
+    helm_template_line,
+    parse_documents,
+    parse_manifest_file,
+)
 from netfence.parse.limits import (
     MAX_DIRECTORY_ENTRIES,
     MAX_FILE_BYTES,
@@ -118,8 +124,10 @@ def _problem(path: str, message: str) -> InvalidInputError:
     return InvalidInputError([error(message, Source(path, 0))])
 
 
-def manifest_files(path: str) -> list[str]:
-    """A file as is; a directory's manifest files, recursively, in name order."""
+def manifest_files(path: str, charts: list[str] | None = None) -> list[str]:
+    """A file as is; a directory's manifest files, recursively, in name order.
+    Helm charts (directories with a ``Chart.yaml``) are not manifests: they are
+    not walked, and their directories are added to ``charts``."""
     if path == "-":
         return ["-"]
     try:
@@ -129,18 +137,23 @@ def manifest_files(path: str) -> list[str]:
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
     if stat.S_ISDIR(info.st_mode):
-        return _walk(path)
+        return _walk(path, [] if charts is None else charts)
     return [path]  # read_text refuses what is not a regular file, with its own message
 
 
-def _walk(root: str) -> list[str]:
+def _walk(root: str, charts: list[str]) -> list[str]:
     """Depth first in name order (the order of the paths sorted part by part).
     Symbolic links to files are read; links to directories are not followed (so
     there are no loops), nor are dangling links; entries named ``..*`` (kubelet's
     staging directories in a ConfigMap volume, whose files the volume also links
-    by name) are skipped; an entry that vanishes during the walk is skipped."""
+    by name) are skipped; an entry that vanishes during the walk is skipped.
+    A directory holding a ``Chart.yaml`` is a Helm chart: listed in ``charts``,
+    not walked."""
     found: list[str] = []
     listing = _listing(root)
+    if _is_chart(listing):
+        charts.append(root)
+        return found
     entries = len(listing)
     stack: list[Iterator[os.DirEntry[str]]] = [iter(listing)]
     while stack:
@@ -160,12 +173,29 @@ def _walk(root: str) -> list[str]:
                     f"more than {MAX_DIRECTORY_ENTRIES:,} entries in this directory tree: "
                     "give the directories that hold the manifests (docs/limits.md)",
                 )
-            stack.append(iter(listing))
+            if _is_chart(listing):
+                charts.append(entry.path)
+            else:
+                stack.append(iter(listing))
         elif kind == "file" and entry.name.endswith(MANIFEST_SUFFIXES):
             found.append(entry.path)
             if len(found) > MAX_FILES:
                 raise _too_many_files(root)
     return found
+
+
+def _is_chart(listing: list[os.DirEntry[str]]) -> bool:
+    return any(e.name == "Chart.yaml" and _kind(e) == "file" for e in listing)
+
+
+def helm_chart_error(chart: str) -> Diagnostic:
+    """A Helm chart in a directory given to ``-f``: its templates are no manifests."""
+    return error(
+        "a Helm chart (Chart.yaml): its templates are not manifests until rendered: "
+        f"run `helm template NAME {chart}` and pass its output (`-f -`, or a file), "
+        "or give -f the directories that hold plain manifests",
+        Source(os.path.join(chart, "Chart.yaml"), 0),
+    )
 
 
 def _listing(directory: str) -> list[os.DirEntry[str]]:
@@ -225,6 +255,33 @@ class _Reader:
     def documents(self, path: str) -> list[RawDocument]:
         return parse_documents(self.text(path), path)
 
+    def manifest_file(self, path: str, notices: list[Diagnostic]) -> list[RawDocument]:
+        """A file given with ``-f`` (or found in a directory): one that is not a
+        manifest is skipped with a notice (parse_manifest_file)."""
+        text = self.text(path)
+        line = helm_template_line(text)
+        if line is not None and _in_chart(path):
+            raise InvalidInputError(
+                [
+                    error(
+                        f"a Helm template ({{{{ ... }}}} at line {line}), not a manifest: "
+                        "run `helm template` on its chart and pass the output (`-f -`, or a file)",
+                        Source(path, 0),
+                    )
+                ]
+            )
+        documents, skipped = parse_manifest_file(text, path)
+        notices.extend(skipped)
+        return documents
+
+
+def _in_chart(path: str) -> bool:
+    """In a chart's templates/ directory, or beside (or below) a Chart.yaml."""
+    parent = Path(path).parent
+    return parent.name == "templates" or any(
+        (d / "Chart.yaml").is_file() for d in (parent, parent.parent)
+    )
+
 
 def load_manifests(files: Iterable[str] = (), kustomizations: Iterable[str] = ()) -> ManifestSet:
     """Read everything; report every broken file at once."""
@@ -232,14 +289,16 @@ def load_manifests(files: Iterable[str] = (), kustomizations: Iterable[str] = ()
     problems: list[Diagnostic] = []
     reader = _Reader()
     for path in files:
+        charts: list[str] = []
         try:
-            found = manifest_files(path)
+            found = manifest_files(path, charts)
         except InvalidInputError as exc:
             problems.extend(exc.diagnostics)
             continue
+        problems.extend(helm_chart_error(chart) for chart in charts)
         for file in found:
             try:
-                result.documents.extend(reader.documents(file))
+                result.documents.extend(reader.manifest_file(file, result.diagnostics))
             except InvalidInputError as exc:
                 problems.extend(exc.diagnostics)
     for directory in kustomizations:

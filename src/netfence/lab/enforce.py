@@ -36,7 +36,7 @@ from netfence.lab.plan import LabPlan, safe_name, with_lab_nodes
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Severity, error
 from netfence.parse.build import build_cluster
-from netfence.parse.documents import RawDocument
+from netfence.parse.documents import KubectlDumper, RawDocument
 
 
 def desired_dir(paths: LabPaths) -> Path:
@@ -165,5 +165,5 @@ def _policy_path(paths: LabPaths, doc: RawDocument) -> Path:
 
 def _write_policies(paths: LabPaths, documents: Sequence[RawDocument]) -> None:
     for doc in documents:
-        text = yaml.safe_dump(doc.obj, sort_keys=False)
+        text = yaml.dump(doc.obj, Dumper=KubectlDumper, sort_keys=False)
         write_file(paths, _policy_path(paths, doc), text)

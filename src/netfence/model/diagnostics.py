@@ -11,15 +11,19 @@ class Source:
     """A document in an input: the file (or ``-`` for stdin), its 1-based index (0
     for the file as a whole, or an input without an order of documents, such as
     the Kubernetes API), and, for
-    an item of a ``List``, the item's 0-based index."""
+    an item of a ``List``, the item's 0-based index (and, for an item of a list
+    nested in that item, its index there, and so on: ``nested``)."""
 
     file: str
     doc: int
     item: int | None = None
+    nested: tuple[int, ...] = ()
 
     def format(self) -> str:
         where = f"{self.file}: doc {self.doc}" if self.doc else self.file
-        return where if self.item is None else f"{where}: items[{self.item}]"
+        if self.item is None:
+            return where
+        return f"{where}: items[{self.item}]" + "".join(f".items[{i}]" for i in self.nested)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ Reading files is io's job; this module only decodes text that was already read.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -15,7 +16,7 @@ from typing import Any, ClassVar
 import yaml
 
 from netfence.errors import InvalidInputError
-from netfence.model.diagnostics import Diagnostic, Source, error
+from netfence.model.diagnostics import Diagnostic, Source, error, notice
 from netfence.parse import fastyaml
 from netfence.parse.limits import MAX_DEPTH
 
@@ -23,18 +24,112 @@ from netfence.parse.limits import MAX_DEPTH
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-_NOT_RESOLVED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
+_TAG = "tag:yaml.org,2002:"
+
+# Plain scalars resolved as go-yaml v2 resolves them (YAML 1.1), the library under
+# kubectl's YAML decoder (sigs.k8s.io/yaml): the booleans include y/Y/n/N; integers
+# are what Go's ParseInt reads with base 0 once underscores are removed (0x, 0o,
+# 0b, a leading 0 for octal), with no base 60 ("1:30" is a string); floats need no
+# dot ("1e3") and an exponent needs no sign; dates stay strings (JSON has no
+# timestamps) and so does a bare "=" (YAML 1.1's "value" key, in kube-prometheus CRDs).
+_GO_BOOL = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE"), True),
+    **dict.fromkeys(("on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE"), False),
+    **dict.fromkeys(("off", "Off", "OFF"), False),
+}
+_GO_RESOLVERS: list[tuple[str, re.Pattern[str], str]] = [
+    ("bool", re.compile("^(?:" + "|".join(_GO_BOOL) + ")$"), "yYnNtTfFoO"),
+    ("null", re.compile(r"^(?:~|null|Null|NULL|)$"), "~nN"),
+    (
+        "int",
+        re.compile(
+            r"^[-+]?(?:0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*"
+            r"|0[0-7_]*|[1-9][0-9_]*)$"
+        ),
+        "-+0123456789",
+    ),
+    (
+        "float",
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9_]*[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)"
+            r"(?:[eE][-+]?_*[0-9][0-9_]*)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        "-+0123456789.",
+    ),
+]
+_KEPT = {_TAG + "merge", _TAG + "yaml"}  # "<<", and PyYAML's own "!", "&", "*"
+
+
+def _go_resolvers() -> dict[str, list[tuple[str, Any]]]:
+    table: dict[str, list[tuple[str, Any]]] = {}
+    for name, regexp, first in _GO_RESOLVERS:
+        for char in first:
+            table.setdefault(char, []).append((_TAG + name, regexp))
+    table.setdefault("", []).append((_TAG + "null", _GO_RESOLVERS[1][1]))
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items():
+        table.setdefault(first, []).extend((t, r) for t, r in resolvers if t in _KEPT)
+    return table
+
+
+_INT64 = 2**63
+_UINT64 = 2**64
+
+
+def _go_int(text: str) -> object:
+    """Go's ParseInt (base 0) of the text without underscores; past 64 bits a float
+    (go-yaml v2 falls back to one), or the text when Go cannot read it either."""
+    plain = text.replace("_", "")
+    sign, digits = (plain[0], plain[1:]) if plain[0] in "+-" else ("", plain)
+    if len(digits) > sys.get_int_max_str_digits():
+        raise ValueError("digits")  # the message names the bound (fastyaml)
+    base = 8 if re.fullmatch("0[0-7]+", digits) else 0
+    value = int(digits, base)
+    value = -value if sign == "-" else value
+    if -_INT64 <= value < _UINT64:
+        return value
+    try:
+        return float(plain)
+    except ValueError:
+        return text
+
+
+def _go_float(text: str) -> object:
+    lowered = text.lower()
+    if lowered.endswith((".inf", ".nan")):
+        return float(lowered.replace(".", ""))
+    value = float(text.replace("_", ""))
+    return value if value not in (float("inf"), float("-inf")) else text
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
-    """YAML as kubectl reads it: an unquoted date such as ``2024-01-01`` stays a
-    string (kubectl converts YAML to JSON, which has no timestamps), and so does a
-    bare ``=`` (YAML 1.1's "value" key, seen in kube-prometheus CRDs)."""
+    """YAML as kubectl reads it (go-yaml v2's YAML 1.1 rules, above)."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NOT_RESOLVED]
-        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-    }
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = _go_resolvers()
+
+    def construct_go_bool(self, node: Any) -> bool:
+        return _GO_BOOL[self.construct_scalar(node)]
+
+    def construct_go_int(self, node: Any) -> object:
+        return _go_int(self.construct_scalar(node))
+
+    def construct_go_float(self, node: Any) -> object:
+        return _go_float(self.construct_scalar(node))
+
+
+_Loader.add_constructor(_TAG + "bool", _Loader.construct_go_bool)
+_Loader.add_constructor(_TAG + "int", _Loader.construct_go_int)
+_Loader.add_constructor(_TAG + "float", _Loader.construct_go_float)
+
+
+class KubectlDumper(yaml.SafeDumper):
+    """YAML that kubectl (and netfence) read back as it was written: a string that
+    go-yaml v2 would read as another type (``y``, ``1e3``, ``0o17``) is quoted,
+    which PyYAML's own dumper does not do (its YAML 1.1 rules differ)."""
+
+
+KubectlDumper.yaml_implicit_resolvers = _go_resolvers()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +148,56 @@ class RawDocument:
 def parse_documents(text: str, file: str) -> list[RawDocument]:
     """Decode every object in ``text``; raise InvalidInputError for broken syntax or
     documents that are not objects, naming the file and document."""
+    return _objects(list(_decode(text, file)), file)
+
+
+NOT_A_MANIFEST = "skipped: not a Kubernetes manifest (no document in it has a kind)"
+
+
+def parse_manifest_file(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic]]:
+    """A file given as manifests (``-f``, or found in a directory): its objects, and
+    a notice when it is skipped. A file none of whose documents has a ``kind`` (a
+    package.json, a Helm values.yaml, a Grafana dashboard, a list of tests) is
+    no manifest: it is skipped with a notice (``NOT_A_MANIFEST``), not an error.
+    A file that does not decode and holds ``{{ … }}`` is a Helm template: the
+    error says to render it first."""
+    try:
+        values = list(_decode(text, file))
+    except InvalidInputError as exc:
+        line = helm_template_line(text)
+        if line is None:
+            raise
+        raise InvalidInputError(
+            [dataclasses.replace(d, message=d.message + _helm_hint(line)) for d in exc.diagnostics]
+        ) from None
+    if any(v is not None for v in values) and not any(
+        isinstance(v, dict) and v.get("kind") for v in values
+    ):
+        return [], [notice(NOT_A_MANIFEST, Source(file, 0))]
+    return _objects(values, file), []
+
+
+def helm_template_line(text: str) -> int | None:
+    """The line of the first ``{{ … }}`` action (Go template syntax), if any."""
+    found = _TEMPLATE_ACTION.search(text)
+    return None if found is None else text.count("\n", 0, found.start()) + 1
+
+
+_TEMPLATE_ACTION = re.compile(r"\{\{-?\s*[^{}\n]*?-?\}\}")
+
+
+def _helm_hint(line: int) -> str:
+    return (
+        f" (this looks like a Helm template: {{{{ ... }}}} at line {line}; netfence reads "
+        "rendered manifests: run `helm template` on the chart and pass its output, "
+        "e.g. `helm template NAME CHART | netfence ... -f -`)"
+    )
+
+
+def _objects(values: list[object], file: str) -> list[RawDocument]:
     problems: list[Diagnostic] = []
     documents: list[RawDocument] = []
-    for index, value in enumerate(_decode(text, file), start=1):
+    for index, value in enumerate(values, start=1):
         if value is None:
             continue
         source = Source(file, index)
@@ -284,22 +426,59 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
 def _expand_list(
     value: dict[str, Any], source: Source, problems: list[Diagnostic]
 ) -> Iterator[RawDocument]:
-    """API objects of kind ``List`` (and ``*List``, as ``kubectl get -o yaml`` prints)
-    carry their objects in ``items``."""
-    kind = value.get("kind")
-    if not (isinstance(kind, str) and kind.endswith("List") and "items" in value):
+    """API objects of kind ``List`` and typed lists (``PodList``, ``NamespaceList``…,
+    as ``kubectl get -o yaml|json`` and the API server return them) carry their
+    objects in ``items``; a list may hold lists, whose items are read in turn. As
+    kubectl's decoder does, an item with neither ``kind`` nor ``apiVersion`` (the
+    API server leaves them out of typed lists) takes the list's kind without the
+    ``List`` suffix, and its apiVersion."""
+    if not _is_list(value):
         yield RawDocument(source, value)
         return
-    items = value.get("items") or []
-    if not isinstance(items, list):
-        problems.append(error(f"items: expected a list, got {type_name(items)}", source))
-        return
-    for i, item in enumerate(items):
-        item_source = Source(source.file, source.doc, i)
-        if isinstance(item, dict):
-            yield RawDocument(item_source, item)
-        else:
+    # Depth first in document order, without recursion (nesting is bounded by the
+    # decoder, MAX_DEPTH): each open list with its position and what its items inherit.
+    stack: list[tuple[Iterator[tuple[int, object]], tuple[int, ...], str, object]] = []
+
+    def open_list(listed: dict[str, Any], at: tuple[int, ...]) -> None:
+        items = listed.get("items") or []
+        if not isinstance(items, list):
+            where = _item_source(source, at) if at else source
+            problems.append(error(f"items: expected a list, got {type_name(items)}", where))
+            return
+        stack.append((enumerate(items), at, _item_kind(listed), listed.get("apiVersion")))
+
+    open_list(value, ())
+    while stack:
+        items, at, kind, api_version = stack[-1]
+        entry = next(items, None)
+        if entry is None:
+            stack.pop()
+            continue
+        i, item = entry
+        item_source = _item_source(source, (*at, i))
+        if not isinstance(item, dict):
             problems.append(error(f"expected an object, got {type_name(item)}", item_source))
+        elif _is_list(item):
+            open_list(item, (*at, i))
+        elif kind and not item.get("kind") and not item.get("apiVersion"):
+            yield RawDocument(item_source, {"apiVersion": api_version, "kind": kind, **item})
+        else:
+            yield RawDocument(item_source, item)
+
+
+def _is_list(value: dict[str, Any]) -> bool:
+    kind = value.get("kind")
+    return isinstance(kind, str) and kind.endswith("List") and "items" in value
+
+
+def _item_kind(listed: dict[str, Any]) -> str:
+    """``PodList`` → ``Pod``; ``List`` (whose items carry their kind) → ""."""
+    kind = listed.get("kind")
+    return kind[: -len("List")] if isinstance(kind, str) else ""
+
+
+def _item_source(source: Source, at: tuple[int, ...]) -> Source:
+    return Source(source.file, source.doc, at[0], at[1:])
 
 
 def with_default_namespace(

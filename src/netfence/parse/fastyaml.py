@@ -9,6 +9,8 @@ the same keys and values), and reads YAML as kubectl does (it converts YAML to
 JSON with strict decoding):
 
 - a mapping key given twice is an error;
+- a boolean, integer or float key becomes text (``on:`` is "true"), as JSON
+  keys are strings; a null key is an error;
 - nesting deeper than ``MAX_DEPTH`` and aliases that bring in more than
   ``MAX_ALIAS_NODES`` nodes (counted with their expansion, as kubectl's YAML
   library counts them) are errors, so a small file cannot expand to gigabytes;
@@ -177,6 +179,8 @@ class _Builder:
             elif keys[-1] is _NO_KEY:
                 if value.__class__ is dict or value.__class__ is list:
                     raise self._problem("a mapping key must be a scalar", event)
+                if value.__class__ is not str and value is not _MERGE:
+                    value = self._key_text(value, event)
                 keys[-1] = value
                 key_events[-1] = event
             else:
@@ -188,6 +192,24 @@ class _Builder:
                 else:
                     top[key] = value
                 keys[-1] = _NO_KEY
+
+    def _key_text(self, key: object, event: Any) -> str:
+        """JSON keys are strings: kubectl's YAML library writes a boolean, integer
+        or float key as text (``on:`` is the key "true", ``80:`` the key "80") and
+        refuses a null key."""
+        if key is True or key is False:
+            return "true" if key else "false"
+        if isinstance(key, int):
+            return str(key)
+        if isinstance(key, float):
+            if key != key:
+                return ".nan"
+            if key in (float("inf"), float("-inf")):
+                return ".inf" if key > 0 else "-.inf"
+            return str(int(key)) if key.is_integer() and abs(key) < 1e21 else repr(key)
+        if key is None:
+            raise self._problem("a mapping key must not be null", event)
+        return str(key)
 
     def _merge(self, own: dict[Any, Any], sources: list[tuple[object, Any]]) -> dict[Any, Any]:
         """``<<: *base`` or ``<<: [*a, *b]``: keys of the mapping win, then the
