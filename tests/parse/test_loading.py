@@ -410,6 +410,11 @@ ALIAS_BOMB = "kind: Pod\nmetadata: {name: p}\na0: &a0 [x, x, x, x, x, x, x, x, x
             "doc 1: a: invalid YAML at line 1, column 9: a merge key (<<) takes a mapping",
         ),
         ("? [a]\n: b\n", "invalid YAML at line 1, column 5: a mapping key must be a scalar"),
+        (
+            "~: 1\n",
+            "invalid YAML at line 1, column 1: a mapping key must be a string, a number or a boolean, not null",
+        ),
+        ("a: {1: x, '1': y}\n", 'doc 1: a.1: invalid YAML at line 1, column 11: duplicate key "1"'),
     ],
 )
 def test_input_that_does_not_decode_is_a_located_error(text: str, fragment: str) -> None:
@@ -433,6 +438,7 @@ def test_input_that_does_not_decode_is_a_located_error(text: str, fragment: str)
         ("a: &a {p: 1}\nb: &b {p: 2, r: 2}\nx: {<<: [*a, *b]}\n", {"p": 1, "r": 2}),
         ('{"x": "\\ud800-\\udc00\\ud83d\\ude00"}', "\ufffd-\ufffd\U0001f600"),
         ('{"\\udfff": 1, "x": {"\\udfff": 1}}', {"\ufffd": 1}),
+        ("x: {1: a, true: b, 1.5: c, 0x10: d}\n", {"1": "a", "true": "b", "1.5": "c", "16": "d"}),
     ],
 )
 def test_yaml_and_json_read_as_kubectl_reads_them(text: str, expected: object) -> None:
@@ -631,6 +637,10 @@ def test_remote_kustomize_resources_have_their_own_message(tmp_path: Path) -> No
         ),
         ("resources: !!int x\n", "cannot read 'x' as !!int"),
         ("namespace: a\n---\nnamespace: b\n", "doc 2: expected one YAML document"),
+        (
+            "!!null resources: []\n",
+            "a mapping key must be a string, a number or a boolean, not null",
+        ),
     ],
 )
 def test_kustomization_files_use_the_same_decoder(tmp_path: Path, text: str, fragment: str) -> None:

@@ -106,7 +106,7 @@ def _decode(text: str, file: str) -> Iterator[object]:
         # YAML flow style also starts with { or [: let the YAML parser judge
     read = 0
     try:
-        for value in fastyaml.load_all(text, _Loader):
+        for value in fastyaml.load_all(text, _Loader, string_keys=True):
             read += 1
             yield value
     except yaml.YAMLError as exc:
@@ -195,7 +195,7 @@ def _json_duplicate_path(text: str) -> str | None:
     """Where a duplicate key of a JSON text is: JSON is YAML flow style, and the
     YAML builder names the field path."""
     try:
-        list(fastyaml.load_all(text, _Loader))
+        list(fastyaml.load_all(text, _Loader, string_keys=True))
     except fastyaml.YAMLProblem as exc:
         return exc.path or None
     except (yaml.YAMLError, RecursionError):

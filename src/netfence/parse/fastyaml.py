@@ -51,11 +51,13 @@ class YAMLProblem(ConstructorError):
         self.path = path
 
 
-def load_all(text: str, loader: Any) -> Iterator[object]:
+def load_all(text: str, loader: Any, string_keys: bool = False) -> Iterator[object]:
     """Like ``yaml.load_all(text, Loader=loader)`` (a SafeLoader subclass), within
     the bounds above; raises ``yaml.YAMLError`` (``YAMLProblem`` for what the
-    builder refuses)."""
-    yield from _Builder(loader).documents(text)
+    builder refuses). With ``string_keys``, mapping keys are strings as in JSON,
+    converted as kubectl converts them (``1`` → ``"1"``, ``true`` → ``"true"``); a
+    null key is an error."""
+    yield from _Builder(loader, string_keys).documents(text)
 
 
 def short_tag(tag: str) -> str:
@@ -70,8 +72,9 @@ class _Builder:
     """One pass over the events with an explicit stack: containers being filled,
     and for each mapping the key waiting for its value."""
 
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, string_keys: bool = False) -> None:
         self._loader_cls = loader
+        self._string_keys = string_keys
         self._resolved: dict[str, object] = {}
         self._containers: list[Any] = []
         self._keys: list[Any] = []
@@ -175,8 +178,11 @@ class _Builder:
             if top.__class__ is list:
                 top.append(value)
             elif keys[-1] is _NO_KEY:
-                if value.__class__ is dict or value.__class__ is list:
-                    raise self._problem("a mapping key must be a scalar", event)
+                if value.__class__ is not str:
+                    if value.__class__ is dict or value.__class__ is list:
+                        raise self._problem("a mapping key must be a scalar", event)
+                    if self._string_keys and value is not _MERGE:
+                        value = self._key_text(value, event)
                 keys[-1] = value
                 key_events[-1] = event
             else:
@@ -188,6 +194,22 @@ class _Builder:
                 else:
                     top[key] = value
                 keys[-1] = _NO_KEY
+
+    def _key_text(self, key: object, event: Any) -> str:
+        """A key as JSON has it, the way kubectl's YAML-to-JSON conversion writes it."""
+        if key is True or key is False:
+            return "true" if key else "false"
+        if isinstance(key, int):
+            return str(key)
+        if isinstance(key, float):
+            if key != key:
+                return ".nan"
+            if key in (float("inf"), float("-inf")):
+                return ".inf" if key > 0 else "-.inf"
+            return repr(key)
+        raise self._problem(
+            f"a mapping key must be a string, a number or a boolean, not {_show(key)}", event
+        )
 
     def _merge(self, own: dict[Any, Any], sources: list[tuple[object, Any]]) -> dict[Any, Any]:
         """``<<: *base`` or ``<<: [*a, *b]``: keys of the mapping win, then the
@@ -280,4 +302,4 @@ def _json_value(value: object) -> object:
 
 
 def _show(key: object) -> str:
-    return f'"{key}"' if isinstance(key, str) else repr(key)
+    return f'"{key}"' if isinstance(key, str) else "null" if key is None else repr(key)

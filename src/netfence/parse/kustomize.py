@@ -40,7 +40,7 @@ def read_kustomization(obj: object, source: Source) -> Kustomization:
     if namespace is not None and not isinstance(namespace, str):
         problems.append(error("namespace: expected a string", source))
         namespace = None
-    for key in sorted(set(obj) - _UNDERSTOOD):
+    for key in sorted(set(obj) - _UNDERSTOOD, key=str):
         problems.append(
             notice(f"{key}: not applied by netfence (only resources and namespace are)", source)
         )
