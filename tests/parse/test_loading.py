@@ -658,3 +658,18 @@ def test_scenario_probe_with_an_unknown_protocol_is_a_diagnostic() -> None:
         's.yaml: doc 1: probes[0].protocol: Unsupported value: "ICMP": supported values: '
         '"SCTP", "TCP", "UDP"'
     )
+
+
+def test_paths_that_cannot_exist_are_located_errors(tmp_path: Path) -> None:
+    """Found by the fuzz test: a 300-character resource name raised OSError (exit 70)."""
+    long = "a" * 300
+    (tmp_path / "kustomization.yaml").write_text(f'resources: [{long}, "a\\0b"]\n')
+    assert load_errors([], [str(tmp_path)]) == [
+        f"{tmp_path / 'kustomization.yaml'}: doc 1: resources: {long}: File name too long",
+        f"{tmp_path / 'kustomization.yaml'}: doc 1: resources: a\x00b: not a valid path "
+        "(it contains a NUL character)",
+    ]
+    assert (
+        load_errors([str(tmp_path / long)], [str(tmp_path / long)])
+        == [f"{tmp_path / long}: File name too long"] * 2
+    )

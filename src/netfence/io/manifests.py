@@ -11,6 +11,7 @@ runs, and stops at ``MAX_DIRECTORY_ENTRIES``; one command reads at most
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -54,7 +55,11 @@ def read_bytes(path: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         raise _problem(path, "no such file or directory") from None
+    except ValueError:
+        raise _problem(path, "not a valid path (it contains a NUL character)") from None
     except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+            raise _problem(path, exc.strerror or "not a valid path") from None
         raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
     try:
         # Opened without blocking (a FIFO would wait for a writer), then judged by
@@ -125,15 +130,27 @@ def manifest_files(path: str) -> list[str]:
     """A file as is; a directory's manifest files, recursively, in name order."""
     if path == "-":
         return ["-"]
+    kind = _path_kind(path)
+    if kind == "directory":
+        return _walk(path)
+    if kind == "file":
+        return [path]  # read_text refuses what is not a regular file, with its own message
+    raise _problem(path, kind)
+
+
+def _path_kind(path: str) -> str:
+    """ "directory", "file" (anything else that exists) or what is wrong with the path."""
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
-        raise _problem(path, "no such file or directory") from None
+        return "no such file or directory"
+    except ValueError:  # a NUL byte
+        return "not a valid path (it contains a NUL character)"
     except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+            return exc.strerror or "not a valid path"
         raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
-    if stat.S_ISDIR(info.st_mode):
-        return _walk(path)
-    return [path]  # read_text refuses what is not a regular file, with its own message
+    return "directory" if stat.S_ISDIR(info.st_mode) else "file"
 
 
 def _walk(root: str) -> list[str]:
@@ -265,6 +282,9 @@ def _kustomize(
     directory: Path, diagnostics: list[Diagnostic], chain: list[Path], reader: _Reader
 ) -> list[RawDocument]:
     """One kustomization directory; ``chain`` holds the kustomizations that include it."""
+    kind = _path_kind(str(directory))
+    if kind not in ("directory", "file"):
+        raise InvalidInputError([error(kind, Source(str(directory), 0))])
     file = next((directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()), None)
     if file is None:
         raise InvalidInputError(
@@ -313,14 +333,13 @@ def _kustomize(
             continue
         target = directory / resource
         try:
-            if target.is_dir():
+            kind = _path_kind(str(target))
+            if kind == "directory":
                 documents.extend(_kustomize(target, diagnostics, [*chain, file.resolve()], reader))
-            elif target.exists() or target.is_symlink():
+            elif kind == "file":
                 documents.extend(reader.documents(str(target)))
             else:
-                problems.append(
-                    error(f"resources: {resource}: no such file or directory", Source(str(file), 1))
-                )
+                problems.append(error(f"resources: {resource}: {kind}", Source(str(file), 1)))
         except InvalidInputError as exc:
             problems.extend(exc.diagnostics)
     if problems:
