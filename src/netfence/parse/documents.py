@@ -119,10 +119,6 @@ def _decode(text: str, file: str) -> Iterator[object]:
                 )
             ]
         ) from None
-    except RecursionError:  # PyYAML's scanner on pathological input; the builder has no recursion
-        raise InvalidInputError(
-            [error(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", Source(file, 1))]
-        ) from None
 
 
 _NOT_JSON = object()
