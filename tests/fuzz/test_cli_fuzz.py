@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +57,8 @@ def fuzz_settings(examples: int) -> Callable[[Any], Any]:
         derandomize=not RANDOM_EXAMPLES,
         deadline=None,
         database=None,
+        # Shrinking a failure can take minutes (each step runs the CLI): only when exploring.
+        phases=list(Phase) if RANDOM_EXAMPLES else [Phase.explicit, Phase.generate],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
@@ -192,8 +194,22 @@ def deep(depth: int) -> Any:
     return value
 
 
+def _spliced(base: str, bad: str, at: int) -> str:
+    at = min(at, len(base))
+    return base[:at] + bad + base[at:]
+
+
+# A plausible value with something bad inside: gets past "expected a string".
+spliced = st.builds(
+    _spliced,
+    st.sampled_from(["10.0.0.1", "fd00::1", "10.0.0.0/8", "web", "app", "http", "ui-0", "x/a"]),
+    st.sampled_from(["\x00", "\ud800", "%eth0", "\x1b[0m", "\n", " ", "/", "..", "\u202e"]),
+    st.integers(0, 12),
+)
+
 nasty = st.one_of(
     st.sampled_from(NASTY_SCALARS),
+    spliced,
     st.sampled_from(NASTY_CONTAINERS),
     st.integers(),
     st.text(max_size=20),
@@ -201,48 +217,116 @@ nasty = st.one_of(
 )
 
 
-# Fields netfence reads, to reach past the first type check more often than a random path.
-FIELDS: list[tuple[Any, ...]] = [
-    ("metadata", "name"),
-    ("metadata", "namespace"),
-    ("metadata", "labels"),
-    ("metadata", "labels", "app"),
-    ("metadata", "ownerReferences"),
-    ("status", "podIP"),
-    ("status", "podIPs"),
-    ("status", "podIPs", 0, "ip"),
-    ("status", "phase"),
-    ("spec", "nodeName"),
-    ("spec", "hostNetwork"),
-    ("spec", "replicas"),
-    ("spec", "parallelism"),
-    ("spec", "selector"),
-    ("spec", "selector", "matchLabels"),
-    ("spec", "template", "metadata", "labels"),
-    ("spec", "containers", 0, "ports", 0, "containerPort"),
-    ("spec", "containers", 0, "ports", 0, "name"),
-    ("spec", "containers", 0, "ports", 0, "protocol"),
-    ("spec", "template", "spec", "containers", 0, "ports"),
-    ("spec", "ports", 0, "port"),
-    ("spec", "ports", 0, "targetPort"),
-    ("spec", "ports", 0, "protocol"),
-    ("spec", "clusterIP"),
-    ("spec", "clusterIPs"),
-    ("spec", "type"),
-    ("spec", "externalName"),
-    ("spec", "podSelector"),
-    ("spec", "podSelector", "matchExpressions"),
-    ("spec", "policyTypes"),
-    ("spec", "ingress"),
-    ("spec", "ingress", 0, "from"),
-    ("spec", "ingress", 0, "from", 0, "ipBlock", "cidr"),
-    ("spec", "egress", 0, "to", 0, "ipBlock", "except"),
-    ("spec", "egress", 0, "to", 0, "namespaceSelector"),
-    ("spec", "egress", 0, "ports", 0, "port"),
-    ("spec", "egress", 0, "ports", 0, "endPort"),
-    ("items",),
-    ("kind",),
-    ("apiVersion",),
+# Values that get past the first type check of a field, by the field's kind.
+IPS = ["10.0.0.1\x00", "fe80::1%eth0", "::", "0.0.0.0", "10.0.0.300", "", "::ffff:10.0.0.9",
+       "10.0.0.1 ", "fd00::1", "10.0.0.1", "10.0.0.1/32", 167772161]  # fmt: skip
+CIDRS = ["10.0.0.0/33", "10.0.0.1/8", "0.0.0.0/0", "::/0", "2001:db8::/129", "10.0.0.0/8\x00",
+         "", "fe80::/10%eth0", "10.0.0.0", "203.0.113.0/24"]  # fmt: skip
+NAMES = ["", "a" * 300, "Bad_Name", "\ud800", "a\x00b", "../../../../x/daemon", "<!--<script>",
+         "\x1b[31mred", "-a", "a.", "web", "app", "x", 5]  # fmt: skip
+PORTS = [0, -1, 1, 65535, 65536, 2**31, 2**63, "http", "", "a-very-long-port-name", "80", 1.5,
+         True, "HTTP", "dns-udp"]  # fmt: skip
+COUNTS = [-1, 0, 1, 3, 1000, 2**31, 2**63, "3", 1.5, True]
+LABELS = [{}, {"": ""}, {"a": None}, {"a" * 100: "b"}, {"a": "\x00"}, {"role": "web"},
+          {"app": "ui"}, {"k": 1}, [], "x"]  # fmt: skip
+SELECTORS = [
+    {},
+    {"matchLabels": None},
+    {"matchLabels": {"role": "web"}},
+    {"matchExpressions": [{"key": "k", "operator": "In", "values": [None, "a"]}]},
+    {"matchExpressions": [{"key": "k", "operator": "Exists", "values": ["a"]}]},
+    {"matchExpressions": [{"key": "k", "operator": "NotIn", "values": []}]},
+    {"matchExpressions": [None]},
+    {"matchExpressions": None, "matchLabels": {"": ""}},
+]
+LISTS = [[], [None], [{}], {}, "x", [[]], [{"podSelector": {}}, {"podSelector": {}}]]
+POLICY_TYPES = [["Ingress", "Ingress"], ["Sideways"], [None], [], ["Egress"], "Ingress"]
+PROTOCOLS = ["tcp", "ICMP", "", "SCTP", "UDP", 6]
+COMMON = [None, {}, [], "", 0]
+
+POD = {
+    ("metadata", "name"): NAMES,
+    ("metadata", "namespace"): NAMES,
+    ("metadata", "labels"): LABELS,
+    ("status", "podIP"): IPS,
+    ("status", "podIPs"): [[{"ip": ip} for ip in IPS[i : i + 2]] for i in range(0, len(IPS), 2)],
+    ("status", "phase"): ["Succeeded", "Failed", "Running", 1],
+    ("spec", "nodeName"): NAMES,
+    ("spec", "hostNetwork"): [True, "yes", 1],
+    ("spec", "containers", 0, "ports"): LISTS,
+    ("spec", "containers", 0, "ports", 0, "containerPort"): PORTS,
+    ("spec", "containers", 0, "ports", 0, "name"): NAMES + PORTS,
+    ("spec", "containers", 0, "ports", 0, "protocol"): PROTOCOLS,
+    ("spec", "containers", 1, "ports", 0, "containerPort"): PORTS,
+}
+WORKLOAD = {
+    ("metadata", "name"): NAMES,
+    ("spec", "replicas"): COUNTS,
+    ("spec", "parallelism"): COUNTS,
+    ("spec", "selector"): SELECTORS,
+    ("spec", "template", "metadata", "labels"): LABELS,
+    ("spec", "template", "spec", "containers", 0, "ports", 0, "containerPort"): PORTS,
+    ("spec", "template", "spec", "containers", 0, "ports", 0, "name"): NAMES,
+    ("spec", "template", "spec", "hostNetwork"): [True, "yes"],
+}
+SERVICE = {
+    ("metadata", "name"): NAMES,
+    ("spec", "ports"): LISTS,
+    ("spec", "ports", 0, "port"): PORTS,
+    ("spec", "ports", 0, "targetPort"): PORTS + NAMES,
+    ("spec", "ports", 0, "protocol"): PROTOCOLS,
+    ("spec", "ports", 1, "port"): PORTS,
+    ("spec", "clusterIP"): [*IPS, "None"],
+    ("spec", "clusterIPs"): [[ip] for ip in IPS],
+    ("spec", "selector"): LABELS,
+    ("spec", "type"): ["ExternalName", "NodePort", "LoadBalancer", "", 1],
+    ("spec", "externalName"): NAMES,
+}
+POLICY = {
+    ("metadata", "name"): NAMES,
+    ("spec", "podSelector"): SELECTORS,
+    ("spec", "policyTypes"): POLICY_TYPES,
+    ("spec", "ingress"): LISTS,
+    ("spec", "ingress", 0, "from"): LISTS,
+    ("spec", "ingress", 0, "from", 0, "ipBlock", "cidr"): CIDRS,
+    ("spec", "ingress", 0, "from", 0, "podSelector"): SELECTORS,
+    ("spec", "egress", 0, "to", 0, "ipBlock", "except"): [[c] for c in CIDRS],
+    ("spec", "egress", 0, "to", 0, "namespaceSelector"): SELECTORS,
+    ("spec", "egress", 0, "ports", 0, "port"): PORTS,
+    ("spec", "egress", 0, "ports", 0, "endPort"): PORTS,
+    ("spec", "egress", 0, "ports", 0, "protocol"): PROTOCOLS,
+}
+FIELDS: dict[str, dict[tuple[Any, ...], list[Any]]] = {
+    "Pod": POD,
+    "Deployment": WORKLOAD,
+    "StatefulSet": WORKLOAD,
+    "DaemonSet": WORKLOAD,
+    "ReplicaSet": WORKLOAD,
+    "Job": WORKLOAD,
+    "Service": SERVICE,
+    "NetworkPolicy": POLICY,
+    "Namespace": {("metadata", "name"): NAMES, ("metadata", "labels"): LABELS},
+    "Node": {
+        ("metadata", "name"): NAMES,
+        ("status", "addresses"): [[{"type": "InternalIP", "address": ip}] for ip in IPS],
+    },
+}
+
+
+KINDS = [
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Service",
+    "NetworkPolicy",
+    "Namespace",
+    "Node",
+    "List",
+    "PodList",
 ]
 
 
@@ -308,9 +392,14 @@ def _get(value: Any, path: tuple[Any, ...]) -> Any:
 def mutate(data: st.DataObject, document: Any) -> Any:
     """One structural change somewhere in a copy of ``document``."""
     document = json.loads(json.dumps(document))  # a deep copy that is JSON
-    if data.draw(st.booleans(), label="a field netfence reads"):
-        field = data.draw(st.sampled_from(FIELDS), label="field")
-        _inject(document, field, data.draw(nasty, label="value"))
+    if isinstance(document, dict) and data.draw(st.integers(0, 5), label="kind?") == 0:
+        document["kind"] = data.draw(st.sampled_from(KINDS), label="kind")
+    kind = document.get("kind") if isinstance(document, dict) else None
+    fields = FIELDS.get(kind) if isinstance(kind, str) else None
+    if fields and data.draw(st.integers(0, 3), label="a field netfence reads") > 0:
+        field = data.draw(st.sampled_from(sorted(fields, key=str)), label="field")
+        value = data.draw(st.sampled_from(fields[field] + COMMON) | nasty, label="value")
+        _inject(document, field, value)
         return document
     paths = list(_paths(document))
     path = data.draw(st.sampled_from(paths), label="path")
@@ -423,6 +512,22 @@ class Outcome:
     seconds: float
 
 
+@contextlib.contextmanager
+def memory_bound(extra: int) -> Iterator[None]:
+    """At most ``extra`` more bytes of address space for this process, meanwhile:
+    an input that makes netfence allocate without bound fails here, not the machine."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    pages = int(Path("/proc/self/statm").read_text().split()[0])
+    limit = pages * resource.getpagesize() + extra
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def run_in_process(args: list[str], cwd: Path) -> Outcome:
     from netfence.cli.main import main
 
@@ -433,7 +538,11 @@ def run_in_process(args: list[str], cwd: Path) -> Outcome:
     try:
         os.chdir(cwd)
         sys.argv = ["netfence", *args]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            memory_bound(MEMORY),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
             try:
                 main()
             except SystemExit as exc:
@@ -445,7 +554,7 @@ def run_in_process(args: list[str], cwd: Path) -> Outcome:
     return Outcome(code, out.getvalue(), err.getvalue(), time.monotonic() - start)
 
 
-def run_child(args: list[str], cwd: Path) -> Outcome:
+def run_child(args: list[str], cwd: Path, timeout: float = SECONDS * 4) -> Outcome:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
@@ -458,13 +567,13 @@ def run_child(args: list[str], cwd: Path) -> Outcome:
             capture_output=True,
             cwd=cwd,
             env=env,
-            timeout=SECONDS * 4,
+            timeout=timeout,
             preexec_fn=limit,
             check=False,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
-        return Outcome(-1, "", f"timed out after {SECONDS * 4} s", time.monotonic() - start)
+        return Outcome(-1, "", f"timed out after {timeout} s", time.monotonic() - start)
     return Outcome(
         proc.returncode,
         proc.stdout.decode("utf-8", "replace"),
@@ -473,12 +582,40 @@ def run_child(args: list[str], cwd: Path) -> Outcome:
     )
 
 
+# Violations found by this test in code that other parts of issue 9 change at the
+# same time (API-server validation of every kind, replicas bounds: parse/build.py,
+# parse/objects.py, parse/validation*.py). Each has a minimal reproducer, run by
+# test_known_failures (strict xfail: it fails as soon as the fix lands, so that the
+# entry is removed). The fuzz tests report a violation that carries one of these
+# signatures as an expected failure naming the entry, and stop there; any other
+# violation fails them. Remove an entry when its reproducer passes.
+KNOWN_FAILURES: dict[str, tuple[str, list[str], str | None]] = {
+    # name: (manifest, command, signature in the output; None: too slow, no signature)
+    # Analysis (pod x pod): 15 s on the 2-core machine; the contract is a few seconds.
+    "matrix of a 1,000-replica Deployment": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\n"
+        "spec: {replicas: 1000, selector: {matchLabels: {app: d}}, template: {metadata:\n"
+        "  {labels: {app: d}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}}\n",
+        ["matrix", "-f", "in.yaml"],
+        None,
+    ),
+}
+
+
+def known_failure(text: str) -> str | None:
+    return next((name for name, (_, _, sig) in KNOWN_FAILURES.items() if sig and sig in text), None)
+
+
 def check_contract(outcome: Outcome, args: list[str], what: str) -> None:
     text = outcome.out + outcome.err
     context = f"{what}: netfence {' '.join(args)} → exit {outcome.code}\n{outcome.err[-2000:]}"
+    known = known_failure(text)
+    if known is not None:
+        pytest.xfail(f"known failure {known!r} (KNOWN_FAILURES, fixed at merge): {context}")
     assert outcome.code in ALLOWED_EXITS, context
     assert "internal error" not in text, context
     assert "Traceback" not in text, context
+    assert "out of memory" not in text, context  # MemoryError under the address-space bound
     assert outcome.seconds < SECONDS, f"{context}\ntook {outcome.seconds:.1f} s"
 
 
@@ -498,13 +635,13 @@ def commands(seed: Seed, files: list[str]) -> list[list[str]]:
 def mutated_manifests(data: st.DataObject) -> tuple[Seed, bytes]:
     seed = data.draw(st.sampled_from(SEEDS), label="seed")
     documents = list(seed.documents)
-    for _ in range(data.draw(st.integers(0, 3), label="mutations")):
+    for _ in range(data.draw(st.integers(0, 12), label="mutations")):
         i = data.draw(st.integers(0, len(documents) - 1), label="document")
         documents[i] = mutate(data, documents[i])
     return seed, serialize(data, documents)
 
 
-@fuzz_settings(40)
+@fuzz_settings(150)
 @given(st.data())
 def test_mutated_manifests(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     seed, raw = mutated_manifests(data)
@@ -517,7 +654,7 @@ def test_mutated_manifests(tmp_path_factory: pytest.TempPathFactory, data: st.Da
         check_contract(run_in_process(args, directory), args, seed.name)
 
 
-@fuzz_settings(25)
+@fuzz_settings(80)
 @given(st.data())
 def test_mutated_expectations(
     tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
@@ -558,7 +695,7 @@ RESOURCES = [
 ]
 
 
-@fuzz_settings(25)
+@fuzz_settings(80)
 @given(st.data())
 def test_mutated_kustomizations(
     tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
@@ -589,7 +726,7 @@ def text_mutation_bomb() -> bytes:
     )
 
 
-@fuzz_settings(6)
+@fuzz_settings(10)
 @given(st.data())
 def test_child_processes_stay_within_memory_and_time(
     tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
@@ -616,3 +753,14 @@ def test_hostile_inputs_in_a_child_process(tmp_path: Path, raw: bytes) -> None:
     (tmp_path / "in.yaml").write_bytes(raw)
     for args in (["validate", "-f", "in.yaml"], ["matrix", "-f", "in.yaml"]):
         check_contract(run_child(args, tmp_path), args, "child process")
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_FAILURES))
+@pytest.mark.xfail(strict=True, reason="found by the fuzz test in files of other parts of issue 9")
+def test_known_failures(tmp_path: Path, name: str) -> None:
+    text, args, _ = KNOWN_FAILURES[name]
+    (tmp_path / "in.yaml").write_text(text)
+    outcome = run_child(args, tmp_path, timeout=SECONDS + 1)
+    text_out = outcome.out + outcome.err
+    assert outcome.code in ALLOWED_EXITS and outcome.seconds < SECONDS, text_out
+    assert not any(s in text_out for s in ("internal error", "Traceback", "out of memory"))

@@ -415,6 +415,11 @@ ALIAS_BOMB = "kind: Pod\nmetadata: {name: p}\na0: &a0 [x, x, x, x, x, x, x, x, x
             "doc 1: a: invalid YAML at line 1, column 9: a merge key (<<) takes a mapping",
         ),
         ("? [a]\n: b\n", "invalid YAML at line 1, column 5: a mapping key must be a scalar"),
+        (
+            "~: 1\n",
+            "invalid YAML at line 1, column 1: a mapping key must not be null",
+        ),
+        ("a: {1: x, '1': y}\n", 'doc 1: a.1: invalid YAML at line 1, column 11: duplicate key "1"'),
     ],
 )
 def test_input_that_does_not_decode_is_a_located_error(text: str, fragment: str) -> None:
@@ -438,6 +443,7 @@ def test_input_that_does_not_decode_is_a_located_error(text: str, fragment: str)
         ("a: &a {p: 1}\nb: &b {p: 2, r: 2}\nx: {<<: [*a, *b]}\n", {"p": 1, "r": 2}),
         ('{"x": "\\ud800-\\udc00\\ud83d\\ude00"}', "\ufffd-\ufffd\U0001f600"),
         ('{"\\udfff": 1, "x": {"\\udfff": 1}}', {"\ufffd": 1}),
+        ("x: {1: a, true: b, 1.5: c, 0x10: d}\n", {"1": "a", "true": "b", "1.5": "c", "16": "d"}),
     ],
 )
 def test_yaml_and_json_read_as_kubectl_reads_them(text: str, expected: object) -> None:
@@ -638,6 +644,10 @@ def test_remote_kustomize_resources_have_their_own_message(tmp_path: Path) -> No
         ),
         ("resources: !!int x\n", "cannot read 'x' as !!int"),
         ("namespace: a\n---\nnamespace: b\n", "doc 2: expected one YAML document"),
+        (
+            "!!null resources: []\n",
+            "a mapping key must not be null",
+        ),
     ],
 )
 def test_kustomization_files_use_the_same_decoder(tmp_path: Path, text: str, fragment: str) -> None:
@@ -654,4 +664,19 @@ def test_scenario_probe_with_an_unknown_protocol_is_a_diagnostic() -> None:
     assert str(info.value) == (
         's.yaml: doc 1: probes[0].protocol: Unsupported value: "ICMP": supported values: '
         '"SCTP", "TCP", "UDP"'
+    )
+
+
+def test_paths_that_cannot_exist_are_located_errors(tmp_path: Path) -> None:
+    """Found by the fuzz test: a 300-character resource name raised OSError (exit 70)."""
+    long = "a" * 300
+    (tmp_path / "kustomization.yaml").write_text(f'resources: [{long}, "a\\0b"]\n')
+    assert load_errors([], [str(tmp_path)]) == [
+        f"{tmp_path / 'kustomization.yaml'}: doc 1: resources: {long}: File name too long",
+        f"{tmp_path / 'kustomization.yaml'}: doc 1: resources: a\x00b: not a valid path "
+        "(it contains a NUL character)",
+    ]
+    assert (
+        load_errors([str(tmp_path / long)], [str(tmp_path / long)])
+        == [f"{tmp_path / long}: File name too long"] * 2
     )

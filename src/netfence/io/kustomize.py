@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from netfence.errors import EnvironmentProblem, InvalidInputError
+from netfence.io.paths import DIRECTORY, FILE, path_kind
 from netfence.model.diagnostics import Diagnostic, Severity, Source, error
 from netfence.parse.documents import RawDocument, decode_single, parse_documents
 from netfence.parse.kustomize import (
@@ -122,6 +123,10 @@ def _fail(message: str, source: Source, field: str | None = None) -> InvalidInpu
 
 
 def _kustomization_file(directory: Path) -> Path:
+    kind = path_kind(str(directory))
+    if kind != DIRECTORY:
+        problem = "not a directory (-k takes a kustomization's directory)" if kind == FILE else kind
+        raise _fail(problem, Source(str(directory), 0))
     file = next((directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()), None)
     if file is None:
         raise _fail(
@@ -181,13 +186,14 @@ def _build(
             if REMOTE.match(entry):
                 raise _remote(entry, "resources", source)
             target = directory / entry
-            if target.is_dir():
+            kind = path_kind(str(target))
+            if kind == DIRECTORY:
                 added = _build(target, files, inner, [], component=False)
-            elif target.exists() or target.is_symlink():
+            elif kind == FILE:
                 _inside(target, root, entry, source, field)
                 added = [Resource(d) for d in files.documents(str(target))]
             else:
-                raise _fail(f"resources: {entry}: no such file or directory", source)
+                raise _fail(f"resources: {entry}: {kind}", source)
             _accumulate(resources, taken, added, source, field)
         except InvalidInputError as exc:
             problems.extend(exc.diagnostics)
@@ -199,7 +205,7 @@ def _build(
         if REMOTE.match(entry):
             raise _remote(entry, "components", source)
         target = directory / entry
-        if not target.is_dir():
+        if path_kind(str(target)) != DIRECTORY:
             raise _fail(
                 f"components: {entry}: not a directory (a component is a directory with a "
                 "kustomization.yaml of kind Component)",
@@ -272,8 +278,10 @@ def _load_patches(
             if REMOTE.match(ref.path):
                 raise _remote(ref.path, ref.field, source)
             target = directory / ref.path
-            if not (target.exists() or target.is_symlink()):
-                raise _fail(f"{ref.path}: no such file or directory", source, field=ref.field)
+            kind = path_kind(str(target))
+            if kind != FILE:
+                problem = "a directory" if kind == DIRECTORY else kind
+                raise _fail(f"{ref.path}: {problem}", source, field=ref.field)
             _inside(target, root, ref.path, source, ref.field)
             out.append(LoadedPatch(ref, files.text(str(target)), Source(str(target), 1)))
         except InvalidInputError as exc:

@@ -11,6 +11,7 @@ runs, and stops at ``MAX_DIRECTORY_ENTRIES``; one command reads at most
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -21,6 +22,7 @@ from typing import BinaryIO
 
 from netfence.errors import EnvironmentProblem, InvalidInputError
 from netfence.io import kustomize
+from netfence.io.paths import path_kind
 from netfence.model.diagnostics import Diagnostic, Source, error
 from netfence.parse.documents import (
     RawDocument,
@@ -57,7 +59,11 @@ def read_bytes(path: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         raise _problem(path, "no such file or directory") from None
+    except ValueError:
+        raise _problem(path, "not a valid path (it contains a NUL character)") from None
     except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+            raise _problem(path, exc.strerror or "not a valid path") from None
         raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
     try:
         # Opened without blocking (a FIFO would wait for a writer), then judged by
@@ -130,15 +136,12 @@ def manifest_files(path: str, charts: list[str] | None = None) -> list[str]:
     not walked, and their directories are added to ``charts``."""
     if path == "-":
         return ["-"]
-    try:
-        info = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise _problem(path, "no such file or directory") from None
-    except OSError as exc:
-        raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
-    if stat.S_ISDIR(info.st_mode):
+    kind = path_kind(path)
+    if kind == "directory":
         return _walk(path, [] if charts is None else charts)
-    return [path]  # read_text refuses what is not a regular file, with its own message
+    if kind == "file":
+        return [path]  # read_text refuses what is not a regular file, with its own message
+    raise _problem(path, kind)
 
 
 def _walk(root: str, charts: list[str]) -> list[str]:

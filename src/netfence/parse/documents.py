@@ -254,7 +254,7 @@ def _decode(text: str, file: str) -> Iterator[object]:
         # YAML flow style also starts with { or [: let the YAML parser judge
     read = 0
     try:
-        for value in fastyaml.load_all(text, _Loader):
+        for value in fastyaml.load_all(text, _Loader, string_keys=True):
             read += 1
             yield value
     except yaml.YAMLError as exc:
@@ -266,10 +266,6 @@ def _decode(text: str, file: str) -> Iterator[object]:
                     field=getattr(exc, "path", None) or None,
                 )
             ]
-        ) from None
-    except RecursionError:  # PyYAML's scanner on pathological input; the builder has no recursion
-        raise InvalidInputError(
-            [error(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", Source(file, 1))]
         ) from None
 
 
@@ -343,7 +339,7 @@ def _json_duplicate_path(text: str) -> str | None:
     """Where a duplicate key of a JSON text is: JSON is YAML flow style, and the
     YAML builder names the field path."""
     try:
-        list(fastyaml.load_all(text, _Loader))
+        list(fastyaml.load_all(text, _Loader, string_keys=True))
     except fastyaml.YAMLProblem as exc:
         return exc.path or None
     except (yaml.YAMLError, RecursionError):

@@ -53,11 +53,13 @@ class YAMLProblem(ConstructorError):
         self.path = path
 
 
-def load_all(text: str, loader: Any) -> Iterator[object]:
+def load_all(text: str, loader: Any, string_keys: bool = False) -> Iterator[object]:
     """Like ``yaml.load_all(text, Loader=loader)`` (a SafeLoader subclass), within
     the bounds above; raises ``yaml.YAMLError`` (``YAMLProblem`` for what the
-    builder refuses)."""
-    yield from _Builder(loader).documents(text)
+    builder refuses). With ``string_keys``, mapping keys are strings as in JSON,
+    converted as kubectl converts them (``1`` → ``"1"``, ``true`` → ``"true"``); a
+    null key is an error."""
+    yield from _Builder(loader, string_keys).documents(text)
 
 
 def short_tag(tag: str) -> str:
@@ -72,8 +74,9 @@ class _Builder:
     """One pass over the events with an explicit stack: containers being filled,
     and for each mapping the key waiting for its value."""
 
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, string_keys: bool = False) -> None:
         self._loader_cls = loader
+        self._string_keys = string_keys
         self._resolved: dict[str, object] = {}
         self._containers: list[Any] = []
         self._keys: list[Any] = []
@@ -177,10 +180,11 @@ class _Builder:
             if top.__class__ is list:
                 top.append(value)
             elif keys[-1] is _NO_KEY:
-                if value.__class__ is dict or value.__class__ is list:
-                    raise self._problem("a mapping key must be a scalar", event)
-                if value.__class__ is not str and value is not _MERGE:
-                    value = self._key_text(value, event)
+                if value.__class__ is not str:
+                    if value.__class__ is dict or value.__class__ is list:
+                        raise self._problem("a mapping key must be a scalar", event)
+                    if self._string_keys and value is not _MERGE:
+                        value = self._key_text(value, event)
                 keys[-1] = value
                 key_events[-1] = event
             else:
@@ -302,4 +306,4 @@ def _json_value(value: object) -> object:
 
 
 def _show(key: object) -> str:
-    return f'"{key}"' if isinstance(key, str) else repr(key)
+    return f'"{key}"' if isinstance(key, str) else "null" if key is None else repr(key)
