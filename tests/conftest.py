@@ -56,6 +56,18 @@ def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> Ru
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+def kustomization_chain(root: Path, depth: int) -> Path:
+    """``depth`` kustomizations each including the next, as sibling directories
+    (``root/k0`` includes ``../k1`` …): a chain that deep without a directory tree
+    that deep, which no recursive clean-up (pytest's included) could remove."""
+    for i in range(depth):
+        (root / f"k{i}").mkdir(parents=True)
+        (root / f"k{i}" / "kustomization.yaml").write_text(f"resources: [../k{i + 1}]\n")
+    (root / f"k{depth}").mkdir()
+    (root / f"k{depth}" / "kustomization.yaml").write_text("resources: []\n")
+    return root / "k0"
+
+
 def assert_golden(name: str, text: str, directory: Path = GOLDEN) -> None:
     path = directory / name
     if os.environ.get("NETFENCE_UPDATE_GOLDEN"):

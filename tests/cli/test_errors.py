@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_cli
+from tests.conftest import kustomization_chain, run_cli
 
 BAD_POLICY = """\
 kind: NetworkPolicy
@@ -229,32 +229,6 @@ def run_bounded(args: list[str], cwd: Path, stdin: bytes = b"") -> tuple[int, st
     return proc.returncode, err, time.monotonic() - start
 
 
-def _kustomization_chain(root: Path) -> None:
-    directory = root / "chain"
-    directory.mkdir()
-    for _ in range(1000):
-        (directory / "kustomization.yaml").write_text("resources: [k]\n")
-        directory = directory / "k"
-        directory.mkdir()
-    (directory / "kustomization.yaml").write_text("resources: []\n")
-
-
-def remove_tree(root: Path) -> None:
-    """Remove a directory tree without recursion: pytest's own clean-up (recursive
-    ``shutil.rmtree``) fails on a 1,000-deep chain, for every later session."""
-    stack, order = [str(root)], []
-    while stack:
-        directory = stack.pop()
-        order.append(directory)
-        for entry in os.scandir(directory):
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-            else:
-                os.unlink(entry.path)
-    for directory in reversed(order):
-        os.rmdir(directory)
-
-
 HOSTILE: dict[str, tuple[bytes, list[str], str]] = {
     # name: (content of in.yaml, arguments, the located message)
     "JSON nested 5,000 deep": (
@@ -311,7 +285,7 @@ HOSTILE: dict[str, tuple[bytes, list[str], str]] = {
     "-f FIFO": (b"", ["-f", "fifo.yaml"], "fifo.yaml: not a regular file: a FIFO (named pipe)"),
     "1,000-deep kustomization chain": (
         b"",
-        ["-k", "chain"],
+        ["-k", "chain/k0"],
         "kustomization.yaml: doc 1: kustomizations include each other more than 20 deep",
     ),
     "remote kustomize resource": (
@@ -335,13 +309,9 @@ def test_hostile_input_is_a_located_error_within_bounds(
         "resources: [github.com/org/repo//deploy?ref=v1]\n"
     )
     stdin = b"kind: Pod\nmetadata: {name: caf\xe9}\n" if "-" in args else b""
-    try:
-        if "chain" in args:
-            _kustomization_chain(tmp_path)
-        code, err, seconds = run_bounded([*command, *args], tmp_path, stdin)
-    finally:
-        if (tmp_path / "chain").exists():
-            remove_tree(tmp_path / "chain")
+    if "chain/k0" in args:
+        kustomization_chain(tmp_path / "chain", 1000)
+    code, err, seconds = run_bounded([*command, *args], tmp_path, stdin)
     assert code == 2, err
     assert message in err, err
     assert "internal error" not in err and no_traceback(err)

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.conftest import kustomization_chain
 
 from netfence.errors import InvalidInputError
 from netfence.io.cluster import load_cluster
@@ -566,36 +567,11 @@ def test_a_directory_vanishing_during_the_walk_is_skipped(
 
 
 def test_kustomization_chains_are_bounded(tmp_path: Path) -> None:
-    directory = root = tmp_path / "chain"
-    directory.mkdir()
-    try:
-        for _ in range(1000):  # a RecursionError once
-            (directory / "kustomization.yaml").write_text("resources: [k]\n")
-            directory = directory / "k"
-            directory.mkdir()
-        (directory / "kustomization.yaml").write_text("resources: []\n")
-        (error_,) = load_errors([], [str(root)])
-    finally:
-        remove_tree(root)
+    root = kustomization_chain(tmp_path / "chain", 1000)  # a RecursionError once
+    (error_,) = load_errors([], [str(root)])
     assert error_.endswith(
         "kustomization.yaml: doc 1: kustomizations include each other more than 20 deep (docs/limits.md)"
     )
-
-
-def remove_tree(root: Path) -> None:
-    """Remove a directory tree without recursion: pytest's own clean-up (recursive
-    ``shutil.rmtree``) fails on a 1,000-deep chain, for every later session."""
-    stack, order = [str(root)], []
-    while stack:
-        directory = stack.pop()
-        order.append(directory)
-        for entry in os.scandir(directory):
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-            else:
-                os.unlink(entry.path)
-    for directory in reversed(order):
-        os.rmdir(directory)
 
 
 def test_kustomization_cycles_and_diamonds(tmp_path: Path) -> None:
