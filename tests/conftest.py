@@ -4,6 +4,7 @@ and golden files (set NETFENCE_UPDATE_GOLDEN=1 to rewrite them)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,16 @@ def _tested_netfence_is_this_checkout() -> None:
 
 
 _tested_netfence_is_this_checkout()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# SIGTERM (a CI timeout, `timeout`, `kill`) ends the session as Ctrl-C does, so
+# every fixture's teardown and every `finally` still runs: a lab, a namespace or
+# a server a test made is taken down, never left behind.
+signal.signal(signal.SIGTERM, _interrupt)
 # The workshop's final state, as arguments relative to the bundled scenario's directory.
 WORKSHOP_FINAL = [
     "-k", "cluster", "-f", "policies/default-deny.yaml", "-n", "ui", "-f", "policies/allow-ui-egress.yaml",
