@@ -470,6 +470,7 @@ def test_stop_spares_a_process_that_is_not_the_one_recorded(tmp_path: Path) -> N
 
 
 def test_signals_become_interrupted_but_wait_for_a_critical_step() -> None:
+    before = signal.getsignal(signal.SIGTERM)
     steps = []
     with pytest.raises(processes.Interrupted) as raised, processes.interruptible():
         with processes.critical():
@@ -490,7 +491,7 @@ def test_signals_become_interrupted_but_wait_for_a_critical_step() -> None:
                 os.kill(os.getpid(), signal.SIGTERM)
                 steps.append("clean-up finished")
     assert steps[-1] == "clean-up finished"
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+    assert signal.getsignal(signal.SIGTERM) == before  # handlers restored
 
 
 def test_policy_file_names_stay_in_the_policy_directory(tmp_path: Path) -> None:
