@@ -33,7 +33,12 @@ from netfence.model.labels import MATCH_ALL
 from netfence.model.policy import Direction, IPAddress, NetworkPolicy
 from netfence.nft.compiler import NftOptions, node_ruleset
 from netfence.nft.model import Ruleset
-from netfence.parse.build import DEFAULT_NAMESPACE, ConversionCache, build_cluster
+from netfence.parse.build import (
+    DEFAULT_NAMESPACE,
+    ConversionCache,
+    build_cluster,
+    finished_pod,
+)
 from netfence.parse.documents import RawDocument
 from netfence.parse.fields import parse_ip
 from netfence.parse.objects import WORKLOAD_KINDS, namespace_of, object_ref
@@ -91,7 +96,7 @@ def desired_state(
                     obj=ref,
                 )
             )
-        elif _finished(doc):
+        elif finished_pod(doc):
             diagnostics.append(notice("invalid, and finished: not an endpoint", obj=ref))
         else:
             ips, on = _readable_addresses(doc)
@@ -219,11 +224,6 @@ def _zoned(pod: Pod, doc: RawDocument, ref: ObjectRef | None) -> list[Diagnostic
         for ip in pod.ips
         if getattr(ip, "scope_id", None)
     ]
-
-
-def _finished(doc: RawDocument) -> bool:
-    status = doc.obj.get("status")
-    return isinstance(status, dict) and status.get("phase") in ("Succeeded", "Failed")
 
 
 def _readable_addresses(doc: RawDocument) -> tuple[list[IPAddress], str | None]:

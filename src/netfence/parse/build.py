@@ -241,7 +241,7 @@ def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
         return _Converted("", key, None, ref, (), skipped_kind=kind or "<no kind>")
     table, converter = _CONVERTERS[kind]
     value = converter(doc, ns, reader)
-    if kind == "Pod" and not reader.problems and _finished(doc):
+    if kind == "Pod" and not reader.problems and finished_pod(doc):
         # a finished pod keeps its status.podIP, which a CNI may already have
         # given to a live pod: it is no endpoint of anything
         phase = doc.obj["status"]["phase"]
@@ -253,7 +253,7 @@ def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
     return _Converted(table, key, value, ref, ())
 
 
-def _finished(doc: RawDocument) -> bool:
+def finished_pod(doc: RawDocument) -> bool:
     """status.phase Succeeded or Failed: every container has terminated for good."""
     status = doc.obj.get("status")
     return isinstance(status, dict) and status.get("phase") in ("Succeeded", "Failed")
