@@ -192,10 +192,7 @@ def _converted(
 ) -> tuple[str, ObjectRef | None, str, list[Diagnostic]]:
     """A document's key, object, table (empty: left out) and problems."""
     converted = cache.convert(doc, DEFAULT_NAMESPACE)
-    problems = list(converted.diagnostics)
-    if converted.table and isinstance(converted.value, Pod):
-        problems.extend(_zoned(converted.value, doc, converted.ref))
-    return converted.key, converted.ref, converted.table, problems
+    return converted.key, converted.ref, converted.table, list(converted.diagnostics)
 
 
 def _valid(doc: RawDocument, cache: ConversionCache) -> bool:
@@ -214,16 +211,6 @@ def _addressed(documents: Iterable[RawDocument], cache: ConversionCache) -> set[
             if isinstance(pod, Pod) and pod.ips:
                 found.add(pod.key)
     return found
-
-
-def _zoned(pod: Pod, doc: RawDocument, ref: ObjectRef | None) -> list[Diagnostic]:
-    """An IPv6 address with a zone id (``fe80::1%eth0``) is no pod address, and nft
-    rejects the whole ruleset that holds one."""
-    return [
-        error(f'Invalid value: "{ip}": must be a valid IP address', doc.source, ref, "status.podIP")
-        for ip in pod.ips
-        if getattr(ip, "scope_id", None)
-    ]
 
 
 def _readable_addresses(doc: RawDocument) -> tuple[list[IPAddress], str | None]:
