@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -452,6 +453,25 @@ def test_no_bare_interpreter_in_the_lab_or_its_tests() -> None:
 
 
 # --- processes: who is stopped, and signals during up -------------------------------------
+
+
+def test_a_spawned_process_shows_its_command_line_at_once(tmp_path: Path) -> None:
+    # Popen returns before the kernel has set up the new argument area: under load
+    # /proc/PID/cmdline read right after it was empty 139 times in 300, and a stop()
+    # made then would have said the lab's own process was not its own.
+    busy = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(2)]
+    try:
+        for round_ in range(40):
+            pid = processes.spawn_detached(["sleep", "30"], tmp_path / f"sleep{round_}.log")
+            try:
+                assert processes.cmdline(pid) == "sleep 30"
+            finally:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
 
 
 def test_stop_spares_a_process_that_is_not_the_one_recorded(tmp_path: Path) -> None:

@@ -42,7 +42,22 @@ def spawn_detached(argv: Sequence[str], log: Path) -> int:
             )
         except OSError as exc:
             raise EnvironmentProblem(f"cannot start {argv[0]}: {exc}") from None
+    _wait_for_exec(proc.pid)
     return proc.pid
+
+
+def _wait_for_exec(pid: int, timeout: float = 5.0) -> None:
+    """Until the child shows its own command line. Popen returns once the exec has
+    passed its point of no return, but the kernel sets up the new argument area a
+    little later: in between, /proc/PID/cmdline reads empty (or still the parent's),
+    and a marker check made then would wrongly say the process is not ours."""
+    parent = cmdline(os.getpid())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = cmdline(pid)
+        if line is None or (line and line != parent):
+            return
+        time.sleep(POLL_SECONDS / 10)
 
 
 def cmdline(pid: int) -> str | None:
