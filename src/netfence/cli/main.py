@@ -3,6 +3,7 @@ that start-up stays light."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -13,8 +14,41 @@ from netfence.cli.common import EXIT_INPUT, EXIT_OK
 from netfence.errors import EnvironmentProblem, InvalidInputError, NetfenceError
 from netfence.render.terminal import install as install_safe_output
 
+# name → "module:attribute": one module per command, imported only when that command
+# runs (or when --help lists them all), so `netfence check` loads no other command.
+COMMANDS = {
+    "check": "netfence.cli.check:check_command",
+    "matrix": "netfence.cli.matrix:matrix_command",
+    "test": "netfence.cli.expectations:test_command",
+    "diff": "netfence.cli.diff:diff_command",
+    "lint": "netfence.cli.lint:lint_command",
+    "report": "netfence.cli.report:report_command",
+    "validate": "netfence.cli.validate:validate_command",
+    "demo": "netfence.cli.scenario:demo_command",
+    "scenario": "netfence.cli.scenario:scenario_command",
+    "agent": "netfence.cli.agent:agent_command",
+    "lab": "netfence.cli.lab:lab_group",
+    "snapshot": "netfence.cli.snapshot:snapshot_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="netfence")
 def cli() -> None:
     """Kubernetes NetworkPolicy, decided and explained before anything is applied.
@@ -24,31 +58,6 @@ def cli() -> None:
     Exit codes: 0 ok, 1 a check/test/validation failed, 2 invalid input, 3 environment error,
     4 partial input with --strict-input (docs/input.md).
     """
-
-
-def _register_commands() -> None:
-    """One module per command (each imports its heavy modules inside the command)."""
-    from netfence.cli.agent import agent_command
-    from netfence.cli.check import check_command
-    from netfence.cli.diff import diff_command
-    from netfence.cli.expectations import test_command
-    from netfence.cli.lab import lab_group
-    from netfence.cli.lint import lint_command
-    from netfence.cli.matrix import matrix_command
-    from netfence.cli.report import report_command
-    from netfence.cli.scenario import demo_command, scenario_command
-    from netfence.cli.snapshot import snapshot_command
-    from netfence.cli.validate import validate_command
-
-    for command in (
-        check_command, matrix_command, test_command, diff_command, lint_command,
-        report_command, validate_command, demo_command, scenario_command,
-        agent_command, lab_group, snapshot_command,
-    ):  # fmt: skip
-        cli.add_command(command)
-
-
-_register_commands()
 
 
 def main() -> None:

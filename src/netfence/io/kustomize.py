@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import contextvars
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,6 +71,10 @@ def build(directory: str, files: Files) -> list[RawDocument]:
 def build_external(directory: str, engine: str) -> list[RawDocument]:
     """Run an installed kustomize; its output is read as one manifest file (within
     MAX_FILE_BYTES), its failure is an input error with kustomize's own words."""
+    import shutil  # only here: the builtin engine (every other load) needs no processes
+    import subprocess
+    import tempfile
+
     program = "kubectl" if engine == "kubectl" else "kustomize"
     path = shutil.which(program)
     if path is None:

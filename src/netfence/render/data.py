@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netfence.analysis.expectations import ExpectationResult
-from netfence.analysis.matrix import Matrix
 from netfence.engine.check import CheckReport, Step
 from netfence.engine.decision import Decision, DirectionVerdict
 from netfence.model.completeness import Completeness
 from netfence.model.diagnostics import Diagnostic
 from netfence.model.traffic import Endpoint
 from netfence.render.completeness import policy_ref, with_input
+
+if TYPE_CHECKING:  # only annotations: `check` does not import the matrix and test modules
+    from netfence.analysis.expectations import ExpectationResult
+    from netfence.analysis.matrix import Matrix
 
 Json = dict[str, Any]
 
