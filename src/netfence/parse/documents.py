@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import orjson
 import yaml
 
 from netfence.errors import InvalidInputError
@@ -291,7 +292,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _decode_json(text: str, file: str) -> object:
     """A JSON text, strictly: a key given twice, nesting deeper than MAX_DEPTH and
     integers too long to read are errors; a lone UTF-16 surrogate escape becomes
-    U+FFFD (as Go's JSON decoder reads it). ``_NOT_JSON`` when it is not JSON."""
+    U+FFFD (as Go's JSON decoder reads it). ``_NOT_JSON`` when it is not JSON.
+
+    The fast decoder (``fast_json``) answers whenever it can prove its value is
+    the one below; otherwise the checking decoder below runs, the oracle."""
+    fast = fast_json(text)
+    if fast is not UNSURE:
+        return fast
+    return _checked_json(text, file)
+
+
+def _checked_json(text: str, file: str) -> object:
+    """The checking JSON decoder: every key and depth looked at in Python."""
     source = Source(file, 1)
     try:
         value = json.loads(text, object_pairs_hook=_unique_keys)
@@ -315,6 +327,51 @@ def _decode_json(text: str, file: str) -> object:
         )
     if _LONE_SURROGATE_ESCAPE.search(text):
         value = _replace_surrogates(value)
+    return value
+
+
+UNSURE = object()
+# A container at depth MAX_DEPTH + 1 is an item of one at MAX_DEPTH, whose items
+# orjson's two-space indentation puts at column 2 * MAX_DEPTH.
+_TOO_DEEP_LINE = b"\n" + b" " * (2 * MAX_DEPTH)
+# Escapes that decode to a character the checks below count (":") or that the
+# checking decoder handles in its own way (lone surrogates, read as U+FFFD).
+_COUNTED_ESCAPES = re.compile(r"\\u003[aA]")
+
+
+def fast_json(text: str) -> object:
+    """The value of a JSON text as ``_checked_json`` decodes it, read by orjson, or
+    ``UNSURE`` when that cannot be proved cheaply (then the caller decodes it the
+    checking way; ``UNSURE`` is also the answer for what is no JSON to orjson).
+
+    orjson keeps the last of duplicate keys, reads integers past 64 bits as
+    floats, refuses lone surrogate escapes and nests up to 1024 levels, so:
+
+    - duplicate keys: every key is followed by a colon of its own outside any
+      string, so the text's colons are at least its keys plus the colons inside
+      its strings; orjson's output (which escapes no colon) has exactly the kept
+      keys plus the colons of the kept strings. Equal counts prove that no key
+      was dropped, unless an escape (``\\u003a``) hid a colon: then UNSURE;
+    - depth: a container nested deeper than MAX_DEPTH puts a line of the
+      indented output at column 2 * MAX_DEPTH;
+    - integers past 64 bits: floats that large print with ``e+``;
+    - surrogates: a lone one is an orjson error; a text with such an escape is
+      left to the checking decoder anyway."""
+    try:
+        value = orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError, or a str that is no UTF-8
+        return UNSURE
+    if not isinstance(value, dict | list):
+        return UNSURE  # manifests are objects; a bare value is left to the checking way
+    out = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    if (
+        text.count(":") != out.count(b":")
+        or _TOO_DEEP_LINE in out
+        or b"e+" in out
+        or _COUNTED_ESCAPES.search(text)
+        or _LONE_SURROGATE_ESCAPE.search(text)
+    ):
+        return UNSURE
     return value
 
 
