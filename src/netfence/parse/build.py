@@ -55,6 +55,7 @@ from netfence.parse.objects import (
 )
 from netfence.parse.policy import to_policy
 from netfence.parse.validation import dns1123_label_errors, validate_network_policy
+from netfence.parse.validation_fast import FastConverter
 from netfence.parse.validation_objects import MAX_EXPANDED_PODS, object_errors
 from netfence.parse.validation_shapes import show
 
@@ -156,8 +157,11 @@ def build_cluster(
         )
     if cache is not None:
         cache.begin()
+    fast = FastConverter()
     for doc in documents:
-        converted = _convert(doc, namespace) if cache is None else cache.convert(doc, namespace)
+        converted = (
+            _convert(doc, namespace, fast) if cache is None else cache.convert(doc, namespace)
+        )
         _add(converted, doc, collected)
     if cache is not None:
         cache.end()
@@ -206,8 +210,25 @@ _CONVERTERS: dict[str, tuple[str, Converter]] = {
 }
 
 
-def _convert(doc: RawDocument, default_namespace: str) -> _Converted:
-    """One document converted, with its validation: errors leave the object out."""
+# The fast path of the builds that keep a ConversionCache (the agent's): its memory
+# is bounded (validation_fast); a build without a cache has a converter of its own.
+_SHARED_FAST = FastConverter()
+
+
+def _convert(
+    doc: RawDocument, default_namespace: str, fast: FastConverter | None = None
+) -> _Converted:
+    """One document converted, with its validation: a plain Pod or Service in one
+    pass (``validation_fast``), anything else the full way."""
+    plain = (fast or _SHARED_FAST).convert(doc.obj, default_namespace, doc.source)
+    if plain is not None:
+        return _Converted(*plain, ())
+    return convert_fully(doc, default_namespace)
+
+
+def convert_fully(doc: RawDocument, default_namespace: str) -> _Converted:
+    """One document converted, with its validation: errors leave the object out.
+    The oracle of the fast path (``validation_fast``)."""
     converted = _convert_document(doc, default_namespace)
     problems = [e.diagnostic(doc.source, converted.ref) for e in object_errors(doc.obj)]
     if not problems:
