@@ -29,11 +29,13 @@ from netfence.parse.documents import (
     helm_template_line,
     parse_documents,
     parse_manifest_file,
+    too_many_objects,
 )
 from netfence.parse.limits import (
     MAX_DIRECTORY_ENTRIES,
     MAX_FILE_BYTES,
     MAX_FILES,
+    MAX_OBJECTS,
     MAX_TOTAL_BYTES,
     MIB,
 )
@@ -232,11 +234,13 @@ def _too_many_files(where: str) -> InvalidInputError:
 
 
 class _Reader:
-    """What one command has read so far, against MAX_FILES and MAX_TOTAL_BYTES."""
+    """What one command has read so far, against MAX_FILES, MAX_TOTAL_BYTES and
+    MAX_OBJECTS."""
 
     def __init__(self) -> None:
         self.files = 0
         self.bytes = 0
+        self.objects = 0
 
     def text(self, path: str) -> str:
         self.files += 1
@@ -256,7 +260,15 @@ class _Reader:
         return self.files > MAX_FILES or self.bytes > MAX_TOTAL_BYTES
 
     def documents(self, path: str) -> list[RawDocument]:
-        return parse_documents(self.text(path), path)
+        return self._counted(parse_documents(self.text(path), path), path)
+
+    def _counted(self, documents: list[RawDocument], path: str) -> list[RawDocument]:
+        """MAX_OBJECTS for all files together (each file's own count is bounded
+        before its objects are made: parse.documents)."""
+        self.objects += len(documents)
+        if self.objects > MAX_OBJECTS:
+            raise too_many_objects(Source(path, 0), MAX_OBJECTS)
+        return documents
 
     def manifest_file(self, path: str, notices: list[Diagnostic]) -> list[RawDocument]:
         """A file given with ``-f`` (or found in a directory): one that is not a
@@ -275,7 +287,7 @@ class _Reader:
             )
         documents, skipped = parse_manifest_file(text, path)
         notices.extend(skipped)
-        return documents
+        return self._counted(documents, path)
 
 
 def _in_chart(path: str) -> bool:

@@ -19,7 +19,7 @@ import yaml
 from netfence.errors import InvalidInputError
 from netfence.model.diagnostics import Diagnostic, Source, error, notice
 from netfence.parse import fastyaml
-from netfence.parse.limits import MAX_DEPTH
+from netfence.parse.limits import MAX_DEPTH, MAX_JSON_VALUES, MAX_OBJECTS, MAX_YAML_BYTES, MIB
 
 # The C loader is many times faster on large inputs; PyYAML may be built without it.
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -198,6 +198,7 @@ def _helm_hint(line: int) -> str:
 def _objects(values: list[object], file: str) -> list[RawDocument]:
     problems: list[Diagnostic] = []
     documents: list[RawDocument] = []
+    budget = [MAX_OBJECTS]  # objects this file may still hold, List items counted
     for index, value in enumerate(values, start=1):
         if value is None:
             continue
@@ -205,10 +206,16 @@ def _objects(values: list[object], file: str) -> list[RawDocument]:
         if not isinstance(value, dict):
             problems.append(error(f"expected an object, got {type_name(value)}", source))
             continue
-        documents.extend(_expand_list(value, source, problems))
+        documents.extend(_expand_list(value, source, problems, budget))
     if problems:
         raise InvalidInputError(problems)
     return documents
+
+
+def too_many_objects(source: Source, limit: int) -> InvalidInputError:
+    return InvalidInputError(
+        [error(f"more than {limit:,} objects in one command (docs/limits.md)", source)]
+    )
 
 
 def type_name(value: object) -> str:
@@ -248,11 +255,25 @@ def decode_all(text: str, file: str) -> list[object]:
 def _decode(text: str, file: str) -> Iterator[object]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
+        _bound_json_values(text, file)
         value = _decode_json(text, file)
         if value is not _NOT_JSON:
             yield value
             return
         # YAML flow style also starts with { or [: let the YAML parser judge
+    if (
+        len(text) > MAX_YAML_BYTES // 4
+        and len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES
+    ):
+        raise InvalidInputError(
+            [
+                error(
+                    f"YAML larger than {MAX_YAML_BYTES // MIB} MiB: give a cluster this large "
+                    "as JSON (kubectl get -o json), read several times faster (docs/limits.md)",
+                    Source(file, 0),
+                )
+            ]
+        )
     read = 0
     try:
         for value in fastyaml.load_all(text, _Loader, string_keys=True):
@@ -271,6 +292,23 @@ def _decode(text: str, file: str) -> Iterator[object]:
 
 
 _NOT_JSON = object()
+
+
+def _bound_json_values(text: str, file: str) -> None:
+    """At most MAX_JSON_VALUES values, counted from the text before it is decoded:
+    every value but the first follows a comma or opens an object or list, so
+    commas and brackets (those inside strings too) bound them from above. A text
+    of fewer than 2 * MAX_JSON_VALUES characters cannot hold more (a value and its
+    separator take two characters at least): it is not counted."""
+    if len(text) <= 2 * MAX_JSON_VALUES:
+        return
+    values = text.count(",") + text.count("{") + text.count("[") + 1
+    if values > MAX_JSON_VALUES:
+        message = (
+            f"more than {MAX_JSON_VALUES:,} values in one JSON text (counted from its commas "
+            "and brackets; docs/limits.md)"
+        )
+        raise InvalidInputError([error(message, Source(file, 1))])
 
 
 class _DuplicateKey(Exception):
@@ -477,7 +515,7 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
 
 
 def _expand_list(
-    value: dict[str, Any], source: Source, problems: list[Diagnostic]
+    value: dict[str, Any], source: Source, problems: list[Diagnostic], budget: list[int]
 ) -> Iterator[RawDocument]:
     """API objects of kind ``List`` and typed lists (``PodList``, ``NamespaceList``…,
     as ``kubectl get -o yaml|json`` and the API server return them) carry their
@@ -486,6 +524,9 @@ def _expand_list(
     API server leaves them out of typed lists) takes the list's kind without the
     ``List`` suffix, and its apiVersion."""
     if not _is_list(value):
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise too_many_objects(source, MAX_OBJECTS)
         yield RawDocument(source, value)
         return
     # Depth first in document order, without recursion (nesting is bounded by the
@@ -498,6 +539,9 @@ def _expand_list(
             where = _item_source(source, at) if at else source
             problems.append(error(f"items: expected a list, got {type_name(items)}", where))
             return
+        budget[0] -= len(items)  # the items that are Lists themselves count twice: a bound
+        if budget[0] < 0:
+            raise too_many_objects(_item_source(source, at) if at else source, MAX_OBJECTS)
         stack.append((enumerate(items), at, _item_kind(listed), listed.get("apiVersion")))
 
     open_list(value, ())
