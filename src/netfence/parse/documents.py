@@ -545,22 +545,27 @@ def _expand_list(
         stack.append((enumerate(items), at, _item_kind(listed), listed.get("apiVersion")))
 
     open_list(value, ())
+    file, doc = source.file, source.doc
     while stack:
         items, at, kind, api_version = stack[-1]
-        entry = next(items, None)
-        if entry is None:
+        nested = None
+        for i, item in items:
+            where = Source(file, doc, i) if not at else Source(file, doc, at[0], (*at[1:], i))
+            if not isinstance(item, dict):
+                problems.append(error(f"expected an object, got {type_name(item)}", where))
+                continue
+            item_kind = item.get("kind")
+            if isinstance(item_kind, str) and item_kind.endswith("List") and "items" in item:
+                nested = item, (*at, i)
+                break  # its items first, then the rest of this list
+            if kind and not item_kind and not item.get("apiVersion"):
+                yield RawDocument(where, {"apiVersion": api_version, "kind": kind, **item})
+            else:
+                yield RawDocument(where, item)
+        if nested is None:
             stack.pop()
-            continue
-        i, item = entry
-        item_source = _item_source(source, (*at, i))
-        if not isinstance(item, dict):
-            problems.append(error(f"expected an object, got {type_name(item)}", item_source))
-        elif _is_list(item):
-            open_list(item, (*at, i))
-        elif kind and not item.get("kind") and not item.get("apiVersion"):
-            yield RawDocument(item_source, {"apiVersion": api_version, "kind": kind, **item})
         else:
-            yield RawDocument(item_source, item)
+            open_list(*nested)
 
 
 def _is_list(value: dict[str, Any]) -> bool:

@@ -59,22 +59,21 @@ _ANNOTATION_CHARS = 256 * 1024 // 4  # a character is at most 4 bytes of UTF-8
 _REMEMBERED = 1 << 16  # entries of each memory, then it starts again
 
 
-class _Valid:
-    """The strings one rule found valid (a string found invalid is not kept: the
-    object goes the full way, which reports it)."""
+class _Valid(set[str]):
+    """The strings one rule found valid: ``text in valid or valid.check(text)`` (a
+    string found invalid is not kept: the object goes the full way, which reports
+    it)."""
 
     def __init__(self, errors: Callable[[str], list[str]]) -> None:
+        super().__init__()
         self._errors = errors
-        self._known: set[str] = set()
 
-    def __call__(self, text: str) -> bool:
-        if text in self._known:
-            return True
+    def check(self, text: str) -> bool:
         if self._errors(text):
             return False
-        if len(self._known) >= _REMEMBERED:
-            self._known.clear()
-        self._known.add(text)
+        if len(self) >= _REMEMBERED:
+            self.clear()
+        self.add(text)
         return True
 
 
@@ -125,19 +124,21 @@ class FastConverter:
     # --- metadata ------------------------------------------------------------------------
 
     def _meta(
-        self, obj: dict[str, Any], default_namespace: str, name_valid: Callable[[str], bool]
+        self, obj: dict[str, Any], default_namespace: str, name_valid: _Valid
     ) -> tuple[dict[str, Any], str, str] | None:
         """(metadata, name, namespace) of plainly valid metadata."""
         meta = obj.get("metadata")
         if meta.__class__ is not dict or not _TOP.issuperset(obj) or not _META.issuperset(meta):
             return None
         name = meta.get("name")
-        if name.__class__ is not str or not name_valid(name):
+        if name.__class__ is not str or not (name in name_valid or name_valid.check(name)):
             return None
         namespace = meta.get("namespace")
         if namespace is None or namespace == "":
             namespace = default_namespace
-        elif namespace.__class__ is not str or not self._label(namespace):
+        elif namespace.__class__ is not str or not (
+            namespace in self._label or self._label.check(namespace)
+        ):
             return None
         generation = meta.get("generation")
         if generation is not None and not (generation.__class__ is int and generation >= 0):
@@ -154,7 +155,9 @@ class FastConverter:
         size = 0
         valid = self._annotation_key
         for key, value in raw.items():
-            if key.__class__ is not str or value.__class__ is not str or not valid(key):
+            if key.__class__ is not str or value.__class__ is not str:
+                return False
+            if key not in valid and not valid.check(key):
                 return False
             size += len(key) + len(value)
         return size <= _ANNOTATION_CHARS
@@ -177,7 +180,9 @@ class FastConverter:
         for key, value in items:
             if key.__class__ is not str or value.__class__ is not str:
                 return None
-            if not key_valid(key) or not value_valid(value):
+            if (key not in key_valid and not key_valid.check(key)) or (
+                value not in value_valid and not value_valid.check(value)
+            ):
                 return None
         if len(self._labels) >= _REMEMBERED:
             self._labels.clear()
@@ -203,7 +208,10 @@ class FastConverter:
         node = spec.get("nodeName")
         if node == "":
             node = None
-        elif node is not None and (node.__class__ is not str or not self._subdomain(node)):
+        elif node is not None and (
+            node.__class__ is not str
+            or not (node in self._subdomain or self._subdomain.check(node))
+        ):
             return None
         host_network = spec.get("hostNetwork")
         if host_network is None:
@@ -229,7 +237,9 @@ class FastConverter:
             if container.__class__ is not dict:
                 return None
             name = container.get("name")
-            if name not in (None, "") and (name.__class__ is not str or not self._label(name)):
+            if name not in (None, "") and (
+                name.__class__ is not str or not (name in self._label or self._label.check(name))
+            ):
                 return None
             names = self._ports_of(container.get("ports"), key)
             if names is None or not used.isdisjoint(names):
@@ -268,7 +278,9 @@ class FastConverter:
             if name == "":
                 name = None
             elif name is not None:
-                if name.__class__ is not str or name in names or not self._port_name(name):
+                if name.__class__ is not str or name in names:
+                    return None
+                if name not in self._port_name and not self._port_name.check(name):
                     return None
                 names.add(name)
             key.append((number, protocol, name))
@@ -388,9 +400,11 @@ class FastConverter:
                 if len(raw) > 1:
                     return None  # Required value
                 name = None
-            elif name.__class__ is not str or name in names or not self._label(name):
-                return None
             else:
+                if name.__class__ is not str or name in names:
+                    return None
+                if name not in self._label and not self._label.check(name):
+                    return None
                 names.add(name)
             target = self._target(port.get("targetPort"), number)
             key = (number, protocol or "TCP")
@@ -411,7 +425,7 @@ class FastConverter:
         if target.__class__ is str:
             if target == "":
                 return number
-            return target if self._port_name(target) else None
+            return target if target in self._port_name or self._port_name.check(target) else None
         return None
 
     def _cluster_ips(self, raw: object, single: str | None) -> tuple[IPAddress, ...] | None:
