@@ -70,11 +70,13 @@ def read_bytes(path: str) -> bytes:
     try:
         # Opened without blocking (a FIFO would wait for a writer), then judged by
         # what was opened, so that nothing can swap the file in between.
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _problem(path, f"not a regular file: {_file_type(mode)}")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _problem(path, f"not a regular file: {_file_type(info.st_mode)}")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _too_large(path)
         with os.fdopen(fd, "rb", closefd=False) as stream:
-            return _bounded(stream, path)
+            return _bounded(stream, path, info.st_size)
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
     finally:
@@ -92,11 +94,28 @@ def _read_stdin() -> bytes:
     return _bounded(buffer, "-")
 
 
-def _bounded(stream: BinaryIO, path: str) -> bytes:
-    data = stream.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
+_CHUNK = 16 * MIB
+
+
+def _bounded(stream: BinaryIO, path: str, size: int = 0) -> bytes:
+    """At most MAX_FILE_BYTES of a stream, read in one piece when its size is known
+    (a regular file) and in chunks otherwise (or when the file grew since): a read
+    of MAX_FILE_BYTES at once would reserve that much memory for any input."""
+    size = min(size, MAX_FILE_BYTES)
+    data = stream.read(size + 1)
+    if len(data) <= size:
+        return data
+    chunks = [data]
+    total = len(data)
+    while total <= MAX_FILE_BYTES:
+        chunk = stream.read(min(_CHUNK, MAX_FILE_BYTES + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > MAX_FILE_BYTES:
         raise _too_large(path)
-    return data
+    return b"".join(chunks)
 
 
 def _too_large(path: str) -> InvalidInputError:
