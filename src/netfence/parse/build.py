@@ -27,7 +27,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Namespace, Node, Pod, Service
+from netfence.model.cluster import (
+    NAMESPACE_NAME_LABEL,
+    Cluster,
+    Namespace,
+    Node,
+    Pod,
+    Service,
+    WorkloadRef,
+)
 from netfence.model.completeness import (
     Completeness,
     OtherPolicy,
@@ -332,8 +340,9 @@ def _expand_workloads(collected: _Collected, given: Sequence[Pod]) -> list[Pod]:
     expanded: list[Pod] = []
     nodes = sorted(collected.nodes.values(), key=lambda n: n.name)
     budget = MAX_EXPANDED_PODS
+    stands_for = GivenPods(given).stand_for
     for workload in collected.workloads.values():
-        if _has_given_pods(workload, given):
+        if stands_for(workload):
             continue
         count = max(len(nodes), 1) if workload.ref.kind == "DaemonSet" else workload.replicas
         if count > budget:  # checked before a single pod is made
@@ -405,18 +414,31 @@ def _shared_addresses(pods: Sequence[Pod]) -> list[Diagnostic]:
     return problems
 
 
-def _has_given_pods(workload: Workload, given: Sequence[Pod]) -> bool:
-    """Pods given explicitly (e.g. from ``kubectl get pods -o yaml``) stand for the
-    workload: by owner reference, or by the workload's selector."""
-    for pod in given:
-        if pod.namespace != workload.namespace:
-            continue
-        if pod.workload == workload.ref:
+class GivenPods:
+    """Pods given explicitly (e.g. from ``kubectl get pods -o yaml``) stand for a
+    workload: by owner reference, or by the workload's selector. Indexed once, so
+    that ``kubectl get all`` (every pod and every workload) is not pods × workloads."""
+
+    def __init__(self, given: Iterable[Pod]) -> None:
+        self._owners: set[tuple[str, WorkloadRef]] = set()
+        self._by_label: dict[tuple[str, str, str], list[Pod]] = {}
+        for pod in given:
+            if pod.workload is not None:
+                self._owners.add((pod.namespace, pod.workload))
+            for key, value in pod.labels.items_:
+                self._by_label.setdefault((pod.namespace, key, value), []).append(pod)
+
+    def stand_for(self, workload: Workload) -> bool:
+        if (workload.namespace, workload.ref) in self._owners:
             return True
         selector = workload.selector
-        if selector and all(pod.labels.get(k) == v for k, v in selector.items_):
-            return True
-    return False
+        if not selector:
+            return False
+        (key, value), *rest = selector.items_
+        return any(
+            all(pod.labels.get(k) == v for k, v in rest)
+            for pod in self._by_label.get((workload.namespace, key, value), ())
+        )
 
 
 def _pod_names(workload: Workload, nodes: list[str]) -> list[tuple[str, str | None]]:
