@@ -167,10 +167,15 @@ def build_cluster(
         cache.begin()
     fast = FastConverter()
     for doc in documents:
-        converted = (
-            _convert(doc, namespace, fast) if cache is None else cache.convert(doc, namespace)
-        )
-        _add(converted, doc, collected)
+        if cache is not None:
+            _add(cache.convert(doc, namespace), doc, collected)
+            continue
+        plain = fast.convert(doc.obj, namespace, doc.source)
+        if plain is None:
+            _add(convert_fully(doc, namespace), doc, collected)
+        else:  # what _add does with _Converted(*plain, ()), without making it
+            table, key, value, ref = plain
+            _keep(getattr(collected, table), key, value, doc, ref, collected)
     if cache is not None:
         cache.end()
     namespaces = _namespaces(collected)
@@ -297,18 +302,28 @@ def _add(converted: _Converted, doc: RawDocument, into: _Collected) -> None:
         api_version = doc.obj.get("apiVersion")
         what = (api_version if isinstance(api_version, str) else "", doc.kind)
         into.skipped_sources.setdefault(what, []).append(doc.source)
-    if not converted.table:
-        return
-    table: dict[str, object] = getattr(into, converted.table)
-    if converted.key in table:
+    if converted.table:
+        table = getattr(into, converted.table)
+        _keep(table, converted.key, converted.value, doc, converted.ref, into)
+
+
+def _keep(
+    table: dict[str, object],
+    key: str,
+    value: object,
+    doc: RawDocument,
+    ref: ObjectRef | None,
+    into: _Collected,
+) -> None:
+    if key in table:
         into.diagnostics.append(
             notice(
                 "replaces an earlier object with the same name, as kubectl apply would",
                 doc.source,
-                converted.ref,
+                ref,
             )
         )
-    table[converted.key] = converted.value
+    table[key] = value
 
 
 def _namespaces(collected: _Collected) -> list[Namespace]:

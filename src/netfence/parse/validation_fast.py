@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from ipaddress import IPv4Address
 from typing import Any, Literal
 
 from netfence.model.cluster import Pod, Service, ServicePort, WorkloadRef
@@ -56,7 +57,8 @@ _PROTOCOL: dict[str | None, Protocol] = {
 }
 _FINISHED = ("Succeeded", "Failed")
 _ANNOTATION_CHARS = 256 * 1024 // 4  # a character is at most 4 bytes of UTF-8
-_REMEMBERED = 1 << 16  # entries of each memory, then it starts again
+_REMEMBERED = 1 << 16
+_UNSPECIFIED = bytes(4)  # entries of each memory, then it starts again
 
 
 class _Valid(set[str]):
@@ -92,9 +94,9 @@ def _address(text: str) -> IPAddress | None:
         packed = socket.inet_pton(socket.AF_INET, text)
     except (OSError, ValueError):
         return parse_ip(text) if not ip_errors(text) else None
-    if packed == bytes(4):
+    if packed == _UNSPECIFIED:
         return None
-    return parse_ip(text)
+    return IPv4Address(packed)  # what parse_ip makes of it, without a second inet_pton
 
 
 class FastConverter:
