@@ -154,6 +154,13 @@ _VALUES = st.sampled_from(
         [{"kind": 3, "name": "x"}],
         [{"containerPort": 80, "hostPort": 80}],
         [{"containerPort": 80, "hostport": 80}],
+        float("nan"),
+        float("inf"),
+        8080.0,
+        9090.0,
+        2**70,
+        [{"containerPort": 8080, "name": "http", "protocol": "TCP", "hostPort": float("nan")}],
+        [{"containerPort": 8080.0, "name": "http", "protocol": "TCP"}],
         [{"containerPort": 80, "protocol": None}],
     ]
 )
@@ -233,6 +240,13 @@ def test_mutated_objects_agree_whenever_the_fast_path_answers(
     obj: dict[str, Any], namespace: str
 ) -> None:
     _agrees(obj, FastConverter(), namespace)
+    # a converter that has seen the plain objects already: what it remembers
+    # must not answer for a mutated one
+    assert _agrees(copy.deepcopy(_POD), _SEEN) and _agrees(copy.deepcopy(_SERVICE), _SEEN)
+    _agrees(obj, _SEEN, namespace)
+
+
+_SEEN = FastConverter()
 
 
 def test_the_bases_are_plain() -> None:
@@ -262,3 +276,17 @@ def test_a_build_is_the_same_without_the_fast_path(monkeypatch: pytest.MonkeyPat
     full = build_cluster(docs)
     assert fast.cluster == full.cluster
     assert fast.diagnostics == full.diagnostics and fast.diagnostics
+
+
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), 80.0, True, 2**70])
+def test_remembered_ports_never_answer_for_a_value_of_another_type(odd: object) -> None:
+    """Ports are remembered by their JSON text: NaN and infinity would be written
+    as null, the text of a valid absent value; 80.0, true and 2**70 are other texts."""
+    fast = FastConverter()
+    plain = copy.deepcopy(_POD)
+    plain["spec"]["containers"][1]["ports"][0]["protocol"] = None
+    assert _agrees(plain, fast)
+    for field in ("protocol", "name", "containerPort"):
+        odd_pod = copy.deepcopy(plain)
+        odd_pod["spec"]["containers"][1]["ports"][0][field] = odd
+        assert not _agrees(odd_pod, fast)

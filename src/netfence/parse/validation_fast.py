@@ -25,6 +25,8 @@ from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any, Literal
 
+import orjson
+
 from netfence.model.cluster import Pod, Service, ServicePort, WorkloadRef
 from netfence.model.diagnostics import ObjectRef, Source
 from netfence.model.labels import Labels
@@ -114,6 +116,7 @@ class FastConverter:
         self._labels: dict[tuple[tuple[str, str], ...], Labels] = {}
         self._ports: dict[tuple[tuple[int, Any, str | None], ...], tuple[ContainerPort, ...]] = {}
         self._owners: dict[tuple[str, str], WorkloadRef] = {}
+        self._containers: dict[bytes, tuple[ContainerPort, ...]] = {}
 
     def convert(self, obj: dict[str, Any], default_namespace: str, source: Source) -> Plain | None:
         kind = obj.get("kind")
@@ -229,21 +232,48 @@ class FastConverter:
         return "pods", f"Pod/{namespace}/{name}", pod, ObjectRef("Pod", namespace, name)
 
     def _container_ports(self, containers: object) -> tuple[ContainerPort, ...] | None:
+        """The ports of plainly valid containers; the pods of one workload have the
+        same, so the verdict is remembered by the containers' names and ports as
+        JSON text (which tells 80 from 80.0 and true; NaN and infinities are
+        written as null, so a text with a null is not remembered)."""
         if containers is None:
             return ()
         if containers.__class__ is not list:
             return None
-        key: list[tuple[int, Any, str | None]] = []
-        used: set[str] = set()  # port names of earlier containers (a reuse is a warning)
+        read: list[tuple[object, object]] = []
         for container in containers:
             if container.__class__ is not dict:
                 return None
-            name = container.get("name")
+            read.append((container.get("name"), container.get("ports")))
+        try:
+            text: bytes | None = orjson.dumps(read)
+        except TypeError:  # an integer past 64 bits
+            text = None
+        if text is not None:
+            if b"null" in text:
+                text = None
+            else:
+                known = self._containers.get(text)
+                if known is not None:
+                    return known
+        ports = self._read_container_ports(read)
+        if ports is not None and text is not None:
+            if len(self._containers) >= _REMEMBERED:
+                self._containers.clear()
+            self._containers[text] = ports
+        return ports
+
+    def _read_container_ports(
+        self, containers: list[tuple[object, object]]
+    ) -> tuple[ContainerPort, ...] | None:
+        key: list[tuple[int, Any, str | None]] = []
+        used: set[str] = set()  # port names of earlier containers (a reuse is a warning)
+        for name, container_ports in containers:
             if name not in (None, "") and (
                 name.__class__ is not str or not (name in self._label or self._label.check(name))
             ):
                 return None
-            names = self._ports_of(container.get("ports"), key)
+            names = self._ports_of(container_ports, key)
             if names is None or not used.isdisjoint(names):
                 return None
             used.update(names)
