@@ -98,6 +98,9 @@ def test_fast_json_gives_the_checking_decoders_value_or_gives_up(
         "[" * MAX_DEPTH + "[1]" + "]" * MAX_DEPTH,
         '{"a":' * (MAX_DEPTH + 1) + "{}" + "}" * (MAX_DEPTH + 1),
         "[" * 2000 + "]" * 2000,
+        "[" * 300 + "]" * 300,  # read by orjson (up to 1024), not written (254)
+        "[" * 1000 + "]" * 1000,
+        '{"a":' * 254 + "1" + "}" * 254,
     ],
 )
 def test_edge_cases(text: str) -> None:

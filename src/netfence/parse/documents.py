@@ -401,7 +401,10 @@ def fast_json(text: str) -> object:
         return UNSURE
     if not isinstance(value, dict | list):
         return UNSURE  # manifests are objects; a bare value is left to the checking way
-    out = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    except TypeError:  # nested deeper than orjson writes (254): far past MAX_DEPTH
+        return UNSURE
     if (
         text.count(":") != out.count(b":")
         or _TOO_DEEP_LINE in out
