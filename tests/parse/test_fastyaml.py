@@ -165,3 +165,64 @@ def test_every_yaml_file_in_the_repository(path: Path) -> None:
             list(load_all(text, _Loader, string_keys=True))
         return
     assert same(list(load_all(text, _Loader, string_keys=True)), expected)
+
+
+_PLAIN = st.one_of(
+    st.text(alphabet="01789abefxoOnNyYtTlLsu_.:+-=<~e ", max_size=8),
+    st.text(max_size=6),
+    st.sampled_from(
+        [
+            "yes",
+            "Yes",
+            "n",
+            "N",
+            "on",
+            "OFF",
+            "~",
+            "null",
+            "Null",
+            "0x1F",
+            "0o17",
+            "017",
+            "0b101",
+            "1_000",
+            "1:30",
+            ".inf",
+            "-.Inf",
+            ".NaN",
+            "1e3",
+            "1E+3",
+            "<<",
+            "=",
+            "",
+            "10.244.0.2",
+            "2024-01-01",
+            "9" * 30,
+            "-0",
+            "+1",
+            "0_",
+            "0x",
+            ".5",
+            "1.",
+            "_1",
+        ]
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_PLAIN)
+def test_plain_scalars_resolve_as_the_loader_resolves_them(text: str) -> None:
+    """The builder's own resolution against a loader's (resolve_by_loader)."""
+    from netfence.parse.fastyaml import YAMLProblem, _Builder
+
+    builder = _Builder(_Loader, string_keys=True)
+    event = yaml.ScalarEvent(None, None, (True, False), text, yaml.Mark("x", 0, 0, 0, "", 0))
+    outcomes = []
+    for resolve in (builder._resolve, builder.resolve_by_loader):
+        try:
+            outcomes.append(("value", resolve(text, event)))
+        except YAMLProblem as exc:
+            outcomes.append(("error", str(exc)))
+    (kind_a, a), (kind_b, b) = outcomes
+    assert kind_a == kind_b and (same(a, b) or a is b), text

@@ -29,11 +29,13 @@ from netfence.parse.documents import (
     helm_template_line,
     parse_documents,
     parse_manifest_file,
+    too_many_objects,
 )
 from netfence.parse.limits import (
     MAX_DIRECTORY_ENTRIES,
     MAX_FILE_BYTES,
     MAX_FILES,
+    MAX_OBJECTS,
     MAX_TOTAL_BYTES,
     MIB,
 )
@@ -68,11 +70,13 @@ def read_bytes(path: str) -> bytes:
     try:
         # Opened without blocking (a FIFO would wait for a writer), then judged by
         # what was opened, so that nothing can swap the file in between.
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _problem(path, f"not a regular file: {_file_type(mode)}")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _problem(path, f"not a regular file: {_file_type(info.st_mode)}")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _too_large(path)
         with os.fdopen(fd, "rb", closefd=False) as stream:
-            return _bounded(stream, path)
+            return _bounded(stream, path, info.st_size)
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot read: {exc.strerror}") from exc
     finally:
@@ -90,11 +94,28 @@ def _read_stdin() -> bytes:
     return _bounded(buffer, "-")
 
 
-def _bounded(stream: BinaryIO, path: str) -> bytes:
-    data = stream.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
+_CHUNK = 16 * MIB
+
+
+def _bounded(stream: BinaryIO, path: str, size: int = 0) -> bytes:
+    """At most MAX_FILE_BYTES of a stream, read in one piece when its size is known
+    (a regular file) and in chunks otherwise (or when the file grew since): a read
+    of MAX_FILE_BYTES at once would reserve that much memory for any input."""
+    size = min(size, MAX_FILE_BYTES)
+    data = stream.read(size + 1)
+    if len(data) <= size:
+        return data
+    chunks = [data]
+    total = len(data)
+    while total <= MAX_FILE_BYTES:
+        chunk = stream.read(min(_CHUNK, MAX_FILE_BYTES + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > MAX_FILE_BYTES:
         raise _too_large(path)
-    return data
+    return b"".join(chunks)
 
 
 def _too_large(path: str) -> InvalidInputError:
@@ -232,11 +253,13 @@ def _too_many_files(where: str) -> InvalidInputError:
 
 
 class _Reader:
-    """What one command has read so far, against MAX_FILES and MAX_TOTAL_BYTES."""
+    """What one command has read so far, against MAX_FILES, MAX_TOTAL_BYTES and
+    MAX_OBJECTS."""
 
     def __init__(self) -> None:
         self.files = 0
         self.bytes = 0
+        self.objects = 0
 
     def text(self, path: str) -> str:
         self.files += 1
@@ -256,7 +279,15 @@ class _Reader:
         return self.files > MAX_FILES or self.bytes > MAX_TOTAL_BYTES
 
     def documents(self, path: str) -> list[RawDocument]:
-        return parse_documents(self.text(path), path)
+        return self._counted(parse_documents(self.text(path), path), path)
+
+    def _counted(self, documents: list[RawDocument], path: str) -> list[RawDocument]:
+        """MAX_OBJECTS for all files together (each file's own count is bounded
+        before its objects are made: parse.documents)."""
+        self.objects += len(documents)
+        if self.objects > MAX_OBJECTS:
+            raise too_many_objects(Source(path, 0), MAX_OBJECTS)
+        return documents
 
     def manifest_file(self, path: str, notices: list[Diagnostic]) -> list[RawDocument]:
         """A file given with ``-f`` (or found in a directory): one that is not a
@@ -275,7 +306,7 @@ class _Reader:
             )
         documents, skipped = parse_manifest_file(text, path)
         notices.extend(skipped)
-        return documents
+        return self._counted(documents, path)
 
 
 def _in_chart(path: str) -> bool:

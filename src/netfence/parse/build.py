@@ -27,7 +27,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Namespace, Node, Pod, Service
+from netfence.model.cluster import (
+    NAMESPACE_NAME_LABEL,
+    Cluster,
+    Namespace,
+    Node,
+    Pod,
+    Service,
+    WorkloadRef,
+)
 from netfence.model.completeness import (
     Completeness,
     OtherPolicy,
@@ -55,6 +63,7 @@ from netfence.parse.objects import (
 )
 from netfence.parse.policy import to_policy
 from netfence.parse.validation import dns1123_label_errors, validate_network_policy
+from netfence.parse.validation_fast import FastConverter
 from netfence.parse.validation_objects import MAX_EXPANDED_PODS, object_errors
 from netfence.parse.validation_shapes import show
 
@@ -156,9 +165,17 @@ def build_cluster(
         )
     if cache is not None:
         cache.begin()
+    fast = FastConverter()
     for doc in documents:
-        converted = _convert(doc, namespace) if cache is None else cache.convert(doc, namespace)
-        _add(converted, doc, collected)
+        if cache is not None:
+            _add(cache.convert(doc, namespace), doc, collected)
+            continue
+        plain = fast.convert(doc.obj, namespace, doc.source)
+        if plain is None:
+            _add(convert_fully(doc, namespace), doc, collected)
+        else:  # what _add does with _Converted(*plain, ()), without making it
+            table, key, value, ref = plain
+            _keep(getattr(collected, table), key, value, doc, ref, collected)
     if cache is not None:
         cache.end()
     namespaces = _namespaces(collected)
@@ -206,8 +223,25 @@ _CONVERTERS: dict[str, tuple[str, Converter]] = {
 }
 
 
-def _convert(doc: RawDocument, default_namespace: str) -> _Converted:
-    """One document converted, with its validation: errors leave the object out."""
+# The fast path of the builds that keep a ConversionCache (the agent's): its memory
+# is bounded (validation_fast); a build without a cache has a converter of its own.
+_SHARED_FAST = FastConverter()
+
+
+def _convert(
+    doc: RawDocument, default_namespace: str, fast: FastConverter | None = None
+) -> _Converted:
+    """One document converted, with its validation: a plain Pod or Service in one
+    pass (``validation_fast``), anything else the full way."""
+    plain = (fast or _SHARED_FAST).convert(doc.obj, default_namespace, doc.source)
+    if plain is not None:
+        return _Converted(*plain, ())
+    return convert_fully(doc, default_namespace)
+
+
+def convert_fully(doc: RawDocument, default_namespace: str) -> _Converted:
+    """One document converted, with its validation: errors leave the object out.
+    The oracle of the fast path (``validation_fast``)."""
     converted = _convert_document(doc, default_namespace)
     problems = [e.diagnostic(doc.source, converted.ref) for e in object_errors(doc.obj)]
     if not problems:
@@ -268,18 +302,28 @@ def _add(converted: _Converted, doc: RawDocument, into: _Collected) -> None:
         api_version = doc.obj.get("apiVersion")
         what = (api_version if isinstance(api_version, str) else "", doc.kind)
         into.skipped_sources.setdefault(what, []).append(doc.source)
-    if not converted.table:
-        return
-    table: dict[str, object] = getattr(into, converted.table)
-    if converted.key in table:
+    if converted.table:
+        table = getattr(into, converted.table)
+        _keep(table, converted.key, converted.value, doc, converted.ref, into)
+
+
+def _keep(
+    table: dict[str, object],
+    key: str,
+    value: object,
+    doc: RawDocument,
+    ref: ObjectRef | None,
+    into: _Collected,
+) -> None:
+    if key in table:
         into.diagnostics.append(
             notice(
                 "replaces an earlier object with the same name, as kubectl apply would",
                 doc.source,
-                converted.ref,
+                ref,
             )
         )
-    table[converted.key] = converted.value
+    table[key] = value
 
 
 def _namespaces(collected: _Collected) -> list[Namespace]:
@@ -311,8 +355,9 @@ def _expand_workloads(collected: _Collected, given: Sequence[Pod]) -> list[Pod]:
     expanded: list[Pod] = []
     nodes = sorted(collected.nodes.values(), key=lambda n: n.name)
     budget = MAX_EXPANDED_PODS
+    stands_for = GivenPods(given).stand_for
     for workload in collected.workloads.values():
-        if _has_given_pods(workload, given):
+        if stands_for(workload):
             continue
         count = max(len(nodes), 1) if workload.ref.kind == "DaemonSet" else workload.replicas
         if count > budget:  # checked before a single pod is made
@@ -384,18 +429,31 @@ def _shared_addresses(pods: Sequence[Pod]) -> list[Diagnostic]:
     return problems
 
 
-def _has_given_pods(workload: Workload, given: Sequence[Pod]) -> bool:
-    """Pods given explicitly (e.g. from ``kubectl get pods -o yaml``) stand for the
-    workload: by owner reference, or by the workload's selector."""
-    for pod in given:
-        if pod.namespace != workload.namespace:
-            continue
-        if pod.workload == workload.ref:
+class GivenPods:
+    """Pods given explicitly (e.g. from ``kubectl get pods -o yaml``) stand for a
+    workload: by owner reference, or by the workload's selector. Indexed once, so
+    that ``kubectl get all`` (every pod and every workload) is not pods × workloads."""
+
+    def __init__(self, given: Iterable[Pod]) -> None:
+        self._owners: set[tuple[str, WorkloadRef]] = set()
+        self._by_label: dict[tuple[str, str, str], list[Pod]] = {}
+        for pod in given:
+            if pod.workload is not None:
+                self._owners.add((pod.namespace, pod.workload))
+            for key, value in pod.labels.items_:
+                self._by_label.setdefault((pod.namespace, key, value), []).append(pod)
+
+    def stand_for(self, workload: Workload) -> bool:
+        if (workload.namespace, workload.ref) in self._owners:
             return True
         selector = workload.selector
-        if selector and all(pod.labels.get(k) == v for k, v in selector.items_):
-            return True
-    return False
+        if not selector:
+            return False
+        (key, value), *rest = selector.items_
+        return any(
+            all(pod.labels.get(k) == v for k, v in rest)
+            for pod in self._by_label.get((workload.namespace, key, value), ())
+        )
 
 
 def _pod_names(workload: Workload, nodes: list[str]) -> list[tuple[str, str | None]]:

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import orjson
 import yaml
 
 from netfence.errors import InvalidInputError
 from netfence.model.diagnostics import Diagnostic, Source, error, notice
 from netfence.parse import fastyaml
-from netfence.parse.limits import MAX_DEPTH
+from netfence.parse.limits import MAX_DEPTH, MAX_JSON_VALUES, MAX_OBJECTS, MAX_YAML_BYTES, MIB
 
 # The C loader is many times faster on large inputs; PyYAML may be built without it.
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -197,6 +198,7 @@ def _helm_hint(line: int) -> str:
 def _objects(values: list[object], file: str) -> list[RawDocument]:
     problems: list[Diagnostic] = []
     documents: list[RawDocument] = []
+    budget = [MAX_OBJECTS]  # objects this file may still hold, List items counted
     for index, value in enumerate(values, start=1):
         if value is None:
             continue
@@ -204,10 +206,16 @@ def _objects(values: list[object], file: str) -> list[RawDocument]:
         if not isinstance(value, dict):
             problems.append(error(f"expected an object, got {type_name(value)}", source))
             continue
-        documents.extend(_expand_list(value, source, problems))
+        documents.extend(_expand_list(value, source, problems, budget))
     if problems:
         raise InvalidInputError(problems)
     return documents
+
+
+def too_many_objects(source: Source, limit: int) -> InvalidInputError:
+    return InvalidInputError(
+        [error(f"more than {limit:,} objects in one command (docs/limits.md)", source)]
+    )
 
 
 def type_name(value: object) -> str:
@@ -247,11 +255,25 @@ def decode_all(text: str, file: str) -> list[object]:
 def _decode(text: str, file: str) -> Iterator[object]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
+        _bound_json_values(text, file)
         value = _decode_json(text, file)
         if value is not _NOT_JSON:
             yield value
             return
         # YAML flow style also starts with { or [: let the YAML parser judge
+    if (
+        len(text) > MAX_YAML_BYTES // 4
+        and len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES
+    ):
+        raise InvalidInputError(
+            [
+                error(
+                    f"YAML larger than {MAX_YAML_BYTES // MIB} MiB: give a cluster this large "
+                    "as JSON (kubectl get -o json), read several times faster (docs/limits.md)",
+                    Source(file, 0),
+                )
+            ]
+        )
     read = 0
     try:
         for value in fastyaml.load_all(text, _Loader, string_keys=True):
@@ -270,6 +292,23 @@ def _decode(text: str, file: str) -> Iterator[object]:
 
 
 _NOT_JSON = object()
+
+
+def _bound_json_values(text: str, file: str) -> None:
+    """At most MAX_JSON_VALUES values, counted from the text before it is decoded:
+    every value but the first follows a comma or opens an object or list, so
+    commas and brackets (those inside strings too) bound them from above. A text
+    of fewer than 2 * MAX_JSON_VALUES characters cannot hold more (a value and its
+    separator take two characters at least): it is not counted."""
+    if len(text) <= 2 * MAX_JSON_VALUES:
+        return
+    values = text.count(",") + text.count("{") + text.count("[") + 1
+    if values > MAX_JSON_VALUES:
+        message = (
+            f"more than {MAX_JSON_VALUES:,} values in one JSON text (counted from its commas "
+            "and brackets; docs/limits.md)"
+        )
+        raise InvalidInputError([error(message, Source(file, 1))])
 
 
 class _DuplicateKey(Exception):
@@ -291,7 +330,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _decode_json(text: str, file: str) -> object:
     """A JSON text, strictly: a key given twice, nesting deeper than MAX_DEPTH and
     integers too long to read are errors; a lone UTF-16 surrogate escape becomes
-    U+FFFD (as Go's JSON decoder reads it). ``_NOT_JSON`` when it is not JSON."""
+    U+FFFD (as Go's JSON decoder reads it). ``_NOT_JSON`` when it is not JSON.
+
+    The fast decoder (``fast_json``) answers whenever it can prove its value is
+    the one below; otherwise the checking decoder below runs, the oracle."""
+    fast = fast_json(text)
+    if fast is not UNSURE:
+        return fast
+    return _checked_json(text, file)
+
+
+def _checked_json(text: str, file: str) -> object:
+    """The checking JSON decoder: every key and depth looked at in Python."""
     source = Source(file, 1)
     try:
         value = json.loads(text, object_pairs_hook=_unique_keys)
@@ -315,6 +365,54 @@ def _decode_json(text: str, file: str) -> object:
         )
     if _LONE_SURROGATE_ESCAPE.search(text):
         value = _replace_surrogates(value)
+    return value
+
+
+UNSURE = object()
+# A container at depth MAX_DEPTH + 1 is an item of one at MAX_DEPTH, whose items
+# orjson's two-space indentation puts at column 2 * MAX_DEPTH.
+_TOO_DEEP_LINE = b"\n" + b" " * (2 * MAX_DEPTH)
+# Escapes that decode to a character the checks below count (":") or that the
+# checking decoder handles in its own way (lone surrogates, read as U+FFFD).
+_COUNTED_ESCAPES = re.compile(r"\\u003[aA]")
+
+
+def fast_json(text: str) -> object:
+    """The value of a JSON text as ``_checked_json`` decodes it, read by orjson, or
+    ``UNSURE`` when that cannot be proved cheaply (then the caller decodes it the
+    checking way; ``UNSURE`` is also the answer for what is no JSON to orjson).
+
+    orjson keeps the last of duplicate keys, reads integers past 64 bits as
+    floats, refuses lone surrogate escapes and nests up to 1024 levels, so:
+
+    - duplicate keys: every key is followed by a colon of its own outside any
+      string, so the text's colons are at least its keys plus the colons inside
+      its strings; orjson's output (which escapes no colon) has exactly the kept
+      keys plus the colons of the kept strings. Equal counts prove that no key
+      was dropped, unless an escape (``\\u003a``) hid a colon: then UNSURE;
+    - depth: a container nested deeper than MAX_DEPTH puts a line of the
+      indented output at column 2 * MAX_DEPTH;
+    - integers past 64 bits: floats that large print with ``e+``;
+    - surrogates: a lone one is an orjson error; a text with such an escape is
+      left to the checking decoder anyway."""
+    try:
+        value = orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError, or a str that is no UTF-8
+        return UNSURE
+    if not isinstance(value, dict | list):
+        return UNSURE  # manifests are objects; a bare value is left to the checking way
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    except TypeError:  # nested deeper than orjson writes (254): far past MAX_DEPTH
+        return UNSURE
+    if (
+        text.count(":") != out.count(b":")
+        or _TOO_DEEP_LINE in out
+        or (b"+" in out and b"e+" in out)  # "+" is found in C, fast; "e+" is slower
+        or _COUNTED_ESCAPES.search(text)
+        or _LONE_SURROGATE_ESCAPE.search(text)
+    ):
+        return UNSURE
     return value
 
 
@@ -420,7 +518,7 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
 
 
 def _expand_list(
-    value: dict[str, Any], source: Source, problems: list[Diagnostic]
+    value: dict[str, Any], source: Source, problems: list[Diagnostic], budget: list[int]
 ) -> Iterator[RawDocument]:
     """API objects of kind ``List`` and typed lists (``PodList``, ``NamespaceList``…,
     as ``kubectl get -o yaml|json`` and the API server return them) carry their
@@ -429,6 +527,9 @@ def _expand_list(
     API server leaves them out of typed lists) takes the list's kind without the
     ``List`` suffix, and its apiVersion."""
     if not _is_list(value):
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise too_many_objects(source, MAX_OBJECTS)
         yield RawDocument(source, value)
         return
     # Depth first in document order, without recursion (nesting is bounded by the
@@ -441,25 +542,33 @@ def _expand_list(
             where = _item_source(source, at) if at else source
             problems.append(error(f"items: expected a list, got {type_name(items)}", where))
             return
+        budget[0] -= len(items)  # the items that are Lists themselves count twice: a bound
+        if budget[0] < 0:
+            raise too_many_objects(_item_source(source, at) if at else source, MAX_OBJECTS)
         stack.append((enumerate(items), at, _item_kind(listed), listed.get("apiVersion")))
 
     open_list(value, ())
+    file, doc = source.file, source.doc
     while stack:
         items, at, kind, api_version = stack[-1]
-        entry = next(items, None)
-        if entry is None:
+        nested = None
+        for i, item in items:
+            where = Source(file, doc, i) if not at else Source(file, doc, at[0], (*at[1:], i))
+            if not isinstance(item, dict):
+                problems.append(error(f"expected an object, got {type_name(item)}", where))
+                continue
+            item_kind = item.get("kind")
+            if isinstance(item_kind, str) and item_kind.endswith("List") and "items" in item:
+                nested = item, (*at, i)
+                break  # its items first, then the rest of this list
+            if kind and not item_kind and not item.get("apiVersion"):
+                yield RawDocument(where, {"apiVersion": api_version, "kind": kind, **item})
+            else:
+                yield RawDocument(where, item)
+        if nested is None:
             stack.pop()
-            continue
-        i, item = entry
-        item_source = _item_source(source, (*at, i))
-        if not isinstance(item, dict):
-            problems.append(error(f"expected an object, got {type_name(item)}", item_source))
-        elif _is_list(item):
-            open_list(item, (*at, i))
-        elif kind and not item.get("kind") and not item.get("apiVersion"):
-            yield RawDocument(item_source, {"apiVersion": api_version, "kind": kind, **item})
         else:
-            yield RawDocument(item_source, item)
+            open_list(*nested)
 
 
 def _is_list(value: dict[str, Any]) -> bool:

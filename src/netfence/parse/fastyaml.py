@@ -265,7 +265,22 @@ class _Builder:
         return _json_value(self._construct(tag, event.value, event))
 
     def _resolve(self, value: str, event: Any) -> object:
-        """A plain scalar exactly as the loader's resolvers and constructor see it."""
+        """A plain scalar exactly as the loader's resolvers and constructor see it:
+        the loader's implicit resolvers (PyYAML's ``Resolver.resolve``, by the first
+        character) tried here, a loader made only for a value that is no string."""
+        table = self._loader_cls.yaml_implicit_resolvers
+        if self._loader_cls.yaml_path_resolvers or None in table:
+            return self.resolve_by_loader(value, event)
+        resolvers = table.get(value[0] if value else "", ())
+        tag = next((tag for tag, regexp in resolvers if regexp.match(value)), None)
+        if tag is None:
+            return value  # the default tag, a string: its text
+        if tag == _MERGE_TAG:
+            return _MERGE  # a merge key where a key is expected, else the string "<<"
+        return self._construct(tag, value, event)
+
+    def resolve_by_loader(self, value: str, event: Any) -> object:
+        """``_resolve`` through a loader: the oracle of the resolution above."""
         loader = self._loader_cls("")
         try:
             tag = loader.resolve(yaml.ScalarNode, value, (True, False))

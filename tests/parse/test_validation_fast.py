@@ -1,0 +1,292 @@
+"""The fast path of plain Pods and Services against the full path, its oracle:
+whenever the fast path answers, the full path gives the very same converted
+object and no diagnostic at all (so every diagnostic still comes from the full
+path); on the synthetic clusters of the benchmarks it answers for every Pod and
+Service."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from bench.synth import generate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.parse.test_validation_objects import CASES, manifest
+
+from netfence.model.diagnostics import Source
+from netfence.parse.build import _Converted, build_cluster, convert_fully
+from netfence.parse.documents import RawDocument
+from netfence.parse.validation_fast import FastConverter
+
+_SOURCE = Source("x.yaml", 1)
+
+
+def _agrees(obj: dict[str, Any], fast: FastConverter, namespace: str = "default") -> bool:
+    """Whether the fast path answered; asserts that the answer is the full path's."""
+    plain = fast.convert(obj, namespace, _SOURCE)
+    if plain is None:
+        return False
+    full = convert_fully(RawDocument(_SOURCE, obj), namespace)
+    assert full == _Converted(*plain, ()), obj
+    return True
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_synthetic_pod_and_service_is_plain_and_agrees(seed: int) -> None:
+    fast = FastConverter()
+    objects = generate(300, 30, seed)
+    answered = [_agrees(o, fast) for o in objects if o["kind"] in ("Pod", "Service")]
+    assert answered and all(answered)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_validation_cases_agree(case: dict[str, Any]) -> None:
+    """The corpus of the full path's validation: an invalid object is never plain."""
+    obj = manifest(case)
+    answered = _agrees(obj, FastConverter())
+    if case.get("errors") or case.get("warnings"):
+        assert not answered
+
+
+_POD: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {
+        "name": "web-7d9f-abcde",
+        "namespace": "shop",
+        "labels": {"app": "web", "pod-template-hash": "7d9f"},
+        "annotations": {"example.com/a": "b"},
+        "ownerReferences": [{"kind": "ReplicaSet", "name": "web-7d9f", "controller": True}],
+    },
+    "spec": {
+        "nodeName": "node-a",
+        "hostNetwork": False,
+        "containers": [
+            {"name": "web", "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}]},
+            {"name": "side", "ports": [{"containerPort": 9090, "name": "metrics"}]},
+        ],
+    },
+    "status": {"phase": "Running", "podIP": "10.244.0.7", "podIPs": [{"ip": "10.244.0.7"}]},
+}
+_SERVICE: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+    "spec": {
+        "type": "ClusterIP",
+        "clusterIP": "172.20.0.11",
+        "clusterIPs": ["172.20.0.11"],
+        "selector": {"app": "web"},
+        "ports": [
+            {"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"},
+            {"name": "metrics", "port": 9090, "targetPort": 9100},
+        ],
+    },
+}
+
+# Values that are valid somewhere, invalid elsewhere, or of every JSON type.
+_VALUES = st.sampled_from(
+    [
+        None,
+        "",
+        0,
+        1,
+        -1,
+        80,
+        65536,
+        2**31,
+        True,
+        False,
+        0.0,
+        8080.0,
+        [],
+        {},
+        [None],
+        [{}],
+        {"a": "b"},
+        {"a": 1},
+        {"a": None},
+        ["x"],
+        "x",
+        "web",
+        "Web",
+        "a b",
+        "a--b",
+        "-a",
+        "a.b",
+        "a/b",
+        "example.com/a",
+        "0.0.0.0",
+        "::",
+        "::1",
+        "10.244.0.7",
+        "10.244.0.8",
+        "10.244.00.7",
+        "fe80::1%eth0",
+        "::ffff:10.0.0.1",
+        "None",
+        "TCP",
+        "tcp",
+        "UDP",
+        "SCTP",
+        "ReplicaSet",
+        "Deployment",
+        "web-7d9f",
+        "Succeeded",
+        "Running",
+        "ExternalName",
+        "NodePort",
+        "http",
+        "metrics",
+        "x" * 64,
+        "a" * 16,
+        "kube-system",
+        "default",
+        [{"ip": "10.244.0.7"}, {"ip": "fd00::7"}],
+        [{"ip": "10.244.0.8"}],
+        [{"containerPort": 80}],
+        [{"port": 80}],
+        [{"name": "a", "port": 80}, {"name": "a", "port": 81}],
+        [{"port": 80}, {"port": 80, "protocol": "TCP"}],
+        [{"kind": "StatefulSet", "name": "db", "controller": None}],
+        [{"kind": 3, "name": "x"}],
+        [{"containerPort": 80, "hostPort": 80}],
+        [{"containerPort": 80, "hostport": 80}],
+        float("nan"),
+        float("inf"),
+        8080.0,
+        9090.0,
+        2**70,
+        [{"containerPort": 8080, "name": "http", "protocol": "TCP", "hostPort": float("nan")}],
+        [{"containerPort": 8080.0, "name": "http", "protocol": "TCP"}],
+        [{"containerPort": 80, "protocol": None}],
+    ]
+)
+_KEYS = st.sampled_from(
+    [
+        "name",
+        "namespace",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "generation",
+        "containers",
+        "ports",
+        "containerPort",
+        "protocol",
+        "hostPort",
+        "nodeName",
+        "hostNetwork",
+        "status",
+        "podIP",
+        "podIPs",
+        "ip",
+        "phase",
+        "spec",
+        "metadata",
+        "selector",
+        "clusterIP",
+        "clusterIPs",
+        "type",
+        "port",
+        "targetPort",
+        "kind",
+        "controller",
+        "app",
+        "pod-template-hash",
+        "Bad Key",
+        "example.com/a",
+        "lables",
+        "uid",
+        "apiVersion",
+        "hostIP",
+        "appProtocol",
+        "nodePort",
+    ]
+)
+
+
+def _containers(value: object) -> list[Any]:
+    """Every dict and list in a decoded object, itself included."""
+    found: list[Any] = [value]
+    for item in value.values() if isinstance(value, dict) else value:
+        if isinstance(item, dict | list):
+            found.extend(_containers(item))
+    return found
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> dict[str, Any]:
+    obj = copy.deepcopy(draw(st.sampled_from([_POD, _SERVICE])))
+    for _ in range(draw(st.integers(1, 3))):
+        target = draw(st.sampled_from(_containers(obj)))
+        value = copy.deepcopy(draw(_VALUES))
+        if isinstance(target, dict):
+            key = draw(st.sampled_from(sorted(target)) | _KEYS if target else _KEYS)
+            if draw(st.booleans()) and key in target:
+                del target[key]
+            else:
+                target[key] = value
+        elif target:
+            target[draw(st.integers(0, len(target) - 1))] = value
+    return obj
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated(), st.sampled_from(["default", "shop"]))
+def test_mutated_objects_agree_whenever_the_fast_path_answers(
+    obj: dict[str, Any], namespace: str
+) -> None:
+    _agrees(obj, FastConverter(), namespace)
+    # a converter that has seen the plain objects already: what it remembers
+    # must not answer for a mutated one
+    assert _agrees(copy.deepcopy(_POD), _SEEN) and _agrees(copy.deepcopy(_SERVICE), _SEEN)
+    _agrees(obj, _SEEN, namespace)
+
+
+_SEEN = FastConverter()
+
+
+def test_the_bases_are_plain() -> None:
+    """Not a correctness property: that the mutations start from plain objects."""
+    assert _agrees(copy.deepcopy(_POD), FastConverter())
+    assert _agrees(copy.deepcopy(_SERVICE), FastConverter())
+
+
+def test_equal_label_sets_and_port_lists_are_one_object() -> None:
+    objects = generate(200, 10, 1)
+    pods = build_cluster([RawDocument(_SOURCE, o) for o in objects]).cluster.pods
+    by_value = {}
+    for pod in pods:
+        assert (
+            by_value.setdefault((pod.labels, pod.ports), (pod.labels, pod.ports))[0] is pod.labels
+        )
+        assert by_value[pod.labels, pod.ports][1] is pod.ports
+
+
+def test_a_build_is_the_same_without_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    objects = generate(400, 40, 5)
+    objects[3]["metadata"]["labels"] = {"bad key": "x"}  # some diagnostics too
+    objects[-1]["spec"] = []
+    docs = [RawDocument(Source("x.json", 1, i), o) for i, o in enumerate(objects)]
+    fast = build_cluster(docs)
+    monkeypatch.setattr(FastConverter, "convert", lambda *_: None)
+    full = build_cluster(docs)
+    assert fast.cluster == full.cluster
+    assert fast.diagnostics == full.diagnostics and fast.diagnostics
+
+
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), 80.0, True, 2**70])
+def test_remembered_ports_never_answer_for_a_value_of_another_type(odd: object) -> None:
+    """Ports are remembered by their JSON text: NaN and infinity would be written
+    as null, the text of a valid absent value; 80.0, true and 2**70 are other texts."""
+    fast = FastConverter()
+    plain = copy.deepcopy(_POD)
+    plain["spec"]["containers"][1]["ports"][0]["protocol"] = None
+    assert _agrees(plain, fast)
+    for field in ("protocol", "name", "containerPort"):
+        odd_pod = copy.deepcopy(plain)
+        odd_pod["spec"]["containers"][1]["ports"][0][field] = odd
+        assert not _agrees(odd_pod, fast)
