@@ -8,7 +8,7 @@ import io
 import pytest
 
 from netfence.errors import InvalidInputError
-from netfence.io import manifests
+from netfence.io import manifests, streams
 
 
 @pytest.mark.parametrize("size_hint", [0, 5, 10, 11])
@@ -17,7 +17,8 @@ def test_bounded_reads_all_or_refuses(
     monkeypatch: pytest.MonkeyPatch, size_hint: int, length: int
 ) -> None:
     monkeypatch.setattr(manifests, "MAX_FILE_BYTES", 10)
-    monkeypatch.setattr(manifests, "_CHUNK", 3)
+    monkeypatch.setattr(streams, "MAX_FILE_BYTES", 10)
+    monkeypatch.setattr(streams, "_CHUNK", 3)
     data = bytes(range(length))
     stream = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
     if length > 10:

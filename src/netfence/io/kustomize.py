@@ -19,6 +19,7 @@ from pathlib import Path
 
 from netfence.errors import EnvironmentProblem, InvalidInputError
 from netfence.io.paths import DIRECTORY, FILE, path_kind
+from netfence.io.streams import read_limited
 from netfence.model.diagnostics import Diagnostic, Severity, Source, error
 from netfence.parse.documents import RawDocument, decode_single, parse_documents
 from netfence.parse.kustomize import (
@@ -93,7 +94,7 @@ def build_external(directory: str, engine: str) -> list[RawDocument]:
             raise EnvironmentProblem(f"{label}: cannot run: {exc.strerror}") from exc
         assert proc.stdout is not None
         with proc:
-            data = proc.stdout.read(MAX_FILE_BYTES + 1)
+            data = read_limited(proc.stdout)  # chunks: no 1 GiB reserved up front
             if len(data) > MAX_FILE_BYTES:
                 proc.kill()
                 raise _fail(

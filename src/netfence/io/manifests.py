@@ -23,6 +23,7 @@ from typing import BinaryIO
 from netfence.errors import EnvironmentProblem, InvalidInputError
 from netfence.io import kustomize
 from netfence.io.paths import path_kind
+from netfence.io.streams import read_limited
 from netfence.model.diagnostics import Diagnostic, Source, error
 from netfence.parse.documents import (
     RawDocument,
@@ -94,28 +95,12 @@ def _read_stdin() -> bytes:
     return _bounded(buffer, "-")
 
 
-_CHUNK = 16 * MIB
-
-
 def _bounded(stream: BinaryIO, path: str, size: int = 0) -> bytes:
-    """At most MAX_FILE_BYTES of a stream, read in one piece when its size is known
-    (a regular file) and in chunks otherwise (or when the file grew since): a read
-    of MAX_FILE_BYTES at once would reserve that much memory for any input."""
-    size = min(size, MAX_FILE_BYTES)
-    data = stream.read(size + 1)
-    if len(data) <= size:
-        return data
-    chunks = [data]
-    total = len(data)
-    while total <= MAX_FILE_BYTES:
-        chunk = stream.read(min(_CHUNK, MAX_FILE_BYTES + 1 - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    if total > MAX_FILE_BYTES:
+    """At most MAX_FILE_BYTES of a stream (see read_limited), or an input error."""
+    data = read_limited(stream, size)
+    if len(data) > MAX_FILE_BYTES:
         raise _too_large(path)
-    return b"".join(chunks)
+    return data
 
 
 def _too_large(path: str) -> InvalidInputError:
