@@ -7,7 +7,7 @@ value has the wrong type, and records an error naming the path.
 from __future__ import annotations
 
 import ipaddress
-import socket
+from _socket import AF_INET, inet_pton  # socket.py without its enum set-up (start-up)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +94,7 @@ def parse_ip(text: str) -> IPAddress | None:
     if "%" in text or "\x00" in text or not text.isascii():
         return None
     try:
-        return ipaddress.IPv4Address(int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big"))
+        return ipaddress.IPv4Address(int.from_bytes(inet_pton(AF_INET, text), "big"))
     except OSError:
         pass
     try:

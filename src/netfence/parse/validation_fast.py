@@ -20,7 +20,7 @@ them); the memory of one converter is bounded (``_REMEMBERED``).
 
 from __future__ import annotations
 
-import socket
+from _socket import AF_INET, inet_pton  # socket.py without its enum set-up (start-up)
 from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any, Literal
@@ -93,7 +93,7 @@ def _annotation_key_errors(key: str) -> list[str]:
 def _address(text: str) -> IPAddress | None:
     """The address of a valid IP text, or None when it is not one (or not plainly)."""
     try:  # dotted IPv4, in C: what ip_errors and parse_ip both do first
-        packed = socket.inet_pton(socket.AF_INET, text)
+        packed = inet_pton(AF_INET, text)
     except (OSError, ValueError):
         return parse_ip(text) if not ip_errors(text) else None
     if packed == _UNSPECIFIED:

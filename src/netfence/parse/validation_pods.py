@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import socket
+from _socket import AF_INET, inet_pton  # socket.py without its enum set-up (start-up)
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
@@ -254,7 +254,7 @@ def ip_errors(text: str) -> list[str]:
     (``fe80::1%eth0``), no NUL or other characters an address cannot have, and not
     the unspecified address."""
     try:  # the common case, dotted IPv4, in C (inet_pton also refuses leading zeros)
-        packed = socket.inet_pton(socket.AF_INET, text)
+        packed = inet_pton(AF_INET, text)
     except (OSError, ValueError):
         pass
     else:
