@@ -139,7 +139,7 @@ def class_diff(before: State, after: State, family: int | None = None) -> Diff |
     brings new ipBlocks or port boundaries that split classes)."""
     from netfence.analysis.diff_classes import expand
 
-    if class_diff_obstacle(before, after, family):
+    if class_diff_obstacle(before, after, family):  # the cheap checks first
         return None
     found = _class_changes(before, after)
     if found is None:
@@ -207,12 +207,13 @@ def _same_cluster(a: Cluster, b: Cluster) -> bool:
     """The same pods, namespaces and services, wherever they were read from."""
 
     def shape(c: Cluster) -> tuple[object, ...]:
-        pods = tuple((p.key, p.labels, p.ips, p.ports, p.host_network, p.node) for p in c.pods)
+        pods = [(p.namespace, p.name, p.labels, p.ips, p.ports, p.host_network, p.node)
+                for p in c.pods]  # fmt: skip
         namespaces = tuple((n.name, n.labels) for n in c.namespaces)
         services = tuple((s.key, s.selector, s.ports, s.cluster_ips) for s in c.services)
         return pods, namespaces, services
 
-    return shape(a) == shape(b)
+    return a is b or shape(a) == shape(b)
 
 
 def _same_policy(a: NetworkPolicy, b: NetworkPolicy) -> bool:

@@ -15,7 +15,7 @@ to the engine, in each state, to explain it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from netfence.analysis.diff import (
     DNS_PORT,
@@ -25,10 +25,9 @@ from netfence.analysis.diff import (
     decide,
     dns_backends,
 )
-from netfence.analysis.matrix import Group, group_pods
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.analysis.scale.whatif import ClassChange
-from netfence.model.cluster import Pod
+from netfence.model.cluster import Cluster, Pod
 from netfence.model.ports import Protocol
 
 ChangeKey = tuple[ChangeKind, str, str, int, Protocol]  # kind, workloads, port, protocol
@@ -61,7 +60,7 @@ class _Classes:
     """Where each class's pods are, and its declared ports by port class."""
 
     places: list[dict[str, _Place]]  # per class: workload key → its pods of the class
-    ports: list[dict[int, list[tuple[int, int, Protocol]]]] = field(default_factory=list)
+    ports: list[dict[int, list[tuple[int, int, Protocol]]]]  # per class: q → (at, port, protocol)
 
 
 def expand(
@@ -74,13 +73,13 @@ def expand(
     """The changes of ``connectivity_diff(before, after, family)``, in its order,
     from the class pairs ``changes`` (of ``analysis``, the class analysis of
     ``before`` whose pods are ``after``'s)."""
-    groups = group_pods(after.cluster)
-    classes = _classes(analysis, groups)
+    involved = {c for change in changes for c in (change.source, change.destination)}
+    classes = _classes(analysis, after.cluster, involved)
     found: dict[ChangeKey, _Found] = {}
     for change in changes:
         _count(change, classes, found)
     dns_pods = dns_backends(after.cluster)
-    dns_workloads = {g.key for g in groups if any(p.key in dns_pods for p in g.pods)}
+    dns_workloads = {workload_of(p) for p in after.cluster.pods if p.key in dns_pods}
     ordered = sorted(
         found.items(),
         key=lambda item: (
@@ -95,31 +94,45 @@ def expand(
     return [_explained(key, f, before, after, family, dns_workloads) for key, f in ordered]
 
 
-def _classes(analysis: ClusterAnalysis, groups: Sequence[Group]) -> _Classes:
-    position: dict[str, tuple[str, int]] = {
-        pod.key: (g.key, i) for g in groups for i, pod in enumerate(g.pods)
-    }
-    places: list[dict[str, _Place]] = []
-    for members in analysis.table.members:
-        mine: dict[str, _Place] = {}
-        for pod in members:
-            workload, at = position[pod.key]
-            place = mine.get(workload)
-            if place is None:
-                mine[workload] = _Place(pod, at)
-                continue
-            place.count += 1
-            if place.second is None:
-                place.second, place.second_at = pod, at
-        places.append(mine)
-    out = _Classes(places)
-    for key in analysis.table.keys:
-        by_q: dict[int, list[tuple[int, int, Protocol]]] = {}
-        for at, p in enumerate(key.ports):
+def _classes(analysis: ClusterAnalysis, cluster: Cluster, involved: set[int]) -> _Classes:
+    """Where the pods of the ``involved`` classes are; their ports by port class.
+    Only the namespaces of those classes are visited (a workload is in one)."""
+    table = analysis.table
+    namespaces = {table.keys[c].namespace for c in involved}
+    position: dict[str, tuple[str, int]] = {}
+    seen: dict[str, int] = {}
+    for pod in cluster.pods:
+        if pod.namespace in namespaces:
+            workload = workload_of(pod)
+            at = seen.get(workload, 0)
+            seen[workload] = at + 1
+            position[pod.key] = (workload, at)
+    out = _Classes([{} for _ in range(table.size)], [{} for _ in range(table.size)])
+    for c in involved:
+        out.places[c] = _places(table.members[c], position)
+        for at, p in enumerate(table.keys[c].ports):
             q = analysis.ports.class_of(p.protocol, p.port)
-            by_q.setdefault(q, []).append((at, p.port, p.protocol))
-        out.ports.append(by_q)
+            out.ports[c].setdefault(q, []).append((at, p.port, p.protocol))
     return out
+
+
+def _places(members: list[Pod], position: dict[str, tuple[str, int]]) -> dict[str, _Place]:
+    mine: dict[str, _Place] = {}
+    for pod in members:
+        workload, at = position[pod.key]
+        place = mine.get(workload)
+        if place is None:
+            mine[workload] = _Place(pod, at)
+            continue
+        place.count += 1
+        if place.second is None:
+            place.second, place.second_at = pod, at
+    return mine
+
+
+def workload_of(pod: Pod) -> str:
+    """The key of the pod's group (``group_pods``): its workload, or the pod itself."""
+    return f"{pod.namespace}/{pod.workload.format()}" if pod.workload else pod.key
 
 
 def _count(change: ClassChange, classes: _Classes, found: dict[ChangeKey, _Found]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from typing import Any
@@ -93,6 +94,7 @@ def diff_command(
         old = load(files, kustomizations, namespace)
         new = load((*files, *changes), kustomizations, namespace)
     states = State(old.cluster, old.compiled), State(new.cluster, new.compiled)
+    gc.freeze()  # the loaded states live to the end: no collection scans them again
     family = family_of(ip_family, at_scale)
     if at_scale:
         found = scale_diff(*states)
@@ -122,12 +124,14 @@ def _by_workload_and_port(states: tuple[Any, Any], family: int | None) -> Any:
     from netfence.analysis.matrix import group_pods
     from netfence.cli.progress import phase
 
-    obstacle = class_diff_obstacle(*states, family)
     with phase("comparing the states"):
-        found = None if obstacle else class_diff(*states, family)
+        found = class_diff(*states, family)
     if found is not None:
         return found
-    reason = obstacle or "the change brings new ipBlocks or port boundaries that split classes"
+    reason = (
+        class_diff_obstacle(*states, family)
+        or "the change brings new ipBlocks or port boundaries that split classes"
+    )
     workloads = len(group_pods(states[1].cluster))
     if workloads > MAX_MATRIX_GROUPS:
         raise TargetError(
