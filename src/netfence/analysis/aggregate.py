@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from netfence.analysis.matrix import Group, pod_connection
 from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION, IntVector
+from netfence.analysis.scale.rowbook import RowBook
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
@@ -193,17 +194,8 @@ def pair_cells(
             for p in analysis.table.keys[c].ports
         }
     )
-    allowed_on: dict[int, npt.NDArray[np.bool_]] = {}
-    for q in needed:
-        egress = np.array(
-            [_dense(analysis.egress_rows.row(int(analysis.egress.group_of[c]), q), d_arr)
-             for c in src_classes],
-        ).reshape(len(src_classes), len(dst_classes))  # fmt: skip
-        ingress = np.array(
-            [_dense(analysis.ingress_rows.row(int(analysis.ingress.group_of[c]), q), s_arr)
-             for c in dst_classes],
-        ).reshape(len(dst_classes), len(src_classes))  # fmt: skip
-        allowed_on[q] = egress & ingress.T
+    allowed_on = {q: _allowed_between(analysis, s_arr, d_arr, q) for q in needed}
+    ports_of = {c: _ports(analysis, c) for c in dst_classes}
     out: dict[tuple[int, int], tuple[PortCell, ...]] = {}
     dst_units = [_units(dst, class_of) for dst in destinations]
     for a, src in enumerate(sources):
@@ -211,14 +203,16 @@ def pair_cells(
         for b, dst in enumerate(destinations):
             found: dict[str, _Tally] = {}
             for c1, s_pods in src_units.items():
+                row = s_index[c1]
                 for c2, d_pods in dst_units[b].items():
-                    for port in analysis.table.keys[c2].ports:
-                        q = partition.class_of(port.protocol, port.port)
-                        ok = bool(allowed_on[q][s_index[c1], d_index[c2]])
-                        key = f"{port.port}/{port.protocol.value}"
-                        tally = found.setdefault(key, _Tally())
-                        same = src.key == dst.key and c1 == c2
-                        tally.add(s_pods, d_pods, same, ok, port.port, port.protocol)
+                    column = d_index[c2]
+                    same = src.key == dst.key and c1 == c2
+                    for key, q, port, protocol in ports_of[c2]:
+                        ok = bool(allowed_on[q][row, column])
+                        tally = found.get(key)
+                        if tally is None:
+                            tally = found[key] = _Tally()
+                        tally.add(s_pods, d_pods, same, ok, port, protocol)
             cells = tuple(
                 tally.cell(key, analysis, explain)
                 for key, tally in sorted(found.items())
@@ -227,6 +221,38 @@ def pair_cells(
             if cells:
                 out[(a, b)] = cells
     return out
+
+
+def _allowed_between(
+    analysis: ClusterAnalysis, sources: IntVector, destinations: IntVector, q: int
+) -> npt.NDArray[np.bool_]:
+    """(sources × destinations) on port class q: the destination in the source's
+    egress row and the source in the destination's ingress row. Each distinct
+    group's row is read once (the classes of a group share it)."""
+    a = analysis
+    egress = _rows_among(a.egress_rows, a.egress.group_of[sources], q, destinations)
+    ingress = _rows_among(a.ingress_rows, a.ingress.group_of[destinations], q, sources)
+    return egress & ingress.T  # type: ignore[no-any-return]
+
+
+def _rows_among(
+    book: RowBook, groups: IntVector, q: int, among: IntVector
+) -> npt.NDArray[np.bool_]:
+    """Per class (by its group): which of ``among`` its row on q holds."""
+    distinct, of = np.unique(groups, return_inverse=True)
+    rows = np.zeros((distinct.size, among.size), dtype=np.bool_)
+    for i, g in enumerate(distinct.tolist()):
+        rows[i] = _dense(book.row(g, q), among)
+    return rows[of.reshape(-1)]
+
+
+def _ports(analysis: ClusterAnalysis, c: int) -> list[tuple[str, int, int, Protocol]]:
+    """The declared ports of class c: (``"80/TCP"``, port class, port, protocol)."""
+    return [
+        (f"{p.port}/{p.protocol.value}", analysis.ports.class_of(p.protocol, p.port), p.port,
+         p.protocol)
+        for p in analysis.table.keys[c].ports
+    ]  # fmt: skip
 
 
 def _dense(row: IntVector | None, among: IntVector) -> npt.NDArray[np.bool_]:
