@@ -232,7 +232,7 @@ def _allowed_between(
     a = analysis
     egress = _rows_among(a.egress_rows, a.egress.group_of[sources], q, destinations)
     ingress = _rows_among(a.ingress_rows, a.ingress.group_of[destinations], q, sources)
-    return egress & ingress.T  # type: ignore[no-any-return]
+    return egress & ingress.T
 
 
 def _rows_among(
