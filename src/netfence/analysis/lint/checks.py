@@ -33,6 +33,32 @@ class Context:
     def namespaces_with_pods(self) -> frozenset[str]:
         return frozenset(p.namespace for p in self.cluster.pods)
 
+    @functools.cached_property
+    def selectable_by_namespace(self) -> dict[str, list[Pod]]:
+        """The pods selectors can match (not hostNetwork), by namespace, in input order."""
+        out: dict[str, list[Pod]] = {}
+        for p in self.cluster.pods:
+            if not p.host_network:
+                out.setdefault(p.namespace, []).append(p)
+        return out
+
+
+def peer_matches_a_pod(ctx: Context, m: PeerMatcher) -> bool:
+    """Does the (selector) peer match any selectable pod? The namespaces first: only
+    the pods of those the peer's namespace part admits are tried, the same test as
+    ``m.matches`` makes of each pod's namespace."""
+    peer = m.peer
+    for namespace, pods in ctx.selectable_by_namespace.items():
+        labels = ctx.cluster.namespace_labels(namespace)
+        if peer.namespace_selector is None:
+            if namespace != m.policy_namespace:
+                continue
+        elif not peer.namespace_selector.matches(labels):
+            continue
+        if any(m.matches(None, p, labels) for p in pods):
+            return True
+    return False
+
 
 def _selected(ctx: Context, policy: CompiledPolicy) -> list[Pod]:
     return [p for p in ctx.cluster.pods_in(policy.policy.namespace) if policy.selects(p)]
@@ -158,11 +184,7 @@ def _peer_nothing(
             return
     if not any(n in ctx.namespaces_with_pods for n in namespaces):
         return  # no pods of those namespaces in the input: nothing to say
-    if not any(
-        m.matches(None, p, ctx.cluster.namespace_labels(p.namespace))
-        for p in ctx.cluster.pods
-        if not p.host_network
-    ):
+    if not peer_matches_a_pod(ctx, m):
         hint = _labels_suggestion(peer.pod_selector, pod_labels) if peer.pod_selector else ""
         yield _finding(SELECTS_NOTHING, policy, f"peer matches no pod{hint}", m.path)
 
@@ -425,12 +447,10 @@ def joined_peer(ctx: Context) -> Iterator[Finding]:
                 if ns is None or pod is None or ns.is_empty or pod.is_empty:
                     continue
                 in_namespaces = any(
-                    ns.matches(ctx.cluster.namespace_labels(p.namespace)) for p in pods
+                    ns.matches(ctx.cluster.namespace_labels(n)) for n in ctx.selectable_by_namespace
                 )
                 matching_pods = any(pod.matches(p.labels) for p in pods)
-                together = any(
-                    m.matches(None, p, ctx.cluster.namespace_labels(p.namespace)) for p in pods
-                )
+                together = peer_matches_a_pod(ctx, m)
                 if in_namespaces and matching_pods and not together:
                     message = (
                         "its namespaceSelector and podSelector each match pods, but none together"
