@@ -150,13 +150,17 @@ def _port_cells(ports: tuple[PortCell, ...], also: str = "") -> list[dict[str, A
 
 def _compact(ports: tuple[PortCell, ...]) -> list[list[Any]]:
     """Port cells as [port, allowed, total, loopback, explanation?, other?]: an
-    aggregated page embeds tens of thousands of them."""
-    return [
-        [p["port"], p["allowed"], p["total"], p["loopback"]]
-        + ([p["explain"]] if "explain" in p else [])
-        + ([p["other"]] if "other" in p else [])
-        for p in _port_cells(ports)
-    ]
+    aggregated page embeds tens of thousands of them (the fields of
+    ``_port_cells``, built as lists directly)."""
+    out: list[list[Any]] = []
+    for p in ports:
+        row: list[Any] = [safe_text(p.port), p.allowed, p.total, p.loopback]
+        if p.example is not None:
+            row.append(safe_text("\n".join(explain_decision(p.example))))
+        if p.other is not None:
+            row.append(safe_text("\n".join(explain_decision(p.other))))
+        out.append(row)
+    return out
 
 
 def _data(data: ReportData, completeness: Completeness | None = None) -> dict[str, Any]:
