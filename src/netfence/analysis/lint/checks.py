@@ -469,12 +469,13 @@ def joined_peer(ctx: Context) -> Iterator[Finding]:
                 ns, pod = m.peer.namespace_selector, m.peer.pod_selector
                 if ns is None or pod is None or ns.is_empty or pod.is_empty:
                     continue
+                if peer_matches_a_pod(ctx, m):
+                    continue  # they match together: nothing to say (the cheapest test first)
                 in_namespaces = any(
                     ns.matches(ctx.cluster.namespace_labels(n)) for n in ctx.selectable_by_namespace
                 )
                 matching_pods = any(pod.matches(p.labels) for p in pods)
-                together = peer_matches_a_pod(ctx, m)
-                if in_namespaces and matching_pods and not together:
+                if in_namespaces and matching_pods:
                     message = (
                         "its namespaceSelector and podSelector each match pods, but none together"
                     )
