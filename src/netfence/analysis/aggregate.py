@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from netfence.analysis.matrix import Group, pod_connection
 from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION, IntVector
-from netfence.analysis.scale.rowbook import RowBook
+from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
@@ -143,19 +143,50 @@ def _reach(
     Σ_{d ∈ m} wd[d] [s ∈ I(d)], egress aside."""
     size = analysis.table.size
     inbound = analysis.unique_rows(analysis.ingress_rows, analysis.ingress.group_of, q)
-    u_of = inbound.of_class
     keep = (ns >= 0) & (wd > 0)
-    totals = np.zeros((len(inbound.rows), count), dtype=np.float64)
-    np.add.at(totals, (u_of[keep], ns[keep]), wd[keep])
+    flat = inbound.of_class[keep] * count + ns[keep]
+    rows = len(inbound.rows)
+    totals = np.asarray(
+        np.bincount(flat, weights=wd[keep], minlength=rows * count), dtype=np.float64
+    ).reshape(rows, count)
     out = np.zeros((size, count), dtype=np.float64)
-    for u, row in enumerate(inbound.rows):
-        if not totals[u].any():
-            continue
+    nz_row, nz_ns = np.nonzero(totals)  # by row, then namespace
+    chosen: list[int] = []
+    for u in np.unique(nz_row).tolist():
+        row = inbound.rows[u]
         if row is None:
             out += totals[u]
         elif row.size:
-            out[row] += totals[u]
+            chosen.append(u)
+    if chosen:
+        out += _spread(inbound.rows, chosen, totals, nz_row, nz_ns, size)
     return out
+
+
+def _spread(
+    rows: list[Row],
+    chosen: list[int],
+    totals: FloatMatrix,
+    nz_row: IntVector,
+    nz_ns: IntVector,
+    size: int,
+) -> FloatMatrix:
+    """Σ over the chosen rows u of totals[u] added to each member of row u, in one
+    ``bincount``: every (member, namespace with a total) pair of every row."""
+    count = totals.shape[1]
+    members = [rows[u] for u in chosen]
+    lengths = np.array([m.size for m in members if m is not None], dtype=np.int64)
+    row_of = np.repeat(np.array(chosen, dtype=np.int64), lengths)
+    member = np.concatenate([m for m in members if m is not None])
+    first = np.searchsorted(nz_row, row_of)  # each row's first nonzero namespace
+    spans = np.bincount(nz_row, minlength=totals.shape[0])[row_of]
+    pair = np.repeat(np.arange(row_of.size, dtype=np.int64), spans)
+    offset = np.arange(pair.size, dtype=np.int64) - np.repeat(np.cumsum(spans) - spans, spans)
+    k = first[pair] + offset
+    flat = member[pair] * count + nz_ns[k]
+    weights = totals[nz_row[k], nz_ns[k]]
+    summed = np.bincount(flat, weights=weights, minlength=size * count)
+    return np.asarray(summed, dtype=np.float64).reshape(size, count)
 
 
 def _through(
