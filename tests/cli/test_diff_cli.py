@@ -119,3 +119,37 @@ def test_large_clusters_take_the_class_analysis(tmp_path: Path) -> None:
     assert all(
         c["after"]["allowed"] is False and c["before"]["allowed"] is True for c in data["changes"]
     )
+
+
+def test_where_the_class_analysis_cannot_judge_small_inputs_go_pod_pair_by_pair() -> None:
+    """IPv6 is judged pod pair by pair, and a notice says why."""
+    args = [*BASE, "--apply", "policies/default-deny.yaml", "--ip-family", "6", "-o", "json"]
+    result = run_cli("diff", *args)
+    assert result.code == 0, result.err
+    assert (
+        "notice: compared pod pair by pair: the class analysis judges IPv4 connections"
+        in result.err
+    )
+    json.loads(result.out)
+
+
+def test_past_400_workloads_states_with_other_pods_are_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    from bench.synth import generate, write
+
+    objects = generate(2000, 200, seed=7)
+    gone = next(o for o in objects if o["kind"] == "Pod")
+    (tmp_path / "before").mkdir()
+    (tmp_path / "after").mkdir()
+    write(objects, tmp_path / "before" / "c.json", "json")
+    write([o for o in objects if o is not gone], tmp_path / "after" / "c.json", "json")
+    result = run_cli(
+        "diff", "--before", str(tmp_path / "before"), "--after", str(tmp_path / "after")
+    )
+    assert result.code == 2, result.err
+    assert (
+        "the class analysis cannot compare these states (pods, namespaces or services differ "
+        "between the states)" in result.err
+    )
+    assert "more than the 400 compared pod pair by pair" in result.err

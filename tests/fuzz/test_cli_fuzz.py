@@ -591,14 +591,9 @@ def run_child(args: list[str], cwd: Path, timeout: float = SECONDS * 4) -> Outco
 # violation fails them. Remove an entry when its reproducer passes.
 KNOWN_FAILURES: dict[str, tuple[str, list[str], str | None]] = {
     # name: (manifest, command, signature in the output; None: too slow, no signature)
-    # Analysis (pod x pod): 15 s on the 2-core machine; the contract is a few seconds.
-    "matrix of a 1,000-replica Deployment": (
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\n"
-        "spec: {replicas: 1000, selector: {matchLabels: {app: d}}, template: {metadata:\n"
-        "  {labels: {app: d}}, spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}}}\n",
-        ["matrix", "-f", "in.yaml"],
-        None,
-    ),
+    # (none: "matrix of a 1,000-replica Deployment" was fixed by the grid by engine
+    # classes, analysis/matrix.py, checked against the pairwise grid in
+    # tests/analysis/test_matrix_classes.py)
 }
 
 

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from netfence.analysis.matrix import Group, pod_connection
 from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION, IntVector
+from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
@@ -80,6 +81,7 @@ def namespace_counts(analysis: ClusterAnalysis, namespaces: Sequence[str]) -> Na
     port_counts = _port_counts(analysis)  # (size, port classes)
     allowed = np.zeros((count, count), dtype=np.float64)
     inside = ns >= 0
+    by_namespace = _Buckets(ns[inside], count)
     for q in np.flatnonzero(port_counts.sum(axis=0)).tolist():
         wd = w * port_counts[:, q] * inside
         reach = _reach(analysis, q, wd, ns, count)
@@ -87,7 +89,7 @@ def namespace_counts(analysis: ClusterAnalysis, namespaces: Sequence[str]) -> Na
         for k, members in enumerate(analysis.egress_members):
             if members.size:
                 rows[members] = _through(analysis, k, members, q, wd, ns, count, reach)
-        np.add.at(allowed, ns[inside], w[inside, None] * rows[inside])
+        allowed += by_namespace.sum(w[inside, None] * rows[inside])
         own = analysis.self_allowed[:, q] & inside  # each pod paired with itself: not counted
         np.subtract.at(allowed, (ns[own], ns[own]), w[own] * port_counts[own, q])
     declared = port_counts.sum(axis=1).astype(np.float64)
@@ -102,6 +104,26 @@ def namespace_counts(analysis: ClusterAnalysis, namespaces: Sequence[str]) -> Na
             if total or own_loop:
                 counts[(i, j)] = Count(round(float(allowed[i, j])), round(float(total)), own_loop)
     return NamespaceCounts(tuple(namespaces), counts)
+
+
+class _Buckets:
+    """Rows summed by their bucket (a class's namespace), sorted once: one
+    ``reduceat`` per sum instead of ``np.add.at``'s element by element."""
+
+    def __init__(self, bucket: npt.NDArray[np.int64], count: int) -> None:
+        self.order = np.argsort(bucket, kind="stable")
+        ordered = bucket[self.order]
+        self.starts = (
+            np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if ordered.size else ordered
+        )
+        self.buckets = ordered[self.starts]
+        self.count = count
+
+    def sum(self, values: FloatMatrix) -> FloatMatrix:
+        out = np.zeros((self.count, values.shape[1]), dtype=np.float64)
+        if self.starts.size:
+            out[self.buckets] = np.add.reduceat(values[self.order], self.starts, axis=0)
+        return out
 
 
 def _port_counts(analysis: ClusterAnalysis) -> FloatMatrix:
@@ -121,19 +143,50 @@ def _reach(
     Σ_{d ∈ m} wd[d] [s ∈ I(d)], egress aside."""
     size = analysis.table.size
     inbound = analysis.unique_rows(analysis.ingress_rows, analysis.ingress.group_of, q)
-    u_of = inbound.of_class
     keep = (ns >= 0) & (wd > 0)
-    totals = np.zeros((len(inbound.rows), count), dtype=np.float64)
-    np.add.at(totals, (u_of[keep], ns[keep]), wd[keep])
+    flat = inbound.of_class[keep] * count + ns[keep]
+    rows = len(inbound.rows)
+    totals = np.asarray(
+        np.bincount(flat, weights=wd[keep], minlength=rows * count), dtype=np.float64
+    ).reshape(rows, count)
     out = np.zeros((size, count), dtype=np.float64)
-    for u, row in enumerate(inbound.rows):
-        if not totals[u].any():
-            continue
+    nz_row, nz_ns = np.nonzero(totals)  # by row, then namespace
+    chosen: list[int] = []
+    for u in np.unique(nz_row).tolist():
+        row = inbound.rows[u]
         if row is None:
             out += totals[u]
         elif row.size:
-            out[row] += totals[u]
+            chosen.append(u)
+    if chosen:
+        out += _spread(inbound.rows, chosen, totals, nz_row, nz_ns, size)
     return out
+
+
+def _spread(
+    rows: list[Row],
+    chosen: list[int],
+    totals: FloatMatrix,
+    nz_row: IntVector,
+    nz_ns: IntVector,
+    size: int,
+) -> FloatMatrix:
+    """Σ over the chosen rows u of totals[u] added to each member of row u, in one
+    ``bincount``: every (member, namespace with a total) pair of every row."""
+    count = totals.shape[1]
+    members = [rows[u] for u in chosen]
+    lengths = np.array([m.size for m in members if m is not None], dtype=np.int64)
+    row_of = np.repeat(np.array(chosen, dtype=np.int64), lengths)
+    member = np.concatenate([m for m in members if m is not None])
+    first = np.searchsorted(nz_row, row_of)  # each row's first nonzero namespace
+    spans = np.bincount(nz_row, minlength=totals.shape[0])[row_of]
+    pair = np.repeat(np.arange(row_of.size, dtype=np.int64), spans)
+    offset = np.arange(pair.size, dtype=np.int64) - np.repeat(np.cumsum(spans) - spans, spans)
+    k = first[pair] + offset
+    flat = member[pair] * count + nz_ns[k]
+    weights = totals[nz_row[k], nz_ns[k]]
+    summed = np.bincount(flat, weights=weights, minlength=size * count)
+    return np.asarray(summed, dtype=np.float64).reshape(size, count)
 
 
 def _through(
@@ -193,17 +246,8 @@ def pair_cells(
             for p in analysis.table.keys[c].ports
         }
     )
-    allowed_on: dict[int, npt.NDArray[np.bool_]] = {}
-    for q in needed:
-        egress = np.array(
-            [_dense(analysis.egress_rows.row(int(analysis.egress.group_of[c]), q), d_arr)
-             for c in src_classes],
-        ).reshape(len(src_classes), len(dst_classes))  # fmt: skip
-        ingress = np.array(
-            [_dense(analysis.ingress_rows.row(int(analysis.ingress.group_of[c]), q), s_arr)
-             for c in dst_classes],
-        ).reshape(len(dst_classes), len(src_classes))  # fmt: skip
-        allowed_on[q] = egress & ingress.T
+    allowed_on = {q: _allowed_between(analysis, s_arr, d_arr, q) for q in needed}
+    ports_of = {c: _ports(analysis, c) for c in dst_classes}
     out: dict[tuple[int, int], tuple[PortCell, ...]] = {}
     dst_units = [_units(dst, class_of) for dst in destinations]
     for a, src in enumerate(sources):
@@ -211,14 +255,16 @@ def pair_cells(
         for b, dst in enumerate(destinations):
             found: dict[str, _Tally] = {}
             for c1, s_pods in src_units.items():
+                row = s_index[c1]
                 for c2, d_pods in dst_units[b].items():
-                    for port in analysis.table.keys[c2].ports:
-                        q = partition.class_of(port.protocol, port.port)
-                        ok = bool(allowed_on[q][s_index[c1], d_index[c2]])
-                        key = f"{port.port}/{port.protocol.value}"
-                        tally = found.setdefault(key, _Tally())
-                        same = src.key == dst.key and c1 == c2
-                        tally.add(s_pods, d_pods, same, ok, port.port, port.protocol)
+                    column = d_index[c2]
+                    same = src.key == dst.key and c1 == c2
+                    for key, q, port, protocol in ports_of[c2]:
+                        ok = bool(allowed_on[q][row, column])
+                        tally = found.get(key)
+                        if tally is None:
+                            tally = found[key] = _Tally()
+                        tally.add(s_pods, d_pods, same, ok, port, protocol)
             cells = tuple(
                 tally.cell(key, analysis, explain)
                 for key, tally in sorted(found.items())
@@ -227,6 +273,38 @@ def pair_cells(
             if cells:
                 out[(a, b)] = cells
     return out
+
+
+def _allowed_between(
+    analysis: ClusterAnalysis, sources: IntVector, destinations: IntVector, q: int
+) -> npt.NDArray[np.bool_]:
+    """(sources × destinations) on port class q: the destination in the source's
+    egress row and the source in the destination's ingress row. Each distinct
+    group's row is read once (the classes of a group share it)."""
+    a = analysis
+    egress = _rows_among(a.egress_rows, a.egress.group_of[sources], q, destinations)
+    ingress = _rows_among(a.ingress_rows, a.ingress.group_of[destinations], q, sources)
+    return egress & ingress.T
+
+
+def _rows_among(
+    book: RowBook, groups: IntVector, q: int, among: IntVector
+) -> npt.NDArray[np.bool_]:
+    """Per class (by its group): which of ``among`` its row on q holds."""
+    distinct, of = np.unique(groups, return_inverse=True)
+    rows = np.zeros((distinct.size, among.size), dtype=np.bool_)
+    for i, g in enumerate(distinct.tolist()):
+        rows[i] = _dense(book.row(g, q), among)
+    return rows[of.reshape(-1)]
+
+
+def _ports(analysis: ClusterAnalysis, c: int) -> list[tuple[str, int, int, Protocol]]:
+    """The declared ports of class c: (``"80/TCP"``, port class, port, protocol)."""
+    return [
+        (f"{p.port}/{p.protocol.value}", analysis.ports.class_of(p.protocol, p.port), p.port,
+         p.protocol)
+        for p in analysis.table.keys[c].ports
+    ]  # fmt: skip
 
 
 def _dense(row: IntVector | None, among: IntVector) -> npt.NDArray[np.bool_]:

@@ -1,10 +1,19 @@
 """What-if: the connections a policy change loses and gains, by workload and port.
 
-Both states are judged by the engine pair by pair (pods grouped by workload, each
-destination probed on the container ports it declares, as the matrix does). A
-change is reported with one decision of each side, so render can say which
-policy is responsible. Loss of DNS (egress to the kube-dns backends on 53) is
-flagged, because it is the loss that breaks everything else.
+The answer is every (source workload, destination workload, declared port of the
+destination) with pod pairs whose verdict differs between the states (pods
+grouped by workload, each destination probed on the container ports it
+declares, as the matrix does). A change is reported with the decisions of its
+first pod pair (in pod order) in each state, so render can say which policy is
+responsible. Loss of DNS (egress to the kube-dns backends on 53) is flagged,
+because it is the loss that breaks everything else.
+
+Two ways to the same answer: ``connectivity_diff`` asks the engine about every
+pod pair and port (the oracle: quadratic); ``class_diff`` finds the class pairs
+whose verdict changes through the class analysis and its incremental update
+(analysis.scale.whatif), expands them to workloads and declared ports, and asks
+the engine only to explain each change shown. ``scale_diff`` is the class-level
+view: changes by port class.
 """
 
 from __future__ import annotations
@@ -71,7 +80,7 @@ class State:
 def connectivity_diff(before: State, after: State, family: int | None = None) -> Diff:
     """Every (workload, workload, port) whose verdict differs for some pod pair; in
     ``family`` when given, else in each destination's primary family."""
-    dns_pods = _dns_backends(after.cluster)
+    dns_pods = dns_backends(after.cluster)
     groups = group_pods(after.cluster)
     changes: list[ConnectionChange] = []
     for src in groups:
@@ -93,8 +102,8 @@ def _cell_changes(
 ) -> list[ConnectionChange]:
     found: dict[tuple[ChangeKind, int, Protocol], list[tuple[Decision, Decision]]] = {}
     for s, d, port, protocol in probes(src, dst, family=family):
-        old = _decide(before, s, d, port, protocol, family)
-        new = _decide(after, s, d, port, protocol, family)
+        old = decide(before, s, d, port, protocol, family)
+        new = decide(after, s, d, port, protocol, family)
         if old.allowed != new.allowed:
             kind = ChangeKind.LOST if old.allowed else ChangeKind.GAINED
             found.setdefault((kind, port, protocol), []).append((old, new))
@@ -114,7 +123,7 @@ def _cell_changes(
     ]
 
 
-def _decide(
+def decide(
     state: State, src: Pod, dst: Pod, port: int, protocol: Protocol, family: int | None
 ) -> Decision:
     """The pods of ``state``'s own cluster (labels may differ between the states)."""
@@ -124,7 +133,59 @@ def _decide(
     return evaluate(state.compiled, state.cluster, connection)
 
 
-def _dns_backends(cluster: Cluster) -> frozenset[str]:
+def class_diff(before: State, after: State, family: int | None = None) -> Diff | None:
+    """``connectivity_diff``'s answer through the class analysis; None when it
+    cannot judge these states (``class_diff_obstacle`` says why, or the change
+    brings new ipBlocks or port boundaries that split classes)."""
+    from netfence.analysis.diff_classes import expand
+
+    if class_diff_obstacle(before, after, family):  # the cheap checks first
+        return None
+    found = _class_changes(before, after)
+    if found is None:
+        return None
+    analysis, changes = found
+    return Diff(tuple(expand(analysis, changes, before, after, family)))
+
+
+def class_diff_obstacle(before: State, after: State, family: int | None) -> str:
+    """Why the class analysis cannot give ``connectivity_diff``'s answer ("" when
+    it can, but for ipBlocks or ports that split classes: see ``class_diff``)."""
+    from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION
+
+    if family not in (None, ANALYSIS_IP_VERSION):
+        return "the class analysis judges IPv4 connections"
+    if not _same_cluster(before.cluster, after.cluster):
+        return "pods, namespaces or services differ between the states"
+    if not all(_judged_in_ipv4(p, family) for p in after.cluster.pods):
+        return "some pods have no IPv4 address, or IPv6 first"
+    return ""
+
+
+def _judged_in_ipv4(pod: Pod, family: int | None) -> bool:
+    """Are all of this pod's connections in IPv4 (as the class analysis judges)?"""
+    if pod.ip_of_version(4) is None:
+        return False
+    return family == 4 or pod.ips[0].version == 4
+
+
+def _class_changes(before: State, after: State) -> tuple[ClusterAnalysis, list[ClassChange]] | None:
+    """The class analysis of ``before`` and the class pairs whose verdict the
+    policy changes turn; None when the update splits classes."""
+    from netfence.analysis.scale.incremental import IncrementalAnalysis
+    from netfence.analysis.scale.summary import ClusterAnalysis
+    from netfence.analysis.scale.whatif import whatif
+
+    old = {p.key: p for p in before.cluster.policies}
+    new = {p.key: p for p in after.cluster.policies}
+    changes = [p for key, p in new.items() if key not in old or not _same_policy(old[key], p)]
+    deletions = [(p.namespace, p.name) for key, p in old.items() if key not in new]
+    analysis = ClusterAnalysis(before.cluster, before.compiled)
+    found = whatif(IncrementalAnalysis(analysis), changes, deletions)
+    return None if found is None else (analysis, found)
+
+
+def dns_backends(cluster: Cluster) -> frozenset[str]:
     service = cluster.service("kube-system", "kube-dns")
     return frozenset(p.key for p in cluster.service_backends(service)) if service else frozenset()
 
@@ -133,33 +194,26 @@ def scale_diff(before: State, after: State) -> Diff | None:
     """The same answer for clusters of any size, through the class analysis and its
     incremental update (analysis.scale.whatif). Only policies may differ between
     the states; None when they do not, or when the change splits classes."""
-    from netfence.analysis.scale.incremental import IncrementalAnalysis
-    from netfence.analysis.scale.summary import ClusterAnalysis
-    from netfence.analysis.scale.whatif import whatif
-
     if not _same_cluster(before.cluster, after.cluster):
         return None
-    old = {p.key: p for p in before.cluster.policies}
-    new = {p.key: p for p in after.cluster.policies}
-    changes = [p for key, p in new.items() if key not in old or not _same_policy(old[key], p)]
-    deletions = [(p.namespace, p.name) for key, p in old.items() if key not in new]
-    analysis = ClusterAnalysis(before.cluster, before.compiled)
-    found = whatif(IncrementalAnalysis(analysis), changes, deletions)
+    found = _class_changes(before, after)
     if found is None:
         return None
-    return Diff(tuple(_sorted(_aggregate(analysis, found, before, after))))
+    analysis, changes = found
+    return Diff(tuple(_sorted(_aggregate(analysis, changes, before, after))))
 
 
 def _same_cluster(a: Cluster, b: Cluster) -> bool:
     """The same pods, namespaces and services, wherever they were read from."""
 
     def shape(c: Cluster) -> tuple[object, ...]:
-        pods = tuple((p.key, p.labels, p.ips, p.ports, p.host_network, p.node) for p in c.pods)
+        pods = [(p.namespace, p.name, p.labels, p.ips, p.ports, p.host_network, p.node)
+                for p in c.pods]  # fmt: skip
         namespaces = tuple((n.name, n.labels) for n in c.namespaces)
         services = tuple((s.key, s.selector, s.ports, s.cluster_ips) for s in c.services)
         return pods, namespaces, services
 
-    return shape(a) == shape(b)
+    return a is b or shape(a) == shape(b)
 
 
 def _same_policy(a: NetworkPolicy, b: NetworkPolicy) -> bool:
@@ -174,7 +228,7 @@ def _aggregate(
     port classes of a group are listed together."""
     from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION
 
-    dns_pods = _dns_backends(after.cluster)
+    dns_pods = dns_backends(after.cluster)
     groups: dict[tuple[ChangeKind, str, str], dict[int, list[tuple[Pod, Pod]]]] = {}
     for change in found:
         kind = ChangeKind.GAINED if change.allowed_after else ChangeKind.LOST
@@ -196,8 +250,8 @@ def _aggregate(
             for pc in classes
         )
         pairs = len({pair for pairs in by_port.values() for pair in pairs})
-        old = _decide(before, s, d, port, protocol, ANALYSIS_IP_VERSION)  # what it judges
-        new = _decide(after, s, d, port, protocol, ANALYSIS_IP_VERSION)
+        old = decide(before, s, d, port, protocol, ANALYSIS_IP_VERSION)  # what it judges
+        new = decide(after, s, d, port, protocol, ANALYSIS_IP_VERSION)
         text = _ports_text(classes, analysis.ports.classes)
         out.append(ConnectionChange(kind, src, dst, port, protocol, pairs, old, new, dns, text))
     return out

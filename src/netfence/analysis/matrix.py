@@ -12,6 +12,13 @@ declares (the ports it serves); with ``port``, on that port (a name is
 resolved per destination pod). Connections are in the destination's primary
 address family, or in ``family`` (4 or 6) when given: then pods without an
 address of that family take part in no connection.
+
+Pods that nothing in the policies can tell apart (``EngineClasses``: the same
+namespace, labels, declared ports, hostNetwork, address families and membership
+in every ipBlock) get the same verdict, so a cell asks the engine once per pair
+of such classes and port, and counts the pod pairs they stand for: a
+Deployment of 1,000 replicas is one class, not a million pod pairs.
+``pairwise_matrix`` asks the engine about every pod pair (the oracle in tests).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster, Pod
+from netfence.model.policy import IPBlock
 from netfence.model.ports import Protocol
 from netfence.model.traffic import Connection, Endpoint
 
@@ -78,11 +86,117 @@ def connectivity_matrix(
     family: int | None = None,
 ) -> Matrix:
     groups = group_pods(cluster, namespaces)
+    classes = EngineClasses(compiled, cluster, family)
+    units = [classes.units(g) for g in groups]
+    rows = tuple(
+        tuple(
+            _class_cell(classes, src, dst, units[i], units[j], port, protocol)
+            for j, dst in enumerate(groups)
+        )
+        for i, src in enumerate(groups)
+    )
+    return Matrix(groups, rows, port, protocol, family)
+
+
+def pairwise_matrix(
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    port: int | str | None = None,
+    protocol: Protocol | None = None,
+    namespaces: Sequence[str] = (),
+    family: int | None = None,
+) -> Matrix:
+    """``connectivity_matrix`` by asking the engine about every pod pair."""
+    groups = group_pods(cluster, namespaces)
     rows = tuple(
         tuple(_cell(compiled, cluster, src, dst, port, protocol, family) for dst in groups)
         for src in groups
     )
     return Matrix(groups, rows, port, protocol, family)
+
+
+class EngineClasses:
+    """Pods grouped by all the engine reads of them, with one verdict per class pair
+    and port, asked of the engine on two distinct member pods and remembered."""
+
+    def __init__(self, compiled: CompiledPolicySet, cluster: Cluster, family: int | None) -> None:
+        self.compiled, self.cluster, self.family = compiled, cluster, family
+        blocks = _ip_blocks(compiled)
+        index: dict[tuple[object, ...], int] = {}
+        self.members: list[list[Pod]] = []
+        self.of: dict[int, int] = {}  # id(pod) → class
+        for pod in cluster.pods:
+            c = index.setdefault(_signature(pod, blocks), len(index))
+            if c == len(self.members):
+                self.members.append([])
+            self.members[c].append(pod)
+            self.of[id(pod)] = c
+        self._verdicts: dict[tuple[int, int, int, Protocol], bool] = {}
+
+    def units(self, group: Group) -> dict[int, int]:
+        """The group's pods that take part (an address of ``family``) by class."""
+        out: dict[int, int] = {}
+        for pod in group.pods:
+            if self.family is None or pod.ip_of_version(self.family) is not None:
+                c = self.of[id(pod)]
+                out[c] = out.get(c, 0) + 1
+        return out
+
+    def allowed(self, source: int, destination: int, port: int, protocol: Protocol) -> bool:
+        """The verdict between two distinct pods of the classes (which need them)."""
+        key = (source, destination, port, protocol)
+        found = self._verdicts.get(key)
+        if found is None:
+            s = self.members[source][0]
+            d = self.members[destination][1 if source == destination else 0]
+            conn = pod_connection(s, d, port, protocol, self.family)
+            found = self._verdicts[key] = evaluate(self.compiled, self.cluster, conn).allowed
+        return found
+
+
+def _signature(pod: Pod, blocks: Sequence[IPBlock]) -> tuple[object, ...]:
+    """All that the engine reads of a pod: selection, named ports, hostNetwork, and
+    each of its families' membership in every ipBlock (the primary first)."""
+
+    def inside(version: int) -> tuple[bool, ...] | None:
+        ip = pod.ip_of_version(version)
+        return None if ip is None else tuple(b.contains(ip) for b in blocks)
+
+    primary = pod.ips[0].version if pod.ips else None
+    return (pod.namespace, pod.labels, pod.ports, pod.host_network, primary, inside(4), inside(6))
+
+
+def _ip_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
+    seen: dict[IPBlock, None] = {}
+    for c in compiled.policies:
+        for rule in (*c.ingress, *c.egress):
+            for m in rule.peers or ():
+                if m.peer.ip_block is not None:
+                    seen.setdefault(m.peer.ip_block)
+    return list(seen)
+
+
+def _class_cell(
+    classes: EngineClasses,
+    src: Group,
+    dst: Group,
+    sources: dict[int, int],
+    destinations: dict[int, int],
+    port: int | str | None,
+    protocol: Protocol | None,
+) -> Cell:
+    """``_cell``'s counts from the class pairs: each verdict stands for its pod pairs."""
+    allowed = total = 0
+    same = src.key == dst.key
+    for cs, ns in sources.items():
+        for cd, nd in destinations.items():
+            pairs = ns * nd - (ns if same and cs == cd else 0)  # not a pod with itself
+            if not pairs:
+                continue
+            for number, proto in destination_ports(classes.members[cd][0], port, protocol):
+                total += pairs
+                allowed += pairs if classes.allowed(cs, cd, number, proto) else 0
+    return Cell(allowed, total, loopback_count(src, dst, port, protocol, classes.family))
 
 
 def destination_ports(

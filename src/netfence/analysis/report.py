@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from netfence.analysis.aggregate import Count, PortCell, namespace_counts, pair_cells
 from netfence.analysis.lint import Finding, lint
 from netfence.analysis.matrix import (
+    EngineClasses,
     Group,
     destination_ports,
     group_pods,
@@ -25,7 +26,8 @@ from netfence.analysis.matrix import (
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
-from netfence.model.cluster import Cluster
+from netfence.model.cluster import Cluster, Pod
+from netfence.model.ports import Protocol
 
 MAX_WORKLOADS = 60  # one by one up to this many workloads (3,600 cells)
 
@@ -82,12 +84,25 @@ def report_data(
             raise ValueError("an aggregated report judges IPv4 connections only")
         aggregated = aggregate(compiled, cluster, groups, limits)
         return ReportData((), {}, findings, aggregated, tuple(namespaces))
+    classes = EngineClasses(compiled, cluster, family)
+    units = [_Units(classes, g) for g in groups]
     cells = {
-        (i, j): _cell(compiled, cluster, src, dst, family)
+        (i, j): _class_cell(classes, src, dst, units[i], units[j])
         for i, src in enumerate(groups)
         for j, dst in enumerate(groups)
     }
     return ReportData(groups, cells, findings, None, tuple(namespaces))
+
+
+def pairwise_cells(
+    compiled: CompiledPolicySet, cluster: Cluster, groups: Sequence[Group], family: int | None
+) -> dict[tuple[int, int], tuple[PortCell, ...]]:
+    """The by-workload cells asked of the engine pod pair by pod pair."""
+    return {
+        (i, j): _cell(compiled, cluster, src, dst, family)
+        for i, src in enumerate(groups)
+        for j, dst in enumerate(groups)
+    }
 
 
 def aggregate(
@@ -144,6 +159,107 @@ def _cell(
     for s, d, port, protocol in probes(src, dst, family=family):
         decision = evaluate(compiled, cluster, pod_connection(s, d, port, protocol, family))
         found.setdefault(f"{port}/{protocol.value}", []).append(decision)
+    loopback, selves = _loopback(compiled, cluster, src, dst, family)
+    return tuple(
+        PortCell(
+            port,
+            sum(1 for d in found.get(port, ()) if d.allowed),
+            len(found.get(port, ())),
+            found[port][0] if port in found else selves[port],
+            loopback.get(port, 0),
+            _other(found.get(port, [])),
+        )
+        for port in sorted(found.keys() | loopback.keys())
+    )
+
+
+class _Units:
+    """A group's pods that take part (an address of the family), by engine class:
+    how many, and the first two with their positions in the group."""
+
+    def __init__(self, classes: EngineClasses, group: Group) -> None:
+        self.counts: dict[int, int] = {}
+        self.first: dict[int, tuple[int, Pod]] = {}
+        self.second: dict[int, tuple[int, Pod]] = {}
+        for at, pod in enumerate(group.pods):
+            if classes.family is not None and pod.ip_of_version(classes.family) is None:
+                continue
+            c = classes.of[id(pod)]
+            self.counts[c] = self.counts.get(c, 0) + 1
+            if c not in self.first:
+                self.first[c] = (at, pod)
+            elif c not in self.second:
+                self.second[c] = (at, pod)
+
+
+@dataclass
+class _Probe:
+    """The first probe (in probe order) of one verdict for one port of a cell."""
+
+    order: tuple[int, int, int]  # source pod, destination pod, declared port: positions
+    source: Pod
+    destination: Pod
+    port: int
+    protocol: Protocol
+
+
+def _class_cell(
+    classes: EngineClasses, src: Group, dst: Group, sources: _Units, destinations: _Units
+) -> tuple[PortCell, ...]:
+    """``_cell`` from the class pairs: counts, and the first pod pair of each verdict."""
+    allowed: dict[str, int] = {}
+    total: dict[str, int] = {}
+    firsts: dict[str, dict[bool, _Probe]] = {}
+    same_group = src.key == dst.key
+    for cs, ns in sources.counts.items():
+        s_at, s = sources.first[cs]
+        for cd, nd in destinations.counts.items():
+            if same_group and cs == cd:  # the same pods: pairs of two distinct ones
+                pairs = ns * (ns - 1)
+                d_at, d = destinations.second.get(cd, (-1, s))
+            else:
+                pairs = ns * nd
+                d_at, d = destinations.first[cd]
+            if not pairs:
+                continue
+            for at, (port, protocol) in enumerate(destination_ports(d, None, None)):
+                key = f"{port}/{protocol.value}"
+                ok = classes.allowed(cs, cd, port, protocol)
+                total[key] = total.get(key, 0) + pairs
+                allowed[key] = allowed.get(key, 0) + (pairs if ok else 0)
+                probe = _Probe((s_at, d_at, at), s, d, port, protocol)
+                known = firsts.setdefault(key, {})
+                if ok not in known or probe.order < known[ok].order:
+                    known[ok] = probe
+    loopback, selves = _loopback(classes.compiled, classes.cluster, src, dst, classes.family)
+    out = []
+    for key in sorted(total.keys() | loopback.keys()):
+        example, other = selves.get(key), None
+        if key in firsts:
+            first, *rest = sorted(firsts[key].values(), key=lambda p: p.order)
+            example = _decide(classes, first)
+            other = _decide(classes, rest[0]) if rest else None
+        assert example is not None
+        out.append(
+            PortCell(
+                key, allowed.get(key, 0), total.get(key, 0), example, loopback.get(key, 0), other
+            )
+        )
+    return tuple(out)
+
+
+def _decide(classes: EngineClasses, probe: _Probe) -> Decision:
+    conn = pod_connection(
+        probe.source, probe.destination, probe.port, probe.protocol, classes.family
+    )
+    return evaluate(classes.compiled, classes.cluster, conn)
+
+
+def _loopback(
+    compiled: CompiledPolicySet, cluster: Cluster, src: Group, dst: Group, family: int | None
+) -> tuple[dict[str, int], dict[str, Decision]]:
+    """Per port: the connections of a pod to itself in the cell, and the decision of
+    the first (what a cell shows when it has nothing else)."""
     loopback: dict[str, int] = {}
     selves: dict[str, Decision] = {}
     if src.key == dst.key:
@@ -156,17 +272,7 @@ def _cell(
                 if key not in selves:
                     conn = pod_connection(pod, pod, port, protocol, family)
                     selves[key] = evaluate(compiled, cluster, conn)
-    return tuple(
-        PortCell(
-            port,
-            sum(1 for d in found.get(port, ()) if d.allowed),
-            len(found.get(port, ())),
-            found[port][0] if port in found else selves[port],
-            loopback.get(port, 0),
-            _other(found.get(port, [])),
-        )
-        for port in sorted(found.keys() | loopback.keys())
-    )
+    return loopback, selves
 
 
 def _other(decisions: list[Decision]) -> Decision | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -43,7 +45,7 @@ from netfence.errors import TargetError
 @click.option(
     "--at-scale",
     is_flag=True,
-    help="Use the class analysis and its incremental update (automatic past 400 workloads).",
+    help="Group the changes by port class instead of declared port (the class analysis' view).",
 )
 @click.option(
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -71,9 +73,13 @@ def diff_command(
     --before DIR --after DIR. Each change says which policy decides it now; lost
     DNS (kube-dns on 53) comes first. With --strict-input: exit 4 when either
     state's input was partial.
+
+    Computed through the class analysis and its incremental update at any size;
+    where it cannot judge (pods or services differ between the states, IPv6, or
+    new ipBlocks or port boundaries), pod pair by pair up to 400 workloads, and
+    a notice says so.
     """
-    from netfence.analysis.diff import State, connectivity_diff, scale_diff
-    from netfence.analysis.matrix import group_pods
+    from netfence.analysis.diff import State, scale_diff
     from netfence.model.completeness import merged
     from netfence.render.completeness import with_input
     from netfence.render.diff import diff_data, diff_lines
@@ -88,19 +94,19 @@ def diff_command(
         old = load(files, kustomizations, namespace)
         new = load((*files, *changes), kustomizations, namespace)
     states = State(old.cluster, old.compiled), State(new.cluster, new.compiled)
-    whole_cluster = at_scale or len(group_pods(new.cluster)) > MAX_MATRIX_GROUPS
-    family = family_of(ip_family, whole_cluster)
-    if whole_cluster:
+    gc.freeze()  # the loaded states live to the end: no collection scans them again
+    family = family_of(ip_family, at_scale)
+    if at_scale:
         found = scale_diff(*states)
         if found is None:
             raise TargetError(
                 "the class analysis cannot compare these states (pods or services differ, or "
-                "the change brings new ipBlocks or port boundaries); compare up to "
-                f"{MAX_MATRIX_GROUPS} workloads without --at-scale"
+                "the change brings new ipBlocks or port boundaries); compare them by workload "
+                "and port without --at-scale"
             )
         diff = found
     else:
-        diff = connectivity_diff(*states, family)
+        diff = _by_workload_and_port(states, family)
     partial = merged(old.completeness, new.completeness)
     if output == "json":
         click.echo(json.dumps(with_input(diff_data(diff, partial), partial), indent=2))
@@ -109,3 +115,29 @@ def diff_command(
         echo_partial(partial)
     code = EXIT_FAILED if fail_on_loss and diff.lost else EXIT_OK
     sys.exit(exit_code(code, partial, strict_input))
+
+
+def _by_workload_and_port(states: tuple[Any, Any], family: int | None) -> Any:
+    """The changes by workload and declared port: through the class analysis, or
+    pod pair by pair (the same answer, quadratic) where it cannot judge."""
+    from netfence.analysis.diff import class_diff, class_diff_obstacle, connectivity_diff
+    from netfence.analysis.matrix import group_pods
+    from netfence.cli.progress import phase
+
+    with phase("comparing the states"):
+        found = class_diff(*states, family)
+    if found is not None:
+        return found
+    reason = (
+        class_diff_obstacle(*states, family)
+        or "the change brings new ipBlocks or port boundaries that split classes"
+    )
+    workloads = len(group_pods(states[1].cluster))
+    if workloads > MAX_MATRIX_GROUPS:
+        raise TargetError(
+            f"the class analysis cannot compare these states ({reason}), and {workloads:,} "
+            f"workloads are more than the {MAX_MATRIX_GROUPS} compared pod pair by pair"
+        )
+    click.echo(f"notice: compared pod pair by pair: {reason}", err=True)
+    with phase("comparing the states pod pair by pair"):
+        return connectivity_diff(*states, family)

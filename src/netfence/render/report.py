@@ -79,15 +79,19 @@ function drawPair(i,j){const key=i+','+j,d=D.drill[key],t=document.getElementByI
   '--namespace-filter '+names[i]+(i===j?'':' --namespace-filter '+names[j])+' with your input options.':'nothing to probe.');return;}
  p.textContent=names[i]+' -> '+names[j]+': its workloads (rows: '+names[i]+', columns: '+names[j]+')';
  grid(t,d.from,d.to,(a,b)=>(d.cells[a+','+b]||[]).map(P),'',document.getElementById('explain'));}
-function drawNs(){const t=document.getElementById('nsmatrix');t.innerHTML='';
- const head=t.insertRow();head.appendChild(document.createElement('th')).textContent='from \\\\ to';
- names.forEach(n=>{const th=document.createElement('th');th.className='col';th.textContent=n;head.appendChild(th);});
- names.forEach((rn,i)=>{const r=t.insertRow();const th=document.createElement('th');th.textContent=rn;r.appendChild(th);
-  names.forEach((cn,j)=>{const c=r.insertCell(),v=D.counts[i+','+j]||[0,0,0],s=stateOf(v[0],v[1],v[2]);
-   c.className='cell';c.dataset.from=rn;c.dataset.to=cn;c.dataset.state=s;c.textContent=SYM[s];
-   c.dataset.embedded=(i+','+j) in D.drill?'yes':'no';
-   c.onclick=()=>{pick(c);document.getElementById('explain').textContent=rn+' -> '+cn+' (namespaces)\\n\\n'+
-    counted(v[0],v[1],v[2])+'\\nClick a workload cell below for its explanation.';drawPair(i,j);};});});}
+const esc=x=>String(x).replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'})[c]);
+function nsClick(e){const c=e.target.closest('td.cell');if(!c)return;
+ const i=c.parentElement.rowIndex-1,j=c.cellIndex-1,v=D.counts[i+','+j]||[0,0,0];
+ pick(c);document.getElementById('explain').textContent=names[i]+' -> '+names[j]+' (namespaces)\\n\\n'+
+  counted(v[0],v[1],v[2])+'\\nClick a workload cell below for its explanation.';drawPair(i,j);}
+function drawNs(){const t=document.getElementById('nsmatrix'),h=['<tr><th>from \\\\ to</th>'];
+ // one string and one click handler for the whole table: a namespace grid can hold 40,000 cells
+ names.forEach(n=>h.push('<th class="col">'+esc(n)+'</th>'));h.push('</tr>');
+ names.forEach((rn,i)=>{const r=esc(rn);h.push('<tr><th>'+r+'</th>');
+  names.forEach((cn,j)=>{const v=D.counts[i+','+j]||[0,0,0],s=stateOf(v[0],v[1],v[2]);
+   h.push('<td class="cell" data-from="'+r+'" data-to="'+esc(cn)+'" data-state="'+s+'" data-embedded="'+
+    ((i+','+j) in D.drill?'yes':'no')+'">'+SYM[s]+'</td>');});h.push('</tr>');});
+ t.innerHTML=h.join('');t.onclick=nsClick;}
 drawNs();
 const h=/^#pair=(\\d+),(\\d+)$/.exec(location.hash);  // a link to one pair: report.html#pair=3,4
 if(h&&names[+h[1]]!==undefined&&names[+h[2]]!==undefined)
@@ -116,7 +120,9 @@ _SCRIPT_UNSAFE = {
 def script_json(value: Any) -> str:
     """``value`` as JSON that can be put inside a <script> element as it is."""
     text = json.dumps(value, ensure_ascii=True)
-    return "".join(_SCRIPT_UNSAFE.get(c, c) for c in text)
+    for unsafe, escaped in _SCRIPT_UNSAFE.items():  # a few passes in C, not one per character
+        text = text.replace(unsafe, escaped)
+    return text
 
 
 def _port_cells(ports: tuple[PortCell, ...], also: str = "") -> list[dict[str, Any]]:
@@ -144,13 +150,17 @@ def _port_cells(ports: tuple[PortCell, ...], also: str = "") -> list[dict[str, A
 
 def _compact(ports: tuple[PortCell, ...]) -> list[list[Any]]:
     """Port cells as [port, allowed, total, loopback, explanation?, other?]: an
-    aggregated page embeds tens of thousands of them."""
-    return [
-        [p["port"], p["allowed"], p["total"], p["loopback"]]
-        + ([p["explain"]] if "explain" in p else [])
-        + ([p["other"]] if "other" in p else [])
-        for p in _port_cells(ports)
-    ]
+    aggregated page embeds tens of thousands of them (the fields of
+    ``_port_cells``, built as lists directly)."""
+    out: list[list[Any]] = []
+    for p in ports:
+        row: list[Any] = [safe_text(p.port), p.allowed, p.total, p.loopback]
+        if p.example is not None:
+            row.append(safe_text("\n".join(explain_decision(p.example))))
+        if p.other is not None:
+            row.append(safe_text("\n".join(explain_decision(p.other))))
+        out.append(row)
+    return out
 
 
 def _data(data: ReportData, completeness: Completeness | None = None) -> dict[str, Any]:

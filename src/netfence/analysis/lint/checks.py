@@ -14,10 +14,10 @@ from netfence.analysis.lint.containment import rule_within, selector_within
 from netfence.analysis.lint.dns import DNS_BLOCKED, DNS_TCP_BLOCKED, dns_findings
 from netfence.analysis.lint.findings import Check, Finding, LintReport, Needs, Skipped
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, PeerMatcher
-from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
+from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod, Service
 from netfence.model.diagnostics import ObjectRef, Severity
 from netfence.model.labels import Labels, LabelSelector
-from netfence.model.policy import Direction
+from netfence.model.policy import Direction, IPBlock
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,54 @@ class Context:
     @functools.cached_property
     def namespaces_with_pods(self) -> frozenset[str]:
         return frozenset(p.namespace for p in self.cluster.pods)
+
+    @functools.cached_property
+    def selectable_by_namespace(self) -> dict[str, list[Pod]]:
+        """The pods selectors can match (not hostNetwork), by namespace, in input order."""
+        out: dict[str, list[Pod]] = {}
+        for p in self.cluster.pods:
+            if not p.host_network:
+                out.setdefault(p.namespace, []).append(p)
+        return out
+
+    @functools.cached_property
+    def _services(self) -> dict[str, list[Service]]:
+        out: dict[str, list[Service]] = {}
+        for service in self.cluster.services:
+            out.setdefault(service.namespace, []).append(service)
+        return out
+
+    def services_in(self, namespace: str) -> list[Service]:
+        """The namespace's Services, in input order."""
+        return self._services.get(namespace, [])
+
+    @functools.cached_property
+    def _backends(self) -> dict[int, tuple[Pod, ...]]:
+        return {}
+
+    def backends(self, service: Service) -> tuple[Pod, ...]:
+        """``cluster.service_backends``, computed once per Service."""
+        found = self._backends.get(id(service))
+        if found is None:
+            found = self._backends[id(service)] = self.cluster.service_backends(service)
+        return found
+
+
+def peer_matches_a_pod(ctx: Context, m: PeerMatcher) -> bool:
+    """Does the (selector) peer match any selectable pod? The namespaces first: only
+    the pods of those the peer's namespace part admits are tried, the same test as
+    ``m.matches`` makes of each pod's namespace."""
+    peer = m.peer
+    for namespace, pods in ctx.selectable_by_namespace.items():
+        labels = ctx.cluster.namespace_labels(namespace)
+        if peer.namespace_selector is None:
+            if namespace != m.policy_namespace:
+                continue
+        elif not peer.namespace_selector.matches(labels):
+            continue
+        if any(m.matches(None, p, labels) for p in pods):
+            return True
+    return False
 
 
 def _selected(ctx: Context, policy: CompiledPolicy) -> list[Pod]:
@@ -158,11 +206,7 @@ def _peer_nothing(
             return
     if not any(n in ctx.namespaces_with_pods for n in namespaces):
         return  # no pods of those namespaces in the input: nothing to say
-    if not any(
-        m.matches(None, p, ctx.cluster.namespace_labels(p.namespace))
-        for p in ctx.cluster.pods
-        if not p.host_network
-    ):
+    if not peer_matches_a_pod(ctx, m):
         hint = _labels_suggestion(peer.pod_selector, pod_labels) if peer.pod_selector else ""
         yield _finding(SELECTS_NOTHING, policy, f"peer matches no pod{hint}", m.path)
 
@@ -279,10 +323,9 @@ def _service_ports(
 ) -> Iterator[Finding]:
     """Services of the policy's namespace that send port ``number`` to the selected
     pods on another port."""
-    for service in ctx.cluster.services:
-        if service.namespace != policy.policy.namespace:
-            continue
-        backends = [p for p in ctx.cluster.service_backends(service) if p in selected]
+    chosen = {id(p) for p in selected}  # the same pod objects: membership by identity
+    for service in ctx.services_in(policy.policy.namespace):
+        backends = [p for p in ctx.backends(service) if id(p) in chosen]
         for sp in service.ports:
             if not backends or sp.port != number:
                 continue
@@ -306,17 +349,14 @@ NAMED_PORT = Check(
 
 
 def named_port_unknown(ctx: Context) -> Iterator[Finding]:
+    selectable = [p for p in ctx.cluster.pods if not p.host_network]  # the same for every policy
     for policy in ctx.compiled.policies:
         selected = _selected(ctx, policy)
         for direction, rules in (
             (Direction.INGRESS, policy.ingress),
             (Direction.EGRESS, policy.egress),
         ):
-            pods = (
-                selected
-                if direction is Direction.INGRESS
-                else [p for p in ctx.cluster.pods if not p.host_network]
-            )
+            pods = selected if direction is Direction.INGRESS else selectable
             for rule in rules:
                 for pm in rule.ports or ():
                     name = pm.port.port
@@ -347,14 +387,19 @@ IPBLOCK_PODS = Check(
 def ipblock_covers_cluster(ctx: Context) -> Iterator[Finding]:
     pod_ips = [ip for p in ctx.cluster.pods for ip in p.ips]
     service_ips = [ip for s in ctx.cluster.services for ip in s.cluster_ips]
+    counted: dict[IPBlock, tuple[int, int]] = {}  # policies repeat blocks: count each once
     for policy in ctx.compiled.policies:
         for rule in (*policy.ingress, *policy.egress):
             for m in rule.peers or ():
                 block = m.peer.ip_block
                 if block is None or block.cidr.prefixlen == 0:
                     continue  # the whole space: NF104 says it
-                pods = sum(1 for ip in pod_ips if block.contains(ip))
-                services = sum(1 for ip in service_ips if ip in block.cidr)
+                if block not in counted:
+                    counted[block] = (
+                        sum(1 for ip in pod_ips if block.contains(ip)),
+                        sum(1 for ip in service_ips if ip in block.cidr),
+                    )
+                pods, services = counted[block]
                 if pods or services:
                     what = ", ".join(
                         x
@@ -424,14 +469,13 @@ def joined_peer(ctx: Context) -> Iterator[Finding]:
                 ns, pod = m.peer.namespace_selector, m.peer.pod_selector
                 if ns is None or pod is None or ns.is_empty or pod.is_empty:
                     continue
+                if peer_matches_a_pod(ctx, m):
+                    continue  # they match together: nothing to say (the cheapest test first)
                 in_namespaces = any(
-                    ns.matches(ctx.cluster.namespace_labels(p.namespace)) for p in pods
+                    ns.matches(ctx.cluster.namespace_labels(n)) for n in ctx.selectable_by_namespace
                 )
                 matching_pods = any(pod.matches(p.labels) for p in pods)
-                together = any(
-                    m.matches(None, p, ctx.cluster.namespace_labels(p.namespace)) for p in pods
-                )
-                if in_namespaces and matching_pods and not together:
+                if in_namespaces and matching_pods:
                     message = (
                         "its namespaceSelector and podSelector each match pods, but none together"
                     )

@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from netfence.analysis.scale.classes import IntVector
 from netfence.analysis.scale.incremental import IncrementalAnalysis, UpdateMode
-from netfence.analysis.scale.rowbook import row_contains, row_members
+from netfence.analysis.scale.rowbook import Row, row_members
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.model.policy import NetworkPolicy
 
@@ -37,21 +38,36 @@ def allowed_pairs(a: ClusterAnalysis, classes: IntVector) -> Pairs:
     same class holding two pods or more)."""
     out: Pairs = set()
     size = a.table.size
+    position = np.full(size, -1, dtype=np.int64)
+    position[classes] = np.arange(classes.size, dtype=np.int64)
     for q in range(len(a.ports.classes)):
         ingress = a.unique_rows(a.ingress_rows, a.ingress.group_of, q)
         egress = a.unique_rows(a.egress_rows, a.egress.group_of, q)
-        for c in classes.tolist():
+        in_ingress = _rows_holding(ingress.rows, position, classes.size, size)
+        in_egress = _rows_holding(egress.rows, position, classes.size, size)
+        for t, c in enumerate(classes.tolist()):
             # c as a source: d in E(c) with c in I(d)
-            inside = np.array([row_contains(r, c) for r in ingress.rows], dtype=np.bool_)
             dests = row_members(egress.rows[egress.of_class[c]], size)
-            for d in dests[inside[ingress.of_class[dests]]].tolist():
+            for d in dests[in_ingress[t, ingress.of_class[dests]]].tolist():
                 out.add((c, d, q))
             # c as a destination: s in I(c) with c in E(s)
-            reach = np.array([row_contains(r, c) for r in egress.rows], dtype=np.bool_)
             sources = row_members(ingress.rows[ingress.of_class[c]], size)
-            for s in sources[reach[egress.of_class[sources]]].tolist():
+            for s in sources[in_egress[t, egress.of_class[sources]]].tolist():
                 out.add((s, c, q))
     return {(s, d, q) for s, d, q in out if s != d or a.table.weights[s] > 1}
+
+
+def _rows_holding(
+    rows: list[Row], position: IntVector, count: int, size: int
+) -> npt.NDArray[np.bool_]:
+    """(count × rows): does row r hold the chosen class at ``position`` t? One pass
+    over the rows' members, never a lookup per class and row."""
+    out = np.zeros((count, len(rows)), dtype=np.bool_)
+    for r, row in enumerate(rows):
+        members = row_members(row, size)
+        chosen = position[members]
+        out[chosen[chosen >= 0], r] = True
+    return out
 
 
 def affected_classes(a: ClusterAnalysis, policies: Iterable[NetworkPolicy]) -> IntVector:
