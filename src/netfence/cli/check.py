@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -21,6 +20,7 @@ from netfence.cli.common import (
     parse_protocol,
     strict_input_option,
 )
+from netfence.render.json_text import json_text
 
 
 @click.command("check")
@@ -84,7 +84,7 @@ def check_command(
     )
     partial = loaded.completeness
     if output == "json":
-        click.echo(json.dumps(with_input(check_data(report), partial), indent=2))
+        click.echo(json_text(with_input(check_data(report), partial)))
     else:
         click.echo("\n".join(explain_check(report, partial.partial)))
         echo_partial(partial)

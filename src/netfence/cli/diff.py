@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import sys
 from typing import Any
 
@@ -24,6 +23,7 @@ from netfence.cli.common import (
     strict_input_option,
 )
 from netfence.errors import TargetError
+from netfence.render.json_text import json_text
 
 
 @click.command("diff")
@@ -109,7 +109,7 @@ def diff_command(
         diff = _by_workload_and_port(states, family)
     partial = merged(old.completeness, new.completeness)
     if output == "json":
-        click.echo(json.dumps(with_input(diff_data(diff, partial), partial), indent=2))
+        click.echo(json_text(with_input(diff_data(diff, partial), partial)))
     else:
         click.echo("\n".join(diff_lines(diff, partial)))
         echo_partial(partial)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -17,6 +16,7 @@ from netfence.cli.common import (
     manifest_options,
     strict_input_option,
 )
+from netfence.render.json_text import json_text
 
 
 @click.command("test")
@@ -54,7 +54,7 @@ def test_command(
     results = run_expectations(loaded.compiled, loaded.cluster, items)
     partial = loaded.completeness
     if output == "json":
-        click.echo(json.dumps(with_input(expectations_data(results), partial), indent=2))
+        click.echo(json_text(with_input(expectations_data(results), partial)))
     else:
         click.echo("\n".join(expectations_text(results)))
         echo_partial(partial)

@@ -5,7 +5,6 @@ Registered by ``cli/main.py``: ``cli.add_command(lab_group)``.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from netfence.cli.common import load, manifest_options
+from netfence.render.json_text import json_text
 
 if TYPE_CHECKING:
     from netfence.lab.lab import LabStatus
@@ -152,7 +152,7 @@ def status_command(lab_dir: Path, output: str) -> None:
 
     report = status(lab_dir)
     if output == "json":
-        click.echo(json.dumps(_status_data(report), indent=2))
+        click.echo(json_text(_status_data(report)))
     else:
         click.echo("\n".join(_status_lines(report)))
     sys.exit(0 if report.healthy else 1)

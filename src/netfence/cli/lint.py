@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -17,6 +16,7 @@ from netfence.cli.common import (
     manifest_options,
     strict_input_option,
 )
+from netfence.render.json_text import json_text
 
 
 @click.command("lint")
@@ -63,9 +63,9 @@ def lint_command(
     findings, skipped = report.findings, report.skipped
     partial = loaded.completeness
     if output == "json":
-        click.echo(json.dumps(with_input(lint_data(findings, skipped), partial), indent=2))
+        click.echo(json_text(with_input(lint_data(findings, skipped), partial)))
     elif output == "sarif":
-        click.echo(json.dumps(lint_sarif(findings, skipped, partial), indent=2))
+        click.echo(json_text(lint_sarif(findings, skipped, partial)))
     else:
         click.echo("\n".join(lint_lines(findings, skipped)))
         echo_partial(partial)

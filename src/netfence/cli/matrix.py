@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -24,6 +23,7 @@ from netfence.cli.common import (
     strict_input_option,
 )
 from netfence.errors import TargetError
+from netfence.render.json_text import json_text
 
 
 @click.command("matrix")
@@ -105,7 +105,7 @@ def matrix_command(
         loaded.compiled, loaded.cluster, parse_port(port), parse_protocol(protocol), only, family
     )
     if output == "json":
-        click.echo(json.dumps(matrix_data(matrix, partial), indent=2))
+        click.echo(json_text(matrix_data(matrix, partial)))
     elif output == "csv":
         click.echo(matrix_csv(matrix), nl=False)
         _partial_comments(partial, "", err=True)  # CSV has no comments
@@ -185,7 +185,7 @@ def _print_summary(loaded: Any, output: str) -> None:
     with phase("analysing the whole cluster"):
         result = ClusterAnalysis(loaded.cluster, loaded.compiled).summary()
     if output == "json":
-        click.echo(json.dumps(with_input(summary_data(result), loaded.completeness), indent=2))
+        click.echo(json_text(with_input(summary_data(result), loaded.completeness)))
     else:
         click.echo("\n".join(summary_lines(result)))
         echo_partial(loaded.completeness)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -17,6 +16,7 @@ from netfence.cli.common import (
     strict_input_option,
 )
 from netfence.errors import InvalidInputError
+from netfence.render.json_text import json_text
 
 
 @click.command("validate")
@@ -53,7 +53,7 @@ def validate_command(
     partial = None if built is None else built.completeness
     if output == "json":
         data = {"valid": not errors, "diagnostics": [diagnostic_data(d) for d in diagnostics]}
-        click.echo(json.dumps(with_input(data, partial), indent=2))
+        click.echo(json_text(with_input(data, partial)))
     else:
         print_diagnostics(diagnostics)
         if built is not None and not errors:
