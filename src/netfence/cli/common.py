@@ -187,6 +187,40 @@ def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | N
     return Loaded(built.cluster, compiled, built.diagnostics, built.completeness)
 
 
+def load_change(
+    files: Sequence[str],
+    changes: Sequence[str],
+    kustomizations: Sequence[str],
+    namespace: str | None,
+) -> tuple[Loaded, Loaded]:
+    """The states before and after ``changes`` are applied over the input (diff):
+    read and converted once (``io.cluster.load_cluster_change``); with --live, the
+    live objects are read once and each state loaded over them."""
+    from netfence.cli.progress import phase
+    from netfence.compile import compile_policies
+    from netfence.io.cluster import load_cluster_change
+    from netfence.model.diagnostics import Severity
+    from netfence.parse.build import BuildResult
+
+    if _live_read() is not None or not (files or kustomizations):
+        return load(files, kustomizations, namespace), load(
+            (*files, *changes), kustomizations, namespace
+        )
+    with phase("loading manifests"):
+        before, after = load_cluster_change(files, changes, kustomizations, namespace)
+    both = dict.fromkeys([*before.diagnostics, *after.diagnostics])  # each said once, in order
+    errors = [d for d in both if d.severity is Severity.ERROR]
+    if errors:
+        raise InvalidInputError(errors)
+    print_diagnostics(both)
+
+    def loaded(built: BuildResult) -> Loaded:
+        compiled = compile_policies(built.cluster.policies)
+        return Loaded(built.cluster, compiled, built.diagnostics, built.completeness)
+
+    return loaded(before), loaded(after)
+
+
 def echo_partial(completeness: Completeness | None) -> None:
     """The PARTIAL INPUT block on stdout, beside the answer (nothing when complete)."""
     from netfence.render.completeness import partial_lines

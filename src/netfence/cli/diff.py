@@ -19,6 +19,7 @@ from netfence.cli.common import (
     live_options,
     live_requested,
     load,
+    load_change,
     manifest_options,
     strict_input_option,
 )
@@ -91,8 +92,7 @@ def diff_command(
     else:
         if not changes:
             raise click.UsageError("give the change with --apply PATH (or --before/--after)")
-        old = load(files, kustomizations, namespace)
-        new = load((*files, *changes), kustomizations, namespace)
+        old, new = load_change(files, changes, kustomizations, namespace)
     states = State(old.cluster, old.compiled), State(new.cluster, new.compiled)
     gc.freeze()  # the loaded states live to the end: no collection scans them again
     family = family_of(ip_family, at_scale)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from netfence.io.manifests import ManifestSet, load_manifests
 from netfence.model.diagnostics import Diagnostic
-from netfence.parse.build import BuildResult, build_cluster
+from netfence.parse.build import BuildResult, ConversionCache, build_cluster
 from netfence.parse.documents import RawDocument
 
 #: Objects from which a load freezes what it built (smaller loads leave the
@@ -40,6 +40,31 @@ def load_cluster(
         del manifests, documents  # the decoded documents: freed before the model is frozen
         return dataclasses.replace(
             built, diagnostics=(*base_diagnostics, *read, *built.diagnostics)
+        )
+
+
+def load_cluster_change(
+    files: Sequence[str],
+    changes: Sequence[str],
+    kustomizations: Sequence[str] = (),
+    namespace: str | None = None,
+) -> tuple[BuildResult, BuildResult]:
+    """The cluster of ``files`` (and ``kustomizations``) before and after ``changes``
+    are applied over them: what ``load_cluster(files)`` and ``load_cluster([*files,
+    *changes])`` build, with the files read, decoded and converted once (the second
+    build reuses the first's conversions of the very same documents)."""
+    with without_cyclic_gc() as large:
+        base = load_manifests(files, kustomizations) if files or kustomizations else ManifestSet()
+        change = load_manifests(changes, ()) if changes else ManifestSet()
+        large.append(len(base.documents) >= FREEZE_AT)
+        cache = ConversionCache()
+        before = build_cluster(base.documents, namespace, cache=cache)
+        after = build_cluster([*base.documents, *change.documents], namespace, cache=cache)
+        return (
+            dataclasses.replace(before, diagnostics=(*base.diagnostics, *before.diagnostics)),
+            dataclasses.replace(
+                after, diagnostics=(*base.diagnostics, *change.diagnostics, *after.diagnostics)
+            ),
         )
 
 
