@@ -12,8 +12,8 @@ import pytest
 from bench.synth import dumps_json, generate
 
 from netfence.io.cluster import load_cluster, load_cluster_change
-from netfence.parse.build import BuildResult
 from netfence.model.policy import Direction
+from netfence.parse.build import BuildResult
 
 
 def _same(a: BuildResult, b: BuildResult) -> None:
