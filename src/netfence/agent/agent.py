@@ -25,8 +25,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from netfence.agent.incremental import NodeState
 from netfence.agent.sources import DirectorySource, Source, version_digest
-from netfence.agent.state import KEPT_KINDS, DesiredState, desired_state, document_key
+from netfence.agent.state import KEPT_KINDS, DesiredState, document_key
 from netfence.engine.evaluate import evaluate
 from netfence.errors import EnvironmentProblem
 from netfence.io.agent_store import StateStore, StoredState
@@ -118,7 +119,6 @@ class Agent:
     backoff: tuple[float, float] = (0.5, 30.0)  # first and longest wait after a failed sync
     # "Kind/namespace/name" → raw document of the last valid version (Pods, policies)
     _last_good: dict[str, RawDocument] = field(default_factory=dict)
-    _applied: str | None = None
     _applied_model: Ruleset | None = None
     _version: object = None
     _stored: StoredState | None = None
@@ -130,6 +130,12 @@ class Agent:
     _fallback: Callable[[], list[RawDocument]] | None = None
     state: DesiredState | None = None
     _conversions: ConversionCache = field(default_factory=ConversionCache)
+    _node_state: NodeState | None = None  # the desired state, kept between syncs
+
+    @property
+    def full_syncs(self) -> int:
+        """Syncs that computed the desired state whole (not incrementally)."""
+        return self._node_state.full_syncs if self._node_state is not None else 0
 
     def restore(self) -> None:
         """Load the last good state stored by an earlier process (once)."""
@@ -163,13 +169,13 @@ class Agent:
         self._version = snapshot.version
         version = version_digest(snapshot.version)
         waiting = snapshot.waiting
-        if self._applied is None and self._store_lost:
+        if self._applied_model is None and self._store_lost:
             # nothing can stand in for a file that fails now: the table in the kernel
             # (an earlier agent's) may be stricter; leave it until the files read
             waiting += tuple(
                 sorted({d.source.file for d in snapshot.diagnostics if d.source and _is_error(d)})
             )
-        if self._applied is None and waiting:
+        if self._applied_model is None and waiting:
             # never a first apply from a state with files missing: wait for them
             for d in snapshot.diagnostics:
                 self.log(f"{d.severity.value}: {d.format()}")
@@ -185,23 +191,24 @@ class Agent:
         last_good: Mapping[str, RawDocument] = self._last_good
         if self._fallback is not None:  # the first sync after a restart
             last_good = _WithFallback(self._last_good, self._fallback)
-        state = desired_state(
-            snapshot.documents, self.node, last_good, self.options, self._conversions
-        )
+        if self._node_state is None:
+            self._node_state = NodeState(self.node, self.options, self._conversions)
+        state = self._node_state.sync(snapshot.documents, last_good)
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
             self.log(f"{d.severity.value}: {d.format()}")
         applied, deleted = False, 0
-        if state.ruleset != self._applied:
+        if state.model != self._applied_model:
             self._apply(state)
-            self._applied, self._applied_model = state.ruleset, state.model
+            self._applied_model = state.model
             deleted = self._revoke(state) if self.conntrack is not None else 0
             applied = True
         report = SyncReport(
             applied, time.perf_counter() - start, diagnostics, deleted, version, (),
             len(snapshot.kept), len(state.kept),
         )  # fmt: skip
-        self._last_good = dict(state.good_documents)
+        good = state.good_documents
+        self._last_good = good if isinstance(good, dict) else dict(good)  # a new one each sync
         self._kept = state.kept
         self._fallback = None
         self.state = state

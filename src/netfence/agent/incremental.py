@@ -1,0 +1,299 @@
+"""The desired state of one node, kept between syncs and updated per changed object.
+
+``NodeState.sync`` gives what ``state.desired_state`` gives (the oracle: tests/agent
+check every sync against it), without rebuilding the cluster and the ruleset
+when only a few Pods, NetworkPolicies and Namespaces changed:
+
+- the documents that changed are found by identity (both sources hand back the
+  very same document objects for what they did not re-read or receive); a
+  document re-read with the same content and place is no change;
+- each changed object updates the live model of nft/incremental.py: a pod
+  the peer sets that match its old or new labels and, on this node, its own
+  dispatch; a policy its own lines; a namespace's labels the peers whose
+  namespace selector matches its old or new labels.
+
+A change is taken the fast way only when it cannot change anything else of the
+state, so the result is the full computation's; anything else makes a full
+sync (``prepare`` and a new live model), which is also the first sync:
+
+- the state before has no diagnostic at all (so nothing invalid, kept,
+  quarantined, duplicated, shared or assumed: each of those is said in one);
+- every changed document is a Pod, NetworkPolicy or Namespace that converts
+  without any diagnostic; a Pod is live, not hostNetwork, with an address no
+  other pod has; a Pod or a policy is in a declared namespace; a Namespace
+  is relabelled, not added or removed; no object is given twice;
+- the policies are in the order of their documents (file, document, item;
+  then namespace and name), as both sources give them.
+
+The whole cluster (for strict mode's conntrack check) is built only when asked
+for (``DesiredState.cluster``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from netfence.agent.state import DesiredState, Prepared, prepare
+from netfence.compile import compile_policies
+from netfence.compile.compiled import CompiledPolicySet, compile_policy
+from netfence.model.cluster import Cluster, Namespace, Pod
+from netfence.model.diagnostics import Source
+from netfence.model.policy import IPAddress, NetworkPolicy
+from netfence.nft.compiler import NftOptions
+from netfence.nft.incremental import LiveModel, LiveNodeCompiler, LivePolicies, OrderKey
+from netfence.parse.build import DEFAULT_NAMESPACE, ConversionCache
+from netfence.parse.documents import RawDocument
+
+TRACKED = ("Pod", "NetworkPolicy", "Namespace")
+
+
+@dataclass(frozen=True)
+class _Object:
+    """A tracked document and what it converted to (a Pod, NetworkPolicy or Namespace)."""
+
+    doc: RawDocument
+    key: str
+    value: object
+
+
+class NodeState:
+    """``desired_state`` for one node, kept between syncs (see the module docstring)."""
+
+    def __init__(
+        self, node: str | None, options: NftOptions, conversions: ConversionCache | None = None
+    ) -> None:
+        self.node = node
+        self.options = options
+        self.conversions = conversions if conversions is not None else ConversionCache()
+        self.full_syncs = 0  # how many syncs were full ones (the first, and fallbacks)
+        self._live = False  # the next sync may be a fast one
+        self._docs: dict[int, RawDocument] = {}  # id → every document of the last sync
+        self._objects: dict[str, _Object] = {}  # key → tracked object
+        self._by_doc: dict[int, str] = {}  # id of a tracked document → its key
+        self._claims: dict[IPAddress, set[str]] = {}  # pod address → pods giving it
+        self._namespaces: set[str] = set()  # declared
+        self._good: dict[str, RawDocument] = {}
+        self._compiler: LiveNodeCompiler | None = None
+
+    def sync(
+        self, documents: Sequence[RawDocument], last_good: Mapping[str, RawDocument]
+    ) -> DesiredState:
+        docs = tuple(documents)
+        if self._live and self._compiler is not None:
+            state = self._fast(docs, last_good, self._compiler)
+            if state is not None:
+                return state
+        return self._full(docs, last_good)
+
+    # --- a full sync ----------------------------------------------------------------------
+
+    def _full(
+        self, docs: tuple[RawDocument, ...], last_good: Mapping[str, RawDocument]
+    ) -> DesiredState:
+        self.full_syncs += 1
+        prepared = prepare(docs, last_good, self.conversions)
+        cluster = prepared.cluster
+        compiled = compile_policies(cluster.policies)
+        orders = [_order_of(p) for p in cluster.policies]
+        compiler = _live_compiler(cluster, compiled, orders, self.node, self.options, prepared)
+        here = [ip for ip, on in prepared.quarantined if _here(on, self.node)]
+        model = compiler.current(here)
+        self._compiler = compiler
+        self._good = dict(prepared.good_documents)
+        self._live = not prepared.diagnostics and orders == sorted(orders) and self._index(docs)
+        return DesiredState(
+            model,
+            prepared.diagnostics,
+            prepared.good_documents,
+            prepared.quarantined,
+            prepared.kept,
+            lambda: (cluster, compiled),
+        )
+
+    def _index(self, docs: tuple[RawDocument, ...]) -> bool:
+        """Remember the documents and the tracked objects; False when one of them is
+        given twice (then every sync is a full one until it is not)."""
+        self._docs = {id(d): d for d in docs}
+        self._objects, self._by_doc, self._claims, self._namespaces = {}, {}, {}, set()
+        for doc in docs:
+            if doc.kind not in TRACKED:
+                continue
+            try:
+                converted = self.conversions.convert(doc, DEFAULT_NAMESPACE)
+            except Exception:  # prepare reported it
+                return False
+            if not converted.table:
+                continue
+            if converted.key in self._objects:
+                return False
+            self._track(_Object(doc, converted.key, converted.value))
+        return len(self._docs) == len(docs)
+
+    def _track(self, obj: _Object) -> None:
+        self._objects[obj.key] = obj
+        self._by_doc[id(obj.doc)] = obj.key
+        if isinstance(obj.value, Pod):
+            for ip in obj.value.ips:
+                self._claims.setdefault(ip, set()).add(obj.key)
+        elif isinstance(obj.value, Namespace):
+            self._namespaces.add(obj.value.name)
+
+    def _untrack(self, obj: _Object) -> None:
+        del self._objects[obj.key]
+        self._by_doc.pop(id(obj.doc), None)
+        if isinstance(obj.value, Pod):
+            for ip in obj.value.ips:
+                claims = self._claims.get(ip, set())
+                claims.discard(obj.key)
+                if not claims:
+                    self._claims.pop(ip, None)
+
+    # --- a fast sync ----------------------------------------------------------------------
+
+    def _fast(
+        self,
+        docs: tuple[RawDocument, ...],
+        last_good: Mapping[str, RawDocument],
+        compiler: LiveNodeCompiler,
+    ) -> DesiredState | None:
+        changes = self._changes(docs)
+        if changes is None:
+            return None
+        for key, (old, new) in changes.items():
+            self._apply(compiler, key, old, new)
+        self._docs = {id(d): d for d in docs}
+        model = compiler.current()
+        good = dict(self._good)
+        conversions = self.conversions
+
+        def evaluation() -> tuple[Cluster, CompiledPolicySet]:
+            cluster = prepare(docs, last_good, conversions).cluster
+            return cluster, compile_policies(cluster.policies)
+
+        return DesiredState(model, (), good, (), frozenset(), evaluation)
+
+    def _changes(
+        self, docs: tuple[RawDocument, ...]
+    ) -> dict[str, tuple[_Object | None, _Object | None]] | None:
+        """Key → (old, new) of every tracked object that changed; None when this
+        sync cannot be a fast one."""
+        current = {id(d): d for d in docs}
+        if len(current) != len(docs):
+            return None
+        known = self._docs
+        removed = [known[i] for i in known.keys() - current.keys()]
+        added = [current[i] for i in current.keys() - known.keys()]
+        gone: dict[str, _Object] = {}
+        for doc in removed:
+            key = self._by_doc.get(id(doc))
+            if key is None:
+                return None  # an untracked document: Service, Node, a pod not programmed, ...
+            gone[key] = self._objects[key]
+        by_source = {obj.doc.source: obj for obj in gone.values()}
+        changes: dict[str, tuple[_Object | None, _Object | None]] = {
+            key: (obj, None) for key, obj in gone.items()
+        }
+        arrived: set[str] = set()
+        for doc in added:
+            new = self._converted(doc, by_source)
+            if new is None or new.key in arrived:
+                return None
+            arrived.add(new.key)
+            old = gone.get(new.key)
+            if old is None and new.key in self._objects:
+                return None  # a second object with the same name
+            changes[new.key] = (old, new)
+        return changes if self._allowed(changes) else None
+
+    def _converted(self, doc: RawDocument, gone: Mapping[Source, _Object]) -> _Object | None:
+        """The document as a tracked object; None when it cannot be a fast change."""
+        if doc.kind not in TRACKED:
+            return None
+        old = gone.get(doc.source)
+        if old is not None and old.doc.obj == doc.obj:  # re-read, the same: the same object
+            return _Object(doc, old.key, old.value)
+        try:
+            converted = self.conversions.convert(doc, DEFAULT_NAMESPACE)
+        except Exception:  # the full sync reports it
+            return None
+        if not converted.table or converted.diagnostics:
+            return None
+        value = converted.value
+        if isinstance(value, Pod) and (value.host_network or not value.ips):
+            return None
+        return _Object(doc, converted.key, value)
+
+    def _allowed(self, changes: Mapping[str, tuple[_Object | None, _Object | None]]) -> bool:
+        for key, (old, new) in changes.items():
+            value = new.value if new is not None else old.value if old is not None else None
+            if isinstance(value, Namespace):
+                if old is None or new is None:
+                    return False  # a namespace added or removed
+            elif isinstance(value, Pod | NetworkPolicy) and value.namespace not in self._namespaces:
+                return False  # its namespace is assumed: a notice says so
+            if new is not None and isinstance(new.value, Pod):
+                if any(self._claims.get(ip, {key}) != {key} for ip in new.value.ips):
+                    return False  # another pod has this address
+                if len(set(new.value.ips)) != len(new.value.ips):
+                    return False
+        return True
+
+    def _apply(
+        self, compiler: LiveNodeCompiler, key: str, old: _Object | None, new: _Object | None
+    ) -> None:
+        if old is not None:
+            self._untrack(old)
+            self._good.pop(key, None)
+        if new is not None:
+            self._track(new)
+            self._good[key] = new.doc
+        if old is not None and new is not None and old.value is new.value:
+            return  # re-read, unchanged
+        before = old.value if old is not None else None
+        after = new.value if new is not None else None
+        if isinstance(before, Pod) or isinstance(after, Pod):
+            assert before is None or isinstance(before, Pod)
+            assert after is None or isinstance(after, Pod)
+            local = after is not None and (self.node is None or after.node == self.node)
+            compiler.change_pod(before, after, local)
+        elif isinstance(after, Namespace):
+            compiler.relabel_namespace(after.name, after.labels)
+        elif isinstance(after, NetworkPolicy):
+            compiler.put_policy(_order_of(after), compile_policy(after))
+        elif isinstance(before, NetworkPolicy):
+            compiler.remove_policy(before.namespace, before.key)
+
+
+def _here(node: str | None, this: str | None) -> bool:
+    return this is None or node is None or node == this
+
+
+def _order_of(policy: NetworkPolicy) -> OrderKey:
+    """Where a policy's document is among the others (file, document, item), then
+    its name: the order both sources give documents in."""
+    source = policy.source or Source("", 0)
+    item = -1 if source.item is None else source.item
+    return (source.file, source.doc, item, source.nested, policy.namespace, policy.name)
+
+
+def _live_compiler(
+    cluster: Cluster,
+    compiled: CompiledPolicySet,
+    orders: Sequence[OrderKey],
+    node: str | None,
+    options: NftOptions,
+    prepared: Prepared,
+) -> LiveNodeCompiler:
+    namespaces = {p.namespace for p in cluster.pods} | {ns.name for ns in cluster.namespaces}
+    labels = {n: cluster.namespace_labels(n) for n in namespaces}
+    quarantined = [ip for ip, _ in prepared.quarantined]
+    model = LiveModel(options, cluster.pods, labels, quarantined)
+    policies = LivePolicies()
+    for order, policy in zip(orders, compiled.policies, strict=True):
+        policies.put(order, policy)
+    compiler = LiveNodeCompiler(model, policies, options)
+    for pod in cluster.pods:
+        if not pod.host_network and (node is None or pod.node == node):
+            compiler.local[pod.key] = pod
+    return compiler

@@ -1,0 +1,413 @@
+"""One node's ruleset kept between syncs and updated per changed object.
+
+``LiveNodeCompiler`` is nft/compiler.py's NodeRulesetCompiler over a model that
+lives on (``LiveModel``: pods by key, pods by namespace, namespace labels, the
+policies per namespace in document order) instead of one Cluster. What it
+computed is kept, each piece dropped only by what can change it:
+
+- the pods a selector peer matches (per peer and policy namespace): updated per
+  changed pod (its old and new version tested against the peer), recomputed
+  when a namespace's labels change and the peer's namespace selector matched
+  the old or the new labels;
+- the address ranges of a rule's peers (and so its sets): dropped when the
+  members of one of its peers change;
+- each policy's lines per direction: dropped when the policy changes, when a
+  range it used is dropped, and, for rules with named ports (which read the
+  ports of the pods at the other end), when any pod or namespace changes;
+- which policies select a pod: per namespace, dropped when a policy of that
+  namespace changes.
+
+Chains, maps and the list of sets are assembled again at every sync from these
+pieces (cheap: one node's pods). Addresses whose owner is in doubt (two pods, or
+a pod that could not be read) are computed when the model is made; the agent
+makes a new model whenever they may change (agent/incremental.py). The cold
+compiler, nft.compiler.node_ruleset, is the oracle: tests/nft/test_incremental.py
+and tests/agent/test_incremental.py check every ruleset against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from netfence.compile.compiled import CompiledPolicy, PeerMatcher
+from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
+from netfence.model.labels import Labels
+from netfence.model.policy import Direction, IPAddress, IPBlock, Peer
+from netfence.model.ports import Protocol
+from netfence.nft.compiler import (
+    FAMILIES,
+    ChainKey,
+    NftOptions,
+    NodeRulesetCompiler,
+    Ranges,
+    address_set,
+    block_ranges,
+    merge_ranges,
+    named_set,
+)
+from netfence.nft.model import NftSet, Ruleset
+
+PeerKey = tuple[Peer, str]  # a selector peer and its policy's namespace
+RangesKey = tuple[tuple[PeerKey, ...], int]  # a rule's peers and an address family
+LinesKey = tuple[str, Direction]  # a policy and a direction
+OrderKey = tuple[object, ...]  # where a policy's document is: its place among the others
+QUARANTINED = ""  # the claimant standing for a pod that could not be read
+
+
+class LiveModel:
+    """Pods, namespace labels and what selector peers match, kept between syncs;
+    the PeerLookup of LiveNodeCompiler."""
+
+    def __init__(
+        self,
+        options: NftOptions,
+        pods: Iterable[Pod],
+        namespace_labels: Mapping[str, Labels],
+        quarantined: Sequence[IPAddress] = (),
+    ) -> None:
+        self.options = options
+        self.sets: dict[str, NftSet] = {}
+        self.pods: dict[str, Pod] = {}
+        self.by_namespace: dict[str, set[str]] = {}  # selectable (not hostNetwork) pods
+        self.namespace_labels = dict(namespace_labels)
+        self._addresses: dict[int, dict[str, int]] = {f: {} for f in FAMILIES}
+        self._members: dict[PeerKey, frozenset[str]] = {}
+        self._ranges: dict[RangesKey, Ranges] = {}
+        self._ranges_of: dict[PeerKey, set[RangesKey]] = {}
+        self.recorded: tuple[set[str], set[RangesKey]] | None = None  # sets, ranges used
+        for pod in pods:
+            self._add(pod)
+        self._contested = {f: self._claims(f, quarantined) for f in FAMILIES}
+
+    # --- the model ------------------------------------------------------------------------
+
+    def _add(self, pod: Pod) -> None:
+        self.pods[pod.key] = pod
+        for family in FAMILIES:
+            ip = pod.ip_of_version(family)
+            if ip is not None:
+                self._addresses[family][pod.key] = int(ip)
+        if not pod.host_network:
+            self.by_namespace.setdefault(pod.namespace, set()).add(pod.key)
+
+    def _remove(self, pod: Pod) -> None:
+        del self.pods[pod.key]
+        for family in FAMILIES:
+            self._addresses[family].pop(pod.key, None)
+        self.by_namespace.get(pod.namespace, set()).discard(pod.key)
+
+    def _claims(self, family: int, quarantined: Sequence[IPAddress]) -> dict[int, frozenset[str]]:
+        claims: dict[int, set[str]] = {}
+        for key, address in self._addresses[family].items():
+            if not self.pods[key].host_network:
+                claims.setdefault(address, set()).add(key)
+        for ip in quarantined:
+            if ip.version == family:
+                claims.setdefault(int(ip), set()).add(QUARANTINED)
+        return {a: frozenset(c) for a, c in claims.items() if len(c) > 1 or QUARANTINED in c}
+
+    def change_pod(self, old: Pod | None, new: Pod | None) -> set[RangesKey]:
+        """Replace ``old`` by ``new`` (either may be None); the ranges dropped. The
+        caller makes sure no contested address is involved (else: a new model)."""
+        if old is not None:
+            self._remove(old)
+        if new is not None:
+            self._add(new)
+        moved = old is not None and new is not None and old.ips != new.ips
+        dropped: set[RangesKey] = set()
+        for key, members in list(self._members.items()):
+            was = old is not None and old.key in members
+            now = new is not None and self._covers(key, new)
+            if was == now and not (was and moved):
+                continue
+            changed = set(members)
+            if was:
+                changed.discard(old.key if old is not None else "")
+            if now and new is not None:
+                changed.add(new.key)
+            self._members[key] = frozenset(changed)
+            dropped |= self._drop_ranges(key)
+        return dropped
+
+    def relabel_namespace(self, name: str, labels: Labels) -> set[RangesKey]:
+        """New labels of namespace ``name``; the ranges dropped."""
+        old = self.namespace_labels.get(name)
+        self.namespace_labels[name] = labels
+        dropped: set[RangesKey] = set()
+        for key in list(self._members):
+            selector = key[0].namespace_selector
+            if selector is None:
+                continue
+            if old is None or selector.matches(old) != selector.matches(labels):
+                del self._members[key]
+                dropped |= self._drop_ranges(key)
+        return dropped
+
+    def _drop_ranges(self, key: PeerKey) -> set[RangesKey]:
+        dropped = self._ranges_of.pop(key, set())
+        for ranges_key in dropped:
+            self._ranges.pop(ranges_key, None)
+        return dropped
+
+    def _covers(self, key: PeerKey, pod: Pod) -> bool:
+        """PeerMatcher.matches for a selector peer (hostNetwork pods never)."""
+        peer, policy_namespace = key
+        if pod.host_network:
+            return False
+        if peer.namespace_selector is None:
+            if pod.namespace != policy_namespace:
+                return False
+        elif not peer.namespace_selector.matches(self._labels_of(pod.namespace)):
+            return False
+        return peer.pod_selector is None or peer.pod_selector.matches(pod.labels)
+
+    def _labels_of(self, namespace: str) -> Labels:
+        found = self.namespace_labels.get(namespace)
+        return found if found is not None else Labels.of({NAMESPACE_NAME_LABEL: namespace})
+
+    def members(self, key: PeerKey) -> frozenset[str]:
+        found = self._members.get(key)
+        if found is None:
+            peer, policy_namespace = key
+            selector = peer.namespace_selector
+            if selector is None:
+                namespaces = [policy_namespace]
+            else:
+                namespaces = [
+                    n for n, labels in self.namespace_labels.items() if selector.matches(labels)
+                ]
+            chosen: set[str] = set()
+            for namespace in namespaces:
+                here = self.by_namespace.get(namespace, set())
+                if peer.pod_selector is None:
+                    chosen |= here
+                else:
+                    pods, select = self.pods, peer.pod_selector
+                    chosen.update(k for k in here if select.matches(pods[k].labels))
+            found = self._members[key] = frozenset(chosen)
+        return found
+
+    # --- PeerLookup -----------------------------------------------------------------------
+
+    def address_set(self, family: int, ranges: Ranges, owner: object = None) -> str | None:
+        name = address_set(self.sets, self.options, family, ranges, owner)
+        if name is not None and self.recorded is not None:
+            self.recorded[0].add(name)
+        return name
+
+    def named_set(
+        self, family: int, entries: Iterable[tuple[IPAddress, Protocol, int]]
+    ) -> str | None:
+        name = named_set(self.sets, family, entries)
+        if name is not None and self.recorded is not None:
+            self.recorded[0].add(name)
+        return name
+
+    def peer_pods(self, matcher: PeerMatcher) -> Iterable[Pod]:
+        pods = self.pods
+        return [pods[k] for k in self.members((matcher.peer, matcher.policy_namespace))]
+
+    def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges:
+        key = (tuple((m.peer, m.policy_namespace) for m in peers), family)
+        if self.recorded is not None:
+            self.recorded[1].add(key)
+        found = self._ranges.get(key)
+        if found is None:
+            ranges = block_ranges(peers, family)
+            chosen: set[str] = set()
+            for peer_key in key[0]:
+                if peer_key[0].ip_block is None:
+                    chosen |= self.members(peer_key)
+                    self._ranges_of.setdefault(peer_key, set()).add(key)
+            addresses, contested = self._addresses[family], self._contested[family]
+            for k in chosen:
+                a = addresses.get(k)
+                if a is not None and (a not in contested or contested[a] <= chosen):
+                    ranges.append((a, a))
+            found = self._ranges[key] = merge_ranges(ranges)
+        return found
+
+    def contested(self, family: int) -> Mapping[int, object]:
+        return self._contested[family]
+
+    def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool:
+        return any(k == QUARANTINED or k not in chosen for k in self._contested[family][address])
+
+    def selected_pods(self, policy: CompiledPolicy) -> Iterable[Pod]:
+        pods = self.pods
+        here = self.by_namespace.get(policy.policy.namespace, set())
+        return [pods[k] for k in here if policy.target.matches(pods[k].labels)]
+
+    def selectable_pods(self) -> Iterable[Pod]:
+        return (p for p in self.pods.values() if not p.host_network)
+
+    def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]:
+        for pod in self.pods.values():
+            ip = pod.ip_of_version(family)
+            if ip is not None and block.contains(ip):
+                yield pod
+
+
+class LivePolicies:
+    """The compiled policies per namespace, in document order; which select a pod."""
+
+    def __init__(self) -> None:
+        self._by_namespace: dict[str, dict[str, tuple[OrderKey, CompiledPolicy]]] = {}
+        self._ordered: dict[str, tuple[CompiledPolicy, ...]] = {}
+        self._selecting: dict[tuple[object, ...], tuple[CompiledPolicy, ...]] = {}
+
+    def put(self, order: OrderKey, policy: CompiledPolicy) -> None:
+        self._by_namespace.setdefault(policy.policy.namespace, {})[policy.policy.key] = (
+            order,
+            policy,
+        )
+        self._forget(policy.policy.namespace)
+
+    def remove(self, namespace: str, key: str) -> None:
+        self._by_namespace.get(namespace, {}).pop(key, None)
+        self._forget(namespace)
+
+    def _forget(self, namespace: str) -> None:
+        self._ordered.pop(namespace, None)
+        for key in [k for k in self._selecting if k[0] == namespace]:
+            del self._selecting[key]
+
+    def in_namespace(self, namespace: str) -> tuple[CompiledPolicy, ...]:
+        found = self._ordered.get(namespace)
+        if found is None:
+            entries = sorted(self._by_namespace.get(namespace, {}).values(), key=_order)
+            found = self._ordered[namespace] = tuple(p for _, p in entries)
+        return found
+
+    def selecting(self, pod: Pod, direction: Direction) -> tuple[CompiledPolicy, ...]:
+        """As CompiledPolicySet.selecting."""
+        key = (pod.namespace, pod.labels, pod.host_network, direction)
+        found = self._selecting.get(key)
+        if found is None:
+            found = self._selecting[key] = tuple(
+                c
+                for c in self.in_namespace(pod.namespace)
+                if c.policy.isolates(direction) and c.selects(pod)
+            )
+        return found
+
+
+def _order(entry: tuple[OrderKey, CompiledPolicy]) -> OrderKey:
+    return entry[0]
+
+
+@dataclass
+class _Lines:
+    lines: tuple[str, ...]
+    sets: frozenset[str]
+    ranges: frozenset[RangesKey]
+    named_ports: bool  # reads the ports of pods: made again after any pod change
+
+
+class LiveNodeCompiler(NodeRulesetCompiler):
+    """NodeRulesetCompiler over a LiveModel and LivePolicies, keeping each
+    policy's lines (and the sets they use) until something they read changes."""
+
+    def __init__(self, model: LiveModel, policies: LivePolicies, options: NftOptions) -> None:
+        super().__init__(policies, Cluster((), ()), options, builder=model)  # pods: the model's
+        self.model = model
+        self.policies = policies
+        self.local: dict[str, Pod] = {}  # this node's pods (not hostNetwork)
+        self._lines: dict[LinesKey, _Lines] = {}
+        self._lines_of: dict[RangesKey, set[LinesKey]] = {}
+        self._used: set[LinesKey] = set()
+        self._combos: dict[tuple[int, Direction], ChainKey] = {}
+
+    # --- changes --------------------------------------------------------------------------
+
+    def change_pod(self, old: Pod | None, new: Pod | None, local: bool) -> None:
+        self._drop(self.model.change_pod(old, new), named_ports=True)
+        if old is not None:
+            self.local.pop(old.key, None)
+        if new is not None and local:
+            self.local[new.key] = new
+
+    def relabel_namespace(self, name: str, labels: Labels) -> None:
+        self._drop(self.model.relabel_namespace(name, labels), named_ports=True)
+
+    def put_policy(self, order: OrderKey, policy: CompiledPolicy) -> None:
+        self.policies.put(order, policy)
+        self._drop_policy(policy.policy.key)
+
+    def remove_policy(self, namespace: str, key: str) -> None:
+        self.policies.remove(namespace, key)
+        self._drop_policy(key)
+
+    def _drop_policy(self, key: str) -> None:
+        for direction in Direction:
+            self._forget((key, direction))
+
+    def _drop(self, ranges: set[RangesKey], named_ports: bool) -> None:
+        keys = {k for r in ranges for k in self._lines_of.pop(r, ())}
+        if named_ports:
+            keys.update(k for k, entry in self._lines.items() if entry.named_ports)
+        for key in keys:
+            self._forget(key)
+
+    def _forget(self, key: LinesKey) -> None:
+        entry = self._lines.pop(key, None)
+        if entry is not None:
+            for r in entry.ranges:
+                users = self._lines_of.get(r)
+                if users is not None:
+                    users.discard(key)
+
+    # --- the ruleset ----------------------------------------------------------------------
+
+    def policy_lines(self, policy: CompiledPolicy, direction: Direction) -> tuple[str, ...]:
+        key = (policy.policy.key, direction)
+        self._used.add(key)
+        entry = self._lines.get(key)
+        if entry is None:
+            self.model.recorded = (set(), set())
+            try:
+                lines = tuple(
+                    line
+                    for rule in policy.rules(direction)
+                    for line in self.rule_lines(policy, rule, direction)
+                )
+                sets, ranges = self.model.recorded
+            finally:
+                self.model.recorded = None
+            named = any(
+                isinstance(m.port.port, str)
+                for rule in policy.rules(direction)
+                for m in rule.ports or ()
+            )
+            entry = self._lines[key] = _Lines(lines, frozenset(sets), frozenset(ranges), named)
+            for r in ranges:
+                self._lines_of.setdefault(r, set()).add(key)
+        return entry.lines
+
+    def combo_rules(self, policies: Sequence[CompiledPolicy], direction: Direction) -> ChainKey:
+        """As NodeRulesetCompiler's, once per sync for each tuple of policies (the
+        tuples come from LivePolicies.selecting, which keeps them for the sync)."""
+        memo = (id(policies), direction)
+        found = self._combos.get(memo)
+        if found is None:
+            found = self._combos[memo] = super().combo_rules(policies, direction)
+        return found
+
+    def current(self, quarantined: Sequence[IPAddress] = ()) -> Ruleset:
+        """The ruleset of the model as it is now."""
+        self._owners = {}
+        self._used = set()
+        self._combos = {}
+        ruleset = self.ruleset(list(self.local.values()), quarantined)
+        self._combos = {}
+        return ruleset
+
+    def used_sets(self) -> tuple[NftSet, ...]:
+        for key in [k for k in self._lines if k not in self._used]:
+            self._forget(key)  # no pod of the node uses it now: made again when one does
+        names = {name for entry in self._lines.values() for name in entry.sets}
+        sets = self.model.sets
+        for name in [n for n in sets if n not in names]:
+            del sets[name]  # no chain uses it any more
+        return tuple(sets[name] for name in sorted(names))
