@@ -118,7 +118,7 @@ class Agent:
     metrics: Metrics = field(default_factory=Metrics)
     backoff: tuple[float, float] = (0.5, 30.0)  # first and longest wait after a failed sync
     # "Kind/namespace/name" → raw document of the last valid version (Pods, policies)
-    _last_good: dict[str, RawDocument] = field(default_factory=dict)
+    _last_good: Mapping[str, RawDocument] = field(default_factory=dict)
     _applied_model: Ruleset | None = None
     _version: object = None
     _stored: StoredState | None = None
@@ -153,8 +153,10 @@ class Agent:
             self.source.seed(stored.files)
             self._fallback = lambda: _documents_of(stored.files)
         origin = Origin(f"{self.store.path} (last good)", 0)
-        for key, obj in stored.objects.items():
-            self._last_good.setdefault(key, RawDocument(origin, obj))
+        self._last_good = {
+            **{key: RawDocument(origin, obj) for key, obj in stored.objects.items()},
+            **self._last_good,
+        }
         self._stored = stored
         self.log(
             f"notice: loaded the last good state: {len(stored.files)} files, "
@@ -193,7 +195,7 @@ class Agent:
             last_good = _WithFallback(self._last_good, self._fallback)
         if self._node_state is None:
             self._node_state = NodeState(self.node, self.options, self._conversions)
-        state = self._node_state.sync(snapshot.documents, last_good)
+        state = self._node_state.sync(snapshot.documents, last_good, snapshot.parts)
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
             self.log(f"{d.severity.value}: {d.format()}")
@@ -207,8 +209,7 @@ class Agent:
             applied, time.perf_counter() - start, diagnostics, deleted, version, (),
             len(snapshot.kept), len(state.kept),
         )  # fmt: skip
-        good = state.good_documents
-        self._last_good = good if isinstance(good, dict) else dict(good)  # a new one each sync
+        self._last_good = state.good_documents  # a new one each sync, never changed
         self._kept = state.kept
         self._fallback = None
         self.state = state
@@ -227,12 +228,15 @@ class Agent:
         # the objects that stand in for invalid ones now; and, from the Kubernetes
         # API (no files to keep), every valid NetworkPolicy: what might turn
         # invalid while the agent is down. (Pods the API server took, it validated.)
-        directory = isinstance(self.source, DirectorySource)
-        objects = {
-            key: doc.obj
-            for key, doc in self._last_good.items()
-            if key in self._kept or (not directory and key.startswith("NetworkPolicy/"))
-        }
+        last_good = self._last_good
+        if isinstance(self.source, DirectorySource):
+            objects = {key: last_good[key].obj for key in self._kept if key in last_good}
+        else:
+            objects = {
+                key: doc.obj
+                for key, doc in last_good.items()
+                if key in self._kept or key.startswith("NetworkPolicy/")
+            }
         stored = self._stored
         if stored is not None and _same(stored.files, files) and _same(stored.objects, objects):
             self._stored = StoredState(files, objects)  # the same: compare by identity next time

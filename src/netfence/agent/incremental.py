@@ -31,7 +31,7 @@ for (``DesiredState.cluster``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from netfence.agent.state import DesiredState, Prepared, prepare
@@ -68,23 +68,35 @@ class NodeState:
         self.conversions = conversions if conversions is not None else ConversionCache()
         self.full_syncs = 0  # how many syncs were full ones (the first, and fallbacks)
         self._live = False  # the next sync may be a fast one
-        self._docs: dict[int, RawDocument] = {}  # id → every document of the last sync
+        # id → the parts of the last sync's documents (see sync)
+        self._parts: dict[int, tuple[RawDocument, ...]] = {}
         self._objects: dict[str, _Object] = {}  # key → tracked object
         self._by_doc: dict[int, str] = {}  # id of a tracked document → its key
         self._claims: dict[IPAddress, set[str]] = {}  # pod address → pods giving it
         self._namespaces: set[str] = set()  # declared
-        self._good: dict[str, RawDocument] = {}
+        # the last good documents: those of the last full sync, and changes since
+        self._good = Layered({}, {})
         self._compiler: LiveNodeCompiler | None = None
 
     def sync(
-        self, documents: Sequence[RawDocument], last_good: Mapping[str, RawDocument]
+        self,
+        documents: Sequence[RawDocument],
+        last_good: Mapping[str, RawDocument],
+        parts: Sequence[tuple[RawDocument, ...]] | None = None,
     ) -> DesiredState:
+        """``parts``: the same documents in groups (a file's), each group the very
+        same tuple as long as none of its documents changed: then only the groups
+        are compared, not every document."""
         docs = tuple(documents)
-        if self._live and self._compiler is not None:
-            state = self._fast(docs, last_good, self._compiler)
-            if state is not None:
-                return state
-        return self._full(docs, last_good)
+        pieces = _pieces(docs, parts)
+        state = None
+        if self._live and self._compiler is not None and pieces is not None:
+            state = self._fast(docs, pieces, last_good, self._compiler)
+        if state is None:
+            state = self._full(docs, last_good)
+            self._live = self._live and pieces is not None
+        self._parts = pieces or {}
+        return state
 
     # --- a full sync ----------------------------------------------------------------------
 
@@ -100,7 +112,7 @@ class NodeState:
         here = [ip for ip, on in prepared.quarantined if _here(on, self.node)]
         model = compiler.current(here)
         self._compiler = compiler
-        self._good = dict(prepared.good_documents)
+        self._good = Layered(dict(prepared.good_documents), {})
         self._live = not prepared.diagnostics and orders == sorted(orders) and self._index(docs)
         return DesiredState(
             model,
@@ -114,7 +126,6 @@ class NodeState:
     def _index(self, docs: tuple[RawDocument, ...]) -> bool:
         """Remember the documents and the tracked objects; False when one of them is
         given twice (then every sync is a full one until it is not)."""
-        self._docs = {id(d): d for d in docs}
         self._objects, self._by_doc, self._claims, self._namespaces = {}, {}, {}, set()
         for doc in docs:
             if doc.kind not in TRACKED:
@@ -128,7 +139,7 @@ class NodeState:
             if converted.key in self._objects:
                 return False
             self._track(_Object(doc, converted.key, converted.value))
-        return len(self._docs) == len(docs)
+        return True
 
     def _track(self, obj: _Object) -> None:
         self._objects[obj.key] = obj
@@ -154,17 +165,17 @@ class NodeState:
     def _fast(
         self,
         docs: tuple[RawDocument, ...],
+        pieces: dict[int, tuple[RawDocument, ...]],
         last_good: Mapping[str, RawDocument],
         compiler: LiveNodeCompiler,
     ) -> DesiredState | None:
-        changes = self._changes(docs)
+        changes = self._changes(pieces)
         if changes is None:
             return None
         for key, (old, new) in changes.items():
             self._apply(compiler, key, old, new)
-        self._docs = {id(d): d for d in docs}
         model = compiler.current()
-        good = dict(self._good)
+        good = self._good = self._good.settled()
         conversions = self.conversions
 
         def evaluation() -> tuple[Cluster, CompiledPolicySet]:
@@ -174,29 +185,41 @@ class NodeState:
         return DesiredState(model, (), good, (), frozenset(), evaluation)
 
     def _changes(
-        self, docs: tuple[RawDocument, ...]
+        self, current: dict[int, tuple[RawDocument, ...]]
     ) -> dict[str, tuple[_Object | None, _Object | None]] | None:
         """Key → (old, new) of every tracked object that changed; None when this
         sync cannot be a fast one."""
-        current = {id(d): d for d in docs}
-        if len(current) != len(docs):
-            return None
-        known = self._docs
-        removed = [known[i] for i in known.keys() - current.keys()]
-        added = [current[i] for i in current.keys() - known.keys()]
+        known = self._parts
+        removed: dict[Source, list[RawDocument]] = {}
+        for i in known.keys() - current.keys():
+            for doc in known[i]:
+                removed.setdefault(doc.source, []).append(doc)
+        added: list[RawDocument] = []
+        for doc in (d for i in current.keys() - known.keys() for d in current[i]):
+            candidates = removed.get(doc.source, [])
+            before = next((d for d in candidates if d.obj == doc.obj), None)
+            if before is not None:  # re-read, the same
+                candidates.remove(before)
+                key = self._by_doc.pop(id(before), None)
+                if key is not None:  # tracked: the same object, from the new document
+                    obj = self._objects[key]
+                    self._objects[key] = _Object(doc, key, obj.value)
+                    self._by_doc[id(doc)] = key
+                    self._good.put(key, doc)
+            else:
+                added.append(doc)
         gone: dict[str, _Object] = {}
-        for doc in removed:
+        for doc in (d for docs_here in removed.values() for d in docs_here):
             key = self._by_doc.get(id(doc))
             if key is None:
                 return None  # an untracked document: Service, Node, a pod not programmed, ...
             gone[key] = self._objects[key]
-        by_source = {obj.doc.source: obj for obj in gone.values()}
         changes: dict[str, tuple[_Object | None, _Object | None]] = {
             key: (obj, None) for key, obj in gone.items()
         }
         arrived: set[str] = set()
         for doc in added:
-            new = self._converted(doc, by_source)
+            new = self._converted(doc)
             if new is None or new.key in arrived:
                 return None
             arrived.add(new.key)
@@ -206,13 +229,10 @@ class NodeState:
             changes[new.key] = (old, new)
         return changes if self._allowed(changes) else None
 
-    def _converted(self, doc: RawDocument, gone: Mapping[Source, _Object]) -> _Object | None:
+    def _converted(self, doc: RawDocument) -> _Object | None:
         """The document as a tracked object; None when it cannot be a fast change."""
         if doc.kind not in TRACKED:
             return None
-        old = gone.get(doc.source)
-        if old is not None and old.doc.obj == doc.obj:  # re-read, the same: the same object
-            return _Object(doc, old.key, old.value)
         try:
             converted = self.conversions.convert(doc, DEFAULT_NAMESPACE)
         except Exception:  # the full sync reports it
@@ -244,10 +264,10 @@ class NodeState:
     ) -> None:
         if old is not None:
             self._untrack(old)
-            self._good.pop(key, None)
+            self._good.put(key, None)
         if new is not None:
             self._track(new)
-            self._good[key] = new.doc
+            self._good.put(key, new.doc)
         if old is not None and new is not None and old.value is new.value:
             return  # re-read, unchanged
         before = old.value if old is not None else None
@@ -263,6 +283,60 @@ class NodeState:
             compiler.put_policy(_order_of(after), compile_policy(after))
         elif isinstance(before, NetworkPolicy):
             compiler.remove_policy(before.namespace, before.key)
+
+
+def _pieces(
+    docs: tuple[RawDocument, ...], parts: Sequence[tuple[RawDocument, ...]] | None
+) -> dict[int, tuple[RawDocument, ...]] | None:
+    """Id → part (or each document alone); None when one is given twice."""
+    pieces: dict[int, tuple[RawDocument, ...]]
+    pieces = {id(d): (d,) for d in docs} if parts is None else {id(p): p for p in parts}
+    return pieces if len(pieces) == len(docs if parts is None else parts) else None
+
+
+class Layered(Mapping[str, RawDocument]):
+    """A mapping as a base and the changes since (None: removed). What ``settled``
+    returns never changes; ``put`` changes only the mapping it is called on."""
+
+    def __init__(
+        self, base: dict[str, RawDocument], changes: dict[str, RawDocument | None]
+    ) -> None:
+        self._base, self._changes = base, changes
+        self._len = len(base)
+        for key, doc in changes.items():
+            self._len += (doc is not None) - (key in base)
+
+    def put(self, key: str, doc: RawDocument | None) -> None:
+        self._len += (doc is not None) - (key in self)
+        self._changes[key] = doc
+
+    def settled(self) -> Layered:
+        """A copy (the base shared) that ``put`` on this one does not change; the base
+        taken whole again when the changes grow to an eighth of it."""
+        if len(self._changes) > len(self._base) // 8:
+            return Layered(dict(self.items()), {})
+        return Layered(self._base, dict(self._changes))
+
+    def __getitem__(self, key: str) -> RawDocument:
+        if key in self._changes:
+            doc = self._changes[key]
+            if doc is None:
+                raise KeyError(key)
+            return doc
+        return self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str) and key in self._changes:
+            return self._changes[key] is not None
+        return key in self._base
+
+    def __iter__(self) -> Iterator[str]:
+        changes = self._changes
+        yield from (k for k in self._base if k not in changes)
+        yield from (k for k, doc in changes.items() if doc is not None)
+
+    def __len__(self) -> int:
+        return self._len
 
 
 def _here(node: str | None, this: str | None) -> bool:
@@ -295,5 +369,5 @@ def _live_compiler(
     compiler = LiveNodeCompiler(model, policies, options)
     for pod in cluster.pods:
         if not pod.host_network and (node is None or pod.node == node):
-            compiler.local[pod.key] = pod
+            compiler.add_local(pod)
     return compiler

@@ -314,6 +314,8 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self.model = model
         self.policies = policies
         self.local: dict[str, Pod] = {}  # this node's pods (not hostNetwork)
+        # the same by namespace and labels (all that selection reads): key → pod
+        self._groups: dict[tuple[str, Labels], dict[str, Pod]] = {}
         self._lines: dict[LinesKey, _Lines] = {}
         self._lines_of: dict[RangesKey, set[LinesKey]] = {}
         self._used: set[LinesKey] = set()
@@ -323,10 +325,18 @@ class LiveNodeCompiler(NodeRulesetCompiler):
 
     def change_pod(self, old: Pod | None, new: Pod | None, local: bool) -> None:
         self._drop(self.model.change_pod(old, new), named_ports=True)
-        if old is not None:
-            self.local.pop(old.key, None)
+        if old is not None and self.local.pop(old.key, None) is not None:
+            group = self._groups[(old.namespace, old.labels)]
+            del group[old.key]
+            if not group:
+                del self._groups[(old.namespace, old.labels)]
         if new is not None and local:
-            self.local[new.key] = new
+            self.add_local(new)
+
+    def add_local(self, pod: Pod) -> None:
+        """A pod of this node (not hostNetwork)."""
+        self.local[pod.key] = pod
+        self._groups.setdefault((pod.namespace, pod.labels), {})[pod.key] = pod
 
     def relabel_namespace(self, name: str, labels: Labels) -> None:
         self._drop(self.model.relabel_namespace(name, labels), named_ports=True)
@@ -384,6 +394,38 @@ class LiveNodeCompiler(NodeRulesetCompiler):
             for r in ranges:
                 self._lines_of.setdefault(r, set()).add(key)
         return entry.lines
+
+    def dispatch(
+        self,
+        pods: Sequence[Pod],
+        direction: Direction,
+        family: int,
+        quarantined: Sequence[IPAddress],
+    ) -> dict[IPAddress, ChainKey]:
+        """As NodeRulesetCompiler's for this node's pods (``pods`` is ignored), each
+        group of pods with the same namespace and labels looked up once."""
+        contested = self.model.contested(family)
+        entries: dict[IPAddress, ChainKey] = {}
+        for group in self._groups.values():
+            chain: ChainKey | None = None
+            looked = False  # the group's policies looked up
+            for pod in group.values():
+                ip = pod.ip_of_version(family)
+                if ip is None:
+                    continue
+                if int(ip) in contested:
+                    entries[ip] = self.deny_only(direction)
+                    continue
+                if not looked:
+                    looked = True
+                    if policies := self.policies.selecting(pod, direction):
+                        chain = self.combo_rules(policies, direction)
+                if chain is not None:
+                    entries[ip] = chain
+        for ip in quarantined:
+            if ip.version == family:
+                entries[ip] = self.deny_only(direction)
+        return entries
 
     def combo_rules(self, policies: Sequence[CompiledPolicy], direction: Direction) -> ChainKey:
         """As NodeRulesetCompiler's, once per sync for each tuple of policies (the
