@@ -31,10 +31,11 @@ for (``DesiredState.cluster``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from netfence.agent.state import DesiredState, Prepared, prepare
+from netfence.agent.state import DesiredState, Prepared, document_key, prepare
 from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet, compile_policy
 from netfence.model.cluster import Cluster, Namespace, Pod
@@ -42,6 +43,7 @@ from netfence.model.diagnostics import Source
 from netfence.model.policy import IPAddress, NetworkPolicy
 from netfence.nft.compiler import NftOptions
 from netfence.nft.incremental import LiveModel, LiveNodeCompiler, LivePolicies, OrderKey
+from netfence.nft.model import Ruleset
 from netfence.parse.build import DEFAULT_NAMESPACE, ConversionCache
 from netfence.parse.documents import RawDocument
 
@@ -77,6 +79,7 @@ class NodeState:
         # the last good documents: those of the last full sync, and changes since
         self._good = Layered({}, {})
         self._compiler: LiveNodeCompiler | None = None
+        self._model: Ruleset | None = None  # the last fast sync's
 
     def sync(
         self,
@@ -108,12 +111,15 @@ class NodeState:
         cluster = prepared.cluster
         compiled = compile_policies(cluster.policies)
         orders = [_order_of(p) for p in cluster.policies]
+        in_order = orders == sorted(orders)
+        if not in_order:  # (then no fast sync follows: only their places matter)
+            orders = [(i,) for i in range(len(orders))]
         compiler = _live_compiler(cluster, compiled, orders, self.node, self.options, prepared)
         here = [ip for ip, on in prepared.quarantined if _here(on, self.node)]
         model = compiler.current(here)
-        self._compiler = compiler
+        self._compiler, self._model = compiler, None
         self._good = Layered(dict(prepared.good_documents), {})
-        self._live = not prepared.diagnostics and orders == sorted(orders) and self._index(docs)
+        self._live = not prepared.diagnostics and in_order and self._index(docs)
         return DesiredState(
             model,
             prepared.diagnostics,
@@ -169,12 +175,13 @@ class NodeState:
         last_good: Mapping[str, RawDocument],
         compiler: LiveNodeCompiler,
     ) -> DesiredState | None:
-        changes = self._changes(pieces)
+        changes = self._changes(pieces, compiler)
         if changes is None:
             return None
         for key, (old, new) in changes.items():
             self._apply(compiler, key, old, new)
-        model = compiler.current()
+        model = compiler.current() if changes or self._model is None else self._model
+        self._model = model
         good = self._good = self._good.settled()
         conversions = self.conversions
 
@@ -185,31 +192,16 @@ class NodeState:
         return DesiredState(model, (), good, (), frozenset(), evaluation)
 
     def _changes(
-        self, current: dict[int, tuple[RawDocument, ...]]
+        self, current: dict[int, tuple[RawDocument, ...]], compiler: LiveNodeCompiler
     ) -> dict[str, tuple[_Object | None, _Object | None]] | None:
         """Key → (old, new) of every tracked object that changed; None when this
         sync cannot be a fast one."""
         known = self._parts
-        removed: dict[Source, list[RawDocument]] = {}
-        for i in known.keys() - current.keys():
-            for doc in known[i]:
-                removed.setdefault(doc.source, []).append(doc)
-        added: list[RawDocument] = []
-        for doc in (d for i in current.keys() - known.keys() for d in current[i]):
-            candidates = removed.get(doc.source, [])
-            before = next((d for d in candidates if d.obj == doc.obj), None)
-            if before is not None:  # re-read, the same
-                candidates.remove(before)
-                key = self._by_doc.pop(id(before), None)
-                if key is not None:  # tracked: the same object, from the new document
-                    obj = self._objects[key]
-                    self._objects[key] = _Object(doc, key, obj.value)
-                    self._by_doc[id(doc)] = key
-                    self._good.put(key, doc)
-            else:
-                added.append(doc)
+        removed = [d for i in known.keys() - current.keys() for d in known[i]]
+        arrived_docs = [d for i in current.keys() - known.keys() for d in current[i]]
+        added, unmatched = self._reread(removed, arrived_docs, compiler)
         gone: dict[str, _Object] = {}
-        for doc in (d for docs_here in removed.values() for d in docs_here):
+        for doc in unmatched:
             key = self._by_doc.get(id(doc))
             if key is None:
                 return None  # an untracked document: Service, Node, a pod not programmed, ...
@@ -228,6 +220,49 @@ class NodeState:
                 return None  # a second object with the same name
             changes[new.key] = (old, new)
         return changes if self._allowed(changes) else None
+
+    def _reread(
+        self, removed: list[RawDocument], added: list[RawDocument], compiler: LiveNodeCompiler
+    ) -> tuple[list[RawDocument], list[RawDocument]]:
+        """Pair documents read again with the same content (at the same place, or
+        moved within their file): no change but their place. The added and the
+        removed documents left."""
+        by_source: dict[Source, list[RawDocument]] = {}
+        for doc in removed:
+            by_source.setdefault(doc.source, []).append(doc)
+        by_key: dict[str, list[RawDocument]] | None = None
+        left: list[RawDocument] = []
+        for doc in added:
+            candidates = by_source.get(doc.source, [])
+            before = next((d for d in candidates if d.obj == doc.obj), None)
+            if before is None:
+                if by_key is None:
+                    by_key = {}
+                    for old in (d for docs in by_source.values() for d in docs):
+                        by_key.setdefault(_key_of(old), []).append(old)
+                candidates = by_key.get(_key_of(doc), [])
+                before = next((d for d in candidates if d.obj == doc.obj), None)
+            if before is None:
+                left.append(doc)
+                continue
+            by_source[before.source].remove(before)
+            if by_key is not None:
+                by_key[_key_of(before)].remove(before)
+            self._moved(before, doc, compiler)
+        return left, [d for docs in by_source.values() for d in docs]
+
+    def _moved(self, before: RawDocument, doc: RawDocument, compiler: LiveNodeCompiler) -> None:
+        """``doc`` stands for ``before`` (the same content, maybe elsewhere)."""
+        key = self._by_doc.pop(id(before), None)
+        if key is None:
+            return  # untracked: nothing of it is kept
+        obj = self._objects[key]
+        self._objects[key] = _Object(doc, key, obj.value)
+        self._by_doc[id(doc)] = key
+        self._good.put(key, doc)
+        if isinstance(obj.value, NetworkPolicy) and doc.source != before.source:
+            policy = dataclasses.replace(obj.value, source=doc.source)
+            compiler.policies.put(_order_of(policy), compile_policy(policy))
 
     def _converted(self, doc: RawDocument) -> _Object | None:
         """The document as a tracked object; None when it cannot be a fast change."""
@@ -337,6 +372,13 @@ class Layered(Mapping[str, RawDocument]):
 
     def __len__(self) -> int:
         return self._len
+
+
+def _key_of(doc: RawDocument) -> str:
+    try:
+        return document_key(doc)
+    except Exception:  # never the same as another's: it is converted as a change
+        return f"?{id(doc)}"
 
 
 def _here(node: str | None, this: str | None) -> bool:

@@ -319,7 +319,7 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self._lines: dict[LinesKey, _Lines] = {}
         self._lines_of: dict[RangesKey, set[LinesKey]] = {}
         self._used: set[LinesKey] = set()
-        self._combos: dict[tuple[int, Direction], ChainKey] = {}
+        self._combos: dict[tuple[object, ...], ChainKey] = {}
 
     # --- changes --------------------------------------------------------------------------
 
@@ -428,9 +428,9 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         return entries
 
     def combo_rules(self, policies: Sequence[CompiledPolicy], direction: Direction) -> ChainKey:
-        """As NodeRulesetCompiler's, once per sync for each tuple of policies (the
-        tuples come from LivePolicies.selecting, which keeps them for the sync)."""
-        memo = (id(policies), direction)
+        """As NodeRulesetCompiler's, once per sync for each list of policies (the
+        policies are LivePolicies', which keeps them for the sync)."""
+        memo = (direction, *map(id, policies))
         found = self._combos.get(memo)
         if found is None:
             found = self._combos[memo] = super().combo_rules(policies, direction)
