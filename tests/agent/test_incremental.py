@@ -9,10 +9,10 @@ import copy
 import json
 from typing import Any
 
+from bench.synth import generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.synth import generate
 from netfence.agent.incremental import NodeState
 from netfence.agent.state import DesiredState, desired_state
 from netfence.model.diagnostics import Source
