@@ -197,7 +197,8 @@ def _changes(cluster: Cluster, agent: Agent) -> dict[str, Callable[[int], str]]:
         namespaces = [o for o in cluster.files["_cluster"] if o["kind"] == "Namespace"]
         own = local[len(local) // 4 + i]["metadata"]["namespace"]
         target = next(o for o in namespaces if o["metadata"]["name"] == own)
-        other = namespaces[(namespaces.index(target) + 1 + i) % len(namespaces)]
+        others = [o for o in namespaces if _plain(o) != _plain(target)]
+        other = others[i % len(others)]
         labels = dict(other["metadata"].get("labels") or {})
         labels["kubernetes.io/metadata.name"] = own
         target["metadata"]["labels"] = labels
@@ -210,6 +211,13 @@ def _changes(cluster: Cluster, agent: Agent) -> dict[str, Callable[[int], str]]:
         "pod relabelled": pod_relabelled,
         "namespace relabelled": namespace_relabelled,
     }
+
+
+def _plain(namespace: Obj) -> dict[str, str]:
+    """A namespace's labels but its name label."""
+    labels = dict(namespace["metadata"].get("labels") or {})
+    labels.pop("kubernetes.io/metadata.name", None)
+    return labels
 
 
 def _local_policies(cluster: Cluster, agent: Agent) -> list[tuple[str, Obj]]:

@@ -208,7 +208,18 @@ def address_set(
     empty. With ``share_sets`` off, each ``owner`` (rule) gets its own set."""
     if not ranges:
         return None
-    elements = tuple(_range_text(family, lo, hi) for lo, hi in ranges)
+    elements = tuple(range_text(family, lo, hi) for lo, hi in ranges)
+    return interval_set(sets, options, family, elements, owner)
+
+
+def interval_set(
+    sets: dict[str, NftSet],
+    options: NftOptions,
+    family: int,
+    elements: tuple[str, ...],
+    owner: object,
+) -> str:
+    """The interval set of ``elements`` (range_text of merged ranges), put in ``sets``."""
     shared = options.share_sets
     name = f"a{family}_{digest(elements) if shared else digest(elements, owner)}"
     sets.setdefault(name, NftSet(name, ADDRESS_TYPE[family], elements, interval=True))
@@ -267,7 +278,7 @@ def merge_ranges(ranges: list[tuple[int, int]]) -> Ranges:
     return tuple(merged)
 
 
-def _range_text(family: int, lo: int, hi: int) -> str:
+def range_text(family: int, lo: int, hi: int) -> str:
     """One set element: an address, a CIDR block when the range is exactly one, else
     ``lo-hi``. (Checked against ipaddress.summarize_address_range in tests/nft.)"""
     size = hi - lo + 1

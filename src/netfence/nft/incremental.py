@@ -27,6 +27,7 @@ and tests/agent/test_incremental.py check every ruleset against it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -43,8 +44,10 @@ from netfence.nft.compiler import (
     Ranges,
     address_set,
     block_ranges,
+    interval_set,
     merge_ranges,
     named_set,
+    range_text,
 )
 from netfence.nft.model import NftSet, Ruleset
 
@@ -73,8 +76,9 @@ class LiveModel:
         self.namespace_labels = dict(namespace_labels)
         self._addresses: dict[int, dict[str, int]] = {f: {} for f in FAMILIES}
         self._members: dict[PeerKey, frozenset[str]] = {}
-        self._ranges: dict[RangesKey, Ranges] = {}
+        self._ranges: dict[RangesKey, Intervals] = {}
         self._ranges_of: dict[PeerKey, set[RangesKey]] = {}
+        self._by_ranges: dict[int, Intervals] = {}  # id of its ranges → intervals
         self.recorded: tuple[set[str], set[RangesKey]] | None = None  # sets, ranges used
         for pod in pods:
             self._add(pod)
@@ -108,49 +112,95 @@ class LiveModel:
         return {a: frozenset(c) for a, c in claims.items() if len(c) > 1 or QUARANTINED in c}
 
     def change_pod(self, old: Pod | None, new: Pod | None) -> set[RangesKey]:
-        """Replace ``old`` by ``new`` (either may be None); the ranges dropped. The
-        caller makes sure no contested address is involved (else: a new model)."""
+        """Replace ``old`` by ``new`` (either may be None); the ranges changed. The
+        caller makes sure no address claimed twice is involved (else: a new model)."""
         if old is not None:
             self._remove(old)
         if new is not None:
             self._add(new)
         moved = old is not None and new is not None and old.ips != new.ips
-        dropped: set[RangesKey] = set()
+        before: dict[PeerKey, bool] = {}  # peers that matched the old or match the new pod
+        after: dict[PeerKey, bool] = {}
+        changed: list[PeerKey] = []
         for key, members in list(self._members.items()):
             was = old is not None and old.key in members
-            now = new is not None and self._covers(key, new)
-            if was == now and not (was and moved):
+            now = new is not None and self.covers(key, new)
+            if not (was or now):
                 continue
-            changed = set(members)
-            if was:
-                changed.discard(old.key if old is not None else "")
-            if now and new is not None:
-                changed.add(new.key)
-            self._members[key] = frozenset(changed)
-            dropped |= self._drop_ranges(key)
-        return dropped
+            before[key], after[key] = was, now
+            if was != now or moved:
+                update = set(members)
+                if old is not None:
+                    update.discard(old.key)
+                if now and new is not None:
+                    update.add(new.key)
+                self._members[key] = frozenset(update)
+                changed.append(key)
+        touched = {r for key in changed for r in self._ranges_of.get(key, ())}
+        for ranges_key in touched:
+            intervals = self._ranges.get(ranges_key)
+            if intervals is None:
+                continue
+            selectors = [k for k in ranges_key[0] if k[0].ip_block is None]
+            family = ranges_key[1]
+            if old is not None and any(before.get(k, False) for k in selectors):
+                for ip in old.ips:
+                    if ip.version == family:
+                        self._change(intervals, int(ip), add=False)
+            if new is not None and any(after.get(k, False) for k in selectors):
+                for ip in new.ips:
+                    if ip.version == family:
+                        self._change(intervals, int(ip), add=True)
+        return touched
 
     def relabel_namespace(self, name: str, labels: Labels) -> set[RangesKey]:
-        """New labels of namespace ``name``; the ranges dropped."""
+        """New labels of namespace ``name``; the ranges changed."""
         old = self.namespace_labels.get(name)
         self.namespace_labels[name] = labels
-        dropped: set[RangesKey] = set()
-        for key in list(self._members):
+        here = self.by_namespace.get(name, set())
+        touched: set[RangesKey] = set()
+        for key, members in list(self._members.items()):
             selector = key[0].namespace_selector
-            if selector is None:
+            if selector is None or (
+                old is not None and selector.matches(old) == selector.matches(labels)
+            ):
                 continue
-            if old is None or selector.matches(old) != selector.matches(labels):
-                del self._members[key]
-                dropped |= self._drop_ranges(key)
-        return dropped
+            if selector.matches(labels):
+                pod_selector = key[0].pod_selector
+                arriving = {
+                    k
+                    for k in here
+                    if pod_selector is None or pod_selector.matches(self.pods[k].labels)
+                }
+                self._members[key] = members | arriving
+                leaving: set[str] = set()
+            else:
+                leaving = set(members & here)
+                self._members[key] = members - leaving
+                arriving = set()
+            for ranges_key in self._ranges_of.get(key, ()):
+                intervals = self._ranges.get(ranges_key)
+                if intervals is None:
+                    continue
+                touched.add(ranges_key)
+                selectors = [k for k in ranges_key[0] if k[0].ip_block is None]
+                addresses = self._addresses[ranges_key[1]]
+                for k in leaving:
+                    if k in addresses and not any(k in self.members(s) for s in selectors):
+                        self._change(intervals, addresses[k], add=False)
+                for k in arriving:
+                    if k in addresses:
+                        self._change(intervals, addresses[k], add=True)
+        return touched
 
-    def _drop_ranges(self, key: PeerKey) -> set[RangesKey]:
-        dropped = self._ranges_of.pop(key, set())
-        for ranges_key in dropped:
-            self._ranges.pop(ranges_key, None)
-        return dropped
+    def _change(self, intervals: Intervals, address: int, add: bool) -> None:
+        self._by_ranges.pop(id(intervals.ranges), None)
+        if add:
+            intervals.add(address)
+        else:
+            intervals.remove(address)
 
-    def _covers(self, key: PeerKey, pod: Pod) -> bool:
+    def covers(self, key: PeerKey, pod: Pod) -> bool:
         """PeerMatcher.matches for a selector peer (hostNetwork pods never)."""
         peer, policy_namespace = key
         if pod.host_network:
@@ -191,7 +241,14 @@ class LiveModel:
     # --- PeerLookup -----------------------------------------------------------------------
 
     def address_set(self, family: int, ranges: Ranges, owner: object = None) -> str | None:
-        name = address_set(self.sets, self.options, family, ranges, owner)
+        """As nft.compiler.address_set; for ranges of ``peer_ranges``, from the
+        elements their Intervals keep."""
+        intervals = self._by_ranges.get(id(ranges))
+        if intervals is not None and intervals.ranges is ranges and ranges:
+            elements = intervals.elements
+            name: str | None = interval_set(self.sets, self.options, family, elements, owner)
+        else:
+            name = address_set(self.sets, self.options, family, ranges, owner)
         if name is not None and self.recorded is not None:
             self.recorded[0].add(name)
         return name
@@ -212,9 +269,10 @@ class LiveModel:
         key = (tuple((m.peer, m.policy_namespace) for m in peers), family)
         if self.recorded is not None:
             self.recorded[1].add(key)
-        found = self._ranges.get(key)
-        if found is None:
+        intervals = self._ranges.get(key)
+        if intervals is None:
             ranges = block_ranges(peers, family)
+            blocks = merge_ranges(list(ranges))
             chosen: set[str] = set()
             for peer_key in key[0]:
                 if peer_key[0].ip_block is None:
@@ -225,7 +283,9 @@ class LiveModel:
                 a = addresses.get(k)
                 if a is not None and (a not in contested or contested[a] <= chosen):
                     ranges.append((a, a))
-            found = self._ranges[key] = merge_ranges(ranges)
+            intervals = self._ranges[key] = Intervals(family, merge_ranges(ranges), blocks)
+        found = intervals.ranges
+        self._by_ranges[id(found)] = intervals
         return found
 
     def contested(self, family: int) -> Mapping[int, object]:
@@ -247,6 +307,80 @@ class LiveModel:
             ip = pod.ip_of_version(family)
             if ip is not None and block.contains(ip):
                 yield pod
+
+
+class Intervals:
+    """A peer set's merged address ranges, changed one address at a time, with the
+    text of each range (nft.compiler.range_text) kept alongside."""
+
+    def __init__(self, family: int, ranges: Ranges, blocks: Ranges) -> None:
+        self.family = family
+        self._blocks = blocks  # ipBlock ranges: their addresses stay whatever pods do
+        self._los = [lo for lo, _ in ranges]
+        self._his = [hi for _, hi in ranges]
+        self._texts = [range_text(family, lo, hi) for lo, hi in ranges]
+        self._ranges: Ranges | None = ranges
+        self._elements: tuple[str, ...] | None = None
+
+    @property
+    def ranges(self) -> Ranges:
+        if self._ranges is None:
+            self._ranges = tuple(zip(self._los, self._his, strict=True))
+        return self._ranges
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        if self._elements is None:
+            self._elements = tuple(self._texts)
+        return self._elements
+
+    def _set(self, i: int, lo: int, hi: int) -> None:
+        self._los[i], self._his[i] = lo, hi
+        self._texts[i] = range_text(self.family, lo, hi)
+
+    def _insert(self, i: int, lo: int, hi: int) -> None:
+        self._los.insert(i, lo)
+        self._his.insert(i, hi)
+        self._texts.insert(i, range_text(self.family, lo, hi))
+
+    def _delete(self, i: int) -> None:
+        del self._los[i], self._his[i], self._texts[i]
+
+    def add(self, a: int) -> None:
+        self._ranges = self._elements = None
+        i = bisect_right(self._los, a) - 1
+        if i >= 0 and self._his[i] >= a:
+            return  # already in
+        left = i >= 0 and self._his[i] == a - 1
+        right = i + 1 < len(self._los) and self._los[i + 1] == a + 1
+        if left and right:
+            hi = self._his[i + 1]
+            self._delete(i + 1)
+            self._set(i, self._los[i], hi)
+        elif left:
+            self._set(i, self._los[i], a)
+        elif right:
+            self._set(i + 1, a, self._his[i + 1])
+        else:
+            self._insert(i + 1, a, a)
+
+    def remove(self, a: int) -> None:
+        self._ranges = self._elements = None
+        b = bisect_right(self._blocks, (a, _MAX)) - 1
+        if b >= 0 and self._blocks[b][1] >= a:
+            return  # an ipBlock covers it
+        i = bisect_right(self._los, a) - 1
+        if i < 0 or self._his[i] < a:
+            return
+        lo, hi = self._los[i], self._his[i]
+        self._delete(i)
+        if a < hi:
+            self._insert(i, a + 1, hi)
+        if lo < a:
+            self._insert(i, lo, a - 1)
+
+
+_MAX = 1 << 129
 
 
 class LivePolicies:
@@ -299,10 +433,11 @@ def _order(entry: tuple[OrderKey, CompiledPolicy]) -> OrderKey:
 
 @dataclass
 class _Lines:
+    policy: CompiledPolicy
     lines: tuple[str, ...]
     sets: frozenset[str]
     ranges: frozenset[RangesKey]
-    named_ports: bool  # reads the ports of pods: made again after any pod change
+    named_ports: bool  # reads the ports of pods: made again when one of them changes
 
 
 class LiveNodeCompiler(NodeRulesetCompiler):
@@ -324,7 +459,13 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     # --- changes --------------------------------------------------------------------------
 
     def change_pod(self, old: Pod | None, new: Pod | None, local: bool) -> None:
-        self._drop(self.model.change_pod(old, new), named_ports=True)
+        pods = [p for p in (old, new) if p is not None]
+        readers = {
+            k
+            for k, entry in self._lines.items()
+            if entry.named_ports and any(self._reads_ports(entry.policy, k[1], p) for p in pods)
+        }
+        self._drop(self.model.change_pod(old, new), readers)
         if old is not None and self.local.pop(old.key, None) is not None:
             group = self._groups[(old.namespace, old.labels)]
             del group[old.key]
@@ -339,7 +480,28 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self._groups.setdefault((pod.namespace, pod.labels), {})[pod.key] = pod
 
     def relabel_namespace(self, name: str, labels: Labels) -> None:
-        self._drop(self.model.relabel_namespace(name, labels), named_ports=True)
+        # rules with named ports read the ports of pods a namespace selector
+        # matches only through peers whose ranges are dropped as well
+        self._drop(self.model.relabel_namespace(name, labels), set())
+
+    def _reads_ports(self, policy: CompiledPolicy, direction: Direction, pod: Pod) -> bool:
+        """May the lines of ``policy`` read the named ports of ``pod`` (_named_entries)?"""
+        for rule in policy.rules(direction):
+            if not any(isinstance(m.port.port, str) for m in rule.ports or ()):
+                continue
+            if direction is Direction.INGRESS:
+                if policy.selects(pod):
+                    return True
+            elif rule.peers is None:
+                return True
+            for m in rule.peers or ():
+                block = m.peer.ip_block
+                if block is not None:
+                    if any(block.contains(ip) for ip in pod.ips):
+                        return True
+                elif self.model.covers((m.peer, m.policy_namespace), pod):
+                    return True
+        return False
 
     def put_policy(self, order: OrderKey, policy: CompiledPolicy) -> None:
         self.policies.put(order, policy)
@@ -353,10 +515,8 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         for direction in Direction:
             self._forget((key, direction))
 
-    def _drop(self, ranges: set[RangesKey], named_ports: bool) -> None:
-        keys = {k for r in ranges for k in self._lines_of.pop(r, ())}
-        if named_ports:
-            keys.update(k for k, entry in self._lines.items() if entry.named_ports)
+    def _drop(self, ranges: set[RangesKey], also: set[LinesKey]) -> None:
+        keys = {k for r in ranges for k in self._lines_of.pop(r, ())} | also
         for key in keys:
             self._forget(key)
 
@@ -390,7 +550,9 @@ class LiveNodeCompiler(NodeRulesetCompiler):
                 for rule in policy.rules(direction)
                 for m in rule.ports or ()
             )
-            entry = self._lines[key] = _Lines(lines, frozenset(sets), frozenset(ranges), named)
+            entry = self._lines[key] = _Lines(
+                policy, lines, frozenset(sets), frozenset(ranges), named
+            )
             for r in ranges:
                 self._lines_of.setdefault(r, set()).add(key)
         return entry.lines
