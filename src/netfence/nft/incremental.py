@@ -194,7 +194,9 @@ class LiveModel:
         return touched
 
     def _change(self, intervals: Intervals, address: int, add: bool) -> None:
-        self._by_ranges.pop(id(intervals.ranges), None)
+        if intervals.registered is not None:
+            self._by_ranges.pop(intervals.registered, None)
+            intervals.registered = None
         if add:
             intervals.add(address)
         else:
@@ -286,6 +288,7 @@ class LiveModel:
             intervals = self._ranges[key] = Intervals(family, merge_ranges(ranges), blocks)
         found = intervals.ranges
         self._by_ranges[id(found)] = intervals
+        intervals.registered = id(found)
         return found
 
     def contested(self, family: int) -> Mapping[int, object]:
@@ -318,14 +321,16 @@ class Intervals:
         self._blocks = blocks  # ipBlock ranges: their addresses stay whatever pods do
         self._los = [lo for lo, _ in ranges]
         self._his = [hi for _, hi in ranges]
+        self._pairs = list(ranges)
         self._texts = [range_text(family, lo, hi) for lo, hi in ranges]
         self._ranges: Ranges | None = ranges
+        self.registered: int | None = None  # id of the ranges LiveModel knows it by
         self._elements: tuple[str, ...] | None = None
 
     @property
     def ranges(self) -> Ranges:
         if self._ranges is None:
-            self._ranges = tuple(zip(self._los, self._his, strict=True))
+            self._ranges = tuple(self._pairs)
         return self._ranges
 
     @property
@@ -335,16 +340,17 @@ class Intervals:
         return self._elements
 
     def _set(self, i: int, lo: int, hi: int) -> None:
-        self._los[i], self._his[i] = lo, hi
+        self._los[i], self._his[i], self._pairs[i] = lo, hi, (lo, hi)
         self._texts[i] = range_text(self.family, lo, hi)
 
     def _insert(self, i: int, lo: int, hi: int) -> None:
         self._los.insert(i, lo)
         self._his.insert(i, hi)
+        self._pairs.insert(i, (lo, hi))
         self._texts.insert(i, range_text(self.family, lo, hi))
 
     def _delete(self, i: int) -> None:
-        del self._los[i], self._his[i], self._texts[i]
+        del self._los[i], self._his[i], self._texts[i], self._pairs[i]
 
     def add(self, a: int) -> None:
         self._ranges = self._elements = None
