@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledPolicy, PeerMatcher
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
-from netfence.model.labels import Labels
+from netfence.model.labels import Labels, LabelSelector
 from netfence.model.policy import Direction, IPAddress, IPBlock, Peer
 from netfence.model.ports import Protocol
 from netfence.nft.compiler import (
@@ -73,6 +73,7 @@ class LiveModel:
         self.sets: dict[str, NftSet] = {}
         self.pods: dict[str, Pod] = {}
         self.by_namespace: dict[str, set[str]] = {}  # selectable (not hostNetwork) pods
+        self._by_label: dict[tuple[str, str], set[str]] = {}  # the same by label
         self.namespace_labels = dict(namespace_labels)
         self._addresses: dict[int, dict[str, int]] = {f: {} for f in FAMILIES}
         self._members: dict[PeerKey, frozenset[str]] = {}
@@ -94,12 +95,16 @@ class LiveModel:
                 self._addresses[family][pod.key] = int(ip)
         if not pod.host_network:
             self.by_namespace.setdefault(pod.namespace, set()).add(pod.key)
+            for item in pod.labels.items_:
+                self._by_label.setdefault(item, set()).add(pod.key)
 
     def _remove(self, pod: Pod) -> None:
         del self.pods[pod.key]
         for family in FAMILIES:
             self._addresses[family].pop(pod.key, None)
         self.by_namespace.get(pod.namespace, set()).discard(pod.key)
+        for item in pod.labels.items_:
+            self._by_label.get(item, set()).discard(pod.key)
 
     def _claims(self, family: int, quarantined: Sequence[IPAddress]) -> dict[int, frozenset[str]]:
         claims: dict[int, set[str]] = {}
@@ -230,15 +235,25 @@ class LiveModel:
                     n for n, labels in self.namespace_labels.items() if selector.matches(labels)
                 ]
             chosen: set[str] = set()
+            select = peer.pod_selector
+            narrowest = self._narrowest(select) if select is not None else None
             for namespace in namespaces:
                 here = self.by_namespace.get(namespace, set())
-                if peer.pod_selector is None:
+                if select is None:
                     chosen |= here
-                else:
-                    pods, select = self.pods, peer.pod_selector
-                    chosen.update(k for k in here if select.matches(pods[k].labels))
+                    continue
+                if narrowest is not None:
+                    here = here & narrowest
+                pods = self.pods
+                chosen.update(k for k in here if select.matches(pods[k].labels))
             found = self._members[key] = frozenset(chosen)
         return found
+
+    def _narrowest(self, selector: LabelSelector) -> set[str] | None:
+        """The smallest set of pods with one of the selector's matchLabels (every
+        pod it matches has them all); None when it has none."""
+        postings = [self._by_label.get(item, set()) for item in selector.match_labels.items_]
+        return min(postings, key=len) if postings else None
 
     # --- PeerLookup -----------------------------------------------------------------------
 
@@ -281,10 +296,16 @@ class LiveModel:
                     chosen |= self.members(peer_key)
                     self._ranges_of.setdefault(peer_key, set()).add(key)
             addresses, contested = self._addresses[family], self._contested[family]
-            for k in chosen:
-                a = addresses.get(k)
-                if a is not None and (a not in contested or contested[a] <= chosen):
-                    ranges.append((a, a))
+            if not addresses:
+                pass  # no pod has an address of this family
+            elif not contested:
+                points = [addresses.get(k) for k in chosen]
+                ranges.extend((a, a) for a in points if a is not None)
+            else:
+                for k in chosen:
+                    a = addresses.get(k)
+                    if a is not None and (a not in contested or contested[a] <= chosen):
+                        ranges.append((a, a))
             intervals = self._ranges[key] = Intervals(family, merge_ranges(ranges), blocks)
         found = intervals.ranges
         self._by_ranges[id(found)] = intervals
