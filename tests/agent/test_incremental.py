@@ -232,3 +232,53 @@ def test_clean_changes_take_the_fast_way_and_give_the_full_computation() -> None
         assert_same(state, oracle)
         last_good = state.good_documents
     assert engine.full_syncs == 1
+
+
+def test_the_kubernetes_source_parts_give_the_full_computation() -> None:
+    """Watch events through KubernetesSource (its parts: one per kind and
+    namespace), synced incrementally: each state is the oracle's, and the
+    snapshot's documents are every object sorted by kind, namespace and name."""
+    from netfence.agent.kubernetes import KubernetesSource
+
+    class NoClient:
+        def list(self, kind: str) -> tuple[list[Obj], str]:
+            return [], "1"
+
+        def watch(self, kind: str, resource_version: str) -> Any:
+            return iter(())
+
+    source = KubernetesSource(NoClient())
+    world = World(BASE)
+    for _, obj in sorted(
+        ((f, o) for f, objects in world.files.items() for o in objects),
+        key=lambda fo: fo[1]["kind"] != "Namespace",
+    ):
+        source.apply_event(obj["kind"], "ADDED", obj)
+    node = nodes_of(world)[0]
+    engine = NodeState(node, OPTIONS)
+    last_good: Any = {}
+    pods = [o for _, o in world.of_kind("Pod")]
+    policies = [o for _, o in world.of_kind("NetworkPolicy")]
+    events: list[tuple[str, str, Obj]] = [
+        ("Pod", "MODIFIED", {**pods[3], "metadata": {**pods[3]["metadata"], "labels": {}}}),
+        ("Pod", "DELETED", pods[4]),
+        ("NetworkPolicy", "MODIFIED", {**policies[2], "spec": {"podSelector": {}}}),
+        ("NetworkPolicy", "DELETED", policies[3]),
+        ("Pod", "ADDED", pods[4]),
+    ]
+    for i in range(len(events) + 1):
+        snapshot = source.snapshot()
+        assert snapshot.parts is not None
+        assert snapshot.documents == tuple(d for part in snapshot.parts for d in part)
+        keys = [
+            (d.kind, d.obj["metadata"].get("namespace") or "", d.obj["metadata"]["name"])
+            for d in snapshot.documents
+        ]
+        assert keys == sorted(keys)
+        oracle = desired_state(snapshot.documents, node, last_good, OPTIONS)
+        state = engine.sync(snapshot.documents, last_good, snapshot.parts)
+        assert_same(state, oracle)
+        last_good = state.good_documents
+        if i < len(events):
+            source.apply_event(*events[i])
+    assert engine.full_syncs == 1
