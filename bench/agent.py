@@ -7,8 +7,11 @@ onto it), runs the agent (`netfence.agent.Agent` with a DirectorySource) for
 that node, and times each sync in CPU (time.process_time of this process, which
 does nothing else meanwhile) and wall time:
 
-- cold: the first sync of a new agent (the baseline: what every sync cost
-  before the agent kept its state between syncs, and what a restart costs);
+- cold: the first sync of a new agent (what a restart costs);
+- recompute: the desired state computed whole from the agent's current
+  documents, with their conversions kept (state.desired_state with the agent's
+  ConversionCache): what every warm sync cost before the agent kept its model
+  between syncs (the baseline of the warm syncs, measured once a round);
 - then, in each of ``--changes`` rounds, one change and one sync each:
   a policy selecting a pod of the node loses its first rule; a pod is added on
   the node; a pod of the node is removed; a pod of the node takes the labels
@@ -44,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from bench.synth import dumps_yaml, generate
 from netfence.agent.agent import Agent
 from netfence.agent.sources import DirectorySource
+from netfence.agent.state import desired_state
 from netfence.model.policy import Direction
 
 Obj = dict[str, Any]
@@ -112,7 +116,7 @@ def main() -> None:
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
     args = parser.parse_args()
     objects = generate(args.pods, args.policies, seed=1)
-    cpu: dict[str, list[float]] = {k: [] for k in ("cold", *KINDS)}
+    cpu: dict[str, list[float]] = {k: [] for k in ("cold", "recompute", *KINDS)}
     wall: dict[str, list[float]] = {k: [] for k in cpu}
     checks: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="netfence-agent-") as tmp:
@@ -124,6 +128,7 @@ def main() -> None:
             for kind in KINDS:
                 cluster.write(changes[kind](i))
                 _record(cpu, wall, kind, timed(agent))
+            _record(cpu, wall, "recompute", _recompute(agent))
             fresh = new_agent(cluster)
             _record(cpu, wall, "cold", timed(fresh))
             assert agent.state is not None and fresh.state is not None
@@ -134,18 +139,33 @@ def main() -> None:
         f"{args.pods:,} pods / {args.policies:,} policies ({args.format}), node {cluster.node} "
         f"with {len(cluster.local):,} pods, {args.changes} rounds; peak RSS {peak:,.0f} MiB"
     )
-    base_cpu, base_wall = statistics.median(cpu["cold"]), statistics.median(wall["cold"])
-    print(f"{'sync':<22}{'CPU':>10}{'wall':>10}{'cold/this CPU':>15}{'wall':>8}  (medians)")
+    cold_cpu, cold_wall = statistics.median(cpu["cold"]), statistics.median(wall["cold"])
+    was_cpu, was_wall = statistics.median(cpu["recompute"]), statistics.median(wall["recompute"])
+    print(
+        f"{'sync':<22}{'CPU':>10}{'wall':>10}{'cold/this CPU':>15}{'wall':>8}"
+        f"{'recompute/this CPU':>20}{'wall':>8}  (medians)"
+    )
     for kind in cpu:
         c, w = statistics.median(cpu[kind]), statistics.median(wall[kind])
         print(
             f"{kind:<22}{c * 1000:>8.1f}ms{w * 1000:>8.1f}ms"
-            f"{base_cpu / c:>14.1f}x{base_wall / w:>7.1f}x  (n={len(cpu[kind])})"
+            f"{cold_cpu / c:>14.1f}x{cold_wall / w:>7.1f}x"
+            f"{was_cpu / c:>19.1f}x{was_wall / w:>7.1f}x  (n={len(cpu[kind])})"
         )
     print(f"warm == cold after each round: {all(checks)} ({sum(checks)}/{len(checks)})")
     print(f"full syncs among the warm ones: {full} of {args.changes * len(KINDS)}")
     if not all(checks):
         raise SystemExit("a warm sync's ruleset differs from a cold sync's")
+
+
+def _recompute(agent: Agent) -> tuple[float, float]:
+    """The desired state computed whole, conversions kept (the warm sync before)."""
+    state = agent.state
+    assert state is not None
+    documents = agent.source.snapshot().documents
+    cpu, wall = time.process_time(), time.perf_counter()
+    desired_state(documents, agent.node, state.good_documents, agent.options, agent.conversions)
+    return time.process_time() - cpu, time.perf_counter() - wall
 
 
 def _record(

@@ -133,6 +133,11 @@ class Agent:
     _node_state: NodeState | None = None  # the desired state, kept between syncs
 
     @property
+    def conversions(self) -> ConversionCache:
+        """The documents converted so far, reused while the source hands them back."""
+        return self._conversions
+
+    @property
     def full_syncs(self) -> int:
         """Syncs that computed the desired state whole (not incrementally)."""
         return self._node_state.full_syncs if self._node_state is not None else 0
