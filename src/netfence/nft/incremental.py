@@ -21,8 +21,8 @@ Chains, maps and the list of sets are assembled again at every sync from these
 pieces (cheap: one node's pods). Addresses whose owner is in doubt (two pods, or
 a pod that could not be read) are computed when the model is made; the agent
 makes a new model whenever they may change (agent/incremental.py). The cold
-compiler, nft.compiler.node_ruleset, is the oracle: tests/nft/test_incremental.py
-and tests/agent/test_incremental.py check every ruleset against it.
+compiler, nft.compiler.node_ruleset, is the oracle: tests/agent/test_incremental_sync.py
+checks every ruleset against it (and tests/nft/test_intervals.py the address ranges).
 """
 
 from __future__ import annotations
@@ -482,6 +482,8 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self._lines_of: dict[RangesKey, set[LinesKey]] = {}
         self._used: set[LinesKey] = set()
         self._combos: dict[tuple[object, ...], ChainKey] = {}
+        # the same from earlier syncs, with the lines they were made of
+        self._kept_combos: dict[tuple[object, ...], tuple[ChainKey, tuple[_Lines, ...]]] = {}
 
     # --- changes --------------------------------------------------------------------------
 
@@ -618,11 +620,22 @@ class LiveNodeCompiler(NodeRulesetCompiler):
 
     def combo_rules(self, policies: Sequence[CompiledPolicy], direction: Direction) -> ChainKey:
         """As NodeRulesetCompiler's, once per sync for each list of policies (the
-        policies are LivePolicies', which keeps them for the sync)."""
+        policies are LivePolicies', which keeps them for the sync), and kept to the
+        next sync while the lines of those policies are the same."""
         memo = (direction, *map(id, policies))
         found = self._combos.get(memo)
-        if found is None:
-            found = self._combos[memo] = super().combo_rules(policies, direction)
+        if found is not None:
+            return found
+        kept = self._kept_combos.get(memo)
+        lines = [self._lines.get((p.policy.key, direction)) for p in policies]
+        if kept is not None and all(a is b for a, b in zip(kept[1], lines, strict=True)):
+            self._used.update((p.policy.key, direction) for p in policies)
+            found = self.used_by(kept[0], policies)
+        else:
+            found = super().combo_rules(policies, direction)
+            made = tuple(self._lines[(p.policy.key, direction)] for p in policies)
+            self._kept_combos[memo] = (found, made)
+        self._combos[memo] = found
         return found
 
     def current(self, quarantined: Sequence[IPAddress] = ()) -> Ruleset:
@@ -631,6 +644,8 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self._used = set()
         self._combos = {}
         ruleset = self.ruleset(list(self.local.values()), quarantined)
+        for memo in [m for m in self._kept_combos if m not in self._combos]:
+            del self._kept_combos[memo]
         self._combos = {}
         return ruleset
 
