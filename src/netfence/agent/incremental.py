@@ -35,7 +35,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from netfence.agent.state import DesiredState, Prepared, document_key, prepare
+from netfence.agent.state import DesiredState, Prepared, prepare
 from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet, compile_policy
 from netfence.model.cluster import Cluster, Namespace, Pod
@@ -230,12 +230,12 @@ class NodeState:
         by_source: dict[Source, list[RawDocument]] = {}
         for doc in removed:
             by_source.setdefault(doc.source, []).append(doc)
-        by_key: dict[str, list[RawDocument]] | None = None
+        by_key: dict[tuple[str, str, str], list[RawDocument]] | None = None
         left: list[RawDocument] = []
         for doc in added:
             candidates = by_source.get(doc.source, [])
             before = next((d for d in candidates if d.obj == doc.obj), None)
-            if before is None:
+            if before is None:  # not in place: moved within its file?
                 if by_key is None:
                     by_key = {}
                     for old in (d for docs in by_source.values() for d in docs):
@@ -374,11 +374,12 @@ class Layered(Mapping[str, RawDocument]):
         return self._len
 
 
-def _key_of(doc: RawDocument) -> str:
-    try:
-        return document_key(doc)
-    except Exception:  # never the same as another's: it is converted as a change
-        return f"?{id(doc)}"
+def _key_of(doc: RawDocument) -> tuple[str, str, str]:
+    """Kind, namespace and name as written (equal documents have equal ones)."""
+    meta = doc.obj.get("metadata")
+    if not isinstance(meta, dict):
+        return str(doc.obj.get("kind")), "", ""
+    return str(doc.obj.get("kind")), str(meta.get("namespace")), str(meta.get("name"))
 
 
 def _here(node: str | None, this: str | None) -> bool:

@@ -477,13 +477,15 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self.policies = policies
         self.local: dict[str, Pod] = {}  # this node's pods (not hostNetwork)
         # the same by namespace and labels (all that selection reads): key → pod
-        self._groups: dict[tuple[str, Labels], dict[str, Pod]] = {}
+        self._groups: dict[tuple[str, Labels], dict[str, tuple[Pod, dict[int, IPAddress]]]] = {}
         self._lines: dict[LinesKey, _Lines] = {}
         self._lines_of: dict[RangesKey, set[LinesKey]] = {}
         self._used: set[LinesKey] = set()
         self._combos: dict[tuple[object, ...], ChainKey] = {}
         # the same from earlier syncs, with the lines they were made of
-        self._kept_combos: dict[tuple[object, ...], tuple[ChainKey, tuple[_Lines, ...]]] = {}
+        self._kept_combos: dict[
+            tuple[object, ...], tuple[ChainKey, tuple[_Lines, ...], str]
+        ] = {}  # and the names of the policies (the chain's users)
 
     # --- changes --------------------------------------------------------------------------
 
@@ -506,7 +508,8 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     def add_local(self, pod: Pod) -> None:
         """A pod of this node (not hostNetwork)."""
         self.local[pod.key] = pod
-        self._groups.setdefault((pod.namespace, pod.labels), {})[pod.key] = pod
+        ips = {f: ip for f in FAMILIES if (ip := pod.ip_of_version(f)) is not None}
+        self._groups.setdefault((pod.namespace, pod.labels), {})[pod.key] = (pod, ips)
 
     def relabel_namespace(self, name: str, labels: Labels) -> None:
         # rules with named ports read the ports of pods a namespace selector
@@ -600,8 +603,8 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         for group in self._groups.values():
             chain: ChainKey | None = None
             looked = False  # the group's policies looked up
-            for pod in group.values():
-                ip = pod.ip_of_version(family)
+            for pod, ips in group.values():
+                ip = ips.get(family)
                 if ip is None:
                     continue
                 if int(ip) in contested:
@@ -630,11 +633,12 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         lines = [self._lines.get((p.policy.key, direction)) for p in policies]
         if kept is not None and all(a is b for a, b in zip(kept[1], lines, strict=True)):
             self._used.update((p.policy.key, direction) for p in policies)
-            found = self.used_by(kept[0], policies)
+            found = kept[0]
+            self._owners.setdefault(found, {})[kept[2]] = None  # as used_by
         else:
             found = super().combo_rules(policies, direction)
             made = tuple(self._lines[(p.policy.key, direction)] for p in policies)
-            self._kept_combos[memo] = (found, made)
+            self._kept_combos[memo] = (found, made, ", ".join(p.policy.key for p in policies))
         self._combos[memo] = found
         return found
 
