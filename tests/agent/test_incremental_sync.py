@@ -92,6 +92,10 @@ def change(world: World, op: str, i: int, j: int, node: str) -> None:
         pod["status"].update(podIP="10.1.2.300", podIPs=[{"ip": "10.1.2.300"}])
     elif op == "finished pod" and pod:
         pod["status"]["phase"] = "Succeeded"
+    elif op == "pod loses its address" and pod:
+        pod["status"] = {"phase": "Pending"}
+    elif op == "hostNetwork pod" and pod:
+        pod["spec"]["hostNetwork"] = True
     elif op.endswith("policy") and policies:
         file, policy = policies[i % len(policies)]
         _change_policy(world, op, file, policy, j)
@@ -142,6 +146,8 @@ OPS = [
     "pod takes an address",
     "invalid pod",
     "finished pod",
+    "pod loses its address",
+    "hostNetwork pod",
     "change policy",
     "remove policy",
     "add policy",
@@ -282,3 +288,40 @@ def test_the_kubernetes_source_parts_give_the_full_computation() -> None:
         if i < len(events):
             source.apply_event(*events[i])
     assert engine.full_syncs == 1
+
+
+def test_pods_the_build_gives_an_address_to_go_the_full_way() -> None:
+    """A hostNetwork pod and a pod without an address (the build assigns them
+    one; the second is not programmed) removed or changed: each state is still
+    the oracle's (a full sync), and a clean change after is fast again."""
+    world = World(BASE)
+    file, pod = world.of_kind("Pod")[0]
+    host = copy.deepcopy(pod)
+    host["metadata"]["name"] += "-host"
+    host["spec"]["hostNetwork"] = True
+    del host["status"]
+    bare = copy.deepcopy(pod)
+    bare["metadata"]["name"] += "-bare"
+    del bare["status"]
+    world.files[file] += [host, bare]
+    world.touch(file)
+    node = nodes_of(world)[0]
+    engine = NodeState(node, OPTIONS)
+    parts = world.parts()
+    docs = tuple(d for part in parts for d in part)
+    last_good: Any = engine.sync(docs, {}, parts).good_documents
+    for change_it in (
+        lambda: world.files[file].remove(host),
+        lambda: bare["metadata"]["labels"].update(app="other"),
+        lambda: world.files[file].remove(bare),
+        lambda: change(world, "relabel pod", 7, 3, node),
+    ):
+        change_it()
+        world.touch(file)
+        parts = world.parts()
+        docs = tuple(d for part in parts for d in part)
+        oracle = desired_state(docs, node, last_good, OPTIONS)
+        state = engine.sync(docs, last_good, parts)
+        assert_same(state, oracle)
+        last_good = state.good_documents
+    assert engine.full_syncs == 4  # the first, and one for each of the three

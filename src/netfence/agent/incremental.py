@@ -275,7 +275,7 @@ class NodeState:
         if not converted.table or converted.diagnostics:
             return None
         value = converted.value
-        if isinstance(value, Pod) and (value.host_network or not value.ips):
+        if isinstance(value, Pod) and not _programmed(value):
             return None
         return _Object(doc, converted.key, value)
 
@@ -287,6 +287,8 @@ class NodeState:
                     return False  # a namespace added or removed
             elif isinstance(value, Pod | NetworkPolicy) and value.namespace not in self._namespaces:
                 return False  # its namespace is assumed: a notice says so
+            if old is not None and isinstance(old.value, Pod) and not _programmed(old.value):
+                return False  # the model holds it as the build gave it (an address assigned)
             if new is not None and isinstance(new.value, Pod):
                 if any(self._claims.get(ip, {key}) != {key} for ip in new.value.ips):
                     return False  # another pod has this address
@@ -380,6 +382,11 @@ def _key_of(doc: RawDocument) -> tuple[str, str, str]:
     if not isinstance(meta, dict):
         return str(doc.obj.get("kind")), "", ""
     return str(doc.obj.get("kind")), str(meta.get("namespace")), str(meta.get("name"))
+
+
+def _programmed(pod: Pod) -> bool:
+    """A pod the live model holds as it was converted: not hostNetwork, addressed."""
+    return not pod.host_network and bool(pod.ips)
 
 
 def _here(node: str | None, this: str | None) -> bool:
