@@ -9,6 +9,7 @@ import copy
 import json
 from typing import Any
 
+import pytest
 from bench.synth import generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -198,6 +199,7 @@ def test_any_sequence_of_changes_gives_the_full_computation(
         state = engine.sync(docs, last_good, parts)
         assert_same(state, oracle)
         last_good = state.good_documents
+    assert engine.failed_fast == 0
     cold = NodeState(node, OPTIONS).sync(docs, last_good, parts)
     assert cold.model == state.model
     assert state.cluster == oracle.cluster
@@ -237,7 +239,7 @@ def test_clean_changes_take_the_fast_way_and_give_the_full_computation() -> None
         state = engine.sync(docs, last_good, parts)
         assert_same(state, oracle)
         last_good = state.good_documents
-    assert engine.full_syncs == 1
+    assert (engine.full_syncs, engine.failed_fast) == (1, 0)
 
 
 def test_the_kubernetes_source_parts_give_the_full_computation() -> None:
@@ -287,7 +289,7 @@ def test_the_kubernetes_source_parts_give_the_full_computation() -> None:
         last_good = state.good_documents
         if i < len(events):
             source.apply_event(*events[i])
-    assert engine.full_syncs == 1
+    assert (engine.full_syncs, engine.failed_fast) == (1, 0)
 
 
 def test_pods_the_build_gives_an_address_to_go_the_full_way() -> None:
@@ -325,3 +327,33 @@ def test_pods_the_build_gives_an_address_to_go_the_full_way() -> None:
         assert_same(state, oracle)
         last_good = state.good_documents
     assert engine.full_syncs == 4  # the first, and one for each of the three
+
+
+def test_an_incremental_sync_that_raises_gives_way_to_a_full_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fault half way through changing the live model: that sync and the later
+    ones are full ones from a new model, each the oracle's."""
+    from netfence.nft.incremental import LiveNodeCompiler
+
+    world = World(BASE)
+    node = nodes_of(world)[0]
+    engine = NodeState(node, OPTIONS)
+    parts = world.parts()
+    docs = tuple(d for part in parts for d in part)
+    last_good: Any = engine.sync(docs, {}, parts).good_documents
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("half way")
+
+    monkeypatch.setattr(LiveNodeCompiler, "change_pod", broken)
+    for op, i, j in [("relabel pod", 3, 5), ("relabel pod", 8, 2)]:
+        change(world, op, i, j, node)
+        parts = world.parts()
+        docs = tuple(d for part in parts for d in part)
+        oracle = desired_state(docs, node, last_good, OPTIONS)
+        state = engine.sync(docs, last_good, parts)
+        assert_same(state, oracle)
+        last_good = state.good_documents
+        monkeypatch.undo()
+    assert (engine.failed_fast, engine.full_syncs) == (1, 2)

@@ -69,6 +69,7 @@ class NodeState:
         self.options = options
         self.conversions = conversions if conversions is not None else ConversionCache()
         self.full_syncs = 0  # how many syncs were full ones (the first, and fallbacks)
+        self.failed_fast = 0  # incremental syncs that raised (a full one took over)
         self._live = False  # the next sync may be a fast one
         # id → the parts of the last sync's documents (see sync)
         self._parts: dict[int, tuple[RawDocument, ...]] = {}
@@ -94,7 +95,11 @@ class NodeState:
         pieces = _pieces(docs, parts)
         state = None
         if self._live and self._compiler is not None and pieces is not None:
-            state = self._fast(docs, pieces, last_good, self._compiler)
+            try:
+                state = self._fast(docs, pieces, last_good, self._compiler)
+            except Exception:  # the model may be half changed: never use it again
+                self.failed_fast += 1
+                self._live = False
         if state is None:
             state = self._full(docs, last_good)
             self._live = self._live and pieces is not None
