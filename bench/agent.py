@@ -1,29 +1,43 @@
-"""Node agent sync latency at 10k pods / 1k policies, against a cold sync.
+"""Node agent sync latency, warm (one object changed) against cold (a new agent).
 
-Writes bench/synth.py's cluster as one YAML file per namespace, runs the agent
-(`netfence.agent.Agent` with a DirectorySource) for one node, and times:
+Writes bench/synth.py's cluster as one file per namespace (YAML, or JSON with
+``--format json``), moves pods so that the agent's node has ``--node-pods`` of
+them (synth puts about 100 on each node: the pods of the next nodes are moved
+onto it), runs the agent (`netfence.agent.Agent` with a DirectorySource) for
+that node, and times each sync in CPU (time.process_time of this process, which
+does nothing else meanwhile) and wall time:
 
-- cold: the first sync of a new agent (what a restart costs, and what every sync
-  cost before the agent kept its converted documents between syncs);
-- policy changed: one NetworkPolicy selecting a pod of the node loses its first
-  rule (its file rewritten), then one sync;
-- pod added: a pod is added on the node, then one sync.
+- cold: the first sync of a new agent (what a restart costs);
+- recompute: the desired state computed whole from the agent's current
+  documents, with their conversions kept (state.desired_state with the agent's
+  ConversionCache): what every warm sync cost before the agent kept its model
+  between syncs (the baseline of the warm syncs, measured once a round);
+- then, in each of ``--changes`` rounds, one change and one sync each:
+  a policy selecting a pod of the node loses its first rule; a pod is added on
+  the node; a pod of the node is removed; a pod of the node takes the labels
+  of another pod of its namespace; the namespace of a pod of the node takes
+  the labels of another namespace (its name label kept).
 
-Each warm sync is checked against a cold sync of a fresh agent on the same
-files: the two rulesets must be equal. The applier records the ruleset instead
-of calling nft (bench/nft.py measures nft itself).
+After each round, the warm agent's ruleset is checked equal to a cold sync's of
+a new agent on the same files (each such cold sync is a cold sample), and the
+bench says how many warm syncs were full ones (none expected). The applier
+records the ruleset instead of calling nft (bench/nft.py measures nft).
 
-    python bench/agent.py [--pods 10000] [--policies 1000] [--changes 5]
+    python bench/agent.py [--pods 10000] [--policies 1000] [--node-pods 1000]
+                          [--changes 3] [--format yaml|json]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
+import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +47,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from bench.synth import dumps_yaml, generate
 from netfence.agent.agent import Agent
 from netfence.agent.sources import DirectorySource
+from netfence.agent.state import desired_state
+from netfence.model.policy import Direction
 
 Obj = dict[str, Any]
+KINDS = (
+    "policy changed",
+    "pod added",
+    "pod removed",
+    "pod relabelled",
+    "namespace relabelled",
+)
 
 
 class Recorder:
@@ -45,105 +68,195 @@ class Recorder:
         self.applied.append(text)
 
 
-def write_namespaces(
-    root: Path, by_namespace: dict[str, list[Obj]], only: str | None = None
-) -> None:
-    for namespace, objects in by_namespace.items():
-        if only is None or namespace == only:
-            (root / f"{namespace}.yaml").write_text(dumps_yaml(objects))
+class Cluster:
+    """The manifests, one file per namespace, and the node under test."""
+
+    def __init__(self, root: Path, objects: list[Obj], node_pods: int, fmt: str) -> None:
+        self.root, self.fmt = root, fmt
+        self.files: dict[str, list[Obj]] = {}
+        for obj in objects:
+            self.files.setdefault(obj["metadata"].get("namespace", "_cluster"), []).append(obj)
+        pods = [o for o in objects if o["kind"] == "Pod"]
+        nodes = sorted({p["spec"]["nodeName"] for p in pods})
+        per_node = max(1, len(pods) // len(nodes))
+        self.node = nodes[len(nodes) // 2]
+        moved = set(nodes[len(nodes) // 2 : len(nodes) // 2 + max(1, node_pods // per_node)])
+        for pod in pods:
+            if pod["spec"]["nodeName"] in moved:
+                pod["spec"]["nodeName"] = self.node
+        self.local = [p for p in pods if p["spec"]["nodeName"] == self.node]
+        for namespace in self.files:
+            self.write(namespace)
+
+    def write(self, namespace: str) -> None:
+        objects = self.files[namespace]
+        if self.fmt == "json":
+            text = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+        else:
+            text = dumps_yaml(objects)
+        (self.root / f"{namespace}.{self.fmt}").write_text(text)
 
 
-def timed_sync(agent: Agent) -> float:
-    start = time.perf_counter()
+def timed(agent: Agent) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
     agent.sync()
-    return time.perf_counter() - start
+    return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def cold(root: Path, node: str) -> tuple[float, str]:
-    agent = Agent(DirectorySource(root), Recorder(), node=node)
-    seconds = timed_sync(agent)
-    assert agent.state is not None
-    return seconds, agent.state.ruleset
+def new_agent(cluster: Cluster) -> Agent:
+    return Agent(DirectorySource(cluster.root), Recorder(), node=cluster.node)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--policies", type=int, default=1_000)
-    parser.add_argument("--changes", type=int, default=5)
+    parser.add_argument("--node-pods", type=int, default=1_000)
+    parser.add_argument("--changes", type=int, default=3, help="rounds of the five changes")
+    parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
     args = parser.parse_args()
     objects = generate(args.pods, args.policies, seed=1)
-    by_namespace: dict[str, list[Obj]] = {}
-    for obj in objects:
-        by_namespace.setdefault(obj["metadata"].get("namespace", "_cluster"), []).append(obj)
-    nodes = sorted({o["spec"]["nodeName"] for o in objects if o["kind"] == "Pod"})
-    node = nodes[len(nodes) // 2]
-    times: dict[str, list[float]] = {"cold": [], "policy changed": [], "pod added": []}
+    cpu: dict[str, list[float]] = {k: [] for k in ("cold", "recompute", *KINDS)}
+    wall: dict[str, list[float]] = {k: [] for k in cpu}
+    checks: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="netfence-agent-") as tmp:
-        root = Path(tmp)
-        write_namespaces(root, by_namespace)
-        agent = Agent(DirectorySource(root), Recorder(), node=node)
-        times["cold"].append(timed_sync(agent))
-        local = _local_policies(agent, by_namespace)
+        cluster = Cluster(Path(tmp), objects, args.node_pods, args.format)
+        agent = new_agent(cluster)
+        _record(cpu, wall, "cold", timed(agent))
+        changes = _changes(cluster, agent)
         for i in range(args.changes):
-            namespace, policy = local[i * len(local) // args.changes]
-            spec = policy["spec"]
-            for direction in ("ingress", "egress"):
-                if spec.get(direction):
-                    spec[direction] = spec[direction][1:]
-            write_namespaces(root, by_namespace, namespace)
-            times["policy changed"].append(timed_sync(agent))
-            _check(agent, root, node, times)
-            pod_namespace = _add_pod(by_namespace, node, i)
-            write_namespaces(root, by_namespace, pod_namespace)
-            times["pod added"].append(timed_sync(agent))
-            _check(agent, root, node, times)
-    print(f"{args.pods:,} pods / {args.policies:,} policies, node {node}, {args.changes} changes")
-    baseline = statistics.median(times["cold"])
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:<15} {median:>7.3f} s (median of {len(values)})  cold / this: "
-              f"{baseline / median:.1f}x")  # fmt: skip
+            for kind in KINDS:
+                cluster.write(changes[kind](i))
+                _record(cpu, wall, kind, timed(agent))
+            _record(cpu, wall, "recompute", _recompute(agent))
+            fresh = new_agent(cluster)
+            _record(cpu, wall, "cold", timed(fresh))
+            assert agent.state is not None and fresh.state is not None
+            checks.append(agent.state.model == fresh.state.model)
+        full = agent.full_syncs - 1
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{args.pods:,} pods / {args.policies:,} policies ({args.format}), node {cluster.node} "
+        f"with {len(cluster.local):,} pods, {args.changes} rounds; peak RSS {peak:,.0f} MiB"
+    )
+    cold_cpu, cold_wall = statistics.median(cpu["cold"]), statistics.median(wall["cold"])
+    was_cpu, was_wall = statistics.median(cpu["recompute"]), statistics.median(wall["recompute"])
+    print(
+        f"{'sync':<22}{'CPU':>10}{'wall':>10}{'cold/this CPU':>15}{'wall':>8}"
+        f"{'recompute/this CPU':>20}{'wall':>8}  (medians)"
+    )
+    for kind in cpu:
+        c, w = statistics.median(cpu[kind]), statistics.median(wall[kind])
+        print(
+            f"{kind:<22}{c * 1000:>8.1f}ms{w * 1000:>8.1f}ms"
+            f"{cold_cpu / c:>14.1f}x{cold_wall / w:>7.1f}x"
+            f"{was_cpu / c:>19.1f}x{was_wall / w:>7.1f}x  (n={len(cpu[kind])})"
+        )
+    print(f"warm == cold after each round: {all(checks)} ({sum(checks)}/{len(checks)})")
+    print(f"full syncs among the warm ones: {full} of {args.changes * len(KINDS)}")
+    if not all(checks):
+        raise SystemExit("a warm sync's ruleset differs from a cold sync's")
 
 
-def _check(agent: Agent, root: Path, node: str, times: dict[str, list[float]]) -> None:
-    """The warm agent's ruleset is a fresh agent's; the fresh sync is a cold sample."""
-    seconds, expected = cold(root, node)
-    times["cold"].append(seconds)
-    assert agent.state is not None and agent.state.ruleset == expected, "warm sync differs"
+def _recompute(agent: Agent) -> tuple[float, float]:
+    """The desired state computed whole, conversions kept (the warm sync before)."""
+    state = agent.state
+    assert state is not None
+    documents = agent.source.snapshot().documents
+    cpu, wall = time.process_time(), time.perf_counter()
+    desired_state(documents, agent.node, state.good_documents, agent.options, agent.conversions)
+    return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def _local_policies(agent: Agent, by_namespace: dict[str, list[Obj]]) -> list[tuple[str, Obj]]:
-    """Policies that select a pod of the agent's node, as (namespace, object)."""
+def _record(
+    cpu: dict[str, list[float]], wall: dict[str, list[float]], kind: str, t: tuple[float, float]
+) -> None:
+    cpu[kind].append(t[0])
+    wall[kind].append(t[1])
+
+
+def _changes(cluster: Cluster, agent: Agent) -> dict[str, Callable[[int], str]]:
+    """Per kind of change: make the i-th change in the objects; the namespace whose
+    file to write."""
+    local_policies = _local_policies(cluster, agent)
+    local = cluster.local
+
+    def policy(i: int) -> str:
+        namespace, obj = local_policies[(i * 7919) % len(local_policies)]
+        spec = obj["spec"]
+        for direction in ("ingress", "egress"):
+            if spec.get(direction):
+                spec[direction] = spec[direction][1:]
+        return namespace
+
+    def pod_added(i: int) -> str:
+        pod = copy.deepcopy(local[i])
+        pod["metadata"]["name"] += f"-bench-{i}"
+        address = f"10.255.254.{i + 1}"
+        pod["status"].update(podIP=address, podIPs=[{"ip": address}])
+        cluster.files[pod["metadata"]["namespace"]].append(pod)
+        return str(pod["metadata"]["namespace"])
+
+    def pod_removed(i: int) -> str:
+        pod = local[len(local) // 2 + i]
+        cluster.files[pod["metadata"]["namespace"]].remove(pod)
+        return str(pod["metadata"]["namespace"])
+
+    def pod_relabelled(i: int) -> str:
+        pod = local[len(local) // 3 + i]
+        namespace = pod["metadata"]["namespace"]
+        others = [
+            o
+            for o in cluster.files[namespace]
+            if o["kind"] == "Pod" and o["metadata"]["labels"] != pod["metadata"]["labels"]
+        ]
+        pod["metadata"]["labels"] = copy.deepcopy(others[i % len(others)]["metadata"]["labels"])
+        return str(namespace)
+
+    def namespace_relabelled(i: int) -> str:
+        namespaces = [o for o in cluster.files["_cluster"] if o["kind"] == "Namespace"]
+        own = local[len(local) // 4 + i]["metadata"]["namespace"]
+        target = next(o for o in namespaces if o["metadata"]["name"] == own)
+        others = [o for o in namespaces if _plain(o) != _plain(target)]
+        other = others[i % len(others)]
+        labels = dict(other["metadata"].get("labels") or {})
+        labels["kubernetes.io/metadata.name"] = own
+        target["metadata"]["labels"] = labels
+        return "_cluster"
+
+    return {
+        "policy changed": policy,
+        "pod added": pod_added,
+        "pod removed": pod_removed,
+        "pod relabelled": pod_relabelled,
+        "namespace relabelled": namespace_relabelled,
+    }
+
+
+def _plain(namespace: Obj) -> dict[str, str]:
+    """A namespace's labels but its name label."""
+    labels = dict(namespace["metadata"].get("labels") or {})
+    labels.pop("kubernetes.io/metadata.name", None)
+    return labels
+
+
+def _local_policies(cluster: Cluster, agent: Agent) -> list[tuple[str, Obj]]:
+    """Policies that select a pod of the node, as (namespace, object)."""
     state = agent.state
     assert state is not None
     keys = {
         p.policy.key
         for pod in state.cluster.pods
-        if pod.node == agent.node
-        for p in state.compiled.policies
-        if p.selects(pod)
+        if pod.node == cluster.node
+        for direction in Direction
+        for p in state.compiled.selecting(pod, direction)
     }
     return [
         (namespace, obj)
-        for namespace, objects in by_namespace.items()
+        for namespace, objects in cluster.files.items()
         for obj in objects
         if obj["kind"] == "NetworkPolicy" and f"{namespace}/{obj['metadata']['name']}" in keys
     ]
-
-
-def _add_pod(by_namespace: dict[str, list[Obj]], node: str, i: int) -> str:
-    """A copy of a pod of ``node`` with a new name and address; its namespace."""
-    for namespace, objects in by_namespace.items():
-        for obj in objects:
-            if obj["kind"] == "Pod" and obj["spec"]["nodeName"] == node:
-                pod = copy.deepcopy(obj)
-                pod["metadata"]["name"] += f"-bench-{i}"
-                address = f"10.255.254.{i + 1}"
-                pod["status"].update(podIP=address, podIPs=[{"ip": address}])
-                objects.append(pod)
-                return namespace
-    raise RuntimeError(f"no pod on {node}")
 
 
 if __name__ == "__main__":

@@ -537,7 +537,8 @@ def test_one_document_that_breaks_conversion_does_not_stop_every_sync(
         return original(doc, namespace)  # type: ignore[arg-type]
 
     monkeypatch.setattr(build, "_convert", convert)
-    os.utime(root / "db.yaml", ns=(7, 7))  # re-read: a new document object
+    # changed (a document re-read with the same content is no change: not converted again)
+    (root / "db.yaml").write_text(DB.replace("labels: {app: db}", "labels: {app: db, v: '2'}"))
     (root / "deny-web.yaml").write_text(DENY.replace("db", "web"))
     report = agent.sync()  # the other change still goes through, db kept as it was
     assert report.applied and DB_ISOLATED in programmed(applier)

@@ -273,7 +273,7 @@ def test_range_text_is_the_summarized_range(family: int, lo: int, span: int, shi
     """The fast set-element text equals what ipaddress makes of the same range."""
     import ipaddress
 
-    from netfence.nft.compiler import _range_text
+    from netfence.nft.compiler import range_text
 
     scale = 1 << shift if family == 6 else 1
     lo, hi = lo * scale, (lo + span) * scale + scale - 1
@@ -287,4 +287,4 @@ def test_range_text_is_the_summarized_range(family: int, lo: int, span: int, shi
         expected = str(networks[0])
     else:
         expected = f"{address(lo)}-{address(hi)}"
-    assert _range_text(family, lo, hi) == expected
+    assert range_text(family, lo, hi) == expected

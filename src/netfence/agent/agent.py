@@ -25,8 +25,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from netfence.agent.incremental import NodeState
 from netfence.agent.sources import DirectorySource, Source, version_digest
-from netfence.agent.state import KEPT_KINDS, DesiredState, desired_state, document_key
+from netfence.agent.state import KEPT_KINDS, DesiredState, document_key
 from netfence.engine.evaluate import evaluate
 from netfence.errors import EnvironmentProblem
 from netfence.io.agent_store import StateStore, StoredState
@@ -117,8 +118,7 @@ class Agent:
     metrics: Metrics = field(default_factory=Metrics)
     backoff: tuple[float, float] = (0.5, 30.0)  # first and longest wait after a failed sync
     # "Kind/namespace/name" → raw document of the last valid version (Pods, policies)
-    _last_good: dict[str, RawDocument] = field(default_factory=dict)
-    _applied: str | None = None
+    _last_good: Mapping[str, RawDocument] = field(default_factory=dict)
     _applied_model: Ruleset | None = None
     _version: object = None
     _stored: StoredState | None = None
@@ -130,6 +130,17 @@ class Agent:
     _fallback: Callable[[], list[RawDocument]] | None = None
     state: DesiredState | None = None
     _conversions: ConversionCache = field(default_factory=ConversionCache)
+    _node_state: NodeState | None = None  # the desired state, kept between syncs
+
+    @property
+    def conversions(self) -> ConversionCache:
+        """The documents converted so far, reused while the source hands them back."""
+        return self._conversions
+
+    @property
+    def full_syncs(self) -> int:
+        """Syncs that computed the desired state whole (not incrementally)."""
+        return self._node_state.full_syncs if self._node_state is not None else 0
 
     def restore(self) -> None:
         """Load the last good state stored by an earlier process (once)."""
@@ -147,8 +158,10 @@ class Agent:
             self.source.seed(stored.files)
             self._fallback = lambda: _documents_of(stored.files)
         origin = Origin(f"{self.store.path} (last good)", 0)
-        for key, obj in stored.objects.items():
-            self._last_good.setdefault(key, RawDocument(origin, obj))
+        self._last_good = {
+            **{key: RawDocument(origin, obj) for key, obj in stored.objects.items()},
+            **self._last_good,
+        }
         self._stored = stored
         self.log(
             f"notice: loaded the last good state: {len(stored.files)} files, "
@@ -156,20 +169,33 @@ class Agent:
         )
 
     def sync(self) -> SyncReport:
-        """One sync; raises when it cannot apply (the kernel table is then unchanged)."""
+        """One sync; raises when it cannot apply (the kernel table is then unchanged).
+        The cyclic collector is off during the sync: its full passes over the
+        documents and model a first sync builds took a third of the sync's time at
+        100k pods (bench/agent.py); what the sync drops is still freed by reference
+        counting, and the heap it keeps is frozen after (_settle_heap)."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._sync()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _sync(self) -> SyncReport:
         self.restore()
         start = time.perf_counter()
         snapshot = self.source.snapshot()
         self._version = snapshot.version
         version = version_digest(snapshot.version)
         waiting = snapshot.waiting
-        if self._applied is None and self._store_lost:
+        if self._applied_model is None and self._store_lost:
             # nothing can stand in for a file that fails now: the table in the kernel
             # (an earlier agent's) may be stricter; leave it until the files read
             waiting += tuple(
                 sorted({d.source.file for d in snapshot.diagnostics if d.source and _is_error(d)})
             )
-        if self._applied is None and waiting:
+        if self._applied_model is None and waiting:
             # never a first apply from a state with files missing: wait for them
             for d in snapshot.diagnostics:
                 self.log(f"{d.severity.value}: {d.format()}")
@@ -185,23 +211,23 @@ class Agent:
         last_good: Mapping[str, RawDocument] = self._last_good
         if self._fallback is not None:  # the first sync after a restart
             last_good = _WithFallback(self._last_good, self._fallback)
-        state = desired_state(
-            snapshot.documents, self.node, last_good, self.options, self._conversions
-        )
+        if self._node_state is None:
+            self._node_state = NodeState(self.node, self.options, self._conversions)
+        state = self._node_state.sync(snapshot.documents, last_good, snapshot.parts)
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
             self.log(f"{d.severity.value}: {d.format()}")
         applied, deleted = False, 0
-        if state.ruleset != self._applied:
+        if state.model != self._applied_model:
             self._apply(state)
-            self._applied, self._applied_model = state.ruleset, state.model
+            self._applied_model = state.model
             deleted = self._revoke(state) if self.conntrack is not None else 0
             applied = True
         report = SyncReport(
             applied, time.perf_counter() - start, diagnostics, deleted, version, (),
             len(snapshot.kept), len(state.kept),
         )  # fmt: skip
-        self._last_good = dict(state.good_documents)
+        self._last_good = state.good_documents  # a new one each sync, never changed
         self._kept = state.kept
         self._fallback = None
         self.state = state
@@ -220,12 +246,15 @@ class Agent:
         # the objects that stand in for invalid ones now; and, from the Kubernetes
         # API (no files to keep), every valid NetworkPolicy: what might turn
         # invalid while the agent is down. (Pods the API server took, it validated.)
-        directory = isinstance(self.source, DirectorySource)
-        objects = {
-            key: doc.obj
-            for key, doc in self._last_good.items()
-            if key in self._kept or (not directory and key.startswith("NetworkPolicy/"))
-        }
+        last_good = self._last_good
+        if isinstance(self.source, DirectorySource):
+            objects = {key: last_good[key].obj for key in self._kept if key in last_good}
+        else:
+            objects = {
+                key: doc.obj
+                for key, doc in last_good.items()
+                if key in self._kept or key.startswith("NetworkPolicy/")
+            }
         stored = self._stored
         if stored is not None and _same(stored.files, files) and _same(stored.objects, objects):
             self._stored = StoredState(files, objects)  # the same: compare by identity next time

@@ -40,6 +40,11 @@ class KubernetesSource:
     _objects: dict[tuple[str, str, str], RawDocument] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _version: int = 0
+    # (kind, namespace) → its documents in name order, made again only when one of
+    # them changed: the agent compares these parts, not every document
+    _parts: dict[tuple[str, str], tuple[RawDocument, ...]] = field(default_factory=dict)
+    _changed: set[tuple[str, str]] = field(default_factory=set)
+    _last: Snapshot | None = None
 
     def sync_kind(self, kind: str) -> str:
         """List every object of ``kind`` (replacing what was known); its resourceVersion."""
@@ -47,6 +52,7 @@ class KubernetesSource:
         with self._lock:
             for key in [k for k in self._objects if k[0] == kind]:
                 del self._objects[key]
+                self._changed.add(key[:2])
             for item in items:
                 self._store(kind, "ADDED", item)
             self._version += 1
@@ -60,6 +66,7 @@ class KubernetesSource:
     def _store(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
         key = (kind, meta.get("namespace") or "", meta.get("name") or "")
+        self._changed.add(key[:2])
         if event_type == "DELETED":
             self._objects.pop(key, None)
         else:
@@ -68,10 +75,23 @@ class KubernetesSource:
             self._objects[key] = RawDocument(Source(f"kubernetes {kind}", 0), document)
 
     def snapshot(self) -> Snapshot:
+        """Every object, sorted by kind, namespace and name (the same snapshot
+        object while nothing changed)."""
         with self._lock:
-            items = sorted(self._objects.items())
-            version = self._version
-        return Snapshot(tuple(document for _, document in items), (), version)
+            if self._last is not None and self._last.version == self._version:
+                return self._last
+            if self._changed:
+                grouped: dict[tuple[str, str], list[RawDocument]] = {}
+                for key in sorted(k for k in self._objects if k[:2] in self._changed):
+                    grouped.setdefault(key[:2], []).append(self._objects[key])
+                for group in self._changed:
+                    self._parts.pop(group, None)
+                self._parts.update((group, tuple(docs)) for group, docs in grouped.items())
+                self._changed = set()
+            parts = tuple(self._parts[group] for group in sorted(self._parts))
+            documents = tuple(d for part in parts for d in part)
+            self._last = Snapshot(documents, (), self._version, parts=parts)
+            return self._last
 
     def watch_forever(self, kind: str, stop: threading.Event) -> None:
         """List, then follow the watch; relist after a gap (e.g. 410 Gone)."""

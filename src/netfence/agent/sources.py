@@ -29,6 +29,9 @@ class Snapshot:
     # version to stand in for it (the agent does not make its first apply then)
     waiting: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()  # files whose last good documents stand in for them
+    # the documents in groups (one a file), each the very same tuple object from
+    # one snapshot to the next while none of its documents changed (None: not known)
+    parts: tuple[tuple[RawDocument, ...], ...] | None = None
 
 
 def version_digest(version: object) -> str:
@@ -94,6 +97,7 @@ class DirectorySource:
 
     def snapshot(self) -> Snapshot:
         documents: list[RawDocument] = []
+        parts: list[tuple[RawDocument, ...]] = []
         diagnostics: list[Diagnostic] = []
         stamps: list[tuple[str, manifest_dir.Stamp | None]] = []
         waiting: list[str] = []
@@ -116,6 +120,7 @@ class DirectorySource:
             stamps.append((file, stamp))
             docs, state = self._documents(file, stamp, diagnostics)
             documents.extend(docs)
+            parts.append(docs)
             if state == PENDING and file not in self._last_good:
                 waiting.append(file)
             elif state != TAKEN and file in self._last_good:
@@ -131,6 +136,7 @@ class DirectorySource:
             (tuple(stamps), pending),
             tuple(waiting),
             tuple(kept),
+            tuple(parts),
         )
 
     def _documents(

@@ -23,8 +23,9 @@ and only pods with an address of their own are programmed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from netfence.compile import CompiledPolicySet, compile_policies
 from netfence.model.cluster import Cluster, Pod
@@ -47,18 +48,50 @@ KEPT_KINDS = ("NetworkPolicy", "Pod", "Namespace")  # objects whose last good ve
 CLUSTER_SCOPED = ("Namespace", "Node")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DesiredState:
-    cluster: Cluster
-    compiled: CompiledPolicySet
-    ruleset: str
-    model: Ruleset  # the same ruleset as data (the agent diffs consecutive ones)
+    model: Ruleset  # the node's ruleset as data (the agent diffs consecutive ones)
     diagnostics: tuple[Diagnostic, ...]
     # "Kind/namespace/name" → the raw document of its last valid version: valid now,
     # or kept from before (the next sync's ``last_good``, persisted by the agent)
     good_documents: Mapping[str, RawDocument]
     quarantined: tuple[tuple[IPAddress, str | None], ...] = ()  # (address, node)
     kept: frozenset[str] = frozenset()  # keys of good_documents standing in for invalid ones
+    # the whole cluster and its compiled policies (what strict mode evaluates
+    # flows with), made only when asked for: an incremental sync never needs them
+    evaluation: Callable[[], tuple[Cluster, CompiledPolicySet]] = field(
+        default=lambda: (Cluster((), ()), compile_policies(())), repr=False
+    )
+
+    @cached_property
+    def _evaluated(self) -> tuple[Cluster, CompiledPolicySet]:
+        return self.evaluation()
+
+    @property
+    def cluster(self) -> Cluster:
+        return self._evaluated[0]
+
+    @property
+    def compiled(self) -> CompiledPolicySet:
+        return self._evaluated[1]
+
+    @cached_property
+    def ruleset(self) -> str:
+        """The whole ruleset as one ``nft -f`` transaction (nft.model.Ruleset.render)."""
+        return self.model.render()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything of a desired state but the ruleset: the cluster the node's
+    ruleset is compiled from (pods without an address of their own left out,
+    fail-closed policies added), and what was found on the way."""
+
+    cluster: Cluster
+    diagnostics: tuple[Diagnostic, ...]
+    good_documents: dict[str, RawDocument]
+    quarantined: tuple[tuple[IPAddress, str | None], ...]
+    kept: frozenset[str]
 
 
 def document_key(doc: RawDocument) -> str:
@@ -74,6 +107,26 @@ def desired_state(
     options: NftOptions,
     conversions: ConversionCache | None = None,
 ) -> DesiredState:
+    prepared = prepare(documents, last_good, conversions)
+    cluster = prepared.cluster
+    compiled = compile_policies(cluster.policies)
+    model = node_ruleset(compiled, cluster, node, options, prepared.quarantined)
+    return DesiredState(
+        model,
+        prepared.diagnostics,
+        prepared.good_documents,
+        prepared.quarantined,
+        prepared.kept,
+        lambda: (cluster, compiled),
+    )
+
+
+def prepare(
+    documents: Iterable[RawDocument],
+    last_good: Mapping[str, RawDocument],
+    conversions: ConversionCache | None = None,
+) -> Prepared:
+    """The cluster to compile, failing closed on objects that do not validate."""
     cache = conversions if conversions is not None else ConversionCache()
     docs, diagnostics, good, invalid, kept = _substitute(list(documents), last_good, cache)
     built = build_cluster(docs, cache=cache)
@@ -111,18 +164,7 @@ def desired_state(
     if len(policies) != len(cluster.policies) or len(pods) != len(cluster.pods):
         # fail-closed policies added; pods without an address of their own left out
         cluster = dataclasses.replace(cluster, pods=pods, policies=tuple(policies))
-    compiled = compile_policies(cluster.policies)
-    model = node_ruleset(compiled, cluster, node, options, quarantined)
-    return DesiredState(
-        cluster,
-        compiled,
-        model.render(),
-        model,
-        tuple(diagnostics),
-        good,
-        tuple(quarantined),
-        frozenset(kept),
-    )
+    return Prepared(cluster, tuple(diagnostics), good, tuple(quarantined), frozenset(kept))
 
 
 def _substitute(

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol as Interface
 
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledRule, PeerMatcher
 from netfence.compile.label_index import LabelIndex
 from netfence.model.cluster import Cluster, Pod
-from netfence.model.policy import Direction, IPAddress, IPNetwork
+from netfence.model.policy import Direction, IPAddress, IPBlock, IPNetwork
 from netfence.model.ports import Protocol
 from netfence.nft.model import Chain, NftSet, Ruleset, VerdictMap
 
@@ -97,28 +98,29 @@ class _Builder:
     # --- sets -----------------------------------------------------------------------------
 
     def address_set(self, family: int, ranges: Ranges, owner: object = None) -> str | None:
-        """A content-addressed interval set of addresses; None when empty. With
-        ``share_sets`` off, each ``owner`` (rule) gets its own set."""
-        if not ranges:
-            return None
-        elements = tuple(_range_text(family, lo, hi) for lo, hi in ranges)
-        shared = self.options.share_sets
-        name = f"a{family}_{digest(elements) if shared else digest(elements, owner)}"
-        self.sets.setdefault(name, NftSet(name, ADDRESS_TYPE[family], elements, interval=True))
-        return name
+        return address_set(self.sets, self.options, family, ranges, owner)
 
     def named_set(
         self, family: int, entries: Iterable[tuple[IPAddress, Protocol, int]]
     ) -> str | None:
-        elements = tuple(
-            sorted({f"{ip} . {proto.value.lower()} . {port}" for ip, proto, port in entries})
-        )
-        if not elements:
-            return None
-        name = f"n{family}_{digest(elements)}"
-        kind = f"{ADDRESS_TYPE[family]} . inet_proto . inet_service"
-        self.sets.setdefault(name, NftSet(name, kind, elements))
-        return name
+        return named_set(self.sets, family, entries)
+
+    def selectable_pods(self) -> Iterable[Pod]:
+        """Every pod but hostNetwork ones."""
+        return (p for p in self.cluster.pods if not p.host_network)
+
+    def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]:
+        """Pods (hostNetwork ones too) whose address of ``family`` is in ``block``."""
+        for pod in self.cluster.pods:
+            ip = pod.ip_of_version(family)
+            if ip is not None and block.contains(ip):
+                yield pod
+
+    def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool:
+        """Is the contested ``address`` claimed by a pod not in ``chosen`` (keys), or
+        by a pod that could not be read?"""
+        pods = self.cluster.pods
+        return any(i < 0 or pods[i].key not in chosen for i in self.contested(family)[address])
 
     # --- peers ----------------------------------------------------------------------------
 
@@ -185,22 +187,69 @@ class _Builder:
         key = (tuple((m.peer, m.policy_namespace) for m in peers), family)
         found = self._ranges.get(key)
         if found is None:
-            ranges: list[tuple[int, int]] = []
+            ranges = block_ranges(peers, family)
             chosen: set[int] = set()
             for m in peers:
-                block = m.peer.ip_block
-                if block is None:
+                if m.peer.ip_block is None:
                     chosen.update(self.peer_indexes(m))
-                elif block.cidr.version == family:
-                    holes = [_span(e) for e in block.except_ if e.version == family]
-                    ranges.extend(_subtract(_span(block.cidr), holes))
             addresses, contested = self.addresses(family), self.contested(family)
             for i in chosen:
                 a = addresses[i]
                 if a is not None and (a not in contested or contested[a] <= chosen):
                     ranges.append((a, a))  # a contested address only if all its pods match
-            found = self._ranges[key] = _merge(ranges)
+            found = self._ranges[key] = merge_ranges(ranges)
         return found
+
+
+def address_set(
+    sets: dict[str, NftSet], options: NftOptions, family: int, ranges: Ranges, owner: object
+) -> str | None:
+    """A content-addressed interval set of addresses, put in ``sets``; None when
+    empty. With ``share_sets`` off, each ``owner`` (rule) gets its own set."""
+    if not ranges:
+        return None
+    elements = tuple(range_text(family, lo, hi) for lo, hi in ranges)
+    return interval_set(sets, options, family, elements, owner)
+
+
+def interval_set(
+    sets: dict[str, NftSet],
+    options: NftOptions,
+    family: int,
+    elements: tuple[str, ...],
+    owner: object,
+) -> str:
+    """The interval set of ``elements`` (range_text of merged ranges), put in ``sets``."""
+    shared = options.share_sets
+    name = f"a{family}_{digest(elements) if shared else digest(elements, owner)}"
+    sets.setdefault(name, NftSet(name, ADDRESS_TYPE[family], elements, interval=True))
+    return name
+
+
+def named_set(
+    sets: dict[str, NftSet], family: int, entries: Iterable[tuple[IPAddress, Protocol, int]]
+) -> str | None:
+    """A content-addressed set of ``address . protocol . port``, put in ``sets``."""
+    elements = tuple(
+        sorted({f"{ip} . {proto.value.lower()} . {port}" for ip, proto, port in entries})
+    )
+    if not elements:
+        return None
+    name = f"n{family}_{digest(elements)}"
+    kind = f"{ADDRESS_TYPE[family]} . inet_proto . inet_service"
+    sets.setdefault(name, NftSet(name, kind, elements))
+    return name
+
+
+def block_ranges(peers: Sequence[PeerMatcher], family: int) -> list[tuple[int, int]]:
+    """The address ranges of a rule's ipBlock peers of ``family``, ``except`` holes cut."""
+    ranges: list[tuple[int, int]] = []
+    for m in peers:
+        block = m.peer.ip_block
+        if block is not None and block.cidr.version == family:
+            holes = [_span(e) for e in block.except_ if e.version == family]
+            ranges.extend(_subtract(_span(block.cidr), holes))
+    return ranges
 
 
 def _span(network: IPNetwork) -> tuple[int, int]:
@@ -219,7 +268,7 @@ def _subtract(span: tuple[int, int], holes: Sequence[tuple[int, int]]) -> list[t
     return pieces
 
 
-def _merge(ranges: list[tuple[int, int]]) -> Ranges:
+def merge_ranges(ranges: list[tuple[int, int]]) -> Ranges:
     merged: list[tuple[int, int]] = []
     for lo, hi in sorted(ranges):
         if merged and lo <= merged[-1][1] + 1:
@@ -229,7 +278,7 @@ def _merge(ranges: list[tuple[int, int]]) -> Ranges:
     return tuple(merged)
 
 
-def _range_text(family: int, lo: int, hi: int) -> str:
+def range_text(family: int, lo: int, hi: int) -> str:
     """One set element: an address, a CIDR block when the range is exactly one, else
     ``lo-hi``. (Checked against ipaddress.summarize_address_range in tests/nft.)"""
     size = hi - lo + 1
@@ -276,17 +325,44 @@ class _RulePorts:
         return _RulePorts(numeric, named, rule.ports is None)
 
 
+class PeerLookup(Interface):
+    """What the node compiler asks about pods and sets (_Builder over one Cluster;
+    nft/incremental.py's over a model kept between syncs)."""
+
+    sets: dict[str, NftSet]
+
+    def address_set(self, family: int, ranges: Ranges, owner: object = None) -> str | None: ...
+    def named_set(
+        self, family: int, entries: Iterable[tuple[IPAddress, Protocol, int]]
+    ) -> str | None: ...
+    def peer_pods(self, matcher: PeerMatcher) -> Iterable[Pod]: ...
+    def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges: ...
+    def contested(self, family: int) -> Mapping[int, object]: ...
+    def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool: ...
+    def selected_pods(self, policy: CompiledPolicy) -> Iterable[Pod]: ...
+    def selectable_pods(self) -> Iterable[Pod]: ...
+    def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]: ...
+
+
+class PolicySelection(Interface):
+    def selecting(self, pod: Pod, direction: Direction) -> tuple[CompiledPolicy, ...]: ...
+
+
 class NodeRulesetCompiler:
     """Builds one node's ruleset; every chain and set is named by content."""
 
     def __init__(
         self,
-        compiled: CompiledPolicySet,
+        compiled: PolicySelection,
         cluster: Cluster,
         options: NftOptions,
         quarantined: Sequence[IPAddress] = (),
+        builder: PeerLookup | None = None,
     ) -> None:
-        self.b = _Builder(compiled, cluster, options, quarantined=tuple(quarantined))
+        if builder is None:
+            assert isinstance(compiled, CompiledPolicySet)
+            builder = _Builder(compiled, cluster, options, quarantined=tuple(quarantined))
+        self.b: PeerLookup = builder
         self.compiled = compiled
         self.cluster = cluster
         self.options = options
@@ -358,7 +434,7 @@ class NodeRulesetCompiler:
         if direction is Direction.INGRESS:
             candidates: Iterable[Pod] = self.b.selected_pods(policy)
         elif rule.peers is None:
-            candidates = (p for p in self.cluster.pods if not p.host_network)
+            candidates = self.b.selectable_pods()
         else:
             candidates = self._peer_pods_of_rule(rule.peers, family)
         entries = []
@@ -367,10 +443,12 @@ class NodeRulesetCompiler:
         contested = self.b.contested(family)
         for pod in pods:
             ip = pod.ip_of_version(family)
-            if ip is not None and int(ip) in contested:
-                claimants = contested[int(ip)]
-                if any(i < 0 or self.cluster.pods[i].key not in chosen for i in claimants):
-                    continue  # some pod claiming this address is no destination of the rule
+            if (
+                ip is not None
+                and int(ip) in contested
+                and self.b.claimed_outside(family, int(ip), chosen)
+            ):
+                continue  # some pod claiming this address is no destination of the rule
             for protocol, name in named:
                 number = pod.named_port(name, protocol)
                 if ip is not None and number is not None:
@@ -387,10 +465,7 @@ class NodeRulesetCompiler:
             if block is None:
                 found.update((p.key, p) for p in self.b.peer_pods(m))
                 continue
-            for pod in self.cluster.pods:
-                ip = pod.ip_of_version(family)
-                if ip is not None and block.contains(ip):
-                    found[pod.key] = pod
+            found.update((p.key, p) for p in self.b.pods_in_block(block, family))
         return list(found.values())
 
     # --- chains ---------------------------------------------------------------------------
@@ -498,8 +573,12 @@ class NodeRulesetCompiler:
             Chain("input_egress", egress, "type filter hook input priority filter; policy accept;"),
         )
         combos = sorted(chains.values(), key=lambda c: c.name)
-        sets = tuple(self.b.sets[name] for name in sorted(self.b.sets))
+        sets = self.used_sets()
         return Ruleset("inet", self.options.table, sets, maps, (*base, *combos))
+
+    def used_sets(self) -> tuple[NftSet, ...]:
+        """The sets of the ruleset, by name: every set made for its chains."""
+        return tuple(self.b.sets[name] for name in sorted(self.b.sets))
 
 
 def node_pods(cluster: Cluster, node: str | None) -> list[Pod]:
