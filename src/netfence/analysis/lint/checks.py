@@ -325,6 +325,8 @@ def _service_ports(
     pods on another port."""
     chosen = {id(p) for p in selected}  # the same pod objects: membership by identity
     for service in ctx.services_in(policy.policy.namespace):
+        if all(sp.port != number for sp in service.ports):
+            continue  # no such Service port: its backends need not be found
         backends = [p for p in ctx.backends(service) if id(p) in chosen]
         for sp in service.ports:
             if not backends or sp.port != number:

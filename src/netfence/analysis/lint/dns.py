@@ -130,6 +130,38 @@ def _allowed(
     return False
 
 
+class _SourceVerdicts:
+    """``_allowed`` once per kind of source pod. What the engine reads of a source
+    is its namespace, labels and hostNetwork (which policies select it, which peers
+    match it), the families of its addresses (the connection's family) and, only
+    where an ingress rule has an ipBlock peer, its address itself; pods alike in all
+    of these get the same verdict (the many replicas of a workload)."""
+
+    def __init__(self, compiled: CompiledPolicySet, cluster: Cluster) -> None:
+        self._compiled, self._cluster = compiled, cluster
+        self._address_matters = any(
+            m.peer.ip_block is not None
+            for c in compiled.policies
+            for r in c.ingress
+            for m in r.peers or ()
+        )
+        self._known: dict[tuple[object, ...], bool] = {}
+
+    def allowed(self, pod: Pod, backends: list[_DnsBackend]) -> bool:
+        key = (
+            backends[0].protocol if backends else None,
+            pod.namespace,
+            pod.labels,
+            pod.host_network,
+            tuple(ip.version for ip in pod.ips),
+            pod.ips if self._address_matters else (),
+        )
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = _allowed(self._compiled, self._cluster, pod, backends)
+        return found
+
+
 def _ip_blocks_may_allow(policies: tuple[CompiledPolicy, ...], backends: list[_DnsBackend]) -> bool:
     """Does an egress rule with an ipBlock peer allow the kube-dns port? Then the
     kube-dns addresses, unknown when assumed, decide: the check stays quiet."""
@@ -159,6 +191,7 @@ def dns_findings(cluster: Cluster, compiled: CompiledPolicySet) -> Iterator[Find
     if not udp:
         return  # a kube-dns without 53/UDP: nothing resolvers would use first
     reported: set[tuple[str, str]] = set()
+    verdicts = _SourceVerdicts(compiled, cluster)
     for pod in egress_sources(cluster, compiled):
         policies = compiled.selecting(pod, Direction.EGRESS)
         if not policies:
@@ -172,10 +205,10 @@ def dns_findings(cluster: Cluster, compiled: CompiledPolicySet) -> Iterator[Find
         if assumed:
             notes.append(ASSUMED_NOTE)
         suffix = f" ({'; '.join(notes)})" if notes else ""
-        if not _allowed(compiled, cluster, pod, udp):
+        if not verdicts.allowed(pod, udp):
             check = DNS_BLOCKED
             message = f"isolates {who} for egress and nothing allows DNS to kube-dns{suffix}"
-        elif tcp and not _allowed(compiled, cluster, pod, tcp):
+        elif tcp and not verdicts.allowed(pod, tcp):
             check = DNS_TCP_BLOCKED
             message = (
                 f"isolates {who} for egress and allows DNS to kube-dns over 53/UDP only: "
