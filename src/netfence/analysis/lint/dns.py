@@ -134,14 +134,18 @@ class _SourceVerdicts:
     """``_allowed`` once per kind of source pod. What the engine reads of a source
     is its namespace, labels and hostNetwork (which policies select it, which peers
     match it), the families of its addresses (the connection's family) and, only
-    where an ingress rule has an ipBlock peer, its address itself; pods alike in all
+    where an ingress rule of a policy selecting a DNS backend has an ipBlock peer,
+    its address itself; pods alike in all
     of these get the same verdict (the many replicas of a workload)."""
 
-    def __init__(self, compiled: CompiledPolicySet, cluster: Cluster) -> None:
+    def __init__(
+        self, compiled: CompiledPolicySet, cluster: Cluster, backends: list[_DnsBackend]
+    ) -> None:
         self._compiled, self._cluster = compiled, cluster
-        self._address_matters = any(
+        self._address_matters = any(  # an ingress ipBlock of a policy over a DNS backend
             m.peer.ip_block is not None
-            for c in compiled.policies
+            for b in backends
+            for c in compiled.selecting(b.pod, Direction.INGRESS)
             for r in c.ingress
             for m in r.peers or ()
         )
@@ -191,7 +195,7 @@ def dns_findings(cluster: Cluster, compiled: CompiledPolicySet) -> Iterator[Find
     if not udp:
         return  # a kube-dns without 53/UDP: nothing resolvers would use first
     reported: set[tuple[str, str]] = set()
-    verdicts = _SourceVerdicts(compiled, cluster)
+    verdicts = _SourceVerdicts(compiled, cluster, backends)
     for pod in egress_sources(cluster, compiled):
         policies = compiled.selecting(pod, Direction.EGRESS)
         if not policies:
