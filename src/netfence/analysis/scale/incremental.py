@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netfence.analysis.scale.classes import BoolVector, IntVector
+from netfence.analysis.scale.classes import IntVector
 from netfence.analysis.scale.ports import spec_of
 from netfence.analysis.scale.rowbook import Row, RowBook, row_contains, row_members
 from netfence.analysis.scale.rules import (
@@ -35,6 +35,7 @@ from netfence.analysis.scale.rules import (
     ensure_named,
     rule_vectors,
 )
+from netfence.analysis.scale.selectors import EMPTY
 from netfence.analysis.scale.summary import ClusterAnalysis, policy_blocks
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, compile_policy
 from netfence.model.policy import NetworkPolicy
@@ -161,23 +162,23 @@ class IncrementalAnalysis:
 
     def _plan(
         self, tables: DirectionTables, key: str, compiled: CompiledPolicy | None
-    ) -> tuple[_DirectionChange, BoolVector, list[RuleVectors]]:
+    ) -> tuple[_DirectionChange, IntVector, list[RuleVectors]]:
         """What the change does to one direction: the classes it affects, the
         policy's new target and rules (nothing is changed yet)."""
         a = self.analysis
         index = tables.policy_index.get(key, -1)
         isolates = compiled is not None and compiled.policy.isolates(tables.direction)
-        new_target = np.zeros(a.table.size, dtype=np.bool_)
+        new_target = EMPTY
         new_rules: list[RuleVectors] = []
         if compiled is not None and isolates:
             ns = compiled.policy.namespace
-            new_target = a.index.in_namespace(ns) & a.index.pods(compiled.target)
+            new_target = a.index.target(ns, compiled.target)
             new_rules = [
                 rule_vectors(r, ns, a.table, a.index, a.ports)
                 for r in compiled.rules(tables.direction)
             ]
-        old_target = tables.targets[index] if index >= 0 else np.zeros(a.table.size, dtype=np.bool_)
-        affected = np.flatnonzero(old_target | new_target)
+        old_target = tables.targets[index] if index >= 0 else EMPTY
+        affected = np.union1d(old_target, new_target)
         change = _DirectionChange(index, affected, tables.group_of[affected].copy(), isolates)
         return change, new_target, new_rules
 
@@ -187,7 +188,7 @@ class IncrementalAnalysis:
         book: RowBook,
         key: str,
         compiled: CompiledPolicy | None,
-        planned: tuple[_DirectionChange, BoolVector, list[RuleVectors]],
+        planned: tuple[_DirectionChange, IntVector, list[RuleVectors]],
     ) -> _DirectionChange:
         a = self.analysis
         change, new_target, new_rules = planned
@@ -203,9 +204,11 @@ class IncrementalAnalysis:
         tables.rules[index] = new_rules
         tables.targets[index] = new_target
         ensure_named(tables, new_rules, a.table, a.ports)
-        for c, g in zip(change.affected.tolist(), change.old_groups.tolist(), strict=True):
+        selected = np.isin(change.affected, new_target).tolist()
+        moves = zip(change.affected.tolist(), change.old_groups.tolist(), selected, strict=True)
+        for c, g, chosen_now in moves:
             chosen = set(tables.groups[g]) - {index}
-            if new_target[c]:
+            if chosen_now:
                 chosen.add(index)
             tables.assign(c, tuple(sorted(chosen)))
         touched_groups = {*change.old_groups.tolist(), *tables.group_of[change.affected].tolist()}
@@ -244,6 +247,9 @@ class IncrementalAnalysis:
             for k, row in a.sparse_egress[q].items():
                 if np.intersect1d(row, ingress.affected, assume_unique=True).size:
                     redo.add(k)
+            row_of_group = a.egress_rows.ids_on(q)
+            everywhere = a.every_class(a.egress_rows, row_of_group)  # R = T again
+            redo.update(np.flatnonzero(everywhere).tolist())
         for k in redo:
             a.set_sources(k, a.egress_members[k], q)
 

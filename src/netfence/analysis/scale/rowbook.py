@@ -3,8 +3,13 @@
 The row of an egress group on port class q is the set of destination classes
 its policies allow; the row of an ingress group, the set of source classes.
 A row depends only on which rules apply on q (its *signature*), so groups and
-port classes with the same signature share one row. Rows are sorted class
-indexes, or ``None`` for "every class" (a group no policy isolates).
+port classes with the same signature share one row, under one row id. Rows are
+sorted class indexes, or ``None`` for "every class" (a group no policy
+isolates, or one a rule with no peers allows from or to everywhere).
+
+Each group's signatures on every port class are found in one pass over its
+rules, and kept as a table of row ids (groups × port classes) until a change
+makes them stale.
 """
 
 from __future__ import annotations
@@ -15,71 +20,144 @@ import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables
+from netfence.analysis.scale.selectors import union
 
 Row = IntVector | None  # None: every class
 Signature = tuple[Any, ...]
 ALL: Signature = ("all",)
+ALL_ID = 0  # the row id of ALL
+_STALE = -1
 
 
 class RowBook:
-    def __init__(self, tables: DirectionTables, size: int, named_on_peer: bool) -> None:
+    def __init__(
+        self, tables: DirectionTables, size: int, named_on_peer: bool, port_classes: int
+    ) -> None:
         """``named_on_peer``: named ports resolve on the other end (egress) rather
         than on the group's own pods (ingress)."""
         self.tables = tables
         self.size = size
         self.named_on_peer = named_on_peer
-        self._rows: dict[Signature, Row] = {ALL: None}
+        self.port_classes = port_classes
+        self._ids: dict[Signature, int] = {ALL: ALL_ID}
+        self._signatures: list[Signature] = [ALL]
+        self._rows: dict[int, Row] = {ALL_ID: None}
         self._by_policy: dict[int, set[Signature]] = {}
         self._named: dict[tuple[int, int, int], frozenset[int]] = {}
         self._first = _first_members(tables.group_of, len(tables.groups))
+        self._table = np.full((len(tables.groups), port_classes), _STALE, dtype=np.int64)
 
     def forget(self, policy: int, groups: set[int]) -> None:
         """Drop what a change of ``policy`` (and of the members of ``groups``) made stale."""
         for signature in self._by_policy.pop(policy, set()):
-            self._rows.pop(signature, None)
+            stale_id = self._ids.pop(signature, None)
+            if stale_id is not None:
+                self._rows.pop(stale_id, None)
         self._named = {
             k: v for k, v in self._named.items() if k[1] != policy and k[0] not in groups
         }
-        self._first.extend([-1] * (len(self.tables.groups) - len(self._first)))
+        count = len(self.tables.groups)
+        self._first.extend([-1] * (count - len(self._first)))
         for g in groups:
             self._first[g] = -1
+        stale = {g for g, chosen in enumerate(self.tables.groups) if policy in chosen} | groups
+        self._grow()
+        self._table[sorted(stale)] = _STALE
+
+    # --- row ids ----------------------------------------------------------------------------
+
+    def ids_on(self, q: int) -> IntVector:
+        """The row id of every group on port class q."""
+        self._refresh()
+        column: IntVector = self._table[:, q]
+        return column
+
+    def ids(self, group: int) -> IntVector:
+        """The row id of ``group`` on every port class."""
+        self._grow()
+        if self._table[group, 0] == _STALE:
+            self._table[group] = [self._id(s) for s in self._signatures_of(group)]
+        ids: IntVector = self._table[group]
+        return ids
+
+    def row_by_id(self, row_id: int) -> Row:
+        if row_id in self._rows:
+            return self._rows[row_id]
+        row = self._rows[row_id] = self._build(self._signatures[row_id])
+        return row
+
+    def _refresh(self) -> None:
+        self._grow()
+        if self._table.shape[0]:
+            for g in np.flatnonzero(self._table[:, 0] == _STALE).tolist():
+                self.ids(g)
+
+    def _grow(self) -> None:
+        missing = len(self.tables.groups) - self._table.shape[0]
+        if missing > 0:
+            extra = np.full((missing, self.port_classes), _STALE, dtype=np.int64)
+            self._table = np.concatenate([self._table, extra])
+
+    def _id(self, signature: Signature) -> int:
+        found = self._ids.get(signature)
+        if found is None:
+            found = self._ids[signature] = len(self._signatures)
+            self._signatures.append(signature)
+            for item in signature:
+                self._by_policy.setdefault(item[0], set()).add(signature)
+        return found
+
+    # --- rows -------------------------------------------------------------------------------
 
     def row(self, group: int, q: int) -> Row:
-        return self.row_of(self.signature(group, q))
+        return self.row_by_id(int(self.ids(group)[q]))
 
     def signature(self, group: int, q: int) -> Signature:
         """The rules of ``group`` that apply on port class ``q``."""
-        if group == NOT_ISOLATED:
-            return ALL
-        tables = self.tables
-        active: list[tuple[Any, ...]] = []
-        for p in tables.groups[group]:
-            for r, rule in enumerate(tables.rules[p]):
-                if q in rule.port_classes:
-                    active.append((p, r))
-                elif not rule.named:
-                    continue
-                elif self.named_on_peer:
-                    active.extend((p, r, spec, q) for spec in rule.named)
-                elif q in self._resolved_here(group, p, r):
-                    active.append((p, r))
-        return tuple(active)
+        return self._signatures[int(self.ids(group)[q])]
 
     def row_of(self, signature: Signature) -> Row:
-        if signature in self._rows:
-            return self._rows[signature]
-        vector = np.zeros(self.size, dtype=np.bool_)
+        return self.row_by_id(self._id(signature))
+
+    def _signatures_of(self, group: int) -> list[Signature]:
+        """The signature of ``group`` on every port class, in one pass over its rules."""
+        count = self.port_classes
+        if group == NOT_ISOLATED:
+            return [ALL] * count
+        tables = self.tables
+        active: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+        for p in tables.groups[group]:
+            for r, rule in enumerate(tables.rules[p]):
+                for q in rule.port_classes:
+                    active[q].append((p, r))
+                if not rule.named:
+                    continue
+                if self.named_on_peer:
+                    for q in range(count):
+                        if q not in rule.port_classes:
+                            active[q].extend((p, r, spec, q) for spec in rule.named)
+                    continue
+                for q in self._resolved_here(group, p, r) - rule.port_classes:
+                    if q >= 0:  # -1: the name resolves to no port of the group's pods
+                        active[q].append((p, r))
+        return [tuple(items) for items in active]
+
+    def _build(self, signature: Signature) -> Row:
+        """The union of the peers of the signature's rules (None: every class)."""
+        parts: list[IntVector] = []
         for item in signature:
             peers = self.tables.rules[item[0]][item[1]].peers
             if len(item) == 2:
-                vector |= peers
+                if peers is None:
+                    return None
+                parts.append(peers)
             else:  # a named port on the peer: only where it resolves into q
-                vector |= peers & (self.tables.named_class[item[2]] == item[3])
-        row = np.flatnonzero(vector).astype(np.int64)
-        self._rows[signature] = row
-        for item in signature:
-            self._by_policy.setdefault(item[0], set()).add(signature)
-        return row
+                resolved = self.tables.named_class[item[2]]
+                if peers is None:
+                    parts.append(np.flatnonzero(resolved == item[3]).astype(np.int64))
+                else:
+                    parts.append(peers[resolved[peers] == item[3]])
+        return union(parts)
 
     def dense(self, row: Row) -> BoolVector:
         vector = (

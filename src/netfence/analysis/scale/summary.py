@@ -68,9 +68,9 @@ class ClusterAnalysis:
         self.ingress = direction_tables(
             Direction.INGRESS, policies, self.table, self.index, self.ports
         )
-        self.egress_rows = RowBook(self.egress, size, named_on_peer=True)
-        self.ingress_rows = RowBook(self.ingress, size, named_on_peer=False)
         count = len(self.ports.classes)
+        self.egress_rows = RowBook(self.egress, size, named_on_peer=True, port_classes=count)
+        self.ingress_rows = RowBook(self.ingress, size, named_on_peer=False, port_classes=count)
         self.rows = np.zeros((size, count), dtype=np.int64)  # R
         self.reach = np.zeros((size, count), dtype=np.float64)  # T
         self.self_allowed = np.zeros((size, count), dtype=np.bool_)
@@ -80,35 +80,55 @@ class ClusterAnalysis:
             self._compute(q)
 
     def unique_rows(self, book: RowBook, group_of: IntVector, q: int) -> UniqueRows:
-        """The distinct rows of a direction's groups on port class q, and each
+        """The distinct rows of a direction's classes on port class q, and each
         class's row index (groups with the same applicable rules share a row)."""
-        ids: dict[object, int] = {}
-        rows: list[Row] = []
-        of_group = np.zeros(len(book.tables.groups), dtype=np.int64)
-        for g in range(len(book.tables.groups)):
-            signature = book.signature(g, q)
-            row_id = ids.get(signature)
-            if row_id is None:
-                row_id = ids[signature] = len(rows)
-                rows.append(book.row_of(signature))
-            of_group[g] = row_id
-        return UniqueRows(rows, of_group[group_of])
+        ids, of_class = np.unique(book.ids_on(q)[group_of], return_inverse=True)
+        return UniqueRows([book.row_by_id(i) for i in ids.tolist()], of_class.reshape(-1))
 
     def _compute(self, q: int) -> None:
         """T, R and the self pairs of every class on port class q, from scratch."""
-        size, w = self.table.size, self.table.weights
-        inbound = self.unique_rows(self.ingress_rows, self.ingress.group_of, q)
-        u_of = inbound.of_class
-        totals = np.bincount(u_of, weights=w, minlength=len(inbound.rows))
-        u_all, s_all = _pairs(inbound.rows, size)
-        self.reach[:, q] = np.bincount(s_all, weights=totals[u_all], minlength=size)
-        in_own_ingress = np.zeros(size, dtype=np.bool_)
-        in_own_ingress[s_all[u_of[s_all] == u_all]] = True
+        in_own_ingress = self._compute_reach(q)
+        in_own_egress = np.zeros(self.table.size, dtype=np.bool_)
+        row_of_group = self.egress_rows.ids_on(q)
+        everywhere = self.every_class(self.egress_rows, row_of_group)[self.egress.group_of]
+        self.rows[:, q] = np.where(everywhere, np.rint(self.reach[:, q]).astype(np.int64), 0)
+        in_own_egress[everywhere] = True
         self.sparse_egress[q] = {}
-        in_own_egress = np.zeros(size, dtype=np.bool_)
-        for k, members in enumerate(self.egress_members):
-            in_own_egress[members] = self.set_sources(k, members, q)
+        for k, row_id in enumerate(row_of_group.tolist()):
+            row = self.egress_rows.row_by_id(row_id)
+            members = self.egress_members[k]
+            if row is not None and row.size and members.size:
+                in_own_egress[members] = self.set_sources(k, members, q)
         self.self_allowed[:, q] = in_own_egress & in_own_ingress
+
+    def _compute_reach(self, q: int) -> BoolVector:
+        """T on port class q (one pass over the members of the distinct ingress rows
+        in use); returns which classes their own ingress row contains."""
+        size, w = self.table.size, self.table.weights
+        row_of_class = self.ingress_rows.ids_on(q)[self.ingress.group_of]
+        totals = np.bincount(row_of_class, weights=w)
+        used = np.flatnonzero(totals).tolist()
+        rows = [self.ingress_rows.row_by_id(u) for u in used]
+        sparse = [(u, row) for u, row in zip(used, rows, strict=True) if row is not None]
+        lengths = np.array([row.size for _, row in sparse], dtype=np.int64)
+        row_ids = np.repeat(np.array([u for u, _ in sparse], dtype=np.int64), lengths)
+        classes = (
+            np.concatenate([row for _, row in sparse]) if sparse else np.zeros(0, dtype=np.int64)
+        )
+        everywhere = self.every_class(self.ingress_rows, row_of_class)
+        self.reach[:, q] = np.bincount(classes, weights=totals[row_ids], minlength=size) + float(
+            w[everywhere].sum()
+        )
+        in_own_ingress = everywhere.copy()
+        in_own_ingress[classes[row_of_class[classes] == row_ids]] = True
+        return in_own_ingress
+
+    @staticmethod
+    def every_class(book: RowBook, row_ids: IntVector) -> BoolVector:
+        """Which of the given row ids are rows of every class (None)."""
+        distinct = np.unique(row_ids).tolist()
+        every = [r for r in distinct if book.row_by_id(r) is None]
+        return np.isin(row_ids, every)
 
     def set_sources(self, k: int, members: IntVector, q: int) -> BoolVector:
         """Set R for the members of egress group k; return which of them their own
@@ -184,16 +204,6 @@ def members_of_groups(group_of: IntVector, groups: int) -> list[IntVector]:
     order = np.argsort(group_of, kind="stable")
     bounds = np.searchsorted(group_of[order], np.arange(groups + 1))
     return [order[bounds[g] : bounds[g + 1]] for g in range(groups)]
-
-
-def _pairs(rows: list[Row], size: int) -> tuple[IntVector, IntVector]:
-    """(row index, class) for every member of every row; "every class" rows expanded."""
-    everything = np.arange(size, dtype=np.int64)
-    members = [everything if row is None else row for row in rows]
-    lengths = np.array([m.size for m in members], dtype=np.int64)
-    if lengths.sum() == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.repeat(np.arange(len(rows), dtype=np.int64), lengths), np.concatenate(members)
 
 
 def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
