@@ -248,7 +248,7 @@ class IncrementalAnalysis:
                 if np.intersect1d(row, ingress.affected, assume_unique=True).size:
                     redo.add(k)
             row_of_group = a.egress_rows.ids_on(q)
-            everywhere = a.every_class(a.egress_rows, row_of_group)  # R = T again
+            everywhere = a.egress_rows.every(row_of_group)  # R = T again
             redo.update(np.flatnonzero(everywhere).tolist())
         for k in redo:
             a.set_sources(k, a.egress_members[k], q)

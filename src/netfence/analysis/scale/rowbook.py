@@ -20,7 +20,7 @@ import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables
-from netfence.analysis.scale.selectors import union
+from netfence.analysis.scale.selectors import distinct, union
 
 Row = IntVector | None  # None: every class
 Signature = tuple[Any, ...]
@@ -71,6 +71,16 @@ class RowBook:
         self._refresh()
         column: IntVector = self._table[:, q]
         return column
+
+    def id_table(self) -> IntVector:
+        """The row id of every group (rows) on every port class (columns)."""
+        self._refresh()
+        return self._table
+
+    def every(self, row_ids: IntVector) -> BoolVector:
+        """Which of the given row ids are rows of every class (None)."""
+        ids = distinct(row_ids).tolist()
+        return np.isin(row_ids, [r for r in ids if self.row_by_id(r) is None])
 
     def ids(self, group: int) -> IntVector:
         """The row id of ``group`` on every port class."""

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector, build_classes
 from netfence.analysis.scale.ports import PortClass, PortPartition, partition, spec_of
+from netfence.analysis.scale.reach import reach_all
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
 from netfence.analysis.scale.selectors import SelectorIndex
@@ -71,13 +72,14 @@ class ClusterAnalysis:
         count = len(self.ports.classes)
         self.egress_rows = RowBook(self.egress, size, named_on_peer=True, port_classes=count)
         self.ingress_rows = RowBook(self.ingress, size, named_on_peer=False, port_classes=count)
+        reach = reach_all(self.ingress_rows, self.ingress.group_of, self.table.weights)
+        self.reach = reach.reach  # T
         self.rows = np.zeros((size, count), dtype=np.int64)  # R
-        self.reach = np.zeros((size, count), dtype=np.float64)  # T
         self.self_allowed = np.zeros((size, count), dtype=np.bool_)
         self.sparse_egress: list[dict[int, IntVector]] = [{} for _ in range(count)]
         self.egress_members = members_of_groups(self.egress.group_of, len(self.egress.groups))
         for q in range(count):
-            self._compute(q)
+            self._compute(q, reach.in_own[:, q])
 
     def unique_rows(self, book: RowBook, group_of: IntVector, q: int) -> UniqueRows:
         """The distinct rows of a direction's classes on port class q, and each
@@ -85,12 +87,11 @@ class ClusterAnalysis:
         ids, of_class = np.unique(book.ids_on(q)[group_of], return_inverse=True)
         return UniqueRows([book.row_by_id(i) for i in ids.tolist()], of_class.reshape(-1))
 
-    def _compute(self, q: int) -> None:
-        """T, R and the self pairs of every class on port class q, from scratch."""
-        in_own_ingress = self._compute_reach(q)
+    def _compute(self, q: int, in_own_ingress: BoolVector) -> None:
+        """R and the self pairs of every class on port class q, from scratch (T known)."""
         in_own_egress = np.zeros(self.table.size, dtype=np.bool_)
         row_of_group = self.egress_rows.ids_on(q)
-        everywhere = self.every_class(self.egress_rows, row_of_group)[self.egress.group_of]
+        everywhere = self.egress_rows.every(row_of_group)[self.egress.group_of]
         self.rows[:, q] = np.where(everywhere, np.rint(self.reach[:, q]).astype(np.int64), 0)
         in_own_egress[everywhere] = True
         self.sparse_egress[q] = {}
@@ -100,35 +101,6 @@ class ClusterAnalysis:
             if row is not None and row.size and members.size:
                 in_own_egress[members] = self.set_sources(k, members, q)
         self.self_allowed[:, q] = in_own_egress & in_own_ingress
-
-    def _compute_reach(self, q: int) -> BoolVector:
-        """T on port class q (one pass over the members of the distinct ingress rows
-        in use); returns which classes their own ingress row contains."""
-        size, w = self.table.size, self.table.weights
-        row_of_class = self.ingress_rows.ids_on(q)[self.ingress.group_of]
-        totals = np.bincount(row_of_class, weights=w)
-        used = np.flatnonzero(totals).tolist()
-        rows = [self.ingress_rows.row_by_id(u) for u in used]
-        sparse = [(u, row) for u, row in zip(used, rows, strict=True) if row is not None]
-        lengths = np.array([row.size for _, row in sparse], dtype=np.int64)
-        row_ids = np.repeat(np.array([u for u, _ in sparse], dtype=np.int64), lengths)
-        classes = (
-            np.concatenate([row for _, row in sparse]) if sparse else np.zeros(0, dtype=np.int64)
-        )
-        everywhere = self.every_class(self.ingress_rows, row_of_class)
-        self.reach[:, q] = np.bincount(classes, weights=totals[row_ids], minlength=size) + float(
-            w[everywhere].sum()
-        )
-        in_own_ingress = everywhere.copy()
-        in_own_ingress[classes[row_of_class[classes] == row_ids]] = True
-        return in_own_ingress
-
-    @staticmethod
-    def every_class(book: RowBook, row_ids: IntVector) -> BoolVector:
-        """Which of the given row ids are rows of every class (None)."""
-        distinct = np.unique(row_ids).tolist()
-        every = [r for r in distinct if book.row_by_id(r) is None]
-        return np.isin(row_ids, every)
 
     def set_sources(self, k: int, members: IntVector, q: int) -> BoolVector:
         """Set R for the members of egress group k; return which of them their own
