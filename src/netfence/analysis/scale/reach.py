@@ -21,6 +21,8 @@ import numpy.typing as npt
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.rowbook import RowBook
+from netfence.analysis.scale.runs import Runs, spread_runs
+from netfence.analysis.scale.runs import contains as runs_contain
 
 FloatVector = npt.NDArray[np.float64]
 
@@ -64,25 +66,17 @@ def reach_all(book: RowBook, group_of: IntVector, weights: IntVector) -> Reach:
 
 def spread(book: RowBook, amounts: npt.NDArray[Any], size: int) -> FloatVector:
     """Σ_u amounts[u] · [s ∈ row u] for every class s (rows of every class included)."""
-    out = np.zeros(size, dtype=np.float64)
-    sparse: list[IntVector] = []
+    parts: list[Runs] = []
     weights: list[float] = []
     everywhere = 0.0
     for u in np.flatnonzero(amounts).tolist():
-        row = book.row_by_id(u)
-        if row is None:
+        runs = book.runs_by_id(u)
+        if runs is None:
             everywhere += float(amounts[u])
-        elif row.size:
-            sparse.append(row)
+        elif runs.count:
+            parts.append(runs)
             weights.append(float(amounts[u]))
-    if sparse:
-        lengths = np.array([row.size for row in sparse], dtype=np.int64)
-        out += np.bincount(
-            np.concatenate(sparse),
-            weights=np.repeat(np.array(weights, dtype=np.float64), lengths),
-            minlength=size,
-        )
-    return out + everywhere
+    return spread_runs(parts, weights, size) + everywhere
 
 
 def contains(book: RowBook, row_ids: IntVector, classes: IntVector) -> BoolVector:
@@ -96,13 +90,8 @@ def contains(book: RowBook, row_ids: IntVector, classes: IntVector) -> BoolVecto
     ends = np.r_[starts[1:], sorted_ids.size]
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         at = order[start:end]
-        row = book.row_by_id(int(sorted_ids[start]))
-        if row is None:
-            out[at] = True
-        elif row.size:
-            wanted = classes[at]
-            found = np.minimum(np.searchsorted(row, wanted), row.size - 1)
-            out[at] = row[found] == wanted
+        runs = book.runs_by_id(int(sorted_ids[start]))
+        out[at] = True if runs is None else runs_contain(runs, classes[at])
     return out
 
 

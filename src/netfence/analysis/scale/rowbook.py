@@ -20,7 +20,8 @@ import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables
-from netfence.analysis.scale.selectors import distinct, union
+from netfence.analysis.scale.runs import Runs, members, runs_of, union_runs
+from netfence.analysis.scale.selectors import distinct
 
 Row = IntVector | None  # None: every class
 Signature = tuple[Any, ...]
@@ -41,7 +42,9 @@ class RowBook:
         self.port_classes = port_classes
         self._ids: dict[Signature, int] = {ALL: ALL_ID}
         self._signatures: list[Signature] = [ALL]
-        self._rows: dict[int, Row] = {ALL_ID: None}
+        self._runs: dict[int, Runs | None] = {ALL_ID: None}
+        self._rows: dict[int, Row] = {ALL_ID: None}  # as arrays, when asked for
+        self._peer_runs: dict[tuple[int, int], Runs] = {}
         self._by_policy: dict[int, set[Signature]] = {}
         self._named: dict[tuple[int, int, int], frozenset[int]] = {}
         self._first = _first_members(tables.group_of, len(tables.groups))
@@ -52,7 +55,9 @@ class RowBook:
         for signature in self._by_policy.pop(policy, set()):
             stale_id = self._ids.pop(signature, None)
             if stale_id is not None:
+                self._runs.pop(stale_id, None)
                 self._rows.pop(stale_id, None)
+        self._peer_runs = {k: v for k, v in self._peer_runs.items() if k[0] != policy}
         self._named = {
             k: v for k, v in self._named.items() if k[1] != policy and k[0] not in groups
         }
@@ -80,7 +85,7 @@ class RowBook:
     def every(self, row_ids: IntVector) -> BoolVector:
         """Which of the given row ids are rows of every class (None)."""
         ids = distinct(row_ids).tolist()
-        return np.isin(row_ids, [r for r in ids if self.row_by_id(r) is None])
+        return np.isin(row_ids, [r for r in ids if self.runs_by_id(r) is None])
 
     def ids(self, group: int) -> IntVector:
         """The row id of ``group`` on every port class."""
@@ -91,10 +96,19 @@ class RowBook:
         return ids
 
     def row_by_id(self, row_id: int) -> Row:
+        """A row as a sorted array of classes (None: every class)."""
         if row_id in self._rows:
             return self._rows[row_id]
-        row = self._rows[row_id] = self._build(self._signatures[row_id])
+        runs = self.runs_by_id(row_id)
+        row = self._rows[row_id] = None if runs is None else members(runs)
         return row
+
+    def runs_by_id(self, row_id: int) -> Runs | None:
+        """A row as runs of classes (None: every class)."""
+        if row_id in self._runs:
+            return self._runs[row_id]
+        runs = self._runs[row_id] = self._build(self._signatures[row_id])
+        return runs
 
     def _refresh(self) -> None:
         self._grow()
@@ -152,22 +166,25 @@ class RowBook:
                         active[q].append((p, r))
         return [tuple(items) for items in active]
 
-    def _build(self, signature: Signature) -> Row:
+    def _build(self, signature: Signature) -> Runs | None:
         """The union of the peers of the signature's rules (None: every class)."""
-        parts: list[IntVector] = []
+        parts: list[Runs] = []
         for item in signature:
             peers = self.tables.rules[item[0]][item[1]].peers
             if len(item) == 2:
                 if peers is None:
                     return None
-                parts.append(peers)
+                found = self._peer_runs.get((item[0], item[1]))
+                if found is None:
+                    found = self._peer_runs[(item[0], item[1])] = runs_of(peers)
+                parts.append(found)
             else:  # a named port on the peer: only where it resolves into q
                 resolved = self.tables.named_class[item[2]]
                 if peers is None:
-                    parts.append(np.flatnonzero(resolved == item[3]).astype(np.int64))
+                    parts.append(runs_of(np.flatnonzero(resolved == item[3]).astype(np.int64)))
                 else:
-                    parts.append(peers[resolved[peers] == item[3]])
-        return union(parts)
+                    parts.append(runs_of(peers[resolved[peers] == item[3]]))
+        return union_runs(parts)
 
     def dense(self, row: Row) -> BoolVector:
         vector = (

@@ -24,6 +24,7 @@ from netfence.analysis.scale.ports import PortClass, PortPartition, partition, s
 from netfence.analysis.scale.reach import reach_all
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
+from netfence.analysis.scale.runs import contains as runs_contain
 from netfence.analysis.scale.selectors import SelectorIndex
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.model.cluster import Cluster
@@ -126,11 +127,11 @@ class ClusterAnalysis:
             return out
         weights = np.bincount(self.ingress.group_of[row], weights=self.table.weights[row])
         for m in np.flatnonzero(weights).tolist():
-            allowed = self.ingress_rows.row(m, q)
+            allowed = self.ingress_rows.runs_by_id(int(self.ingress_rows.ids(m)[q]))
             hits = (
                 np.ones(sources.size, dtype=np.bool_)
                 if allowed is None
-                else np.isin(sources, allowed)
+                else runs_contain(allowed, sources)
             )
             out += int(weights[m]) * hits
         return out
