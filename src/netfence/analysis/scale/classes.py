@@ -85,28 +85,54 @@ def _in_network(addresses: npt.NDArray[np.uint32], network: object) -> npt.NDArr
 
 
 def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
-    index: dict[ClassKey, int] = {}
-    keys: list[ClassKey] = []
+    """Classes numbered namespace by namespace (in order of first appearance
+    within each), so that a whole namespace is a run of consecutive classes."""
+    pods = cluster.pods
+    membership = block_membership(pods, blocks)
+    index: dict[tuple[object, ...], int] = {}
+    first: list[int] = []  # per class: the index of its first pod
     members: list[list[Pod]] = []
-    membership = block_membership(cluster.pods, blocks)
-    signatures = [tuple(row) for row in membership.tolist()]
-    for pod, signature in zip(cluster.pods, signatures, strict=True):
-        key = ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, signature)
+    port_tokens: dict[int, int] = {}  # id(ports tuple) -> token: one hash per tuple object
+    port_ids: dict[tuple[ContainerPort, ...], int] = {}
+    for i, (pod, signature) in enumerate(zip(pods, _block_signatures(membership), strict=True)):
+        ports = pod.ports
+        token = port_tokens.get(id(ports))
+        if token is None:
+            token = port_tokens[id(ports)] = port_ids.setdefault(ports, len(port_ids))
+        key = (pod.namespace, pod.labels, token, pod.host_network, signature)
         found = index.get(key)
         if found is None:
-            found = index[key] = len(keys)
-            keys.append(key)
+            found = index[key] = len(first)
+            first.append(i)
             members.append([])
         members[found].append(pod)
-    return _table(keys, members, list(blocks))
+    order = sorted(range(len(first)), key=lambda c: pods[first[c]].namespace)
+    rows = membership[[first[c] for c in order]]
+    keys: list[ClassKey] = []
+    for c, blocks_in in zip(order, map(tuple, rows.tolist()), strict=True):
+        pod = pods[first[c]]
+        keys.append(ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, blocks_in))
+    return _table(keys, [members[c] for c in order], list(blocks), rows.T.copy())
 
 
-def _table(keys: list[ClassKey], members: list[list[Pod]], blocks: list[IPBlock]) -> ClassTable:
+def _block_signatures(membership: npt.NDArray[np.bool_]) -> list[object]:
+    """Per pod, a hashable value that is equal for equal rows of block memberships."""
+    packed = np.packbits(membership, axis=1)
+    if packed.shape[1] <= 8:
+        widened = np.zeros((packed.shape[0], 8), dtype=np.uint8)
+        widened[:, : packed.shape[1]] = packed
+        return list(widened.view(np.uint64).reshape(-1).tolist())
+    return [row.tobytes() for row in packed]
+
+
+def _table(
+    keys: list[ClassKey],
+    members: list[list[Pod]],
+    blocks: list[IPBlock],
+    block_members: npt.NDArray[np.bool_],
+) -> ClassTable:
     namespaces = sorted({k.namespace for k in keys})
     ns_index = {ns: i for i, ns in enumerate(namespaces)}
-    block_members = np.zeros((len(blocks), len(keys)), dtype=np.bool_)
-    for c, key in enumerate(keys):
-        block_members[:, c] = key.blocks
     port_index: dict[tuple[ContainerPort, ...], int] = {}
     port_set_ids = np.array(
         [port_index.setdefault(k.ports, len(port_index)) for k in keys], dtype=np.int64
