@@ -112,7 +112,8 @@ def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
     for c, blocks_in in zip(order, map(tuple, rows.tolist()), strict=True):
         pod = pods[first[c]]
         keys.append(ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, blocks_in))
-    return _table(keys, [members[c] for c in order], list(blocks), rows.T.copy())
+    ports_of = [port_tokens[id(pods[first[c]].ports)] for c in order]
+    return _table(keys, [members[c] for c in order], list(blocks), rows.T.copy(), ports_of)
 
 
 def _block_signatures(membership: npt.NDArray[np.bool_]) -> list[object]:
@@ -130,13 +131,18 @@ def _table(
     members: list[list[Pod]],
     blocks: list[IPBlock],
     block_members: npt.NDArray[np.bool_],
+    port_tokens: list[int],
 ) -> ClassTable:
+    """``port_tokens``: per class, a number equal for equal declared-port lists."""
     namespaces = sorted({k.namespace for k in keys})
     ns_index = {ns: i for i, ns in enumerate(namespaces)}
-    port_index: dict[tuple[ContainerPort, ...], int] = {}
-    port_set_ids = np.array(
-        [port_index.setdefault(k.ports, len(port_index)) for k in keys], dtype=np.int64
-    )
+    renumber: dict[int, int] = {}
+    port_sets: list[tuple[ContainerPort, ...]] = []
+    for key, token in zip(keys, port_tokens, strict=True):
+        if token not in renumber:
+            renumber[token] = len(port_sets)
+            port_sets.append(key.ports)
+    port_set_ids = np.array([renumber[t] for t in port_tokens], dtype=np.int64)
     return ClassTable(
         keys=keys,
         members=members,
@@ -146,6 +152,6 @@ def _table(
         host_network=np.array([k.host_network for k in keys], dtype=np.bool_),
         blocks=blocks,
         block_members=block_members,
-        port_sets=list(port_index),
+        port_sets=port_sets,
         port_set_ids=port_set_ids,
     )
