@@ -99,7 +99,7 @@ class IncrementalAnalysis:
                 UpdateMode.FULL, time.perf_counter() - start, self.analysis.table.size, reason
             )
         a = self.analysis
-        a.compiled = CompiledPolicySet(tuple(self.policies.values()))
+        a.set_policies(tuple(self.policies.values()))  # compiled into a set when asked
         egress = self._commit(
             a.egress, a.egress_rows, key, compiled, self._plan(a.egress, key, compiled)
         )
@@ -237,26 +237,27 @@ class IncrementalAnalysis:
         old_rows: dict[tuple[int, int], Row],
     ) -> None:
         a = self.analysis
+        changed = egress.affected  # classes whose R may follow T
         if ingress.affected.size:
-            self._move_reach(q, ingress, old_rows)
-            not_isolated = a.egress_members[NOT_ISOLATED]
-            a.rows[not_isolated, q] = np.rint(a.reach[not_isolated, q]).astype(np.int64)
+            changed = np.concatenate([changed, self._move_reach(q, ingress, old_rows)])
+        free = changed[a.egress.group_of[changed] == NOT_ISOLATED]  # R = T
+        a.rows[free, q] = np.rint(a.reach[free, q]).astype(np.int64)
         redo: set[int] = set(np.unique(a.egress.group_of[egress.affected]).tolist())
         redo.update(np.unique(egress.old_groups).tolist())
         if ingress.affected.size:
-            for k, row in a.sparse_egress[q].items():
-                if np.intersect1d(row, ingress.affected, assume_unique=True).size:
-                    redo.add(k)
+            redo.update(_groups_meeting(a.sparse_egress[q], ingress.affected, a.table.size))
             row_of_group = a.egress_rows.ids_on(q)
             everywhere = a.egress_rows.every(row_of_group)  # R = T again
             redo.update(np.flatnonzero(everywhere).tolist())
+        redo.discard(NOT_ISOLATED)  # its members whose T or group changed are set above
         for k in redo:
             a.set_sources(k, a.egress_members[k], q)
 
     def _move_reach(
         self, q: int, ingress: _DirectionChange, old_rows: dict[tuple[int, int], Row]
-    ) -> None:
-        """T[s] += Σ_{d ∈ A} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)])."""
+    ) -> IntVector:
+        """T[s] += Σ_{d ∈ A} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)]); the classes whose
+        T changed (or may have)."""
         a = self.analysis
         size, w = a.table.size, a.table.weights
         moves: dict[tuple[int, int], _Move] = {}
@@ -265,10 +266,15 @@ class IncrementalAnalysis:
             new_row = a.ingress_rows.row(int(a.ingress.group_of[d]), q)
             move = moves.setdefault((id(old_row), id(new_row)), _Move(old_row, new_row))
             move.weight += int(w[d])
+        touched: list[IntVector] = [np.zeros(0, dtype=np.int64)]
         for move in moves.values():
             old, new = row_members(move.old, size), row_members(move.new, size)
-            a.reach[np.setdiff1d(new, old, assume_unique=True), q] += move.weight
-            a.reach[np.setdiff1d(old, new, assume_unique=True), q] -= move.weight
+            gained = np.setdiff1d(new, old, assume_unique=True)
+            lost = np.setdiff1d(old, new, assume_unique=True)
+            a.reach[gained, q] += move.weight
+            a.reach[lost, q] -= move.weight
+            touched += [gained, lost]
+        return np.concatenate(touched)
 
     def _update_self(self, q: int, classes: IntVector) -> None:
         a = self.analysis
@@ -276,3 +282,18 @@ class IncrementalAnalysis:
             e = a.egress_rows.row(int(a.egress.group_of[c]), q)
             i = a.ingress_rows.row(int(a.ingress.group_of[c]), q)
             a.self_allowed[c, q] = row_contains(e, c) and row_contains(i, c)
+
+
+def _groups_meeting(rows: dict[int, IntVector], classes: IntVector, size: int) -> list[int]:
+    """The groups (keys) whose row contains one of ``classes``."""
+    if not rows:
+        return []
+    hit = np.zeros(size, dtype=np.bool_)
+    hit[classes] = True
+    groups = list(rows)
+    lengths = np.array([rows[k].size for k in groups], dtype=np.int64)
+    owner = np.repeat(np.arange(len(groups), dtype=np.int64), lengths)
+    met = np.bincount(
+        owner, weights=hit[np.concatenate(list(rows.values()))], minlength=len(groups)
+    )
+    return [groups[i] for i in np.flatnonzero(met).tolist()]

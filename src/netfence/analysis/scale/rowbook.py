@@ -21,7 +21,6 @@ import numpy as np
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables
 from netfence.analysis.scale.runs import Runs, members, runs_of, union_runs
-from netfence.analysis.scale.selectors import distinct
 
 Row = IntVector | None  # None: every class
 Signature = tuple[Any, ...]
@@ -44,9 +43,13 @@ class RowBook:
         self._signatures: list[Signature] = [ALL]
         self._runs: dict[int, Runs | None] = {ALL_ID: None}
         self._rows: dict[int, Row] = {ALL_ID: None}  # as arrays, when asked for
-        self._peer_runs: dict[tuple[int, int], Runs] = {}
+        self._peer_runs: dict[int, dict[int, Runs]] = {}  # policy -> rule -> runs
         self._by_policy: dict[int, set[Signature]] = {}
         self._named: dict[tuple[int, int, int], frozenset[int]] = {}
+        self._named_of_policy: dict[int, set[tuple[int, int, int]]] = {}
+        self._every = np.ones(1, dtype=np.bool_)  # per row id: is it the row of every class?
+        self._groups_with: dict[int, set[int]] = {}  # policy -> groups it is in
+        self._indexed = 0  # groups indexed in _groups_with
         self._first = _first_members(tables.group_of, len(tables.groups))
         self._table = np.full((len(tables.groups), port_classes), _STALE, dtype=np.int64)
 
@@ -57,15 +60,16 @@ class RowBook:
             if stale_id is not None:
                 self._runs.pop(stale_id, None)
                 self._rows.pop(stale_id, None)
-        self._peer_runs = {k: v for k, v in self._peer_runs.items() if k[0] != policy}
-        self._named = {
-            k: v for k, v in self._named.items() if k[1] != policy and k[0] not in groups
-        }
+        self._peer_runs.pop(policy, None)
+        for key in self._named_of_policy.pop(policy, set()):
+            self._named.pop(key, None)
+        for key in [k for k in self._named if k[0] in groups]:
+            del self._named[key]
         count = len(self.tables.groups)
         self._first.extend([-1] * (count - len(self._first)))
         for g in groups:
             self._first[g] = -1
-        stale = {g for g, chosen in enumerate(self.tables.groups) if policy in chosen} | groups
+        stale = self._groups_of(policy) | groups
         self._grow()
         self._table[sorted(stale)] = _STALE
 
@@ -84,8 +88,8 @@ class RowBook:
 
     def every(self, row_ids: IntVector) -> BoolVector:
         """Which of the given row ids are rows of every class (None)."""
-        ids = distinct(row_ids).tolist()
-        return np.isin(row_ids, [r for r in ids if self.runs_by_id(r) is None])
+        every: BoolVector = self._every[row_ids]
+        return every
 
     def ids(self, group: int) -> IntVector:
         """The row id of ``group`` on every port class."""
@@ -116,6 +120,15 @@ class RowBook:
             for g in np.flatnonzero(self._table[:, 0] == _STALE).tolist():
                 self.ids(g)
 
+    def _groups_of(self, policy: int) -> set[int]:
+        """The groups whose policies include ``policy`` (groups are only ever added)."""
+        groups = self.tables.groups
+        for g in range(self._indexed, len(groups)):
+            for p in groups[g]:
+                self._groups_with.setdefault(p, set()).add(g)
+        self._indexed = len(groups)
+        return self._groups_with.get(policy, set())
+
     def _grow(self) -> None:
         missing = len(self.tables.groups) - self._table.shape[0]
         if missing > 0:
@@ -129,6 +142,12 @@ class RowBook:
             self._signatures.append(signature)
             for item in signature:
                 self._by_policy.setdefault(item[0], set()).add(signature)
+            if found >= self._every.size:
+                self._every = np.concatenate([self._every, np.zeros_like(self._every)])
+            rules = self.tables.rules
+            self._every[found] = any(
+                len(i) == 2 and rules[i[0]][i[1]].peers is None for i in signature
+            )
         return found
 
     # --- rows -------------------------------------------------------------------------------
@@ -174,9 +193,10 @@ class RowBook:
             if len(item) == 2:
                 if peers is None:
                     return None
-                found = self._peer_runs.get((item[0], item[1]))
+                of_policy = self._peer_runs.setdefault(item[0], {})
+                found = of_policy.get(item[1])
                 if found is None:
-                    found = self._peer_runs[(item[0], item[1])] = runs_of(peers)
+                    found = of_policy[item[1]] = runs_of(peers)
                 parts.append(found)
             else:  # a named port on the peer: only where it resolves into q
                 resolved = self.tables.named_class[item[2]]
@@ -211,6 +231,7 @@ class RowBook:
             specs = self.tables.rules[p][r].named
             found = frozenset(int(self.tables.named_class[s][first]) for s in specs)
             self._named[key] = found
+            self._named_of_policy.setdefault(p, set()).add(key)
         return found
 
 

@@ -14,6 +14,9 @@ ingress rows, R one pass over the isolated sources' egress rows.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +29,7 @@ from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
 from netfence.analysis.scale.runs import contains as runs_contain
 from netfence.analysis.scale.selectors import SelectorIndex
-from netfence.compile.compiled import CompiledPolicySet
+from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet
 from netfence.model.cluster import Cluster
 from netfence.model.policy import Direction, IPBlock
 
@@ -57,8 +60,13 @@ class ClusterAnalysis:
     """Compiled, vectorized analysis of one cluster and its policies."""
 
     def __init__(self, cluster: Cluster, compiled: CompiledPolicySet) -> None:
+        with without_cyclic_gc():
+            self._build(cluster, compiled)
+
+    def _build(self, cluster: Cluster, compiled: CompiledPolicySet) -> None:
         self.cluster = cluster
-        self.compiled = compiled
+        self._compiled: CompiledPolicySet | None = compiled
+        self._policies: tuple[CompiledPolicy, ...] = compiled.policies
         self.table: ClassTable = build_classes(cluster, policy_blocks(compiled))
         self.index = SelectorIndex(self.table, {ns.name: ns.labels for ns in cluster.namespaces})
         self.ports: PortPartition = port_partition(compiled, self.table)
@@ -81,6 +89,18 @@ class ClusterAnalysis:
         self.egress_members = members_of_groups(self.egress.group_of, len(self.egress.groups))
         for q in range(count):
             self._compute(q, reach.in_own[:, q])
+
+    @property
+    def compiled(self) -> CompiledPolicySet:
+        """The policy set analysed (after updates: the updated one)."""
+        if self._compiled is None:
+            self._compiled = CompiledPolicySet(self._policies)
+        return self._compiled
+
+    def set_policies(self, policies: tuple[CompiledPolicy, ...]) -> None:
+        """The policies after an update (their set is compiled only when asked for:
+        indexing 50k policies on every update would cost more than the update)."""
+        self._policies, self._compiled = policies, None
 
     def unique_rows(self, book: RowBook, group_of: IntVector, q: int) -> UniqueRows:
         """The distinct rows of a direction's classes on port class q, and each
@@ -170,6 +190,19 @@ class ClusterAnalysis:
                 for q, pc in enumerate(self.ports.classes)
             ),
         )
+
+
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """The analysis makes no reference cycles; the collector would only walk the
+    millions of objects of the loaded cluster again and again (restored after)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def members_of_groups(group_of: IntVector, groups: int) -> list[IntVector]:
