@@ -27,8 +27,9 @@ from netfence.analysis.scale.ports import PortClass, PortPartition, partition, s
 from netfence.analysis.scale.reach import reach_all
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
+from netfence.analysis.scale.runs import NO_RUNS
 from netfence.analysis.scale.runs import contains as runs_contain
-from netfence.analysis.scale.selectors import SelectorIndex
+from netfence.analysis.scale.selectors import SelectorIndex, distinct
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet
 from netfence.model.cluster import Cluster
 from netfence.model.policy import Direction, IPBlock
@@ -116,10 +117,15 @@ class ClusterAnalysis:
         self.rows[:, q] = np.where(everywhere, np.rint(self.reach[:, q]).astype(np.int64), 0)
         in_own_egress[everywhere] = True
         self.sparse_egress[q] = {}
-        for k, row_id in enumerate(row_of_group.tolist()):
-            row = self.egress_rows.row_by_id(row_id)
+        book = self.egress_rows
+        nonempty = [
+            r for r in distinct(row_of_group).tolist() if (book.runs_by_id(r) or NO_RUNS).count
+        ]
+        chosen = np.zeros(int(row_of_group.max(initial=0)) + 1, dtype=np.bool_)
+        chosen[nonempty] = True
+        for k in np.flatnonzero(chosen[row_of_group]).tolist():
             members = self.egress_members[k]
-            if row is not None and row.size and members.size:
+            if members.size:
                 in_own_egress[members] = self.set_sources(k, members, q)
         self.self_allowed[:, q] = in_own_egress & in_own_ingress
 
