@@ -36,7 +36,7 @@ from netfence.analysis.scale.rules import (
     rule_vectors,
 )
 from netfence.analysis.scale.selectors import EMPTY
-from netfence.analysis.scale.summary import ClusterAnalysis, policy_blocks
+from netfence.analysis.scale.summary import ClusterAnalysis, policy_blocks, without_cyclic_gc
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, compile_policy
 from netfence.model.policy import NetworkPolicy
 
@@ -86,6 +86,10 @@ class IncrementalAnalysis:
         return self._change(f"{namespace}/{name}", None)
 
     def _change(self, key: str, policy: NetworkPolicy | None) -> UpdateReport:
+        with without_cyclic_gc():  # a full collection walks the whole cluster: 0.3 s at 100k
+            return self._change_now(key, policy)
+
+    def _change_now(self, key: str, policy: NetworkPolicy | None) -> UpdateReport:
         start = time.perf_counter()
         compiled = compile_policy(policy) if policy is not None else None
         if compiled is None:
