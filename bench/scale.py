@@ -198,21 +198,25 @@ class Process:
     wall_s: float
     peak_gb: float
     out: str
+    status: int  # exit code; negative: killed by that signal
+    err_tail: str  # the end of stderr (diagnostics repeated by the thousand cut)
 
 
 def measure(argv: list[str]) -> Process:
-    """Run one whole process; its own CPU time, wall time and peak RSS."""
+    """Run one whole process; its own CPU time, wall time, peak RSS and exit code."""
     with tempfile.TemporaryFile() as sink, tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=sink, stderr=errors)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            errors.seek(0)
-            raise RuntimeError(f"{' '.join(argv)}: {errors.read()[-2000:].decode()}")
         sink.seek(0)
         out = sink.read().decode()
-    return Process(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 2**20, out)
+        errors.seek(0)
+        err_lines = errors.read().decode(errors="replace").splitlines()
+    code = os.waitstatus_to_exitcode(status)
+    tail = "\n".join(err_lines[-5:])
+    cpu = usage.ru_utime + usage.ru_stime
+    return Process(cpu, wall, usage.ru_maxrss / 2**20, out, code, tail)
 
 
 def summary_argv(path: Path, raised: bool) -> list[str]:
@@ -234,12 +238,14 @@ def end_to_end(
         if yaml_path is not None:
             runs["e2e_yaml"].append(measure(summary_argv(yaml_path, raised)))
     out: dict[str, Any] = {"e2e_repeat": repeat, "e2e_raised_limits": raised}
+    failed = [p for p in runs["e2e_json"] + runs["e2e_yaml"] if p.status != 0]
+    out["e2e_failures"] = [f"exit {p.status}: {p.err_tail}" for p in failed]
     for name, measured in runs.items():
         if measured:
             out[f"{name}_cpu"] = statistics.median(p.cpu_s for p in measured)
             out[f"{name}_wall"] = statistics.median(p.wall_s for p in measured)
             out[f"{name}_peak_gb"] = max(p.peak_gb for p in measured)
-    answers = {_without_sources(p.out) for p in runs["e2e_json"] + runs["e2e_yaml"]}
+    answers = {_without_sources(p.out) for p in runs["e2e_json"] + runs["e2e_yaml"] if p.out}
     out["e2e_same_answer"] = len(answers) == 1
     return out
 
@@ -326,6 +332,8 @@ def _nca(path: Path, timeout: float, repeat: int) -> dict[str, Any]:
 
     stripped = nca.strip_owner_references(path, path.with_name(path.stem + "-no-owners.json"))
     ours = [measure(summary_argv(stripped, False)) for _ in range(repeat)]
+    if any(p.status != 0 for p in ours):
+        raise RuntimeError(f"netfence failed on {stripped}: {ours[0].err_tail}")
     wall = statistics.median(p.wall_s for p in ours)
     cpu = statistics.median(p.cpu_s for p in ours)
     out: dict[str, Any] = {"netfence_wall_s": wall, "netfence_cpu_s": cpu}
@@ -381,6 +389,7 @@ def _e2e_lines(row: dict[str, Any]) -> list[str]:
                 f"{raised}"
             )
     lines.append(f"  same answer        {row['e2e_same_answer']} (every process, JSON and YAML)")
+    lines += [f"  FAILED: {failure}" for failure in row["e2e_failures"]]
     return lines
 
 
