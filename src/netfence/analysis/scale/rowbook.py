@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
+from netfence.analysis.scale.ports import NamedSpec
 from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables
-from netfence.analysis.scale.runs import Runs, members, runs_of, union_runs
+from netfence.analysis.scale.runs import NO_RUNS, Runs, members, runs_of, union_runs
 
 Row = IntVector | None  # None: every class
 Signature = tuple[Any, ...]
@@ -44,6 +45,7 @@ class RowBook:
         self._runs: dict[int, Runs | None] = {ALL_ID: None}
         self._rows: dict[int, Row] = {ALL_ID: None}  # as arrays, when asked for
         self._peer_runs: dict[int, dict[int, Runs]] = {}  # policy -> rule -> runs
+        self._named_split: dict[int, dict[tuple[int, NamedSpec], dict[int, Runs]]] = {}
         self._by_policy: dict[int, set[Signature]] = {}
         self._named: dict[tuple[int, int, int], frozenset[int]] = {}
         self._named_of_policy: dict[int, set[tuple[int, int, int]]] = {}
@@ -61,6 +63,7 @@ class RowBook:
                 self._runs.pop(stale_id, None)
                 self._rows.pop(stale_id, None)
         self._peer_runs.pop(policy, None)
+        self._named_split.pop(policy, None)
         for key in self._named_of_policy.pop(policy, set()):
             self._named.pop(key, None)
         for key in [k for k in self._named if k[0] in groups]:
@@ -199,12 +202,31 @@ class RowBook:
                     found = of_policy[item[1]] = runs_of(peers)
                 parts.append(found)
             else:  # a named port on the peer: only where it resolves into q
-                resolved = self.tables.named_class[item[2]]
-                if peers is None:
-                    parts.append(runs_of(np.flatnonzero(resolved == item[3]).astype(np.int64)))
-                else:
-                    parts.append(runs_of(peers[resolved[peers] == item[3]]))
+                parts.append(self._resolving(item[0], item[1], item[2]).get(item[3], NO_RUNS))
         return union_runs(parts)
+
+    def _resolving(self, p: int, r: int, spec: NamedSpec) -> dict[int, Runs]:
+        """A rule's peers split by the port class its named port resolves to on
+        them (once per rule and name, not once per port class)."""
+        key = (r, spec)
+        of_policy = self._named_split.setdefault(p, {})
+        found = of_policy.get(key)
+        if found is None:
+            peers = self.tables.rules[p][r].peers
+            classes = np.arange(self.size, dtype=np.int64) if peers is None else peers
+            if classes.size == 0:
+                found = of_policy[key] = {}
+                return found
+            resolved = self.tables.named_class[spec][classes]
+            order = np.argsort(resolved, kind="stable")
+            values, starts = np.unique(resolved[order], return_index=True)
+            ends = np.r_[starts[1:], order.size]
+            found = of_policy[key] = {
+                int(v): runs_of(classes[np.sort(order[a:b])])
+                for v, a, b in zip(values.tolist(), starts.tolist(), ends.tolist(), strict=True)
+                if v >= 0
+            }
+        return found
 
     def dense(self, row: Row) -> BoolVector:
         vector = (

@@ -144,7 +144,7 @@ class ClusterAnalysis:
         else:
             self.sparse_egress[q].pop(k, None)
         self.rows[members, q] = self.through(row, members, q)
-        return np.isin(members, row)
+        return sorted_contains(row, members)
 
     def through(self, row: IntVector, sources: IntVector, q: int) -> IntVector:
         """For each source: Σ_{d ∈ row} w_d [source ∈ ingress row of d] on q."""
@@ -196,6 +196,15 @@ class ClusterAnalysis:
                 for q, pc in enumerate(self.ports.classes)
             ),
         )
+
+
+def sorted_contains(row: IntVector, classes: IntVector) -> BoolVector:
+    """For each class: is it in the sorted array ``row``?"""
+    if row.size == 0:
+        return np.zeros(classes.size, dtype=np.bool_)
+    at = np.minimum(np.searchsorted(row, classes), row.size - 1)
+    found: BoolVector = row[at] == classes
+    return found
 
 
 @contextmanager
