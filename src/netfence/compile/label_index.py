@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from netfence.model.labels import LabelSelector, Operator, Requirement
 
 _NONE: frozenset[int] = frozenset()
+IntSet = set[int] | frozenset[int]
 
 
 def has_positive(selector: LabelSelector) -> bool:
@@ -36,8 +37,8 @@ class LabelIndex:
             for key, value in label_sets[i].items():
                 postings.setdefault((key, value), set()).add(i)
                 keys.setdefault(key, set()).add(i)
-        self._postings = {pair: frozenset(s) for pair, s in postings.items()}
-        self._keys = {key: frozenset(s) for key, s in keys.items()}
+        self._postings = postings  # never handed out: results are new frozensets
+        self._keys = keys
         self._cache: dict[LabelSelector, frozenset[int]] = {}
 
     @property
@@ -53,13 +54,16 @@ class LabelIndex:
         return found
 
     def _evaluate(self, selector: LabelSelector) -> frozenset[int]:
-        positive = [self._postings.get(pair, _NONE) for pair in selector.match_labels.items_]
-        negative: list[frozenset[int]] = []
+        positive: list[IntSet] = [
+            self._postings.get(pair, _NONE) for pair in selector.match_labels.items_
+        ]
+        negative: list[IntSet] = []
         for req in selector.match_expressions:
             if req.operator in (Operator.IN, Operator.EXISTS):
                 positive.append(self._matching(req))
             else:
                 negative.append(self._matching(req))
+        result: IntSet
         if not positive:
             result = self._universe
         else:
@@ -69,9 +73,9 @@ class LabelIndex:
                 result = result & other  # iterates over the smaller set
         for excluded in negative:
             result = result - excluded  # iterates over ``result`` when it is the smaller
-        return result
+        return result if isinstance(result, frozenset) else frozenset(result)
 
-    def _matching(self, req: Requirement) -> frozenset[int]:
+    def _matching(self, req: Requirement) -> IntSet:
         """The indexes carrying the requirement's key (Exists, DoesNotExist) or one
         of its values (In, NotIn): what it keeps, or for the negative operators,
         what it excludes."""
@@ -80,4 +84,4 @@ class LabelIndex:
         sets = [self._postings.get((req.key, value), _NONE) for value in req.values]
         if len(sets) == 1:
             return sets[0]
-        return frozenset().union(*sets)
+        return set().union(*sets)
