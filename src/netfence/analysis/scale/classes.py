@@ -61,13 +61,13 @@ class ClassTable:
 def block_membership(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> npt.NDArray[np.bool_]:
     """(pods × blocks): is each pod's IPv4 address inside each ipBlock (CIDR minus
     except)? Computed on integer addresses, all pods at once."""
-    addresses = np.zeros(len(pods), dtype=np.uint32)
-    has_ip = np.zeros(len(pods), dtype=np.bool_)
-    for i, pod in enumerate(pods):
-        ip = pod.ip_of_version(ANALYSIS_IP_VERSION)
-        if ip is not None:
-            addresses[i], has_ip[i] = int(ip), True
     out = np.zeros((len(pods), len(blocks)), dtype=np.bool_)
+    if not blocks:
+        return out
+    ips = (pod.ip_of_version(ANALYSIS_IP_VERSION) for pod in pods)
+    values = np.fromiter((-1 if ip is None else int(ip) for ip in ips), np.int64, len(pods))
+    has_ip = values >= 0
+    addresses = np.where(has_ip, values, 0).astype(np.uint32)
     for b, block in enumerate(blocks):
         if block.cidr.version != ANALYSIS_IP_VERSION:
             continue
