@@ -17,8 +17,8 @@ RSS, interleaved --e2e-repeat times with the in-run baseline: a process that
 only runs `json.load` on the same file (the decoding floor). Ratios are printed
 against it, and scaling exponents (t ~ n^k) between the sizes measured.
 
-500k pods / 50k policies (--with-500k) takes minutes and about 6 GB: its JSON
-file (512 MB) is past netfence's input limits (docs/limits.md: 128 MiB a file),
+500k pods / 50k policies (--with-500k) takes minutes and up to 8 GB: its JSON
+file (480 MB) is past netfence's input limits (docs/limits.md: 128 MiB a file),
 so the 500k processes run with those two limits raised, and say so.
 
 At --nca-sizes, network-config-analyzer's `--connectivity` runs on the same file
@@ -276,7 +276,7 @@ def data_file(data_dir: Path, size: str, fmt: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description="netfence whole-cluster benchmark")
     parser.add_argument("--sizes", default="1k,5k,20k,100k")
-    parser.add_argument("--with-500k", action="store_true", help="add 500k (minutes, ~6 GB)")
+    parser.add_argument("--with-500k", action="store_true", help="add 500k (minutes, up to ~8 GB)")
     parser.add_argument("--e2e-sizes", default="20k,100k")
     parser.add_argument("--e2e-repeat", type=int, default=3)
     parser.add_argument("--e2e-repeat-500k", type=int, default=1)
