@@ -367,6 +367,7 @@ class NcaResult:
     nca_total_s: float | None  # NCA's own "Total run time"
     phases: dict[str, float] | None  # with phases=True: load_s, connections_s, total_s
     parsed: ParsedOutput
+    cpu_s: float = 0.0  # the child's user + system CPU time
 
     @property
     def connections(self) -> Connections:
@@ -395,15 +396,22 @@ class NcaResult:
 
 
 def nca_command(
-    venv: Path, manifests: Path, output: Path, endpoints: Endpoints = "pods", phases: bool = False
+    venv: Path,
+    manifests: Path,
+    output: Path,
+    endpoints: Endpoints = "pods",
+    phases: bool = False,
+    output_format: str = "txt_no_fw_rules",
 ) -> list[str]:
-    """The NCA command line: every kind (Namespace, Pod, workload, policy) from one ``-r``."""
+    """The NCA command line: every kind (Namespace, Pod, workload, policy) from one ``-r``.
+    ``output_format``: ``txt_no_fw_rules`` (pairs, parsed here) or one of NCA's
+    minimised firewall-rule formats (``csv``, ``txt``: its full command)."""
     args = [
         "--connectivity",
         "--resource_list",
         str(manifests),
         "--output_format",
-        "txt_no_fw_rules",
+        output_format,
         "--output_endpoints",
         endpoints,
         "--file_out",
@@ -416,8 +424,9 @@ def nca_command(
 
 def _run_measured(
     command: list[str], log: Path, timeout_s: float
-) -> tuple[float, int | None, int | None, bool]:
-    """Run ``command``; return wall seconds, peak RSS bytes, exit status and timed-out."""
+) -> tuple[float, int | None, int | None, bool, float]:
+    """Run ``command``; return wall seconds, peak RSS bytes, exit status, timed-out
+    and the child's CPU seconds (user + system)."""
     with log.open("wb") as sink:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -444,7 +453,8 @@ def _run_measured(
     proc.returncode = os.waitstatus_to_exitcode(status)
     peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     timed_out = expired.is_set()
-    return wall, peak, None if timed_out else proc.returncode, timed_out
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, peak, None if timed_out else proc.returncode, timed_out, cpu
 
 
 def run_nca_connectivity(
@@ -456,17 +466,23 @@ def run_nca_connectivity(
     endpoints: Endpoints = "pods",
     phases: bool = False,
     parse: ParseMode = "full",
+    output_format: str = "txt_no_fw_rules",
 ) -> NcaResult:
-    """Run NCA's connectivity map on a manifest file or directory, measured and parsed."""
+    """Run NCA's connectivity map on a manifest file or directory, measured and parsed
+    (parsed only in the ``txt_no_fw_rules`` format: pairs)."""
     manifests = Path(manifests).resolve()
     venv = ensure_nca_venv(venv)
     out_dir = Path(tempfile.mkdtemp(prefix="nca-")) if out_dir is None else out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     output, log = out_dir / "nca-connectivity.txt", out_dir / "nca-log.txt"
     output.unlink(missing_ok=True)
-    command = nca_command(venv, manifests, output, endpoints)
-    argv = nca_command(venv, manifests, output, endpoints, phases) if phases else command
-    wall, peak, status, timed_out = _run_measured(argv, log, timeout_s)
+    command = nca_command(venv, manifests, output, endpoints, output_format=output_format)
+    argv = (
+        nca_command(venv, manifests, output, endpoints, phases, output_format)
+        if phases
+        else command
+    )
+    wall, peak, status, timed_out, cpu = _run_measured(argv, log, timeout_s)
     log_text = log.read_text(errors="replace")
     endpoints_match = _ENDPOINTS_LINE.search(log_text)
     total_match = _TOTAL_LINE.search(log_text)
@@ -475,7 +491,7 @@ def run_nca_connectivity(
         if line.startswith("NCA_PHASES "):
             phase_data = {k: float(v) for k, v in json.loads(line[len("NCA_PHASES ") :]).items()}
     parsed = ParsedOutput()
-    if output.exists() and status == 0:
+    if output.exists() and status == 0 and output_format == "txt_no_fw_rules":
         with output.open(errors="replace") as lines:
             parsed = parse_txt_no_fw_rules(lines, parse)
     return NcaResult(
@@ -491,6 +507,7 @@ def run_nca_connectivity(
         nca_total_s=float(total_match.group(1)) if total_match else None,
         phases=phase_data,
         parsed=parsed,
+        cpu_s=cpu,
     )
 
 

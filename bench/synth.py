@@ -17,9 +17,11 @@ The cluster is what ``kubectl get -o json`` shows of a busy multi-team cluster:
   ``<deployment>-<pod-template-hash>`` and carry that label; ``db`` and some
   ``cache`` components are StatefulSets (pods ``<name>-<i>``). Some apps run two
   Deployments ``<app>-v1`` and ``<app>-v2`` (labels ``version``). Every pod has a
-  unique ``status.podIP`` from its node's /24 in 10.244.0.0 (about 100 pods a node)
+  unique ``status.podIP`` from its node's /24 in 10.244.0.0 (about 100 pods a node;
+  past 307,200 pods, 3,072 nodes of up to 250)
   and named container ports (TCP, some UDP, a few SCTP).
-- A Service per component except workers (headless for StatefulSets).
+- A Service per component except workers (headless for StatefulSets), at most
+  65,000 (a /16 Service CIDR; past 200k pods later components get none).
 - NetworkPolicies in the mix of ``POLICY_MIX``, exactly ``policies`` of them.
 
 Objects of a workload share nothing: callers may mutate them.
@@ -44,8 +46,10 @@ Port = tuple[str, int, str]  # (name, containerPort, protocol)
 PODS_PER_NODE = 100
 POD_BASE = (10 << 24) | (244 << 16)  # 10.244.0.0; node n owns 10.244.0.0 + n*256 /24
 MAX_NODES = (256 - 244) * 256  # up to 10.255.255.0/24
-MAX_PODS = MAX_NODES * PODS_PER_NODE
-SERVICE_BASE = (172 << 24) | (20 << 16)  # 172.20.0.0/16 and up, as EKS (kube-dns .10)
+MAX_PODS_PER_NODE = 250  # past MAX_NODES * PODS_PER_NODE pods, nodes fill their /24 further
+MAX_PODS = MAX_NODES * MAX_PODS_PER_NODE
+SERVICE_BASE = (172 << 24) | (20 << 16)  # 172.20.0.0/16, as EKS (kube-dns .10)
+MAX_SERVICES = 65_000  # a /16 Service CIDR holds 65,534: past this, components get no Service
 KUBE_DNS_IP = "172.20.0.10"
 NODE_CIDR = "10.0.0.0/16"
 NODE_BASE = (10 << 24) | 10  # node n is 10.0.0.10 + n: its name is ip-10-0-x-y.ec2.internal
@@ -219,9 +223,10 @@ class _Synth:
         self.rng = Random(seed)
         self.pods = pods
         self.policies = policies
-        self.nodes = max(1, -(-pods // PODS_PER_NODE))
+        self.nodes = min(MAX_NODES, max(1, -(-pods // PODS_PER_NODE)))
         self.pod_index = 0
         self.service_index = 11  # 172.20.0.1-.10 reserved (.10 is kube-dns)
+        self.services = 0  # Services made (kube-dns aside)
         self.namespaces: list[Namespace] = []
         self.by_tier: dict[str, list[Component]] = {t: [] for t in TIERS}
         self.split: list[Component] = []  # two Deployments, v1 and v2
@@ -512,8 +517,9 @@ class _Synth:
             dns_ports = [("dns", 53, "UDP", 53), ("dns-tcp", 53, "TCP", 53)]
             dns_ports.append(("metrics", 9153, "TCP", 9153))
             return _service_obj(ns, "kube-dns", comp.selector, KUBE_DNS_IP, dns_ports)
-        if comp.tier == "worker":
+        if comp.tier == "worker" or self.services >= MAX_SERVICES:
             return None
+        self.services += 1
         if comp.tier in ("web", "api"):
             ports: list[tuple[str, int, str, int | str]] = [("http", 80, "TCP", "http")]
             if comp.tier == "api":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.scale import child, yaml_end_to_end
+from bench.scale import child, end_to_end, exponent, yaml_end_to_end
 from bench.synth import generate, write
 
 
@@ -21,3 +21,15 @@ def test_child_measures_everything_and_updates_verify(tmp_path: Path) -> None:
     yaml_path = tmp_path / "c.yaml"
     write(objects, yaml_path, "yaml")
     assert yaml_end_to_end(str(yaml_path))["e2e_yaml_s"] > 0
+
+
+def test_end_to_end_processes_measure_and_agree(tmp_path: Path) -> None:
+    objects = generate(300, 30, seed=5)
+    json_path, yaml_path = tmp_path / "c.json", tmp_path / "c.yaml"
+    write(objects, json_path, "json")
+    write(objects, yaml_path, "yaml")
+    row = end_to_end(json_path, yaml_path, repeat=1, raised=False)
+    assert row["e2e_same_answer"] is True and row["e2e_failures"] == []
+    for name in ("floor", "e2e_json", "e2e_yaml"):
+        assert row[f"{name}_cpu"] > 0 and row[f"{name}_wall"] > 0 and row[f"{name}_peak_gb"] > 0
+    assert exponent(1.0, 4.0, 10, 20) == 2.0

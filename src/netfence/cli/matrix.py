@@ -82,10 +82,6 @@ def matrix_command(
     add described endpoints with --endpoint, or it is an error (exit 2).
     With --strict-input: exit 4 when the input was partial.
     """
-    from netfence.analysis.matrix import connectivity_matrix, group_pods
-    from netfence.render.data import matrix_data
-    from netfence.render.matrix import matrix_csv, matrix_dot, matrix_table
-
     family = family_of(ip_family, summary)
     loaded = load(files, kustomizations, namespace)
     if endpoints:
@@ -95,6 +91,10 @@ def matrix_command(
     if summary:
         _print_summary(loaded, output)
         sys.exit(exit_code(EXIT_OK, partial, strict_input))
+    from netfence.analysis.matrix import connectivity_matrix, group_pods
+    from netfence.render.data import matrix_data
+    from netfence.render.matrix import matrix_csv, matrix_dot, matrix_table
+
     groups = len(group_pods(loaded.cluster, only))
     if groups > MAX_MATRIX_GROUPS:
         raise TargetError(

@@ -61,13 +61,13 @@ class ClassTable:
 def block_membership(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> npt.NDArray[np.bool_]:
     """(pods × blocks): is each pod's IPv4 address inside each ipBlock (CIDR minus
     except)? Computed on integer addresses, all pods at once."""
-    addresses = np.zeros(len(pods), dtype=np.uint32)
-    has_ip = np.zeros(len(pods), dtype=np.bool_)
-    for i, pod in enumerate(pods):
-        ip = pod.ip_of_version(ANALYSIS_IP_VERSION)
-        if ip is not None:
-            addresses[i], has_ip[i] = int(ip), True
     out = np.zeros((len(pods), len(blocks)), dtype=np.bool_)
+    if not blocks:
+        return out
+    ips = (pod.ip_of_version(ANALYSIS_IP_VERSION) for pod in pods)
+    values = np.fromiter((-1 if ip is None else int(ip) for ip in ips), np.int64, len(pods))
+    has_ip = values >= 0
+    addresses = np.where(has_ip, values, 0).astype(np.uint32)
     for b, block in enumerate(blocks):
         if block.cidr.version != ANALYSIS_IP_VERSION:
             continue
@@ -85,32 +85,64 @@ def _in_network(addresses: npt.NDArray[np.uint32], network: object) -> npt.NDArr
 
 
 def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
-    index: dict[ClassKey, int] = {}
-    keys: list[ClassKey] = []
+    """Classes numbered namespace by namespace (in order of first appearance
+    within each), so that a whole namespace is a run of consecutive classes."""
+    pods = cluster.pods
+    membership = block_membership(pods, blocks)
+    index: dict[tuple[object, ...], int] = {}
+    first: list[int] = []  # per class: the index of its first pod
     members: list[list[Pod]] = []
-    membership = block_membership(cluster.pods, blocks)
-    signatures = [tuple(row) for row in membership.tolist()]
-    for pod, signature in zip(cluster.pods, signatures, strict=True):
-        key = ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, signature)
+    port_tokens: dict[int, int] = {}  # id(ports tuple) -> token: one hash per tuple object
+    port_ids: dict[tuple[ContainerPort, ...], int] = {}
+    for i, (pod, signature) in enumerate(zip(pods, _block_signatures(membership), strict=True)):
+        ports = pod.ports
+        token = port_tokens.get(id(ports))
+        if token is None:
+            token = port_tokens[id(ports)] = port_ids.setdefault(ports, len(port_ids))
+        key = (pod.namespace, pod.labels, token, pod.host_network, signature)
         found = index.get(key)
         if found is None:
-            found = index[key] = len(keys)
-            keys.append(key)
+            found = index[key] = len(first)
+            first.append(i)
             members.append([])
         members[found].append(pod)
-    return _table(keys, members, list(blocks))
+    order = sorted(range(len(first)), key=lambda c: pods[first[c]].namespace)
+    rows = membership[[first[c] for c in order]]
+    keys: list[ClassKey] = []
+    for c, blocks_in in zip(order, map(tuple, rows.tolist()), strict=True):
+        pod = pods[first[c]]
+        keys.append(ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, blocks_in))
+    ports_of = [port_tokens[id(pods[first[c]].ports)] for c in order]
+    return _table(keys, [members[c] for c in order], list(blocks), rows.T.copy(), ports_of)
 
 
-def _table(keys: list[ClassKey], members: list[list[Pod]], blocks: list[IPBlock]) -> ClassTable:
+def _block_signatures(membership: npt.NDArray[np.bool_]) -> list[object]:
+    """Per pod, a hashable value that is equal for equal rows of block memberships."""
+    packed = np.packbits(membership, axis=1)
+    if packed.shape[1] <= 8:
+        widened = np.zeros((packed.shape[0], 8), dtype=np.uint8)
+        widened[:, : packed.shape[1]] = packed
+        return list(widened.view(np.uint64).reshape(-1).tolist())
+    return [row.tobytes() for row in packed]
+
+
+def _table(
+    keys: list[ClassKey],
+    members: list[list[Pod]],
+    blocks: list[IPBlock],
+    block_members: npt.NDArray[np.bool_],
+    port_tokens: list[int],
+) -> ClassTable:
+    """``port_tokens``: per class, a number equal for equal declared-port lists."""
     namespaces = sorted({k.namespace for k in keys})
     ns_index = {ns: i for i, ns in enumerate(namespaces)}
-    block_members = np.zeros((len(blocks), len(keys)), dtype=np.bool_)
-    for c, key in enumerate(keys):
-        block_members[:, c] = key.blocks
-    port_index: dict[tuple[ContainerPort, ...], int] = {}
-    port_set_ids = np.array(
-        [port_index.setdefault(k.ports, len(port_index)) for k in keys], dtype=np.int64
-    )
+    renumber: dict[int, int] = {}
+    port_sets: list[tuple[ContainerPort, ...]] = []
+    for key, token in zip(keys, port_tokens, strict=True):
+        if token not in renumber:
+            renumber[token] = len(port_sets)
+            port_sets.append(key.ports)
+    port_set_ids = np.array([renumber[t] for t in port_tokens], dtype=np.int64)
     return ClassTable(
         keys=keys,
         members=members,
@@ -120,6 +152,6 @@ def _table(keys: list[ClassKey], members: list[list[Pod]], blocks: list[IPBlock]
         host_network=np.array([k.host_network for k in keys], dtype=np.bool_),
         blocks=blocks,
         block_members=block_members,
-        port_sets=list(port_index),
+        port_sets=port_sets,
         port_set_ids=port_set_ids,
     )

@@ -3,8 +3,13 @@
 The row of an egress group on port class q is the set of destination classes
 its policies allow; the row of an ingress group, the set of source classes.
 A row depends only on which rules apply on q (its *signature*), so groups and
-port classes with the same signature share one row. Rows are sorted class
-indexes, or ``None`` for "every class" (a group no policy isolates).
+port classes with the same signature share one row, under one row id. Rows are
+sorted class indexes, or ``None`` for "every class" (a group no policy
+isolates, or one a rule with no peers allows from or to everywhere).
+
+Each group's signatures on every port class are found in one pass over its
+rules, and kept as a table of row ids (groups × port classes) until a change
+makes them stale.
 """
 
 from __future__ import annotations
@@ -14,72 +19,214 @@ from typing import Any
 import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
+from netfence.analysis.scale.ports import NamedSpec
 from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables
+from netfence.analysis.scale.runs import NO_RUNS, Runs, members, runs_of, union_runs
 
 Row = IntVector | None  # None: every class
 Signature = tuple[Any, ...]
 ALL: Signature = ("all",)
+ALL_ID = 0  # the row id of ALL
+_STALE = -1
 
 
 class RowBook:
-    def __init__(self, tables: DirectionTables, size: int, named_on_peer: bool) -> None:
+    def __init__(
+        self, tables: DirectionTables, size: int, named_on_peer: bool, port_classes: int
+    ) -> None:
         """``named_on_peer``: named ports resolve on the other end (egress) rather
         than on the group's own pods (ingress)."""
         self.tables = tables
         self.size = size
         self.named_on_peer = named_on_peer
-        self._rows: dict[Signature, Row] = {ALL: None}
+        self.port_classes = port_classes
+        self._ids: dict[Signature, int] = {ALL: ALL_ID}
+        self._signatures: list[Signature] = [ALL]
+        self._runs: dict[int, Runs | None] = {ALL_ID: None}
+        self._rows: dict[int, Row] = {ALL_ID: None}  # as arrays, when asked for
+        self._peer_runs: dict[int, dict[int, Runs]] = {}  # policy -> rule -> runs
+        self._named_split: dict[int, dict[tuple[int, NamedSpec], dict[int, Runs]]] = {}
         self._by_policy: dict[int, set[Signature]] = {}
         self._named: dict[tuple[int, int, int], frozenset[int]] = {}
+        self._named_of_policy: dict[int, set[tuple[int, int, int]]] = {}
+        self._every = np.ones(1, dtype=np.bool_)  # per row id: is it the row of every class?
+        self._groups_with: dict[int, set[int]] = {}  # policy -> groups it is in
+        self._indexed = 0  # groups indexed in _groups_with
         self._first = _first_members(tables.group_of, len(tables.groups))
+        self._table = np.full((len(tables.groups), port_classes), _STALE, dtype=np.int64)
 
     def forget(self, policy: int, groups: set[int]) -> None:
         """Drop what a change of ``policy`` (and of the members of ``groups``) made stale."""
         for signature in self._by_policy.pop(policy, set()):
-            self._rows.pop(signature, None)
-        self._named = {
-            k: v for k, v in self._named.items() if k[1] != policy and k[0] not in groups
-        }
-        self._first.extend([-1] * (len(self.tables.groups) - len(self._first)))
+            stale_id = self._ids.pop(signature, None)
+            if stale_id is not None:
+                self._runs.pop(stale_id, None)
+                self._rows.pop(stale_id, None)
+        self._peer_runs.pop(policy, None)
+        self._named_split.pop(policy, None)
+        for key in self._named_of_policy.pop(policy, set()):
+            self._named.pop(key, None)
+        for key in [k for k in self._named if k[0] in groups]:
+            del self._named[key]
+        count = len(self.tables.groups)
+        self._first.extend([-1] * (count - len(self._first)))
         for g in groups:
             self._first[g] = -1
+        stale = self._groups_of(policy) | groups
+        self._grow()
+        self._table[sorted(stale)] = _STALE
+
+    # --- row ids ----------------------------------------------------------------------------
+
+    def ids_on(self, q: int) -> IntVector:
+        """The row id of every group on port class q."""
+        self._refresh()
+        column: IntVector = self._table[:, q]
+        return column
+
+    def id_table(self) -> IntVector:
+        """The row id of every group (rows) on every port class (columns)."""
+        self._refresh()
+        return self._table
+
+    def every(self, row_ids: IntVector) -> BoolVector:
+        """Which of the given row ids are rows of every class (None)."""
+        every: BoolVector = self._every[row_ids]
+        return every
+
+    def ids(self, group: int) -> IntVector:
+        """The row id of ``group`` on every port class."""
+        self._grow()
+        if self._table[group, 0] == _STALE:
+            self._table[group] = [self._id(s) for s in self._signatures_of(group)]
+        ids: IntVector = self._table[group]
+        return ids
+
+    def row_by_id(self, row_id: int) -> Row:
+        """A row as a sorted array of classes (None: every class)."""
+        if row_id in self._rows:
+            return self._rows[row_id]
+        runs = self.runs_by_id(row_id)
+        row = self._rows[row_id] = None if runs is None else members(runs)
+        return row
+
+    def runs_by_id(self, row_id: int) -> Runs | None:
+        """A row as runs of classes (None: every class)."""
+        if row_id in self._runs:
+            return self._runs[row_id]
+        runs = self._runs[row_id] = self._build(self._signatures[row_id])
+        return runs
+
+    def _refresh(self) -> None:
+        self._grow()
+        if self._table.shape[0]:
+            for g in np.flatnonzero(self._table[:, 0] == _STALE).tolist():
+                self.ids(g)
+
+    def _groups_of(self, policy: int) -> set[int]:
+        """The groups whose policies include ``policy`` (groups are only ever added)."""
+        groups = self.tables.groups
+        for g in range(self._indexed, len(groups)):
+            for p in groups[g]:
+                self._groups_with.setdefault(p, set()).add(g)
+        self._indexed = len(groups)
+        return self._groups_with.get(policy, set())
+
+    def _grow(self) -> None:
+        missing = len(self.tables.groups) - self._table.shape[0]
+        if missing > 0:
+            extra = np.full((missing, self.port_classes), _STALE, dtype=np.int64)
+            self._table = np.concatenate([self._table, extra])
+
+    def _id(self, signature: Signature) -> int:
+        found = self._ids.get(signature)
+        if found is None:
+            found = self._ids[signature] = len(self._signatures)
+            self._signatures.append(signature)
+            for item in signature:
+                self._by_policy.setdefault(item[0], set()).add(signature)
+            if found >= self._every.size:
+                self._every = np.concatenate([self._every, np.zeros_like(self._every)])
+            rules = self.tables.rules
+            self._every[found] = any(
+                len(i) == 2 and rules[i[0]][i[1]].peers is None for i in signature
+            )
+        return found
+
+    # --- rows -------------------------------------------------------------------------------
 
     def row(self, group: int, q: int) -> Row:
-        return self.row_of(self.signature(group, q))
+        return self.row_by_id(int(self.ids(group)[q]))
 
     def signature(self, group: int, q: int) -> Signature:
         """The rules of ``group`` that apply on port class ``q``."""
-        if group == NOT_ISOLATED:
-            return ALL
-        tables = self.tables
-        active: list[tuple[Any, ...]] = []
-        for p in tables.groups[group]:
-            for r, rule in enumerate(tables.rules[p]):
-                if q in rule.port_classes:
-                    active.append((p, r))
-                elif not rule.named:
-                    continue
-                elif self.named_on_peer:
-                    active.extend((p, r, spec, q) for spec in rule.named)
-                elif q in self._resolved_here(group, p, r):
-                    active.append((p, r))
-        return tuple(active)
+        return self._signatures[int(self.ids(group)[q])]
 
     def row_of(self, signature: Signature) -> Row:
-        if signature in self._rows:
-            return self._rows[signature]
-        vector = np.zeros(self.size, dtype=np.bool_)
+        return self.row_by_id(self._id(signature))
+
+    def _signatures_of(self, group: int) -> list[Signature]:
+        """The signature of ``group`` on every port class, in one pass over its rules."""
+        count = self.port_classes
+        if group == NOT_ISOLATED:
+            return [ALL] * count
+        tables = self.tables
+        active: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+        for p in tables.groups[group]:
+            for r, rule in enumerate(tables.rules[p]):
+                for q in rule.port_classes:
+                    active[q].append((p, r))
+                if not rule.named:
+                    continue
+                if self.named_on_peer:
+                    for q in range(count):
+                        if q not in rule.port_classes:
+                            active[q].extend((p, r, spec, q) for spec in rule.named)
+                    continue
+                for q in self._resolved_here(group, p, r) - rule.port_classes:
+                    if q >= 0:  # -1: the name resolves to no port of the group's pods
+                        active[q].append((p, r))
+        return [tuple(items) for items in active]
+
+    def _build(self, signature: Signature) -> Runs | None:
+        """The union of the peers of the signature's rules (None: every class)."""
+        parts: list[Runs] = []
         for item in signature:
             peers = self.tables.rules[item[0]][item[1]].peers
             if len(item) == 2:
-                vector |= peers
+                if peers is None:
+                    return None
+                of_policy = self._peer_runs.setdefault(item[0], {})
+                found = of_policy.get(item[1])
+                if found is None:
+                    found = of_policy[item[1]] = runs_of(peers)
+                parts.append(found)
             else:  # a named port on the peer: only where it resolves into q
-                vector |= peers & (self.tables.named_class[item[2]] == item[3])
-        row = np.flatnonzero(vector).astype(np.int64)
-        self._rows[signature] = row
-        for item in signature:
-            self._by_policy.setdefault(item[0], set()).add(signature)
-        return row
+                parts.append(self._resolving(item[0], item[1], item[2]).get(item[3], NO_RUNS))
+        return union_runs(parts)
+
+    def _resolving(self, p: int, r: int, spec: NamedSpec) -> dict[int, Runs]:
+        """A rule's peers split by the port class its named port resolves to on
+        them (once per rule and name, not once per port class)."""
+        key = (r, spec)
+        of_policy = self._named_split.setdefault(p, {})
+        found = of_policy.get(key)
+        if found is None:
+            peers = self.tables.rules[p][r].peers
+            classes = np.arange(self.size, dtype=np.int64) if peers is None else peers
+            if classes.size == 0:
+                found = of_policy[key] = {}
+                return found
+            resolved = self.tables.named_class[spec][classes]
+            order = np.argsort(resolved, kind="stable")
+            values, starts = np.unique(resolved[order], return_index=True)
+            ends = np.r_[starts[1:], order.size]
+            found = of_policy[key] = {
+                int(v): runs_of(classes[np.sort(order[a:b])])
+                for v, a, b in zip(values.tolist(), starts.tolist(), ends.tolist(), strict=True)
+                if v >= 0
+            }
+        return found
 
     def dense(self, row: Row) -> BoolVector:
         vector = (
@@ -106,6 +253,7 @@ class RowBook:
             specs = self.tables.rules[p][r].named
             found = frozenset(int(self.tables.named_class[s][first]) for s in specs)
             self._named[key] = found
+            self._named_of_policy.setdefault(p, set()).add(key)
         return found
 
 

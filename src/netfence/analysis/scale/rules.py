@@ -1,7 +1,8 @@
-"""Policies and rules as vectors over classes, for one direction.
+"""Policies and rules as sparse class sets, for one direction.
 
-A rule becomes its peer vector (the classes on the other end it matches), the
-port classes its numeric ports cover, and its named ports. A class's *group*
+A rule becomes its peers (the sorted classes on the other end it matches, or
+None for every class), the port classes its numeric ports cover, and its named
+ports. A class's *group*
 is the set of policies that isolate it for the direction; classes in one group
 are judged by the same rules.
 """
@@ -13,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector
+from netfence.analysis.scale.classes import ClassTable, IntVector
 from netfence.analysis.scale.ports import NamedSpec, PortPartition, spec_of
-from netfence.analysis.scale.selectors import SelectorIndex
+from netfence.analysis.scale.selectors import SelectorIndex, union
 from netfence.compile.compiled import CompiledPolicy, CompiledRule
 from netfence.model.policy import Direction, Peer
 
@@ -24,7 +25,7 @@ NOT_ISOLATED = 0  # group 0: classes no policy isolates for the direction
 
 @dataclass
 class RuleVectors:
-    peers: BoolVector  # over the classes at the other end
+    peers: IntVector | None  # sorted classes at the other end; None: every class
     port_classes: frozenset[int]  # covered by numeric ports (all when the rule has no ports)
     named: tuple[NamedSpec, ...]
 
@@ -41,7 +42,7 @@ class DirectionTables:
     direction: Direction
     policies: list[CompiledPolicy | None]
     rules: list[list[RuleVectors]]  # per policy
-    targets: list[BoolVector]  # per policy: the classes it selects
+    targets: list[IntVector]  # per policy: the classes it selects (sorted)
     group_of: IntVector  # per class
     groups: list[tuple[int, ...]]  # per group: policy indexes (group 0 = not isolated)
     named_class: dict[NamedSpec, IntVector] = field(default_factory=dict)
@@ -68,26 +69,20 @@ class DirectionTables:
         return g
 
 
-def peer_vector(
+def peer_classes(
     peers: Sequence[Peer] | None, policy_ns: str, table: ClassTable, index: SelectorIndex
-) -> BoolVector:
-    """API reference: a rule with no peers matches all; peers are ORed; within a
-    peer the selectors are ANDed (see compile.PeerMatcher for the quoted rules)."""
+) -> IntVector | None:
+    """API reference: a rule with no peers matches all (None); peers are ORed; within
+    a peer the selectors are ANDed (see compile.PeerMatcher for the quoted rules)."""
     if not peers:
-        return np.ones(table.size, dtype=np.bool_)
-    vector = np.zeros(table.size, dtype=np.bool_)
+        return None
+    parts: list[IntVector] = []
     for peer in peers:
         if peer.ip_block is not None:
-            vector |= table.block_members[table.blocks.index(peer.ip_block)]
-            continue
-        if peer.namespace_selector is None:
-            selected = index.in_namespace(policy_ns)
+            parts.append(index.block(peer.ip_block))
         else:
-            selected = index.namespaces(peer.namespace_selector)
-        if peer.pod_selector is not None:
-            selected = selected & index.pods(peer.pod_selector)
-        vector |= selected
-    return vector
+            parts.append(index.peer(peer.namespace_selector, peer.pod_selector, policy_ns))
+    return union(parts)
 
 
 def rule_vectors(
@@ -97,7 +92,7 @@ def rule_vectors(
     index: SelectorIndex,
     ports: PortPartition,
 ) -> RuleVectors:
-    peers = peer_vector(
+    peers = peer_classes(
         None if rule.peers is None else [m.peer for m in rule.peers], policy_ns, table, index
     )
     if rule.ports is None:
@@ -149,7 +144,7 @@ def direction_tables(
             [rule_vectors(r, p.policy.namespace, table, index, ports) for r in p.rules(direction)]
             for p in isolating
         ],
-        targets=[index.in_namespace(p.policy.namespace) & index.pods(p.target) for p in isolating],
+        targets=[index.target(p.policy.namespace, p.target) for p in isolating],
         group_of=np.zeros(table.size, dtype=np.int64),
         groups=[()],
         group_index={(): NOT_ISOLATED},
@@ -159,7 +154,7 @@ def direction_tables(
         ensure_named(tables, policy_rules, table, ports)
     selecting: list[list[int]] = [[] for _ in range(table.size)]
     for p, target in enumerate(tables.targets):
-        for c in np.flatnonzero(target).tolist():
+        for c in target.tolist():
             selecting[c].append(p)
     for c, chosen in enumerate(selecting):
         if chosen:

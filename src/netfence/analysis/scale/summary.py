@@ -14,6 +14,9 @@ ingress rows, R one pass over the isolated sources' egress rows.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +24,13 @@ import numpy.typing as npt
 
 from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector, build_classes
 from netfence.analysis.scale.ports import PortClass, PortPartition, partition, spec_of
+from netfence.analysis.scale.reach import reach_all
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
-from netfence.analysis.scale.selectors import SelectorIndex
-from netfence.compile.compiled import CompiledPolicySet
+from netfence.analysis.scale.runs import NO_RUNS
+from netfence.analysis.scale.runs import contains as runs_contain
+from netfence.analysis.scale.selectors import SelectorIndex, distinct
+from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet
 from netfence.model.cluster import Cluster
 from netfence.model.policy import Direction, IPBlock
 
@@ -55,8 +61,13 @@ class ClusterAnalysis:
     """Compiled, vectorized analysis of one cluster and its policies."""
 
     def __init__(self, cluster: Cluster, compiled: CompiledPolicySet) -> None:
+        with without_cyclic_gc():
+            self._build(cluster, compiled)
+
+    def _build(self, cluster: Cluster, compiled: CompiledPolicySet) -> None:
         self.cluster = cluster
-        self.compiled = compiled
+        self._compiled: CompiledPolicySet | None = compiled
+        self._policies: tuple[CompiledPolicy, ...] = compiled.policies
         self.table: ClassTable = build_classes(cluster, policy_blocks(compiled))
         self.index = SelectorIndex(self.table, {ns.name: ns.labels for ns in cluster.namespaces})
         self.ports: PortPartition = port_partition(compiled, self.table)
@@ -68,46 +79,54 @@ class ClusterAnalysis:
         self.ingress = direction_tables(
             Direction.INGRESS, policies, self.table, self.index, self.ports
         )
-        self.egress_rows = RowBook(self.egress, size, named_on_peer=True)
-        self.ingress_rows = RowBook(self.ingress, size, named_on_peer=False)
         count = len(self.ports.classes)
+        self.egress_rows = RowBook(self.egress, size, named_on_peer=True, port_classes=count)
+        self.ingress_rows = RowBook(self.ingress, size, named_on_peer=False, port_classes=count)
+        reach = reach_all(self.ingress_rows, self.ingress.group_of, self.table.weights)
+        self.reach = reach.reach  # T
         self.rows = np.zeros((size, count), dtype=np.int64)  # R
-        self.reach = np.zeros((size, count), dtype=np.float64)  # T
         self.self_allowed = np.zeros((size, count), dtype=np.bool_)
         self.sparse_egress: list[dict[int, IntVector]] = [{} for _ in range(count)]
         self.egress_members = members_of_groups(self.egress.group_of, len(self.egress.groups))
         for q in range(count):
-            self._compute(q)
+            self._compute(q, reach.in_own[:, q])
+
+    @property
+    def compiled(self) -> CompiledPolicySet:
+        """The policy set analysed (after updates: the updated one)."""
+        if self._compiled is None:
+            self._compiled = CompiledPolicySet(self._policies)
+        return self._compiled
+
+    def set_policies(self, policies: tuple[CompiledPolicy, ...]) -> None:
+        """The policies after an update (their set is compiled only when asked for:
+        indexing 50k policies on every update would cost more than the update)."""
+        self._policies, self._compiled = policies, None
 
     def unique_rows(self, book: RowBook, group_of: IntVector, q: int) -> UniqueRows:
-        """The distinct rows of a direction's groups on port class q, and each
+        """The distinct rows of a direction's classes on port class q, and each
         class's row index (groups with the same applicable rules share a row)."""
-        ids: dict[object, int] = {}
-        rows: list[Row] = []
-        of_group = np.zeros(len(book.tables.groups), dtype=np.int64)
-        for g in range(len(book.tables.groups)):
-            signature = book.signature(g, q)
-            row_id = ids.get(signature)
-            if row_id is None:
-                row_id = ids[signature] = len(rows)
-                rows.append(book.row_of(signature))
-            of_group[g] = row_id
-        return UniqueRows(rows, of_group[group_of])
+        ids, of_class = np.unique(book.ids_on(q)[group_of], return_inverse=True)
+        return UniqueRows([book.row_by_id(i) for i in ids.tolist()], of_class.reshape(-1))
 
-    def _compute(self, q: int) -> None:
-        """T, R and the self pairs of every class on port class q, from scratch."""
-        size, w = self.table.size, self.table.weights
-        inbound = self.unique_rows(self.ingress_rows, self.ingress.group_of, q)
-        u_of = inbound.of_class
-        totals = np.bincount(u_of, weights=w, minlength=len(inbound.rows))
-        u_all, s_all = _pairs(inbound.rows, size)
-        self.reach[:, q] = np.bincount(s_all, weights=totals[u_all], minlength=size)
-        in_own_ingress = np.zeros(size, dtype=np.bool_)
-        in_own_ingress[s_all[u_of[s_all] == u_all]] = True
+    def _compute(self, q: int, in_own_ingress: BoolVector) -> None:
+        """R and the self pairs of every class on port class q, from scratch (T known)."""
+        in_own_egress = np.zeros(self.table.size, dtype=np.bool_)
+        row_of_group = self.egress_rows.ids_on(q)
+        everywhere = self.egress_rows.every(row_of_group)[self.egress.group_of]
+        self.rows[:, q] = np.where(everywhere, np.rint(self.reach[:, q]).astype(np.int64), 0)
+        in_own_egress[everywhere] = True
         self.sparse_egress[q] = {}
-        in_own_egress = np.zeros(size, dtype=np.bool_)
-        for k, members in enumerate(self.egress_members):
-            in_own_egress[members] = self.set_sources(k, members, q)
+        book = self.egress_rows
+        nonempty = [
+            r for r in distinct(row_of_group).tolist() if (book.runs_by_id(r) or NO_RUNS).count
+        ]
+        chosen = np.zeros(int(row_of_group.max(initial=0)) + 1, dtype=np.bool_)
+        chosen[nonempty] = True
+        for k in np.flatnonzero(chosen[row_of_group]).tolist():
+            members = self.egress_members[k]
+            if members.size:
+                in_own_egress[members] = self.set_sources(k, members, q)
         self.self_allowed[:, q] = in_own_egress & in_own_ingress
 
     def set_sources(self, k: int, members: IntVector, q: int) -> BoolVector:
@@ -125,7 +144,7 @@ class ClusterAnalysis:
         else:
             self.sparse_egress[q].pop(k, None)
         self.rows[members, q] = self.through(row, members, q)
-        return np.isin(members, row)
+        return sorted_contains(row, members)
 
     def through(self, row: IntVector, sources: IntVector, q: int) -> IntVector:
         """For each source: Σ_{d ∈ row} w_d [source ∈ ingress row of d] on q."""
@@ -134,11 +153,11 @@ class ClusterAnalysis:
             return out
         weights = np.bincount(self.ingress.group_of[row], weights=self.table.weights[row])
         for m in np.flatnonzero(weights).tolist():
-            allowed = self.ingress_rows.row(m, q)
+            allowed = self.ingress_rows.runs_by_id(int(self.ingress_rows.ids(m)[q]))
             hits = (
                 np.ones(sources.size, dtype=np.bool_)
                 if allowed is None
-                else np.isin(sources, allowed)
+                else runs_contain(allowed, sources)
             )
             out += int(weights[m]) * hits
         return out
@@ -179,21 +198,33 @@ class ClusterAnalysis:
         )
 
 
+def sorted_contains(row: IntVector, classes: IntVector) -> BoolVector:
+    """For each class: is it in the sorted array ``row``?"""
+    if row.size == 0:
+        return np.zeros(classes.size, dtype=np.bool_)
+    at = np.minimum(np.searchsorted(row, classes), row.size - 1)
+    found: BoolVector = row[at] == classes
+    return found
+
+
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """The analysis makes no reference cycles; the collector would only walk the
+    millions of objects of the loaded cluster again and again (restored after)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def members_of_groups(group_of: IntVector, groups: int) -> list[IntVector]:
     """The classes of each group, in class order."""
     order = np.argsort(group_of, kind="stable")
     bounds = np.searchsorted(group_of[order], np.arange(groups + 1))
     return [order[bounds[g] : bounds[g + 1]] for g in range(groups)]
-
-
-def _pairs(rows: list[Row], size: int) -> tuple[IntVector, IntVector]:
-    """(row index, class) for every member of every row; "every class" rows expanded."""
-    everything = np.arange(size, dtype=np.int64)
-    members = [everything if row is None else row for row in rows]
-    lengths = np.array([m.size for m in members], dtype=np.int64)
-    if lengths.sum() == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.repeat(np.arange(len(rows), dtype=np.int64), lengths), np.concatenate(members)
 
 
 def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:

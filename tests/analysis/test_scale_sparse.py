@@ -1,0 +1,95 @@
+"""The sparse pieces of the class analysis against the obvious computations:
+selector sets against each selector evaluated on each class, runs against
+Python sets, T shared across port classes against T on each port class alone
+(on generated clusters, hypothesis and bench/synth.py at small sizes)."""
+
+from __future__ import annotations
+
+import numpy as np
+from bench.synth import generate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.analysis.test_scale_oracle import clusters
+
+from netfence.analysis.scale.reach import reach_all, reach_on
+from netfence.analysis.scale.runs import contains, members, runs_of, spread_runs, union_runs
+from netfence.analysis.scale.summary import ClusterAnalysis
+from netfence.compile import compile_policies
+from netfence.model.cluster import Cluster
+from netfence.model.diagnostics import Source
+from netfence.parse import RawDocument, build_cluster
+
+class_sets = st.sets(st.integers(0, 40), max_size=25)
+
+
+@given(st.lists(class_sets, max_size=5), st.lists(st.integers(-3, 3), min_size=5, max_size=5))
+def test_runs_equal_python_sets(sets: list[set[int]], amounts: list[int]) -> None:
+    parts = [runs_of(np.array(sorted(s), dtype=np.int64)) for s in sets]
+    for s, runs in zip(sets, parts, strict=True):
+        assert members(runs).tolist() == sorted(s)
+        assert runs.size == len(s)
+    expected = set().union(*sets)
+    merged = union_runs(parts)
+    assert members(merged).tolist() == sorted(expected)
+    assert bool((merged.starts[1:] > merged.ends[:-1]).all())  # disjoint, not adjacent
+    probe = np.arange(-1, 43, dtype=np.int64)
+    assert contains(merged, probe).tolist() == [int(c) in expected for c in probe]
+    spread = spread_runs(parts, [float(a) for a in amounts[: len(parts)]], 41)
+    for c in range(41):
+        assert spread[c] == sum(a for s, a in zip(sets, amounts, strict=False) if c in s)
+
+
+def _check_selectors(cluster: Cluster, analysis: ClusterAnalysis) -> None:
+    """Every target and peer set the analysis used, against the selectors
+    evaluated directly on each class's labels and namespace labels."""
+    table, index = analysis.table, analysis.index
+    ns_labels = {ns.name: ns.labels for ns in cluster.namespaces}
+    selectable = [c for c in range(table.size) if not table.host_network[c]]
+    for (namespace, selector), found in index._targets.items():
+        expected = [
+            c
+            for c in selectable
+            if table.keys[c].namespace == namespace and selector.matches(table.keys[c].labels)
+        ]
+        assert found.tolist() == expected
+    for (ns_part, pod_selector), found in index._peers.items():
+        expected = []
+        for c in selectable:
+            key = table.keys[c]
+            if isinstance(ns_part, str):
+                in_ns = key.namespace == ns_part
+            else:
+                in_ns = ns_part.matches(ns_labels.get(key.namespace, {}))
+            if in_ns and (pod_selector is None or pod_selector.matches(key.labels)):
+                expected.append(c)
+        assert found.tolist() == expected
+
+
+def _check_reach(analysis: ClusterAnalysis) -> None:
+    shared = reach_all(analysis.ingress_rows, analysis.ingress.group_of, analysis.table.weights)
+    for q in range(len(analysis.ports.classes)):
+        alone = reach_on(
+            analysis.ingress_rows, analysis.ingress.group_of, analysis.table.weights, q
+        )
+        assert np.array_equal(shared.reach[:, q], alone.reach[:, 0])
+        assert np.array_equal(shared.in_own[:, q], alone.in_own[:, 0])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clusters())
+def test_sparse_sets_and_shared_reach_on_generated_clusters(cluster: Cluster) -> None:
+    analysis = ClusterAnalysis(cluster, compile_policies(cluster.policies))
+    _check_selectors(cluster, analysis)
+    _check_reach(analysis)
+
+
+def test_sparse_sets_and_shared_reach_on_synth() -> None:
+    objects = generate(600, 80, seed=3)
+    docs = [RawDocument(Source("synth", i + 1), o) for i, o in enumerate(objects)]
+    cluster = build_cluster(docs).cluster
+    analysis = ClusterAnalysis(cluster, compile_policies(cluster.policies))
+    _check_selectors(cluster, analysis)
+    _check_reach(analysis)
+    # classes are numbered namespace by namespace: each namespace is one run
+    ids = analysis.table.namespace_ids
+    assert bool((np.diff(ids) >= 0).all())
