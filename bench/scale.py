@@ -18,8 +18,8 @@ only runs `json.load` on the same file (the decoding floor). Ratios are printed
 against it, and scaling exponents (t ~ n^k) between the sizes measured.
 
 500k pods / 50k policies (--with-500k) takes minutes and up to 8 GB: its JSON
-file (480 MB) is past netfence's input limits (docs/limits.md: 128 MiB a file),
-so the 500k processes run with those two limits raised, and say so.
+file (480 MB) is within netfence's input limits (docs/limits.md: 1 GiB a file),
+so it runs through the real command like every other size; it has no YAML run.
 
 At --nca-sizes, network-config-analyzer's `--connectivity` runs on the same file
 in its own virtual environment (bench/nca.py), twice: its cheaper pair output
@@ -74,19 +74,7 @@ TARGETS = {  # issue 11, seconds / GB
     "500k": {"e2e_json_wall": 90.0, "e2e_json_peak_gb": 8.0, "update": 0.100, "check": 0.001},
 }
 NCA_TARGETS = {"csv": 500.0, "txt_no_fw_rules": 300.0}  # NCA / netfence, whole processes
-RAISED_LIMIT = 4 << 30  # bytes: the 500k file is past MAX_FILE_BYTES and MAX_TOTAL_BYTES
 JSON_FLOOR = "import json, sys; json.load(open(sys.argv[1], 'rb'))"
-
-
-def raise_input_limits() -> None:
-    """For the 500k file only: lift the per-file and per-command input bounds."""
-    import netfence.io.manifests as manifests
-    import netfence.parse.limits as limits
-
-    for module in (limits, manifests):
-        for name in ("MAX_FILE_BYTES", "MAX_TOTAL_BYTES"):
-            if hasattr(module, name):
-                setattr(module, name, RAISED_LIMIT)
 
 
 def child(path: str, repeat: int) -> dict[str, Any]:
@@ -219,25 +207,20 @@ def measure(argv: list[str]) -> Process:
     return Process(cpu, wall, usage.ru_maxrss / 2**20, out, code, tail)
 
 
-def summary_argv(path: Path, raised: bool) -> list[str]:
+def summary_argv(path: Path) -> list[str]:
     """`netfence matrix --summary -o json -f PATH` as a whole process."""
-    args = ["matrix", "--summary", "-o", "json", "-f", str(path)]
-    if raised:
-        return [sys.executable, __file__, "--cli-raised-limits", *args]
-    return [sys.executable, "-m", "netfence", *args]
+    return [sys.executable, "-m", "netfence", "matrix", "--summary", "-o", "json", "-f", str(path)]
 
 
-def end_to_end(
-    json_path: Path, yaml_path: Path | None, repeat: int, raised: bool
-) -> dict[str, Any]:
+def end_to_end(json_path: Path, yaml_path: Path | None, repeat: int) -> dict[str, Any]:
     """Interleaved: the json.load floor, the summary from JSON, from YAML."""
     runs: dict[str, list[Process]] = {"floor": [], "e2e_json": [], "e2e_yaml": []}
     for _ in range(repeat):
         runs["floor"].append(measure([sys.executable, "-c", JSON_FLOOR, str(json_path)]))
-        runs["e2e_json"].append(measure(summary_argv(json_path, raised)))
+        runs["e2e_json"].append(measure(summary_argv(json_path)))
         if yaml_path is not None:
-            runs["e2e_yaml"].append(measure(summary_argv(yaml_path, raised)))
-    out: dict[str, Any] = {"e2e_repeat": repeat, "e2e_raised_limits": raised}
+            runs["e2e_yaml"].append(measure(summary_argv(yaml_path)))
+    out: dict[str, Any] = {"e2e_repeat": repeat}
     failed = [p for p in runs["e2e_json"] + runs["e2e_yaml"] if p.status != 0]
     out["e2e_failures"] = [f"exit {p.status}: {p.err_tail}" for p in failed]
     for name, measured in runs.items():
@@ -285,12 +268,9 @@ def main() -> None:
     parser.add_argument("--nca-timeout", type=float, default=1800)
     parser.add_argument("--data-dir", type=Path, help="where the clusters are (generated once)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
-    parser.add_argument("--raised", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, path = args.child
-        if args.raised:
-            raise_input_limits()
         print(json.dumps(child(path, args.repeat) if kind == "json" else yaml_end_to_end(path)))
         return
     sizes = args.sizes.split(",") + (["500k"] if args.with_500k else [])
@@ -308,14 +288,13 @@ def run_sizes(
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for size in sizes:
-        raised = size == "500k"
+        largest = size == "500k"
         json_path = data_file(data_dir, size, "json")
-        child_args = ["--child", "json", str(json_path), "--repeat", str(args.repeat)]
-        row = run_child(*child_args, *(["--raised"] if raised else []))
+        row = run_child("--child", "json", str(json_path), "--repeat", str(args.repeat))
         if size in e2e_sizes:
-            yaml_path = None if raised else data_file(data_dir, size, "yaml")
-            repeat = args.e2e_repeat_500k if raised else args.e2e_repeat
-            row.update(end_to_end(json_path, yaml_path, repeat, raised))
+            yaml_path = None if largest else data_file(data_dir, size, "yaml")
+            repeat = args.e2e_repeat_500k if largest else args.e2e_repeat
+            row.update(end_to_end(json_path, yaml_path, repeat))
         if size in args.nca_sizes.split(","):
             row.update(_nca(json_path, args.nca_timeout, args.e2e_repeat))
         results[size] = row
@@ -376,7 +355,6 @@ def _e2e_lines(row: dict[str, Any]) -> list[str]:
     if "e2e_json_cpu" not in row:
         return []
     floor = row["floor_cpu"]
-    raised = " (input limits raised)" if row["e2e_raised_limits"] else ""
     lines = [
         f"  json.load floor    {floor:8.2f} s CPU, {row['floor_wall']:.2f} s wall, "
         f"{row['floor_peak_gb']:.2f} GB (median of {row['e2e_repeat']})"
@@ -386,7 +364,6 @@ def _e2e_lines(row: dict[str, Any]) -> list[str]:
             lines.append(
                 f"  {label:<18} {row[f'{name}_cpu']:8.2f} s CPU, {row[f'{name}_wall']:.2f} s wall, "
                 f"{row[f'{name}_peak_gb']:.2f} GB peak, {row[f'{name}_cpu'] / floor:.1f} x floor"
-                f"{raised}"
             )
     lines.append(f"  same answer        {row['e2e_same_answer']} (every process, JSON and YAML)")
     lines += [f"  FAILED: {failure}" for failure in row["e2e_failures"]]
@@ -457,17 +434,5 @@ def _print_scaling(results: dict[str, Any]) -> None:
         print(f"  {small} -> {large}: " + ", ".join(parts))
 
 
-def cli_with_raised_limits(argv: list[str]) -> None:
-    """netfence's own entry point, with the input limits raised (500k only)."""
-    raise_input_limits()
-    from netfence.cli.main import main as netfence_main
-
-    sys.argv = ["netfence", *argv]
-    netfence_main()
-
-
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--cli-raised-limits":
-        cli_with_raised_limits(sys.argv[2:])
-    else:
-        main()
+    main()

@@ -28,7 +28,7 @@ def test_end_to_end_processes_measure_and_agree(tmp_path: Path) -> None:
     json_path, yaml_path = tmp_path / "c.json", tmp_path / "c.yaml"
     write(objects, json_path, "json")
     write(objects, yaml_path, "yaml")
-    row = end_to_end(json_path, yaml_path, repeat=1, raised=False)
+    row = end_to_end(json_path, yaml_path, repeat=1)
     assert row["e2e_same_answer"] is True and row["e2e_failures"] == []
     for name in ("floor", "e2e_json", "e2e_yaml"):
         assert row[f"{name}_cpu"] > 0 and row[f"{name}_wall"] > 0 and row[f"{name}_peak_gb"] > 0
