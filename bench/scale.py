@@ -310,7 +310,7 @@ def _nca(path: Path, timeout: float, repeat: int) -> dict[str, Any]:
     from bench import nca
 
     stripped = nca.strip_owner_references(path, path.with_name(path.stem + "-no-owners.json"))
-    ours = [measure(summary_argv(stripped, False)) for _ in range(repeat)]
+    ours = [measure(summary_argv(stripped)) for _ in range(repeat)]
     if any(p.status != 0 for p in ours):
         raise RuntimeError(f"netfence failed on {stripped}: {ours[0].err_tail}")
     wall = statistics.median(p.wall_s for p in ours)
