@@ -194,20 +194,26 @@ def load_change(
     namespace: str | None,
 ) -> tuple[Loaded, Loaded]:
     """The states before and after ``changes`` are applied over the input (diff):
-    read and converted once (``io.cluster.load_cluster_change``); with --live, the
-    live objects are read once and each state loaded over them."""
+    read and converted once (``io.cluster.load_cluster_change``), with --live over
+    the objects read from the cluster."""
     from netfence.cli.progress import phase
     from netfence.compile import compile_policies
     from netfence.io.cluster import load_cluster_change
     from netfence.model.diagnostics import Severity
     from netfence.parse.build import BuildResult
 
-    if _live_read() is not None or not (files or kustomizations):
-        return load(files, kustomizations, namespace), load(
-            (*files, *changes), kustomizations, namespace
-        )
+    live = _live_read()
+    if live is None and not (files or kustomizations):
+        raise click.UsageError("no input: give manifests with -f PATH (or -k DIR), or --live")
     with phase("loading manifests"):
-        before, after = load_cluster_change(files, changes, kustomizations, namespace)
+        before, after = load_cluster_change(
+            files,
+            changes,
+            kustomizations,
+            namespace,
+            () if live is None else live.documents,
+            () if live is None else live.diagnostics,
+        )
     both = dict.fromkeys([*before.diagnostics, *after.diagnostics])  # each said once, in order
     errors = [d for d in both if d.severity is Severity.ERROR]
     if errors:

@@ -48,22 +48,26 @@ def load_cluster_change(
     changes: Sequence[str],
     kustomizations: Sequence[str] = (),
     namespace: str | None = None,
+    base: Sequence[RawDocument] = (),
+    base_diagnostics: Sequence[Diagnostic] = (),
 ) -> tuple[BuildResult, BuildResult]:
-    """The cluster of ``files`` (and ``kustomizations``) before and after ``changes``
-    are applied over them: what ``load_cluster(files)`` and ``load_cluster([*files,
-    *changes])`` build, with the files read, decoded and converted once (the second
-    build reuses the first's conversions of the very same documents)."""
+    """The cluster of ``files`` (and ``kustomizations``, over ``base`` as in
+    ``load_cluster``) before and after ``changes`` are applied over all of them:
+    read, decoded and converted once (the second build reuses the first's
+    conversions of the very same documents)."""
     with without_cyclic_gc() as large:
-        base = load_manifests(files, kustomizations) if files or kustomizations else ManifestSet()
+        read = load_manifests(files, kustomizations) if files or kustomizations else ManifestSet()
         change = load_manifests(changes, ()) if changes else ManifestSet()
-        large.append(len(base.documents) >= FREEZE_AT)
+        documents = [*base, *read.documents]
+        large.append(len(documents) >= FREEZE_AT)
         cache = ConversionCache()
-        before = build_cluster(base.documents, namespace, cache=cache)
-        after = build_cluster([*base.documents, *change.documents], namespace, cache=cache)
+        before = build_cluster(documents, namespace, cache=cache)
+        after = build_cluster([*documents, *change.documents], namespace, cache=cache)
+        said = (*base_diagnostics, *read.diagnostics)
         return (
-            dataclasses.replace(before, diagnostics=(*base.diagnostics, *before.diagnostics)),
+            dataclasses.replace(before, diagnostics=(*said, *before.diagnostics)),
             dataclasses.replace(
-                after, diagnostics=(*base.diagnostics, *change.diagnostics, *after.diagnostics)
+                after, diagnostics=(*said, *change.diagnostics, *after.diagnostics)
             ),
         )
 
