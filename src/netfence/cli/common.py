@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from netfence.model.completeness import Completeness
     from netfence.model.diagnostics import Diagnostic
     from netfence.model.ports import Protocol
+    from netfence.parse.build import BuildResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,7 +163,6 @@ def _kustomize_engine(_ctx: click.Context, _param: click.Parameter, value: str) 
 def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | None) -> Loaded:
     """Load and compile; invalid input stops here with every error at once."""
     from netfence.cli.progress import phase
-    from netfence.compile import compile_policies
     from netfence.io.cluster import load_cluster
     from netfence.model.diagnostics import Severity
 
@@ -183,8 +183,7 @@ def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | N
     print_diagnostics(
         d for d in built.diagnostics if d.severity is not Severity.ERROR and d not in said
     )
-    compiled = compile_policies(built.cluster.policies)
-    return Loaded(built.cluster, compiled, built.diagnostics, built.completeness)
+    return _compiled(built)
 
 
 def load_change(
@@ -197,10 +196,8 @@ def load_change(
     read and converted once (``io.cluster.load_cluster_change``), with --live over
     the objects read from the cluster."""
     from netfence.cli.progress import phase
-    from netfence.compile import compile_policies
     from netfence.io.cluster import load_cluster_change
     from netfence.model.diagnostics import Severity
-    from netfence.parse.build import BuildResult
 
     live = _live_read()
     if live is None and not (files or kustomizations):
@@ -219,12 +216,15 @@ def load_change(
     if errors:
         raise InvalidInputError(errors)
     print_diagnostics(both)
+    return _compiled(before), _compiled(after)
 
-    def loaded(built: BuildResult) -> Loaded:
-        compiled = compile_policies(built.cluster.policies)
-        return Loaded(built.cluster, compiled, built.diagnostics, built.completeness)
 
-    return loaded(before), loaded(after)
+def _compiled(built: BuildResult) -> Loaded:
+    """A built cluster with its policies compiled (every command reads both)."""
+    from netfence.compile import compile_policies
+
+    compiled = compile_policies(built.cluster.policies)
+    return Loaded(built.cluster, compiled, built.diagnostics, built.completeness)
 
 
 def echo_partial(completeness: Completeness | None) -> None:
