@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from typing import Any
 
@@ -94,7 +93,6 @@ def diff_command(
             raise click.UsageError("give the change with --apply PATH (or --before/--after)")
         old, new = load_change(files, changes, kustomizations, namespace)
     states = State(old.cluster, old.compiled), State(new.cluster, new.compiled)
-    gc.freeze()  # the loaded states live to the end: no collection scans them again
     family = family_of(ip_family, at_scale)
     if at_scale:
         found = scale_diff(*states)

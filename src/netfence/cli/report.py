@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 
 import click
@@ -70,7 +69,6 @@ def report_command(
     from netfence.render.report import report_html
 
     loaded = load(files, kustomizations, namespace)
-    gc.freeze()  # the loaded input lives to the end: no collection scans it again
     present = {p.namespace for p in loaded.cluster.pods}
     missing = [n for n in only if n not in present]
     if missing:
