@@ -203,7 +203,8 @@ def test_a_signal_during_up_leaves_nothing(tmp_path: Path, point: str, sig: sign
     assert seen is not None and POINTS[point](seen), f"never reached {point}: {seen}"
     assert proc.returncode == 128 + sig, (proc.returncode, out, err)
     assert f"interrupted by {sig.name}; removed everything it had built" in err
-    assert not lab_dir.exists() and list(tmp_path.iterdir()) == []
+    left = sorted(str(f.relative_to(tmp_path)) for f in tmp_path.rglob("*"))
+    assert left == [], left
     lab_id = seen["lab"]["lab_id"]
     assert leftovers(lab_dir, lab_id) == [] and still_there(seen) == []
     agents = [line for line in _cmdlines() if str(lab_dir) in line]

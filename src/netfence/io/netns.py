@@ -243,6 +243,11 @@ def write_text(path: Path, text: str) -> None:
         out = partial.open("x")  # never someone else's file
     except OSError as exc:
         raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        # a signal handled just after the file was made (on the way out of open):
+        # "x" succeeded, so the file is this call's own
+        partial.unlink(missing_ok=True)
+        raise
     try:
         with out:
             out.write(text)

@@ -179,17 +179,19 @@ def _require_record(paths: LabPaths) -> LabRecord:
 
 def _update(paths: LabPaths, **added: tuple[object, ...]) -> LabRecord:
     """Add entries to the record's lists and write it (atomically)."""
-    record = _require_record(paths)
-    changes: dict[str, Any] = {f: (*getattr(record, f), *values) for f, values in added.items()}
-    record = dataclasses.replace(record, **changes)
-    io.write_text(paths.record, record_to_json(record))
+    with processes.critical():  # a signal never cuts a write of the record short
+        record = _require_record(paths)
+        changes: dict[str, Any] = {f: (*getattr(record, f), *vs) for f, vs in added.items()}
+        record = dataclasses.replace(record, **changes)
+        io.write_text(paths.record, record_to_json(record))
     return record
 
 
 def _forget(paths: LabPaths, field: str, values: Sequence[object]) -> None:
-    record = _require_record(paths)
-    changes: dict[str, Any] = {field: tuple(v for v in getattr(record, field) if v not in values)}
-    io.write_text(paths.record, record_to_json(dataclasses.replace(record, **changes)))
+    with processes.critical():
+        record = _require_record(paths)
+        kept: dict[str, Any] = {field: tuple(v for v in getattr(record, field) if v not in values)}
+        io.write_text(paths.record, record_to_json(dataclasses.replace(record, **kept)))
 
 
 def make_dirs(paths: LabPaths, directory: Path, *, fresh: bool = False) -> None:
