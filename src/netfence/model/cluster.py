@@ -10,6 +10,7 @@ from netfence.model.diagnostics import Source
 from netfence.model.labels import Labels
 from netfence.model.policy import IPAddress, NetworkPolicy
 from netfence.model.ports import ContainerPort, Protocol
+from netfence.model.tiers import ClusterPolicy
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -114,6 +115,8 @@ class Cluster:
     cluster_domain: str = "cluster.local"
     # policies of other kinds (Cilium, Calico, AdminNetworkPolicy, EKS): not evaluated
     other_policies: tuple[OtherPolicy, ...] = ()
+    # the cluster-wide tiers (model/tiers.py), in input order
+    cluster_policies: tuple[ClusterPolicy, ...] = ()
     # lookups built by __post_init__; not init fields, so dataclasses.replace makes new ones
     _ns_index: dict[str, Namespace] = field(
         default_factory=dict, init=False, compare=False, repr=False
