@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from netfence.compile.tiers import CompiledTiers, compile_tiers
 from netfence.model.cluster import Pod
 from netfence.model.labels import LabelSelector
 from netfence.model.policy import Direction, IPAddress, NetworkPolicy, Peer
 from netfence.model.ports import PolicyPort, Protocol
+from netfence.model.tiers import ClusterPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,8 @@ class CompiledPolicySet:
     """All policies, compiled, indexed by namespace."""
 
     policies: tuple[CompiledPolicy, ...]
+    # the Admin and Baseline tiers around the NetworkPolicy tier (compile/tiers.py)
+    tiers: CompiledTiers = field(default_factory=CompiledTiers)
     by_namespace: dict[str, tuple[CompiledPolicy, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -191,5 +195,10 @@ def compile_policy(policy: NetworkPolicy) -> CompiledPolicy:
     )
 
 
-def compile_policies(policies: Iterable[NetworkPolicy]) -> CompiledPolicySet:
-    return CompiledPolicySet(tuple(compile_policy(p) for p in policies))
+def compile_policies(
+    policies: Iterable[NetworkPolicy], cluster_policies: Iterable[ClusterPolicy] = ()
+) -> CompiledPolicySet:
+    """NetworkPolicies and, when given, the cluster-wide tiers around them."""
+    return CompiledPolicySet(
+        tuple(compile_policy(p) for p in policies), compile_tiers(cluster_policies)
+    )

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from netfence.compile.compiled import RuleRef
+from netfence.engine.tiers import TierVerdict
 from netfence.model.policy import Direction
 from netfence.model.traffic import Connection
 
@@ -19,10 +20,20 @@ class Outcome(enum.Enum):
     ALLOWED_BY_RULE = "allowed-by-rule"
     NO_RULE_MATCHED = "no-rule-matched"
     LOOPBACK = "loopback"  # a pod talking to itself: allowed by convention
+    # the cluster-wide tiers (engine/tiers.py): a final answer of the Admin tier,
+    # before any NetworkPolicy, or of the Baseline tier, for a pod no NetworkPolicy
+    # isolates
+    ADMIN_ACCEPT = "admin-accept"
+    ADMIN_DENY = "admin-deny"
+    BASELINE_ACCEPT = "baseline-accept"
+    BASELINE_DENY = "baseline-deny"
 
     @property
     def allowed(self) -> bool:
-        return self is not Outcome.NO_RULE_MATCHED
+        return self not in _DENYING
+
+
+_DENYING = frozenset({Outcome.NO_RULE_MATCHED, Outcome.ADMIN_DENY, Outcome.BASELINE_DENY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +69,9 @@ class DirectionVerdict:
     policies: tuple[str, ...] = ()  # the policies selecting the pod for this direction
     matches: tuple[RuleMatch, ...] = ()
     misses: tuple[RuleMiss, ...] = ()
+    # the cluster-wide tiers that had the pod as a subject, in the order they were
+    # asked (Admin, then Baseline when neither Admin nor a NetworkPolicy decided)
+    tiers: tuple[TierVerdict, ...] = ()
 
     @property
     def allowed(self) -> bool:

@@ -13,10 +13,15 @@ ingress policy on the destination pod need to allow the connection."
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from netfence.compile.compiled import CompiledPolicySet, CompiledRule
+from netfence.compile.tiers import PeerEnd
 from netfence.engine.decision import Decision, DirectionVerdict, Outcome, RuleMatch, RuleMiss
+from netfence.engine.tiers import TierAnswer, TierVerdict, Traffic, evaluate_tier
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.policy import Direction
+from netfence.model.tiers import Tier
 from netfence.model.traffic import Connection, Endpoint
 
 
@@ -41,7 +46,78 @@ def _direction(
         return DirectionVerdict(direction, Outcome.NOT_A_POD)
     if subject.pod.host_network:
         return DirectionVerdict(direction, Outcome.HOST_NETWORK)
-    policies = compiled.selecting(subject.pod, direction)
+    if compiled.tiers:
+        return _tiered(compiled, cluster, conn, direction, subject.pod, peer)
+    return _network_policies(compiled, cluster, conn, direction, subject.pod, peer)
+
+
+def _tiered(
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    conn: Connection,
+    direction: Direction,
+    pod: Pod,
+    peer: Endpoint,
+) -> DirectionVerdict:
+    """v1alpha2 (spec.tier): "Policy tiers are evaluated in the following order:
+    * Admin tier * NetworkPolicy tier * Baseline tier". "If Admin tier has made a
+    final decision (Accept or Deny) on a connection, then no further evaluation is
+    done." "v1.NetworkPolicy always makes a final decision for selected pods.
+    Further evaluation only happens for Pods not selected by a v1.NetworkPolicy."
+    "If a given connection wasn't allowed or denied by any of the tiers, the
+    default kubernetes policy is applied, which says that all pods can communicate
+    with each other." Pass ("passes evaluation to the next tier") and no match
+    both go on."""
+    ns_labels = cluster.namespace_labels(pod.namespace)
+    end = _peer_end(cluster, peer, direction)
+    traffic = Traffic(conn.port, conn.protocol, conn.dst.pod)
+
+    def ask(tier: Tier) -> TierVerdict:
+        return evaluate_tier(compiled.tiers, tier, direction, pod, ns_labels, end, traffic)
+
+    admin = ask(Tier.ADMIN)
+    asked: tuple[TierVerdict, ...] = (admin,) if admin.policies else ()
+    if admin.final:
+        return DirectionVerdict(direction, _FINAL[admin.tier, admin.answer], tiers=asked)
+    verdict = _network_policies(compiled, cluster, conn, direction, pod, peer)
+    if verdict.outcome is not Outcome.NOT_ISOLATED:
+        return replace(verdict, tiers=asked)
+    baseline = ask(Tier.BASELINE)
+    asked += (baseline,) if baseline.policies else ()
+    if baseline.final:
+        return DirectionVerdict(direction, _FINAL[baseline.tier, baseline.answer], tiers=asked)
+    return DirectionVerdict(direction, Outcome.NOT_ISOLATED, tiers=asked)
+
+
+_FINAL = {
+    (Tier.ADMIN, TierAnswer.ACCEPT): Outcome.ADMIN_ACCEPT,
+    (Tier.ADMIN, TierAnswer.DENY): Outcome.ADMIN_DENY,
+    (Tier.BASELINE, TierAnswer.ACCEPT): Outcome.BASELINE_ACCEPT,
+    (Tier.BASELINE, TierAnswer.DENY): Outcome.BASELINE_DENY,
+}
+
+
+def _peer_end(cluster: Cluster, peer: Endpoint, direction: Direction) -> PeerEnd:
+    """The other end as tier peers see it. A name counts only for egress, where
+    ``domainNames`` peers exist."""
+    pod = _selectable(peer.pod)
+    labels = cluster.namespace_labels(pod.namespace) if pod is not None else {}
+    node = cluster.node_by_ip(peer.ip) if peer.ip is not None else None
+    name = peer.name if direction is Direction.EGRESS else None
+    return PeerEnd(peer.ip, pod, labels, node, name)
+
+
+def _network_policies(
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    conn: Connection,
+    direction: Direction,
+    pod: Pod,
+    peer: Endpoint,
+) -> DirectionVerdict:
+    """The NetworkPolicy tier: isolated pods get the union of what their policies
+    allow; a pod no policy isolates is NOT_ISOLATED."""
+    policies = compiled.selecting(pod, direction)
     if not policies:
         return DirectionVerdict(direction, Outcome.NOT_ISOLATED)
     matches: list[RuleMatch] = []

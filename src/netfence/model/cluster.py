@@ -131,6 +131,9 @@ class Cluster:
     _pods_by_ns: dict[str, list[Pod]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+    _node_ip_index: dict[IPAddress, Node] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._ns_index.update((ns.name, ns) for ns in self.namespaces)
@@ -141,6 +144,8 @@ class Cluster:
         for pod in self.pods:
             if not pod.host_network:
                 self._ip_index.update((ip, pod) for ip in pod.ips)
+        for node in self.nodes:
+            self._node_ip_index.update((ip, node) for ip in node.ips)
 
     def namespace(self, name: str) -> Namespace | None:
         return self._ns_index.get(name)
@@ -151,6 +156,10 @@ class Cluster:
     def pod_by_ip(self, ip: IPAddress) -> Pod | None:
         """The (non-hostNetwork) pod that owns ``ip``, if any."""
         return self._ip_index.get(ip)
+
+    def node_by_ip(self, ip: IPAddress) -> Node | None:
+        """The node with ``ip`` among its addresses, if any."""
+        return self._node_ip_index.get(ip)
 
     def namespace_labels(self, name: str) -> Labels:
         ns = self._ns_index.get(name)

@@ -20,6 +20,9 @@ class Endpoint:
 
     ip: IPAddress | None
     pod: Pod | None = None
+    # the DNS name the connection was made to, when it was made to a name outside
+    # the pods (ClusterNetworkPolicy ``domainNames`` peers judge it)
+    name: str | None = None
 
     def format(self) -> str:
         if self.pod is not None:
