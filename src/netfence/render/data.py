@@ -11,6 +11,7 @@ from netfence.model.completeness import Completeness
 from netfence.model.diagnostics import Diagnostic
 from netfence.model.traffic import Endpoint
 from netfence.render.completeness import policy_ref, with_input
+from netfence.render.tiers import tiers_data
 
 if TYPE_CHECKING:  # only annotations: `check` does not import the matrix and test modules
     from netfence.analysis.expectations import ExpectationResult
@@ -29,6 +30,13 @@ def endpoint_data(endpoint: Endpoint) -> Json:
 
 
 def direction_data(verdict: DirectionVerdict) -> Json:
+    data = _direction_data(verdict)
+    if verdict.tiers:  # only with cluster-wide policies: the output is unchanged without
+        data["tiers"] = tiers_data(verdict)
+    return data
+
+
+def _direction_data(verdict: DirectionVerdict) -> Json:
     return {
         "allowed": verdict.allowed,
         "outcome": verdict.outcome.value,

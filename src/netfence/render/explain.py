@@ -10,6 +10,7 @@ from netfence.engine.decision import Decision, DirectionVerdict, Outcome, RuleMa
 from netfence.model.policy import Direction
 from netfence.model.traffic import Endpoint
 from netfence.render.completeness import may_also_be_decided_by
+from netfence.render.tiers import TIER_OUTCOMES, tier_lines, walkthrough
 
 VERDICT_WORDS = {
     Verdict.ALLOWED: "ALLOWED",
@@ -20,7 +21,13 @@ VERDICT_WORDS = {
 
 
 def explain_direction(verdict: DirectionVerdict, subject: Endpoint) -> list[str]:
-    """One line for the verdict of one direction, then one per rule that decided."""
+    """One line for the verdict of one direction, then one per rule that decided;
+    with cluster-wide tiers, their walkthrough follows."""
+    lines = _explain_direction(verdict, subject)
+    return [*lines, *tier_lines(verdict)] if verdict.tiers else lines
+
+
+def _explain_direction(verdict: DirectionVerdict, subject: Endpoint) -> list[str]:
     side = "egress of" if verdict.direction is Direction.EGRESS else "ingress of"
     who = f"{side} {subject.format()}"
     outcome = verdict.outcome
@@ -34,6 +41,8 @@ def explain_direction(verdict: DirectionVerdict, subject: Endpoint) -> list[str]
         return [
             f"{who}: not isolated (no policy selects it for {verdict.direction.value}): allowed"
         ]
+    if outcome in TIER_OUTCOMES:
+        return [f"{who}: {TIER_OUTCOMES[outcome]}"]
     isolated = f"isolated by {', '.join(verdict.policies)}"
     if outcome is Outcome.ALLOWED_BY_RULE:
         lines = [f"{who}: {isolated}; allowed by:"]
@@ -79,7 +88,8 @@ def _signature(decision: Decision) -> tuple[object, ...]:
         return f"{pod.namespace}/{pod.workload.format()}" if pod.workload else pod.key
 
     def direction(v: DirectionVerdict) -> tuple[object, ...]:
-        return (v.outcome, v.policies, tuple((m.rule, m.peer, m.port) for m in v.matches), v.misses)
+        rules = tuple((m.rule, m.peer, m.port) for m in v.matches)
+        return (v.outcome, v.policies, rules, v.misses, v.tiers)
 
     return (
         who(conn.src),
@@ -149,6 +159,9 @@ def reason(decision: Decision) -> str:
     """The one clause that decided: the denying direction, else what allowed both."""
     conn = decision.connection
     for verdict, subject in ((decision.egress, conn.src), (decision.ingress, conn.dst)):
+        if not verdict.allowed and verdict.tiers:
+            side = "egress" if verdict.direction is Direction.EGRESS else "ingress"
+            return f"{side} of {subject.format()}: {walkthrough(verdict)}"
         if not verdict.allowed:
             side = "egress" if verdict.direction is Direction.EGRESS else "ingress"
             policies = ", ".join(verdict.policies)
@@ -156,7 +169,9 @@ def reason(decision: Decision) -> str:
     if decision.egress.outcome is Outcome.LOOPBACK:
         return "a pod may always reach itself"
     allowed_by = [
-        match_path(v.matches[0]) for v in (decision.egress, decision.ingress) if v.matches
+        walkthrough(v) if v.tiers else match_path(v.matches[0])
+        for v in (decision.egress, decision.ingress)
+        if v.matches or v.tiers
     ]
     return " and ".join(allowed_by) if allowed_by else "no policy isolates either end"
 
