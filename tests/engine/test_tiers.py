@@ -259,3 +259,29 @@ def test_the_rule_that_answered_is_named() -> None:
     )
     assert verdict.hit.rule.policy == "ClusterNetworkPolicy.policy.networking.k8s.io/ordered"
     assert verdict.hit.rule.priority == 3 and verdict.policies == (verdict.hit.rule.policy,)
+
+
+def test_check_judges_a_resolved_name_against_domain_names() -> None:
+    """``check client api.example.com --resolve api.example.com=IP``: the name the
+    user gave is what domainNames peers see; the same address given as an
+    address is judged by the networks rule."""
+    from netfence.engine.check import Verdict, check
+    from netfence.engine.targets import resolve_target
+
+    tiers = (
+        policy("names", Tier.ADMIN, 1, ALL_NS, egress=((ACCEPT, TO_NAMES, None),)),
+        policy("no-internet", Tier.ADMIN, 2, ALL_NS, egress=((DENY, TO_NET, None),)),
+    )
+    cluster = Cluster(NAMESPACES, tuple(PODS.values()), nodes=(NODE,), cluster_policies=tiers)
+    compiled = compile_policies((), tiers)
+    source = resolve_target("blue/client", cluster)
+    hosts = {"api.example.com": EXTERNAL, "example.com": EXTERNAL}
+    verdicts = {
+        text: check(compiled, cluster, source, resolve_target(text, cluster, "blue", hosts), 443, Protocol.TCP).verdict
+        for text in ("api.example.com", "example.com", str(EXTERNAL))
+    }  # fmt: skip
+    assert verdicts == {
+        "api.example.com": Verdict.ALLOWED,
+        "example.com": Verdict.DENIED,
+        str(EXTERNAL): Verdict.DENIED,
+    }

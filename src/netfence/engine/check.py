@@ -220,8 +220,9 @@ def _connect_step(
     protocol: Protocol | None,
 ) -> Step:
     pairs, notes = _destination_ports(destination, port, protocol)
+    name = destination.dns_name if destination.kind is TargetKind.EXTERNAL else None
     decisions = tuple(
-        evaluate(compiled, cluster, _connection(src, dst_pod, number, proto, destination.ip))
+        evaluate(compiled, cluster, _connection(src, dst_pod, number, proto, destination.ip, name))
         for src in sources
         for dst_pod, number, proto in pairs
     )
@@ -240,9 +241,12 @@ def _connection(
     port: int,
     protocol: Protocol,
     external_ip: IPAddress | None = None,
+    external_name: str | None = None,
 ) -> Connection:
+    """To a pod, in the source's address family; else to ``external_ip``, made to
+    ``external_name`` when the user named it (``--resolve NAME=IP``)."""
     if dst is None:
-        return Connection(src, Endpoint(external_ip), port, protocol)
+        return Connection(src, Endpoint(external_ip, None, external_name), port, protocol)
     version = src.ip.version if src.ip is not None else 4
     dst_ip = dst.ip_of_version(version) or _first_ip(dst)
     src_ip = src.pod.ip_of_version(dst_ip.version) if src.pod and dst_ip else src.ip
