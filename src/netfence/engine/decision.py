@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from netfence.compile.compiled import RuleRef
 from netfence.engine.tiers import TierVerdict
-from netfence.model.policy import Direction
+from netfence.model.policy import Direction, Peer
+from netfence.model.ports import PolicyPort
 from netfence.model.traffic import Connection
 
 
@@ -40,26 +41,38 @@ _DENYING = frozenset({Outcome.NO_RULE_MATCHED, Outcome.ADMIN_DENY, Outcome.BASEL
 class RuleMatch:
     """A rule that allowed the connection, with the peer and port items that matched.
 
-    ``peer`` / ``port`` are None when the rule had no peers / ports (matches all).
+    ``peer`` / ``port`` are the items' indices, and ``peer_spec`` / ``port_spec``
+    the items themselves; None when the rule had no peers / ports (matches all).
     """
 
     rule: RuleRef
     peer: int | None
     port: int | None
-    peer_text: str
-    port_text: str
+    peer_spec: Peer | None = None
+    port_spec: PolicyPort | None = None
+
+
+class MissCode(enum.Enum):
+    """Why a selecting policy's rule did not allow the connection (render/ words it)."""
+
+    NO_RULES = "no-rules"  # the policy has no rules for the direction: it allows nothing
+    NO_PEER_MATCHES = "no-peer-matches"  # the other end is none of the rule's peers
+    NO_PORT_MATCHES = "no-port-matches"  # the port is none of the rule's ports
 
 
 @dataclass(frozen=True, slots=True)
 class RuleMiss:
     """A selecting policy's rule that did not allow the connection, and why.
 
-    ``rule`` is None when the policy has no rules at all for the direction.
+    ``rule`` is None for NO_RULES. ``peers``: how many peers the rule has
+    (NO_PEER_MATCHES); ``ports``: the rule's ports (NO_PORT_MATCHES).
     """
 
     policy: str
     rule: RuleRef | None
-    reason: str
+    code: MissCode
+    peers: int = 0
+    ports: tuple[PolicyPort, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

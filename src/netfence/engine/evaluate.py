@@ -17,7 +17,14 @@ from dataclasses import replace
 
 from netfence.compile.compiled import CompiledPolicySet, CompiledRule
 from netfence.compile.tiers import PeerEnd
-from netfence.engine.decision import Decision, DirectionVerdict, Outcome, RuleMatch, RuleMiss
+from netfence.engine.decision import (
+    Decision,
+    DirectionVerdict,
+    MissCode,
+    Outcome,
+    RuleMatch,
+    RuleMiss,
+)
 from netfence.engine.tiers import TierAnswer, TierVerdict, Traffic, evaluate_tier
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.policy import Direction
@@ -125,14 +132,13 @@ def _network_policies(
     for policy in policies:
         rules = policy.rules(direction)
         if not rules:
-            reason = f"has no {direction.rules_field} rules, so it allows nothing"
-            misses.append(RuleMiss(policy.policy.key, None, reason))
+            misses.append(RuleMiss(policy.policy.key, None, MissCode.NO_RULES))
         for rule in rules:
             result = _match_rule(rule, cluster, conn, peer)
             if isinstance(result, RuleMatch):
                 matches.append(result)
             else:
-                misses.append(RuleMiss(policy.policy.key, rule.origin, result))
+                misses.append(_miss(policy.policy.key, rule, result))
     outcome = Outcome.ALLOWED_BY_RULE if matches else Outcome.NO_RULE_MATCHED
     return DirectionVerdict(
         direction,
@@ -145,8 +151,8 @@ def _network_policies(
 
 def _match_rule(
     rule: CompiledRule, cluster: Cluster, conn: Connection, peer: Endpoint
-) -> RuleMatch | str:
-    """A RuleMatch when ``rule`` allows ``conn``, else the reason it does not.
+) -> RuleMatch | MissCode:
+    """A RuleMatch when ``rule`` allows ``conn``, else why it does not.
 
     API reference (rule.from / rule.to): "If this field is empty or missing, this
     rule matches all sources [destinations] [...]. If this field is present and
@@ -156,25 +162,32 @@ def _match_rule(
     contains at least one item, then this rule allows traffic only if the traffic
     matches at least one port in the list." Both must hold.
     """
-    peer_index: int | None = None
-    peer_text = "all peers"
+    peer_hit = None
     if rule.peers is not None:
         selectable = _selectable(peer.pod)
         ns_labels = cluster.namespace_labels(selectable.namespace) if selectable else {}
-        hit = next((m for m in rule.peers if m.matches(peer.ip, selectable, ns_labels)), None)
-        if hit is None:
-            return f"{peer.format()} matches none of its {len(rule.peers)} peer(s)"
-        peer_index, peer_text = hit.index, hit.peer.format()
-    port_index: int | None = None
-    port_text = "all ports"
+        peer_hit = next((m for m in rule.peers if m.matches(peer.ip, selectable, ns_labels)), None)
+        if peer_hit is None:
+            return MissCode.NO_PEER_MATCHES
+    port_hit = None
     if rule.ports is not None:
         dst = conn.dst.pod
         port_hit = next((m for m in rule.ports if m.matches(conn.port, conn.protocol, dst)), None)
         if port_hit is None:
-            allowed = ", ".join(m.port.format() for m in rule.ports)
-            return f"{conn.port}/{conn.protocol.value} is not among its ports ({allowed})"
-        port_index, port_text = port_hit.index, port_hit.port.format()
-    return RuleMatch(rule.origin, peer_index, port_index, peer_text, port_text)
+            return MissCode.NO_PORT_MATCHES
+    return RuleMatch(
+        rule.origin,
+        None if peer_hit is None else peer_hit.index,
+        None if port_hit is None else port_hit.index,
+        None if peer_hit is None else peer_hit.peer,
+        None if port_hit is None else port_hit.port,
+    )
+
+
+def _miss(policy: str, rule: CompiledRule, code: MissCode) -> RuleMiss:
+    peers = len(rule.peers) if rule.peers is not None else 0
+    ports = tuple(m.port for m in rule.ports) if rule.ports is not None else ()
+    return RuleMiss(policy, rule.origin, code, peers, ports)
 
 
 def _selectable(pod: Pod | None) -> Pod | None:

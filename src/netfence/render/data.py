@@ -9,8 +9,9 @@ from netfence.engine.check import CheckReport, Step
 from netfence.engine.decision import Decision, DirectionVerdict
 from netfence.model.completeness import Completeness
 from netfence.model.diagnostics import Diagnostic
-from netfence.model.traffic import Endpoint
+from netfence.model.traffic import Connection, Endpoint
 from netfence.render.completeness import policy_ref, with_input
+from netfence.render.explain import miss_reason, peer_text, port_text
 from netfence.render.tiers import tiers_data
 
 if TYPE_CHECKING:  # only annotations: `check` does not import the matrix and test modules
@@ -29,14 +30,14 @@ def endpoint_data(endpoint: Endpoint) -> Json:
     return data
 
 
-def direction_data(verdict: DirectionVerdict) -> Json:
-    data = _direction_data(verdict)
+def direction_data(verdict: DirectionVerdict, conn: Connection) -> Json:
+    data = _direction_data(verdict, conn)
     if verdict.tiers:  # only with cluster-wide policies: the output is unchanged without
         data["tiers"] = tiers_data(verdict)
     return data
 
 
-def _direction_data(verdict: DirectionVerdict) -> Json:
+def _direction_data(verdict: DirectionVerdict, conn: Connection) -> Json:
     return {
         "allowed": verdict.allowed,
         "outcome": verdict.outcome.value,
@@ -47,8 +48,8 @@ def _direction_data(verdict: DirectionVerdict) -> Json:
                 "rule": m.rule.path,
                 "peer": m.peer,
                 "port": m.port,
-                "peer_text": m.peer_text,
-                "port_text": m.port_text,
+                "peer_text": peer_text(m),
+                "port_text": port_text(m),
             }
             for m in verdict.matches
         ],
@@ -56,7 +57,8 @@ def _direction_data(verdict: DirectionVerdict) -> Json:
             {
                 "policy": m.policy,
                 "rule": None if m.rule is None else m.rule.path,
-                "reason": m.reason,
+                "code": m.code.value,
+                "reason": miss_reason(m, verdict.direction, conn),
             }
             for m in verdict.misses
         ],
@@ -71,8 +73,8 @@ def decision_data(decision: Decision) -> Json:
         "port": conn.port,
         "protocol": conn.protocol.value,
         "allowed": decision.allowed,
-        "egress": direction_data(decision.egress),
-        "ingress": direction_data(decision.ingress),
+        "egress": direction_data(decision.egress, conn),
+        "ingress": direction_data(decision.ingress, conn),
     }
 
 

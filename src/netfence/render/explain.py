@@ -6,9 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netfence.engine.check import CheckReport, Step, StepKind, Verdict
-from netfence.engine.decision import Decision, DirectionVerdict, Outcome, RuleMatch
+from netfence.engine.decision import (
+    Decision,
+    DirectionVerdict,
+    MissCode,
+    Outcome,
+    RuleMatch,
+    RuleMiss,
+)
 from netfence.model.policy import Direction
-from netfence.model.traffic import Endpoint
+from netfence.model.traffic import Connection, Endpoint
 from netfence.render.completeness import may_also_be_decided_by
 from netfence.render.tiers import TIER_OUTCOMES, tier_lines, walkthrough
 
@@ -20,14 +27,34 @@ VERDICT_WORDS = {
 }
 
 
-def explain_direction(verdict: DirectionVerdict, subject: Endpoint) -> list[str]:
+def peer_text(match: RuleMatch) -> str:
+    return "all peers" if match.peer_spec is None else match.peer_spec.format()
+
+
+def port_text(match: RuleMatch) -> str:
+    return "all ports" if match.port_spec is None else match.port_spec.format()
+
+
+def miss_reason(miss: RuleMiss, direction: Direction, conn: Connection) -> str:
+    """Why a rule did not allow ``conn``, in words."""
+    if miss.code is MissCode.NO_RULES:
+        return f"has no {direction.rules_field} rules, so it allows nothing"
+    if miss.code is MissCode.NO_PEER_MATCHES:
+        other = conn.src if direction is Direction.INGRESS else conn.dst
+        return f"{other.format()} matches none of its {miss.peers} peer(s)"
+    allowed = ", ".join(p.format() for p in miss.ports)
+    return f"{conn.port}/{conn.protocol.value} is not among its ports ({allowed})"
+
+
+def explain_direction(verdict: DirectionVerdict, conn: Connection) -> list[str]:
     """One line for the verdict of one direction, then one per rule that decided;
     with cluster-wide tiers, their walkthrough follows."""
-    lines = _explain_direction(verdict, subject)
+    lines = _explain_direction(verdict, conn)
     return [*lines, *tier_lines(verdict)] if verdict.tiers else lines
 
 
-def _explain_direction(verdict: DirectionVerdict, subject: Endpoint) -> list[str]:
+def _explain_direction(verdict: DirectionVerdict, conn: Connection) -> list[str]:
+    subject = conn.src if verdict.direction is Direction.EGRESS else conn.dst
     side = "egress of" if verdict.direction is Direction.EGRESS else "ingress of"
     who = f"{side} {subject.format()}"
     outcome = verdict.outcome
@@ -50,13 +77,13 @@ def _explain_direction(verdict: DirectionVerdict, subject: Endpoint) -> list[str
             peer = "" if m.peer is None else f".{m.rule.direction.peers_field}[{m.peer}]"
             port = "" if m.port is None else f", ports[{m.port}]"
             lines.append(
-                f"  {m.rule.policy} {m.rule.path}{peer}{port} ({m.peer_text}; {m.port_text})"
+                f"  {m.rule.policy} {m.rule.path}{peer}{port} ({peer_text(m)}; {port_text(m)})"
             )
         return lines
     lines = [f"{who}: {isolated}; no rule allows it: denied"]
     for miss in verdict.misses:
         where = miss.policy if miss.rule is None else f"{miss.policy} {miss.rule.path}"
-        lines.append(f"  {where}: {miss.reason}")
+        lines.append(f"  {where}: {miss_reason(miss, verdict.direction, conn)}")
     return lines
 
 
@@ -65,8 +92,8 @@ def explain_decision(decision: Decision) -> list[str]:
     word = "allowed" if decision.allowed else "DENIED"
     head = f"{conn.format()}: {word}"
     body = [
-        *explain_direction(decision.egress, conn.src),
-        *explain_direction(decision.ingress, conn.dst),
+        *explain_direction(decision.egress, conn),
+        *explain_direction(decision.ingress, conn),
     ]
     return [head, *(f"  {line}" for line in body)]
 
