@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from netfence.api import Loaded, compiled
 from netfence.errors import InvalidInputError, TargetError
 
 if TYPE_CHECKING:
-    from netfence.compile.compiled import CompiledPolicySet
-    from netfence.model.cluster import Cluster
     from netfence.model.completeness import Completeness
-    from netfence.model.diagnostics import Diagnostic
     from netfence.model.ports import Protocol
-    from netfence.parse.build import BuildResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,14 +141,6 @@ def manifest_options(func: F) -> F:
     return func
 
 
-@dataclass(frozen=True)
-class Loaded:
-    cluster: Cluster
-    compiled: CompiledPolicySet
-    diagnostics: tuple[Diagnostic, ...]
-    completeness: Completeness
-
-
 def _kustomize_engine(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     from netfence.io.kustomize import ENGINE
 
@@ -183,7 +171,7 @@ def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | N
     print_diagnostics(
         d for d in built.diagnostics if d.severity is not Severity.ERROR and d not in said
     )
-    return _compiled(built)
+    return compiled(built)
 
 
 def load_change(
@@ -216,15 +204,7 @@ def load_change(
     if errors:
         raise InvalidInputError(errors)
     print_diagnostics(both)
-    return _compiled(before), _compiled(after)
-
-
-def _compiled(built: BuildResult) -> Loaded:
-    """A built cluster with its policies compiled (every command reads both)."""
-    from netfence.compile import compile_policies
-
-    compiled = compile_policies(built.cluster.policies)
-    return Loaded(built.cluster, compiled, built.diagnostics, built.completeness)
+    return compiled(before), compiled(after)
 
 
 def echo_partial(completeness: Completeness | None) -> None:
