@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from netfence.analysis.lint.containment import rule_within, selector_within
 from netfence.analysis.lint.dns import DNS_BLOCKED, DNS_TCP_BLOCKED, dns_findings
 from netfence.analysis.lint.findings import Check, Finding, LintReport, Needs, Skipped
+from netfence.analysis.lint.tiers import RUNS as TIER_RUNS
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, PeerMatcher
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod, Service
 from netfence.model.diagnostics import ObjectRef, Severity
@@ -596,7 +597,10 @@ CHECKS: tuple[tuple[Check, Callable[[Context], Iterator[Finding]]], ...] = (
     (ONE_FAMILY, ipblock_one_family),
     (DNS_TCP_BLOCKED, dns_tcp_blocked),
     (NOT_EVALUATED, not_evaluated),
+    *TIER_RUNS,
 )
+
+TIER_CHECKS = frozenset(check for check, _ in TIER_RUNS)
 
 NO_PODS = "no pods in the input"
 NO_NAMESPACES = "no pods or Namespace objects in the input"
@@ -617,6 +621,8 @@ def lint_report(cluster: Cluster, compiled: CompiledPolicySet) -> LintReport:
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     for check, run in CHECKS:
+        if check in TIER_CHECKS and not compiled.tiers:
+            continue  # nothing for them to read: not run, and not "skipped" either
         reason = _missing(check, cluster)
         if reason is not None:
             skipped.append(Skipped(check, reason))

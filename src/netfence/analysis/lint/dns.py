@@ -66,20 +66,20 @@ DNS_TCP_BLOCKED = Check(
 
 
 @dataclass(frozen=True, slots=True)
-class _DnsBackend:
+class DnsBackend:
     pod: Pod
     protocol: Protocol
     port: int
 
 
-def kube_dns_backends(cluster: Cluster) -> tuple[list[_DnsBackend], bool]:
+def kube_dns_backends(cluster: Cluster) -> tuple[list[DnsBackend], bool]:
     """The kube-dns pods with the port they serve per protocol, and whether they
     are assumed (nothing in the input)."""
     service = cluster.service(KUBE_DNS_NAMESPACE, "kube-dns")
     backends = cluster.service_backends(service) if service is not None else ()
     if service is not None and backends:
         found = [
-            _DnsBackend(b, sp.protocol, target)
+            DnsBackend(b, sp.protocol, target)
             for sp in service.ports
             if sp.port == DNS_PORT and sp.protocol in (Protocol.UDP, Protocol.TCP)
             for b in backends
@@ -92,8 +92,8 @@ def kube_dns_backends(cluster: Cluster) -> tuple[list[_DnsBackend], bool]:
         if not p.host_network and p.labels.get("k8s-app") == "kube-dns"
     ]
     if pods:
-        return [_DnsBackend(p, proto, DNS_PORT) for p in pods for proto in _BOTH], False
-    return [_DnsBackend(ASSUMED_KUBE_DNS, proto, DNS_PORT) for proto in _BOTH], True
+        return [DnsBackend(p, proto, DNS_PORT) for p in pods for proto in _BOTH], False
+    return [DnsBackend(ASSUMED_KUBE_DNS, proto, DNS_PORT) for proto in _BOTH], True
 
 
 _BOTH = (Protocol.UDP, Protocol.TCP)
@@ -118,16 +118,18 @@ def egress_sources(cluster: Cluster, compiled: CompiledPolicySet) -> list[Pod]:
     return sources
 
 
+def dns_connection(pod: Pod, backend: DnsBackend) -> Connection:
+    """``pod`` asking ``backend`` a question, in the backend's primary family."""
+    b = backend
+    dst_ip = b.pod.ips[0] if b.pod.ips else None
+    src_ip = pod.ip_of_version(dst_ip.version) if dst_ip else (pod.ips[0] if pod.ips else None)
+    return Connection(Endpoint(src_ip, pod), Endpoint(dst_ip, b.pod), b.port, b.protocol)
+
+
 def _allowed(
-    compiled: CompiledPolicySet, cluster: Cluster, pod: Pod, backends: list[_DnsBackend]
+    compiled: CompiledPolicySet, cluster: Cluster, pod: Pod, backends: list[DnsBackend]
 ) -> bool:
-    for b in backends:
-        dst_ip = b.pod.ips[0] if b.pod.ips else None
-        src_ip = pod.ip_of_version(dst_ip.version) if dst_ip else (pod.ips[0] if pod.ips else None)
-        conn = Connection(Endpoint(src_ip, pod), Endpoint(dst_ip, b.pod), b.port, b.protocol)
-        if evaluate(compiled, cluster, conn).allowed:
-            return True
-    return False
+    return any(evaluate(compiled, cluster, dns_connection(pod, b)).allowed for b in backends)
 
 
 class _SourceVerdicts:
@@ -139,7 +141,7 @@ class _SourceVerdicts:
     of these get the same verdict (the many replicas of a workload)."""
 
     def __init__(
-        self, compiled: CompiledPolicySet, cluster: Cluster, backends: list[_DnsBackend]
+        self, compiled: CompiledPolicySet, cluster: Cluster, backends: list[DnsBackend]
     ) -> None:
         self._compiled, self._cluster = compiled, cluster
         self._address_matters = any(  # an ingress ipBlock of a policy over a DNS backend
@@ -151,7 +153,7 @@ class _SourceVerdicts:
         )
         self._known: dict[tuple[object, ...], bool] = {}
 
-    def allowed(self, pod: Pod, backends: list[_DnsBackend]) -> bool:
+    def allowed(self, pod: Pod, backends: list[DnsBackend]) -> bool:
         key = (
             backends[0].protocol if backends else None,
             pod.namespace,
@@ -166,7 +168,7 @@ class _SourceVerdicts:
         return found
 
 
-def _ip_blocks_may_allow(policies: tuple[CompiledPolicy, ...], backends: list[_DnsBackend]) -> bool:
+def _ip_blocks_may_allow(policies: tuple[CompiledPolicy, ...], backends: list[DnsBackend]) -> bool:
     """Does an egress rule with an ipBlock peer allow the kube-dns port? Then the
     kube-dns addresses, unknown when assumed, decide: the check stays quiet."""
     return any(
