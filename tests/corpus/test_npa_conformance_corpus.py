@@ -417,6 +417,10 @@ def test_every_upstream_subtest_is_a_case() -> None:
         assert len(by_test) == TESTS_PER_RELEASE
         for test, subtests in by_test.items():
             assert subtests == list(range(1, len(subtests) + 1)), test
+        for n in mine[1:]:  # upstream's patches carry over within a test: steps only grow
+            previous, step = cases[n - 1], cases[n].get("step", "")
+            if previous["test"] == cases[n]["test"]:
+                assert step.startswith(previous.get("step", "")), f"{n:03d}: {step!r}"
         pokes = sum(len(p.checks) for n in mine for p in probes_of(cases[n]))
         assert pokes == 289, f"{release}: {pokes} checked cells"
 
