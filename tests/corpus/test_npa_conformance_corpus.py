@@ -444,6 +444,21 @@ def test_releases_agree() -> None:
         assert probes_of(new) == probes_of(old), f"{n:03d} and {n + 100:03d} disagree"
 
 
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_every_probe_has_its_ipv6_twin(path: Path) -> None:
+    """Each upstream (IPv4) probe is repeated over IPv6 as an extra. Only networks and
+    nodes peers look at addresses: without them the two tables must be equal."""
+    case = load_case(path)
+    probes = probes_of(case)
+    v4 = {(p.protocol, p.port): p for p in probes if p.family == 4}
+    v6 = {(p.protocol, p.port): p for p in probes if p.family == 6}
+    assert v4.keys() == v6.keys()
+    assert all(p.checks for p in v4.values()) and not any(p.checks for p in v6.values())
+    text = yaml.safe_dump(case["policies"])
+    if "networks:" not in text and "nodes:" not in text:
+        assert all(v4[key].table == v6[key].table for key in v4)
+
+
 def test_model_is_the_upstream_base() -> None:
     docs = model_documents()
     namespaces = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Namespace"}
@@ -634,10 +649,11 @@ def test_replay_reports_each_wrong_cell() -> None:
     def wrong_once(
         policies: list[dict[str, Any]], src: dict[str, Any], dst: dict[str, Any], probe: Probe
     ) -> bool:
-        flip = (src["metadata"]["name"], dst["metadata"]["name"], probe.port) == (
+        flip = (src["metadata"]["name"], dst["metadata"]["name"], probe.port, probe.family) == (
             "luna-lovegood-1",
             "centaur-0",
             8080,
+            6,
         )
         return deny_between_gryffindor_and_slytherin(policies, src, dst, probe) != flip
 
@@ -645,7 +661,7 @@ def test_replay_reports_each_wrong_cell() -> None:
     assert [(m.src, m.dst, m.probe.port, m.expected, m.actual) for m in mismatches] == [
         ("luna-lovegood-1", "centaur-0", 8080, ".", "X")
     ]
-    assert "TCP/8080 IPv4 luna-lovegood-1 -> centaur-0" in str(mismatches[0])
+    assert "TCP/8080 IPv6 luna-lovegood-1 -> centaur-0" in str(mismatches[0])
 
     def allow_all(*_: object) -> bool:
         return True
