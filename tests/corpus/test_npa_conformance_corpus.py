@@ -570,6 +570,62 @@ def test_ports_schema_keeps_every_rule(path: Path) -> None:
         assert list(policy_problems(to_protocols_schema(converted), "v0.2.0")) == []
 
 
+def test_converter_on_every_port_form() -> None:
+    """The port forms the corpus does not all use, written out by hand."""
+    policy = {
+        "apiVersion": UPSTREAM_V1ALPHA2,
+        "kind": "ClusterNetworkPolicy",
+        "metadata": {"name": "forms"},
+        "spec": {
+            "tier": "Admin",
+            "priority": 1,
+            "subject": {"namespaces": {}},
+            "egress": [
+                {
+                    "action": "Accept",
+                    "to": [{"networks": ["10.0.0.0/8"]}],
+                    "protocols": [
+                        {"udp": {"destinationPort": {"range": {"start": 53, "end": 54}}}},
+                        {"sctp": {"destinationPort": {"range": {"start": 7, "end": 7}}}},
+                        {"tcp": {"destinationPort": {"number": 443}}},
+                    ],
+                },
+                {"action": "Deny", "to": [{"domainNames": ["*.example.com"]}]},
+            ],
+            "ingress": [
+                {
+                    "action": "Pass",
+                    "from": [{"namespaces": {}}],
+                    "protocols": [{"destinationNamedPort": "web"}],
+                }
+            ],
+        },
+    }
+    ports = to_ports_schema(policy)
+    assert ports["spec"]["egress"][0]["ports"] == [
+        {"portRange": {"protocol": "UDP", "start": 53, "end": 54}},
+        {"portNumber": {"protocol": "SCTP", "port": 7}},  # start < end is required
+        {"portNumber": {"protocol": "TCP", "port": 443}},
+    ]
+    assert "ports" not in ports["spec"]["egress"][1]
+    assert ports["spec"]["ingress"][0]["ports"] == [{"namedPort": "web"}]
+    assert "protocols" in policy["spec"]["ingress"][0], "the input is left alone"
+    back = to_protocols_schema(ports)
+    assert back["spec"]["egress"][0]["protocols"][1] == {"sctp": {"destinationPort": {"number": 7}}}
+    eks = to_eks(policy)
+    assert eks["apiVersion"] == EKS_V1ALPHA1 and eks["spec"] == ports["spec"]
+    assert to_protocols_schema(
+        {
+            "apiVersion": EKS_V1ALPHA1,
+            "spec": {"ingress": [{"ports": [{"portNumber": {"port": 80}}]}]},
+        }
+    )["spec"]["ingress"][0]["protocols"] == [{"tcp": {"destinationPort": {"number": 80}}}]
+    with pytest.raises(ValueError, match="expected"):
+        to_ports_schema({**policy, "apiVersion": EKS_V1ALPHA1})
+    with pytest.raises(ValueError, match="expected"):
+        from_eks(policy)
+
+
 NODE_PEER_CASES = {p.stem for p in CNP_CASES if "nodes:" in yaml.safe_dump(cnp_policies(p))}
 
 
