@@ -343,16 +343,15 @@ def observe(
     case: dict[str, Any], decide: Decide, policies: list[dict[str, Any]] | None = None
 ) -> list[tuple[Probe, dict[str, str]]]:
     """The table ``decide`` gives for every probe of ``case`` (loopback is always '.',
-    as in the corpus: a pod reaching itself is not a policy question)."""
+    as in the corpus: a pod reaching itself is not a policy question). Every call gets
+    the same list of policies (one copy, so the cached case stays intact)."""
     pods = model_pods()
-    chosen = case["policies"] if policies is None else policies
+    chosen = copy.deepcopy(case["policies"] if policies is None else policies)
     tables: list[tuple[Probe, dict[str, str]]] = []
     for probe in probes_of(case):
         table = {
             src: "".join(
-                ALLOWED
-                if src == dst or decide(copy.deepcopy(chosen), pods[src], pods[dst], probe)
-                else DENIED
+                ALLOWED if src == dst or decide(chosen, pods[src], pods[dst], probe) else DENIED
                 for dst in PODS
             )
             for src in PODS
@@ -729,16 +728,18 @@ def test_replay_reports_each_wrong_cell() -> None:
 def test_replay_hands_decide_the_chosen_spelling() -> None:
     case = load_case(PRIORITY_CASE)
     seen: set[str] = set()
+    lists: set[int] = set()
 
     def record(
         policies: list[dict[str, Any]], src: dict[str, Any], dst: dict[str, Any], probe: Probe
     ) -> bool:
         seen.update(p["apiVersion"] for p in policies)
+        lists.add(id(policies))  # one object per replay: a decide may cache on it
         return deny_between_gryffindor_and_slytherin(policies, src, dst, probe)
 
     eks = spellings(case["policies"])["eks"]
     assert isinstance(eks, list)
     assert replay(case, record, eks) == []
-    assert seen == {EKS_V1ALPHA1}
+    assert seen == {EKS_V1ALPHA1} and len(lists) == 1
     _, table = observe(case, deny_between_gryffindor_and_slytherin)[0]
     assert "^" not in side_by_side(table, table)
