@@ -126,7 +126,8 @@ class EngineClasses:
         self.members: list[list[Pod]] = []
         self.of: dict[int, int] = {}  # id(pod) → class
         for pod in cluster.pods:
-            c = index.setdefault(_signature(pod, blocks), len(index))
+            key = (*_signature(pod, blocks), _nodes_of(cluster, pod) if compiled.tiers else None)
+            c = index.setdefault(key, len(index))
             if c == len(self.members):
                 self.members.append([])
             self.members[c].append(pod)
@@ -167,13 +168,27 @@ def _signature(pod: Pod, blocks: Sequence[IPBlock]) -> tuple[object, ...]:
 
 
 def _ip_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
+    """Every address range a peer reads: NetworkPolicy ipBlocks and the cluster-wide
+    tiers' ``networks``."""
     seen: dict[IPBlock, None] = {}
     for c in compiled.policies:
         for rule in (*c.ingress, *c.egress):
             for m in rule.peers or ():
                 if m.peer.ip_block is not None:
                     seen.setdefault(m.peer.ip_block)
+    for tiered in (*compiled.tiers.admin, *compiled.tiers.baseline):
+        for tier_rule in (*tiered.ingress, *tiered.egress):
+            for t in tier_rule.peers:
+                for network in t.peer.networks or ():
+                    seen.setdefault(IPBlock(network))
     return list(seen)
+
+
+def _nodes_of(cluster: Cluster, pod: Pod) -> tuple[object, ...]:
+    """The labels of the nodes owning the pod's addresses (a hostNetwork pod's are
+    its node's): what a tier ``nodes`` peer reads."""
+    found = (cluster.node_by_ip(ip) for ip in pod.ips)
+    return tuple(None if node is None else node.labels for node in found)
 
 
 def _class_cell(
