@@ -26,10 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from netfence.analysis.matrix import Group, pod_connection
+from netfence.analysis.matrix import Group
 from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION, IntVector
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.summary import ClusterAnalysis
+from netfence.engine.connections import pod_connection
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Pod

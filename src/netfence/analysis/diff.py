@@ -23,8 +23,9 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netfence.analysis.matrix import Group, group_pods, pod_connection, probes
+from netfence.analysis.matrix import Group, group_pods, probes
 from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.connections import pod_connection
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster, Pod

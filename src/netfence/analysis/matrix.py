@@ -27,11 +27,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.connections import pod_connection
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.policy import IPBlock
 from netfence.model.ports import Protocol
-from netfence.model.traffic import Connection, Endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,15 +280,3 @@ def probes(
                 continue
             for number, proto in destination_ports(d, port, protocol):
                 yield s, d, number, proto
-
-
-def pod_connection(
-    src: Pod, dst: Pod, port: int, protocol: Protocol, family: int | None = None
-) -> Connection:
-    """In ``family``, else in the destination's primary family."""
-    if family is not None:
-        dst_ip, src_ip = dst.ip_of_version(family), src.ip_of_version(family)
-        return Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)
-    dst_ip = dst.ips[0] if dst.ips else None
-    src_ip = src.ip_of_version(dst_ip.version) if dst_ip else (src.ips[0] if src.ips else None)
-    return Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)

@@ -20,10 +20,10 @@ from netfence.analysis.matrix import (
     Group,
     destination_ports,
     group_pods,
-    pod_connection,
     probes,
 )
 from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.connections import pod_connection
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster, Pod

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.connections import pod_connection
 from netfence.engine.decision import Decision, Outcome
 from netfence.engine.evaluate import evaluate
 from netfence.engine.targets import Target, TargetKind
@@ -184,9 +185,12 @@ def unevaluated_for(cluster: Cluster, decisions: Iterable[Decision]) -> tuple[Ot
 
 
 def _source_endpoints(source: Target) -> list[Endpoint]:
+    """The sources; a pod's address only when the user gave it (an IP target), else
+    None: each connection then takes the address engine/connections.py's rule
+    chooses for its destination."""
     if source.kind is TargetKind.EXTERNAL:
         return [Endpoint(source.ip)]
-    return [Endpoint(source.ip if source.ip in p.ips else _first_ip(p), p) for p in source.pods]
+    return [Endpoint(source.ip if source.ip in p.ips else None, p) for p in source.pods]
 
 
 def _first_ip(pod: Pod) -> IPAddress | None:
@@ -243,14 +247,23 @@ def _connection(
     external_ip: IPAddress | None = None,
     external_name: str | None = None,
 ) -> Connection:
-    """To a pod, in the source's address family; else to ``external_ip``, made to
-    ``external_name`` when the user named it (``--resolve NAME=IP``)."""
+    """To a pod: by the one rule of engine/connections.py (the destination's
+    primary family), unless the user gave the source's address, whose family then
+    decides. To an outside address ``external_ip`` (made to ``external_name`` when
+    the user named it, ``--resolve NAME=IP``): from the source's address of its
+    family."""
     if dst is None:
-        return Connection(src, Endpoint(external_ip, None, external_name), port, protocol)
+        ip = src.ip
+        if ip is None and src.pod is not None and external_ip is not None:
+            ip = src.pod.ip_of_version(external_ip.version) or _first_ip(src.pod)
+        return Connection(
+            Endpoint(ip, src.pod), Endpoint(external_ip, None, external_name), port, protocol
+        )
+    if src.pod is not None and src.ip is None:
+        return pod_connection(src.pod, dst, port, protocol)
     version = src.ip.version if src.ip is not None else 4
     dst_ip = dst.ip_of_version(version) or _first_ip(dst)
-    src_ip = src.pod.ip_of_version(dst_ip.version) if src.pod and dst_ip else src.ip
-    return Connection(Endpoint(src_ip or src.ip, src.pod), Endpoint(dst_ip, dst), port, protocol)
+    return Connection(src, Endpoint(dst_ip, dst), port, protocol)
 
 
 def _ips(service: Service) -> str:

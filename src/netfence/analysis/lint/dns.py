@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from netfence.analysis.lint.findings import Check, Finding
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet
+from netfence.engine.connections import pod_connection
 from netfence.engine.described import describe, described_pod, is_described, labels_satisfying
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster, Pod
@@ -28,7 +29,7 @@ from netfence.model.diagnostics import ObjectRef, Severity
 from netfence.model.labels import MATCH_ALL, Labels, LabelSelector
 from netfence.model.policy import Direction
 from netfence.model.ports import ContainerPort, Protocol
-from netfence.model.traffic import Connection, Endpoint
+from netfence.model.traffic import Connection
 
 DNS_PORT = 53
 KUBE_DNS_NAMESPACE = "kube-system"
@@ -119,11 +120,9 @@ def egress_sources(cluster: Cluster, compiled: CompiledPolicySet) -> list[Pod]:
 
 
 def dns_connection(pod: Pod, backend: DnsBackend) -> Connection:
-    """``pod`` asking ``backend`` a question, in the backend's primary family."""
-    b = backend
-    dst_ip = b.pod.ips[0] if b.pod.ips else None
-    src_ip = pod.ip_of_version(dst_ip.version) if dst_ip else (pod.ips[0] if pod.ips else None)
-    return Connection(Endpoint(src_ip, pod), Endpoint(dst_ip, b.pod), b.port, b.protocol)
+    """``pod`` asking ``backend`` a question (engine/connections.py: in the
+    backend's primary family)."""
+    return pod_connection(pod, backend.pod, backend.port, backend.protocol)
 
 
 def _allowed(
