@@ -49,7 +49,17 @@ class Step:
 
     @property
     def verdict(self) -> Verdict:
+        if self.kind is StepKind.DNS:
+            return dns_verdict(self.decisions)
         return verdict_of(self.decisions)
+
+
+def dns_verdict(decisions: tuple[Decision, ...]) -> Verdict:
+    """The one rule for "does the name resolve": a resolver asks kube-dns over
+    53/UDP; 53/TCP serves only answers too large for UDP (truncated), so its
+    denial is a warning (lint NF113, a note in check), never the verdict."""
+    udp = tuple(d for d in decisions if d.connection.protocol is Protocol.UDP)
+    return verdict_of(udp or decisions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +222,15 @@ def _dns_step(
         for backend, target in _service_backends(service, backends, DNS_PORT, protocol)
     ]
     title = f"resolve {name!r} with kube-dns ({service.key}, {_ips(service)}:53)"
-    return Step(StepKind.DNS, title, tuple(decisions))
+    tcp = tuple(d for d in decisions if d.connection.protocol is Protocol.TCP)
+    notes: tuple[str, ...] = ()
+    resolves = dns_verdict(tuple(decisions)) is not Verdict.DENIED
+    if resolves and tcp and verdict_of(tcp) is not Verdict.ALLOWED:
+        notes = (
+            "53/TCP to kube-dns is denied: answers too large for UDP (truncated) fail, "
+            "short ones resolve (lint NF113)",
+        )
+    return Step(StepKind.DNS, title, tuple(decisions), notes)
 
 
 def _connect_step(
