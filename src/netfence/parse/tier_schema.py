@@ -19,10 +19,16 @@ kube-openapi results to field errors), e.g.::
     spec.egress[0]: Invalid value: "object": <the rule's message>
 
 Unknown fields are reported as ``kubectl apply``'s strict field validation does
-(``unknown field "spec.foo"``). A null is an absent field, as elsewhere in
-netfence. CEL rules run only on a value whose own type is right (the API server
-cannot evaluate them otherwise), after every schema check, as the API server
-orders them.
+(``unknown field "spec.foo"``). A null field is an absent one (the API
+server prunes it), as elsewhere in netfence; a null list item is of the wrong
+type.
+
+Deliberate difference: the API server does not run CEL rules at all when the
+schema pass found a Required, Unsupported (enum), Too long, Too many or wrong-type
+error ("some validation rules were not checked because the object was invalid;
+correct the existing errors to complete validation"); netfence runs every rule on
+every value whose own type is right, so that every problem is reported at once.
+CEL errors follow the schema errors, as the API server orders them.
 """
 
 from __future__ import annotations
@@ -219,10 +225,22 @@ def _check_arr(value: object, node: Arr, path: str, walk: _Walk) -> None:
         message = f"Too many: {len(value)}: must have at most {node.max_items} items"
         walk.schema.append(FieldError(path, message))
     for i, item in enumerate(value):
+        if item is None:  # a null field is pruned, a null item is not
+            walk.schema.append(_wrong_type(index(path, i), _type_of(node.items), None))
         _check(item, node.items, index(path, i), walk)
     if node.is_set:
         walk.schema.extend(_duplicates(value, path))
     _run_rules(value, node.rules, path, walk)
+
+
+def _type_of(node: Node) -> str:
+    if isinstance(node, Str):
+        return "string"
+    if isinstance(node, Int):
+        return "integer"
+    if isinstance(node, IntOrStr):
+        return "integer,string"
+    return "array" if isinstance(node, Arr) else "object"
 
 
 def _duplicates(items: Sequence[object], path: str) -> list[FieldError]:

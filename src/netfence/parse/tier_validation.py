@@ -233,7 +233,8 @@ def _application_rules(spec: Mapping[str, Any]) -> list[FieldError]:
             for j, port in objects_at(rule, "ports"):
                 errors.extend(port_errors(port, index(child(path, "ports"), j)))
             for j, peer in objects_at(rule, peers_key):
-                errors.extend(_application_peer_rules(peer, index(child(path, peers_key), j)))
+                where = index(child(path, peers_key), j)
+                errors.extend(_application_peer_rules(peer, where, direction == "egress"))
     for i, item in enumerate(spec.get("policyTypes") or []):
         if isinstance(item, str) and item not in ("Ingress", "Egress"):
             where = index(child("spec", "policyTypes"), i)
@@ -241,11 +242,13 @@ def _application_rules(spec: Mapping[str, Any]) -> list[FieldError]:
     return errors
 
 
-def _application_peer_rules(peer: Mapping[str, Any], path: str) -> list[FieldError]:
+def _application_peer_rules(peer: Mapping[str, Any], path: str, egress: bool) -> list[FieldError]:
+    """ValidateNetworkPolicyPeer, where an egress peer may be ``domainNames`` alone
+    (its combinations with the other fields are the CRD's CEL rules)."""
     errors: list[FieldError] = []
     if isinstance(peer.get("ipBlock"), Mapping):
         errors.extend(ip_block_errors(peer["ipBlock"], child(path, "ipBlock")))
-    keys = ("podSelector", "namespaceSelector", "ipBlock", "domainNames")
+    keys = ("podSelector", "namespaceSelector", "ipBlock", *(("domainNames",) if egress else ()))
     present = [k for k in keys if peer.get(k) is not None]
     if not present:
         errors.append(required(path, "must specify a peer"))
