@@ -89,7 +89,13 @@ def test_a_later_object_replaces_an_earlier_one_with_one_notice() -> None:
     (policy,) = built.cluster.cluster_policies
     assert policy.priority == 9 and policy.source == Source("t.yaml", 2)
     notices = [d for d in built.diagnostics if "replaces an earlier object" in d.message]
-    assert len(notices) == 1
+    assert [n.format() for n in notices] == [
+        "t.yaml: doc 2: ClusterNetworkPolicy guard: "
+        "replaces an earlier object with the same name, as kubectl apply would"
+    ]
+    eks = {**EKS_CNP, "spec": later["spec"]}
+    (notice,) = [d for d in _build(EKS_CNP, eks).diagnostics if "replaces" in d.message]
+    assert notice.obj is not None and notice.obj.kind == "ClusterNetworkPolicy.networking.k8s.aws"
 
 
 def test_admin_and_application_network_policy_are_never_confused() -> None:

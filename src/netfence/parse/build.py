@@ -307,7 +307,7 @@ def _with_tier_policy(converted: _Converted, doc: RawDocument, namespace: str) -
         also = (("cluster_policies", read.key, read.policy),)
     elif read.policy is not None:
         also = (("application_policies", read.key, read.policy),)
-    return dataclasses.replace(converted, diagnostics=read.diagnostics, also=also)
+    return dataclasses.replace(converted, ref=read.ref, diagnostics=read.diagnostics, also=also)
 
 
 def finished_pod(doc: RawDocument) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from netfence.model.diagnostics import Diagnostic, Severity, Source
+from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source
 from netfence.model.policy import NetworkPolicy
 from netfence.model.tiers import ClusterPolicy
 from netfence.parse.tier_convert import to_application_policy, to_cluster_policy
@@ -22,9 +22,11 @@ from netfence.parse.tier_validation import tier_kind, tier_object_errors, tier_o
 
 @dataclass(frozen=True, slots=True)
 class TierRead:
-    """``policy`` None when the object is invalid; ``key`` is unique across kinds."""
+    """``policy`` None when the object is invalid; ``key`` is unique across kinds;
+    ``ref`` names the object as every message about it does."""
 
     key: str
+    ref: ObjectRef
     policy: ClusterPolicy | NetworkPolicy | None
     diagnostics: tuple[Diagnostic, ...]
 
@@ -42,7 +44,7 @@ def read_tier_object(
     diagnostics = tuple(e.diagnostic(source, ref) for e in tier_object_errors(obj, spec))
     key = f"{spec.kind}.{spec.group}/{ref.namespace or ''}/{ref.name or ''}"
     if any(d.severity is Severity.ERROR for d in diagnostics):
-        return TierRead(key, None, diagnostics)
+        return TierRead(key, ref, None, diagnostics)
     tier = spec.tier_kind
     if tier is None:
         policy: ClusterPolicy | NetworkPolicy = to_application_policy(
@@ -50,4 +52,4 @@ def read_tier_object(
         )
     else:
         policy = to_cluster_policy(obj, tier, source)
-    return TierRead(key, policy, diagnostics)
+    return TierRead(key, ref, policy, diagnostics)
