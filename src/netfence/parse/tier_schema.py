@@ -172,7 +172,9 @@ def schema_errors(value: object, node: Node, path: str) -> list[FieldError]:
 def _check(value: object, node: Node, path: str, walk: _Walk) -> None:
     if value is None or isinstance(node, Opaque):
         return
-    if isinstance(node, Str):
+    if type(node) is Struct:  # the most frequent node first
+        _check_struct(value, node, path, walk)
+    elif isinstance(node, Str):
         _check_str(value, node, path, walk)
     elif isinstance(node, Int):
         _check_int(value, node, path, walk)
@@ -264,26 +266,32 @@ def _check_str_map(value: object, path: str, walk: _Walk) -> None:
 
 
 def _check_struct(value: object, node: Struct, path: str, walk: _Walk) -> None:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # decoded: a dict
         walk.schema.append(_wrong_type(path, "object", value))
         return
-    present = {str(map_key(k)): v for k, v in value.items() if v is not None}
-    walk.schema.extend(required(child(path, name)) for name in node.required if name not in present)
-    count = sum(name in node.properties for name in present)  # as the pruned object has
-    if node.min_properties is not None and count < node.min_properties:
+    properties = node.properties
+    present = {_key(k): v for k, v in value.items() if v is not None}
+    known = [name for name in present if name in properties]  # what the pruned object has
+    if node.required:
+        walk.schema.extend(required(child(path, n)) for n in node.required if n not in present)
+    if node.min_properties is not None and len(known) < node.min_properties:
         detail = f"{path} in body should have at least {node.min_properties} properties"
-        walk.schema.append(invalid(path, count, detail))
-    if node.max_properties is not None and count > node.max_properties:
-        message = f"Too many: {count}: must have at most {node.max_properties} items"
+        walk.schema.append(invalid(path, len(known), detail))
+    if node.max_properties is not None and len(known) > node.max_properties:
+        message = f"Too many: {len(known)}: must have at most {node.max_properties} items"
         walk.schema.append(FieldError(path, message))
-    walk.schema.extend(unknown_fields(value, _names(node), path))
-    for name, item in present.items():
-        sub = node.properties.get(name)
-        if sub is not None:
-            _check(item, sub, child(path, name), walk)
+    if len(value) != len(known):  # unknown fields, or nulls (which unknown_fields skips)
+        walk.schema.extend(unknown_fields(value, _names(node), path))
+    for name in known:
+        _check(present[name], properties[name], child(path, name), walk)
     if node is SELECTOR:
         walk.selectors.append((value, path))
-    _run_rules(present, node.rules, path, walk)
+    if node.rules:
+        _run_rules(present, node.rules, path, walk)
+
+
+def _key(key: object) -> str:
+    return key if isinstance(key, str) else str(map_key(key))
 
 
 def _names(node: Struct) -> Obj:
