@@ -82,3 +82,56 @@ def test_corpora_cover_every_kind_and_ids_are_unique() -> None:
         ("networking.k8s.aws/v1alpha1", "ClusterNetworkPolicy"),
         ("networking.k8s.aws/v1alpha1", "ApplicationNetworkPolicy"),
     }
+
+
+# --- MaxItems per kind (too long for the YAML corpora) -------------------------------------
+
+_LIMITS = [
+    # corpus base, rule, limit of rules, peers and ports, one port entry
+    ("anp-v1alpha1", {"action": "Deny"}, 100, {"namedPort": "x"}),
+    ("banp-v1alpha1", {"action": "Deny"}, 100, {"namedPort": "x"}),
+    ("cnp-v1alpha2", {"action": "Deny"}, 25, {"destinationNamedPort": "x"}),
+    ("cnp-v1alpha2-ports", {"action": "Deny"}, 25, {"namedPort": "x"}),
+    ("eks-cnp", {"action": "Deny"}, 100, {"namedPort": "x"}),
+]
+
+
+def _base(stem: str) -> dict[str, Any]:
+    base: dict[str, Any] = yaml.safe_load((CORPUS / "valid" / f"{stem}.yaml").read_text())["base"]
+    return base
+
+
+@pytest.mark.parametrize(("stem", "rule", "limit", "port"), _LIMITS, ids=[s for s, *_ in _LIMITS])
+def test_max_items_of_rules_peers_and_ports(
+    stem: str, rule: dict[str, Any], limit: int, port: dict[str, Any]
+) -> None:
+    ports_key = "protocols" if "destinationNamedPort" in port else "ports"
+    for count, errors in ((limit, Counter()), (limit + 1, None)):
+        doc = copy.deepcopy(_base(stem))
+        peers = [{"namespaces": {}}] * count
+        doc["spec"]["ingress"] = [{**rule, "from": peers, ports_key: [port] * count}] * count
+        found = diagnostics_of(doc, Severity.ERROR)
+        if errors is not None:
+            assert found == errors
+            continue
+        too_many = f"Too many: {count}: must have at most {limit} items"
+        assert found[("spec.ingress", too_many)] == 1
+        assert found[("spec.ingress[0].from", too_many)] == 1
+        assert found[(f"spec.ingress[0].{ports_key}", too_many)] == 1
+
+
+def test_max_items_of_networks_and_domain_names() -> None:
+    doc = copy.deepcopy(_base("cnp-v1alpha2"))
+    networks = [f"10.0.{i}.0/24" for i in range(26)]
+    names = [f"n{i}.example.com" for i in range(26)]
+    doc["spec"]["egress"] = [
+        {"action": "Accept", "to": [{"networks": networks[:25]}, {"domainNames": names[:25]}]},
+        {"action": "Accept", "to": [{"networks": networks}, {"domainNames": names}]},
+    ]
+    too_many = "Too many: 26: must have at most 25 items"
+    assert diagnostics_of(doc, Severity.ERROR) == Counter(
+        {
+            ("spec.egress[1].to[0].networks", too_many): 1,
+            ("spec.egress[1].to[1].domainNames", too_many): 1,
+        }
+    )

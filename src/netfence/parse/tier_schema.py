@@ -121,7 +121,11 @@ _REQUIREMENT = Struct(
     {"key": Str(), "operator": Str(), "values": Arr(Str())}, required=("key", "operator")
 )
 # meta/v1 LabelSelector as controller-gen writes it into a CRD
-SELECTOR = Struct({"matchLabels": StrMap(), "matchExpressions": Arr(_REQUIREMENT)})
+_SELECTOR_HINT = "a label selector has only matchLabels and matchExpressions"
+SELECTOR = Struct(
+    {"matchLabels": StrMap(), "matchExpressions": Arr(_REQUIREMENT)},
+    hints={"namespaceSelector": _SELECTOR_HINT, "podSelector": _SELECTOR_HINT},
+)
 
 
 def json_type(value: object) -> str:
