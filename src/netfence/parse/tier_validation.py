@@ -31,7 +31,10 @@ it, but no implementation can apply it as written), the error says so:
   ipBlocks, peers and policyTypes (its CRD only has the types);
 - an object without ``spec`` (allowed by the EKS CRDs) is an error.
 
-Warnings, not errors: an AdminNetworkPolicy/BaselineAdminNetworkPolicy
+Warnings, not errors: a ``domainNames`` peer in an AdminNetworkPolicy rule that is
+not Allow or a v1alpha2 ClusterNetworkPolicy rule that is not Accept (the API
+text says they are "only supported" there; the CRDs do not check it); an
+AdminNetworkPolicy/BaselineAdminNetworkPolicy
 ``portRange`` whose ``start`` is not below ``end`` (the v1alpha1 API text requires
 it, its CRD does not check it); CIDRs with host bits set, as for NetworkPolicy.
 """
@@ -59,6 +62,7 @@ from netfence.parse.validation_shapes import (
     not_supported,
     objects_at,
     required,
+    show,
     str_at,
     warning,
 )
@@ -179,6 +183,9 @@ def _own_rules(spec: Mapping[str, Any], kind: TierKindSpec) -> list[FieldError]:
             if direction == "egress":
                 eks = tier is TierKind.EKS_CLUSTER_NETWORK_POLICY
                 errors.extend(_network_rules(rule, child(path, "to"), with_errors=eks))
+                if not eks:
+                    accept = "Accept" if tier is TierKind.CLUSTER_NETWORK_POLICY else "Allow"
+                    errors.extend(_domain_names_action(rule, path, accept))
     return errors
 
 
@@ -208,6 +215,24 @@ def _v1alpha1_port_rules(port: Mapping[str, Any], path: str, tier: TierKind) -> 
         )
         errors.append(warning(child(path, "portRange"), message))
     return errors
+
+
+def _domain_names_action(rule: Mapping[str, Any], path: str, accept: str) -> list[FieldError]:
+    """v1alpha1: "DomainNames is only supported for ALLOW rules."; v1alpha2:
+    "DomainNames is only supported for Accept rules." Their CRDs do not enforce it
+    (EKS's does: an error there), so what such a rule matches is up to the
+    implementation: a warning."""
+    action = rule.get("action")
+    peers = rule.get("to")
+    if action == accept or not isinstance(peers, list):
+        return []
+    if not any(isinstance(p, Mapping) and p.get("domainNames") is not None for p in peers):
+        return []
+    message = (
+        f"domainNames peer with action {show(action)}: the API supports domainNames only in "
+        f"{accept} rules (the CRD does not check it; implementations may reject or ignore it)"
+    )
+    return [warning(path, message)]
 
 
 def _network_rules(rule: Mapping[str, Any], path: str, with_errors: bool) -> list[FieldError]:
