@@ -168,8 +168,7 @@ def schema_errors(value: object, node: Node, path: str) -> list[FieldError]:
     _check(value, node, path, walk)
     errors = walk.schema + walk.cel
     for selector, where in walk.selectors:
-        if not any(e.field.startswith(where) for e in walk.schema):
-            errors.extend(selector_errors(selector, where))
+        errors.extend(selector_errors(selector, where))
     return errors
 
 
@@ -274,6 +273,7 @@ def _check_struct(value: object, node: Struct, path: str, walk: _Walk) -> None:
         walk.schema.append(_wrong_type(path, "object", value))
         return
     properties = node.properties
+    errors_before = len(walk.schema)
     present = {_key(k): v for k, v in value.items() if v is not None}
     known = [name for name in present if name in properties]  # what the pruned object has
     if node.required:
@@ -288,7 +288,7 @@ def _check_struct(value: object, node: Struct, path: str, walk: _Walk) -> None:
         walk.schema.extend(unknown_fields(value, _names(node), path))
     for name in known:
         _check(present[name], properties[name], child(path, name), walk)
-    if node is SELECTOR:
+    if node is SELECTOR and len(walk.schema) == errors_before:  # well-formed: meta/v1 rules
         walk.selectors.append((value, path))
     if node.rules:
         _run_rules(present, node.rules, path, walk)

@@ -138,9 +138,10 @@ def tier_object_errors(obj: Mapping[str, Any], spec: TierKindSpec) -> list[Field
     errors.extend(schema_errors(obj, _schema(obj, spec), ""))
     errors.extend(check_shape(obj.get("metadata"), OBJECT_META, "metadata"))
     errors.extend(object_meta_errors(obj.get("metadata"), "metadata", namespaced=spec.namespaced))
-    if obj.get("spec") is None and "spec" not in _schema(obj, spec).required:
+    if obj.get("spec") is None and "spec" not in _schema(obj, spec).required:  # EKS kinds
         errors.append(required("spec", "netfence needs a spec to know what the policy selects"))
-    errors.extend(_own_rules(as_map(obj.get("spec")), spec))
+    schema = _schema(obj, spec)
+    errors.extend(_own_rules(as_map(obj.get("spec")), spec, schema is not _V020_CNP))
     return errors
 
 
@@ -170,7 +171,12 @@ def _api_version_errors(obj: Mapping[str, Any], spec: TierKindSpec) -> list[Fiel
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
 
 
-def _own_rules(spec: Mapping[str, Any], kind: TierKindSpec) -> list[FieldError]:
+_V020_CNP = tier_crds.CLUSTER_NETWORK_POLICY
+
+
+def _own_rules(spec: Mapping[str, Any], kind: TierKindSpec, has_ports: bool) -> list[FieldError]:
+    """``has_ports``: the object's schema has ``ports`` (every kind but a v0.2.0
+    ClusterNetworkPolicy, where ``ports`` is an unknown field)."""
     tier = kind.tier_kind
     if tier is None:
         return _application_rules(spec)
@@ -178,7 +184,7 @@ def _own_rules(spec: Mapping[str, Any], kind: TierKindSpec) -> list[FieldError]:
     for direction in ("ingress", "egress"):
         for i, rule in objects_at(spec, direction):
             path = index(child("spec", direction), i)
-            for j, port in objects_at(rule, "ports"):
+            for j, port in objects_at(rule, "ports") if has_ports else ():
                 errors.extend(_v1alpha1_port_rules(port, index(child(path, "ports"), j), tier))
             if direction == "egress":
                 eks = tier is TierKind.EKS_CLUSTER_NETWORK_POLICY
