@@ -51,7 +51,11 @@ def _obj(api_version: str, kind: str, namespace: str | None = "shop") -> dict[st
 def test_other_policy_kinds_are_recognised_not_evaluated(
     api_version: str, kind: str, cluster_wide: bool
 ) -> None:
-    built = _build(_obj(api_version, kind))
+    obj = _obj(api_version, kind)
+    if kind in _VALID_TIER_SPECS:  # validated now (parse/tier_*), so written validly
+        obj["spec"] = _VALID_TIER_SPECS[kind]
+        obj["metadata"]["name"] = "default" if kind.startswith("Baseline") else "x"
+    built = _build(obj)
     assert not built.errors  # a Calico NetworkPolicy is not read as a Kubernetes one
     assert built.cluster.policies == ()
     (policy,) = built.cluster.other_policies
@@ -60,6 +64,14 @@ def test_other_policy_kinds_are_recognised_not_evaluated(
     assert policy.source == Source("t.yaml", 1)
     completeness = built.completeness
     assert completeness.partial and completeness.skipped == ()
+
+
+_VALID_TIER_SPECS: dict[str, dict[str, Any]] = {
+    "AdminNetworkPolicy": {"priority": 1, "subject": {"namespaces": {}}},
+    "BaselineAdminNetworkPolicy": {"subject": {"namespaces": {}}},
+    "ClusterNetworkPolicy": {"tier": "Admin", "priority": 1, "subject": {"namespaces": {}}},
+    "ApplicationNetworkPolicy": {"podSelector": {}},
+}
 
 
 @pytest.mark.parametrize(

@@ -54,14 +54,19 @@ class Peer:
     """One NetworkPolicyPeer: either selectors (ANDed) or an ipBlock.
 
     ``pod_selector`` None means the field was absent; ``namespace_selector`` None
-    likewise. An ipBlock peer has neither.
+    likewise. An ipBlock peer has neither. ``domain_names`` is set only on an
+    egress peer of an EKS ApplicationNetworkPolicy, and then alone: "This field is
+    mutually exclusive with PodSelector, NamespaceSelector, and IPBlock."
     """
 
     pod_selector: LabelSelector | None = None
     namespace_selector: LabelSelector | None = None
     ip_block: IPBlock | None = None
+    domain_names: tuple[str, ...] | None = None
 
     def format(self) -> str:
+        if self.domain_names is not None:
+            return f"domainNames {', '.join(self.domain_names)}"
         if self.ip_block is not None:
             return self.ip_block.format()
         parts = []
@@ -85,6 +90,16 @@ class Rule:
     ports: tuple[PolicyPort, ...] | None = None
 
 
+class PolicyOrigin(enum.Enum):
+    """The kind a NetworkPolicy-tier policy was written as. Amazon EKS's
+    ApplicationNetworkPolicy (networking.k8s.aws/v1alpha1, short name ``anp``, like
+    AdminNetworkPolicy's) is a namespaced NetworkPolicy whose egress peers may also
+    be ``domainNames``."""
+
+    NETWORK_POLICY = "NetworkPolicy"
+    APPLICATION_NETWORK_POLICY = "ApplicationNetworkPolicy"
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkPolicy:
     namespace: str
@@ -94,9 +109,14 @@ class NetworkPolicy:
     egress: tuple[Rule, ...]
     policy_types: frozenset[Direction]
     source: Source | None = None
+    origin: PolicyOrigin = PolicyOrigin.NETWORK_POLICY
 
     @property
     def key(self) -> str:
+        """``namespace/name``; an ApplicationNetworkPolicy's is prefixed with its
+        kind, so that it never collides with a NetworkPolicy of the same name."""
+        if self.origin is PolicyOrigin.APPLICATION_NETWORK_POLICY:
+            return f"{self.origin.value}:{self.namespace}/{self.name}"
         return f"{self.namespace}/{self.name}"
 
     def rules(self, direction: Direction) -> tuple[Rule, ...]:

@@ -47,6 +47,7 @@ from netfence.model.completeness import (
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source, error, notice
 from netfence.model.labels import Labels
 from netfence.model.policy import NetworkPolicy
+from netfence.model.tiers import ClusterPolicy
 from netfence.parse.addresses import assign_addresses
 from netfence.parse.documents import RawDocument
 from netfence.parse.fields import FieldReader
@@ -62,6 +63,7 @@ from netfence.parse.objects import (
     to_workload,
 )
 from netfence.parse.policy import to_policy
+from netfence.parse.tier_read import read_tier_object
 from netfence.parse.validation import dns1123_label_errors, validate_network_policy
 from netfence.parse.validation_fast import FastConverter
 from netfence.parse.validation_objects import MAX_EXPANDED_PODS, object_errors
@@ -97,6 +99,8 @@ class _Collected:
     nodes: dict[str, Node] = field(default_factory=dict)
     policies: dict[str, NetworkPolicy] = field(default_factory=dict)
     other_policies: dict[str, OtherPolicy] = field(default_factory=dict)
+    cluster_policies: dict[str, ClusterPolicy] = field(default_factory=dict)
+    application_policies: dict[str, NetworkPolicy] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_sources: dict[tuple[str, str], list[Source]] = field(default_factory=dict)
@@ -113,6 +117,9 @@ class _Converted:
     ref: ObjectRef | None
     diagnostics: tuple[Diagnostic, ...]
     skipped_kind: str | None = None
+    # more (table, key, value) entries kept with this one (a tier policy that is
+    # both read and, until the engine evaluates tiers, named as not evaluated)
+    also: tuple[tuple[str, str, object], ...] = ()
 
 
 @dataclass
@@ -193,6 +200,8 @@ def build_cluster(
         nodes=tuple(nodes),
         policies=tuple(collected.policies.values()),
         other_policies=tuple(collected.other_policies.values()),
+        cluster_policies=tuple(collected.cluster_policies.values()),
+        application_policies=tuple(collected.application_policies.values()),
     )
     skipped_kinds = tuple(
         SkippedKind(api_version, kind, tuple(sources), is_inert(api_version, kind))
@@ -265,7 +274,7 @@ def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
         own = None if other.cluster_wide else namespace_of(doc, default_namespace)
         policy = OtherPolicy(str(api_version), kind, own, ref.name or "", doc.source)
         key = f"{other.group}/{kind}/{own}/{policy.name}"
-        return _Converted("other_policies", key, policy, ref, ())
+        return _with_tier_policy(_Converted("other_policies", key, policy, ref, ()), doc, ns)
     if kind == "NetworkPolicy":
         problems = tuple(validate_network_policy(doc.obj, doc.source, namespace))
         if any(d.severity is Severity.ERROR for d in problems):
@@ -287,6 +296,20 @@ def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
     return _Converted(table, key, value, ref, ())
 
 
+def _with_tier_policy(converted: _Converted, doc: RawDocument, namespace: str) -> _Converted:
+    """A cluster-wide policy (or an EKS ApplicationNetworkPolicy) validated and, when
+    valid, converted (parse/tier_read.py), in addition to its "not evaluated" entry."""
+    read = read_tier_object(doc.obj, doc.source, namespace)
+    if read is None:
+        return converted
+    also: tuple[tuple[str, str, object], ...] = ()
+    if isinstance(read.policy, ClusterPolicy):
+        also = (("cluster_policies", read.key, read.policy),)
+    elif read.policy is not None:
+        also = (("application_policies", read.key, read.policy),)
+    return dataclasses.replace(converted, ref=read.ref, diagnostics=read.diagnostics, also=also)
+
+
 def finished_pod(doc: RawDocument) -> bool:
     """status.phase Succeeded or Failed: every container has terminated for good."""
     status = doc.obj.get("status")
@@ -305,6 +328,8 @@ def _add(converted: _Converted, doc: RawDocument, into: _Collected) -> None:
     if converted.table:
         table = getattr(into, converted.table)
         _keep(table, converted.key, converted.value, doc, converted.ref, into)
+    for name, key, value in converted.also:  # replaced silently: _keep said it once
+        getattr(into, name)[key] = value
 
 
 def _keep(
