@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Loaded:
-    """The cluster and its policies, compiled once: what every question is asked of.
-    ``completeness`` says what the input held that is not evaluated."""
+    """The cluster and its policies (NetworkPolicies and the cluster-wide tiers),
+    compiled once: what every question is asked of. ``completeness`` says what the
+    input held that the engine does not evaluate; an answer that does not evaluate
+    the tiers either adds them (``model.completeness.tiers_not_evaluated``)."""
 
     cluster: Cluster
     compiled: CompiledPolicySet
@@ -49,8 +51,9 @@ def compiled(built: BuildResult) -> Loaded:
 
     if built.errors:
         raise InvalidInputError(list(built.errors))
-    policies = compile_policies(built.cluster.policies)
-    return Loaded(built.cluster, policies, built.diagnostics, built.completeness)
+    cluster = built.cluster
+    policies = compile_policies(cluster.policies, cluster.cluster_policies)
+    return Loaded(cluster, policies, built.diagnostics, built.completeness)
 
 
 def load(

@@ -41,10 +41,6 @@ def _obj(api_version: str, kind: str, namespace: str | None = "shop") -> dict[st
         ("crd.projectcalico.org/v1", "GlobalNetworkPolicy", True),
         ("projectcalico.org/v3", "NetworkPolicy", False),
         ("projectcalico.org/v3", "GlobalNetworkPolicy", True),
-        ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy", True),
-        ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy", True),
-        ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy", True),
-        ("networking.k8s.aws/v1alpha1", "ClusterNetworkPolicy", True),
         ("networking.k8s.aws/v1alpha1", "ApplicationNetworkPolicy", False),
     ],
 )
@@ -64,6 +60,37 @@ def test_other_policy_kinds_are_recognised_not_evaluated(
     assert policy.source == Source("t.yaml", 1)
     completeness = built.completeness
     assert completeness.partial and completeness.skipped == ()
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind"),
+    [
+        ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
+        ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
+        ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"),
+        ("networking.k8s.aws/v1alpha1", "ClusterNetworkPolicy"),
+    ],
+)
+def test_the_cluster_wide_tiers_are_read_for_the_engine(api_version: str, kind: str) -> None:
+    """Evaluated by the engine: not "not evaluated" (the answers that do not evaluate
+    them add them: model.completeness.tiers_not_evaluated)."""
+    obj = _obj(api_version, kind)
+    obj["spec"] = _VALID_TIER_SPECS[kind]
+    obj["metadata"]["name"] = "default" if kind.startswith("Baseline") else "x"
+    built = _build(obj)
+    assert not built.errors and built.cluster.other_policies == ()
+    (policy,) = built.cluster.cluster_policies
+    assert (policy.kind.kind, policy.kind.api_version) == (kind, api_version)
+    assert not built.completeness.partial
+    from netfence.model.completeness import tiers_not_evaluated
+
+    unevaluated = tiers_not_evaluated(built.completeness, built.cluster.cluster_policies)
+    ((listed),) = unevaluated.policies
+    assert unevaluated.partial and (listed.kind, listed.name, listed.namespace) == (
+        kind,
+        policy.name,
+        None,
+    )
 
 
 _VALID_TIER_SPECS: dict[str, dict[str, Any]] = {

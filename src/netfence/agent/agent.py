@@ -22,7 +22,7 @@ import ipaddress
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from netfence.agent.incremental import NodeState
@@ -77,6 +77,7 @@ class Metrics:
     diagnostics: Counter[str] = field(default_factory=Counter)  # severity → count (last sync)
     flows_deleted: int = 0
     store_failures: int = 0
+    tiers_not_enforced: int = 0  # cluster-wide policies in the source, not programmed
 
     def record(self, report: SyncReport, state: DesiredState | None) -> None:
         outcome = "waiting" if report.waiting else "applied" if report.applied else "unchanged"
@@ -131,6 +132,7 @@ class Agent:
     state: DesiredState | None = None
     _conversions: ConversionCache = field(default_factory=ConversionCache)
     _node_state: NodeState | None = None  # the desired state, kept between syncs
+    _unenforced: tuple[str, ...] = ()  # cluster-wide policies said not enforced
 
     @property
     def conversions(self) -> ConversionCache:
@@ -214,6 +216,7 @@ class Agent:
         if self._node_state is None:
             self._node_state = NodeState(self.node, self.options, self._conversions)
         state = self._node_state.sync(snapshot.documents, last_good, snapshot.parts)
+        self._say_unenforced(snapshot.documents)
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
             self.log(f"{d.severity.value}: {d.format()}")
@@ -237,6 +240,20 @@ class Agent:
         self.on_sync(report)
         _settle_heap()
         return report
+
+    def _say_unenforced(self, documents: Sequence[RawDocument]) -> None:
+        """The nftables dataplane does not program the cluster-wide tiers yet: say
+        which policies it leaves out (when that changes) and count them."""
+        found = tuple(sorted(f"{d.kind}/{_name_of(d)}" for d in documents if d.kind in TIER_KINDS))
+        self.metrics.tiers_not_enforced = len(found)
+        if found != self._unenforced and found:
+            self.log(
+                f"warning: {len(found)} cluster-wide policies are NOT enforced by this agent "
+                "(AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy are "
+                f"not programmed into nftables yet): {', '.join(found[:5])}"
+                + (" and others" if len(found) > 5 else "")
+            )
+        self._unenforced = found
 
     def _persist(self) -> None:
         """Store the last good state when it changed (after a successful sync)."""
@@ -365,6 +382,15 @@ class _WithFallback(Mapping[str, RawDocument]):
 
     def __len__(self) -> int:
         return len(self._own)
+
+
+TIER_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
+
+
+def _name_of(document: RawDocument) -> str:
+    meta = document.obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else "?"
 
 
 def _is_error(d: Diagnostic) -> bool:

@@ -156,6 +156,8 @@ def class_diff_obstacle(before: State, after: State, family: int | None) -> str:
 
     if family not in (None, ANALYSIS_IP_VERSION):
         return "the class analysis judges IPv4 connections"
+    if before.compiled.tiers or after.compiled.tiers:
+        return "the class analysis does not evaluate cluster-wide policies yet"
     if not _same_cluster(before.cluster, after.cluster):
         return "pods, namespaces or services differ between the states"
     if not all(_judged_in_ipv4(p, family) for p in after.cluster.pods):
@@ -194,7 +196,10 @@ def dns_backends(cluster: Cluster) -> frozenset[str]:
 def scale_diff(before: State, after: State) -> Diff | None:
     """The same answer for clusters of any size, through the class analysis and its
     incremental update (analysis.scale.whatif). Only policies may differ between
-    the states; None when they do not, or when the change splits classes."""
+    the states; None when they do not, when the change splits classes, or when
+    either state has cluster-wide policies (not evaluated by the class analysis)."""
+    if before.compiled.tiers or after.compiled.tiers:
+        return None
     if not _same_cluster(before.cluster, after.cluster):
         return None
     found = _class_changes(before, after)

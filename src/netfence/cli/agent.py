@@ -276,6 +276,13 @@ def _prometheus_text(m: Metrics) -> str:
         [("", m.objects_kept)],
     )
     metric(
+        "cluster_policies_not_enforced",
+        "gauge",
+        "AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy objects "
+        "in the source, which the agent does not program yet.",
+        [("", m.tiers_not_enforced)],
+    )
+    metric(
         "diagnostics",
         "gauge",
         "Diagnostics of the last sync by severity.",

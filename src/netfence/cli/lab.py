@@ -81,6 +81,13 @@ def up_command(
         sys.exit(128 + exc.signum)
     click.echo("\n".join(_up_lines(plan, lab_dir)))
     click.echo(f"node agents enforce {len(loaded.cluster.policies)} NetworkPolicies (deny: {deny})")
+    tiers = loaded.cluster.cluster_policies
+    if tiers:
+        click.echo(
+            f"NOT enforced: {len(tiers)} cluster-wide policies (AdminNetworkPolicy, "
+            "BaselineAdminNetworkPolicy, ClusterNetworkPolicy): the node agents do not "
+            "program them yet; packets in the lab ignore them"
+        )
 
 
 def _up_lines(plan: LabPlan, lab_dir: Path) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +23,9 @@ from netfence.cli.common import (
     strict_input_option,
 )
 from netfence.errors import TargetError
+
+if TYPE_CHECKING:
+    from netfence.model.completeness import Completeness
 from netfence.render.json_text import json_text
 
 
@@ -89,8 +92,7 @@ def matrix_command(
     _require_pods(loaded.cluster, only)
     partial = loaded.completeness
     if summary:
-        _print_summary(loaded, output)
-        sys.exit(exit_code(EXIT_OK, partial, strict_input))
+        sys.exit(exit_code(EXIT_OK, _print_summary(loaded, output), strict_input))
     from netfence.analysis.matrix import connectivity_matrix, group_pods
     from netfence.render.data import matrix_data
     from netfence.render.matrix import matrix_csv, matrix_dot, matrix_table
@@ -174,9 +176,10 @@ def _require_pods(cluster: Any, only: tuple[str, ...]) -> None:
         )
 
 
-def _print_summary(loaded: Any, output: str) -> None:
+def _print_summary(loaded: Any, output: str) -> Completeness:
     from netfence.analysis.scale.summary import ClusterAnalysis
     from netfence.cli.progress import phase
+    from netfence.model.completeness import tiers_not_evaluated
     from netfence.render.completeness import with_input
     from netfence.render.summary import summary_data, summary_lines
 
@@ -184,8 +187,11 @@ def _print_summary(loaded: Any, output: str) -> None:
         raise click.BadParameter("--summary prints table or json", param_hint="-o")
     with phase("analysing the whole cluster"):
         result = ClusterAnalysis(loaded.cluster, loaded.compiled).summary()
+    # the whole-cluster analysis does not evaluate the cluster-wide tiers yet: said
+    partial = tiers_not_evaluated(loaded.completeness, loaded.cluster.cluster_policies)
     if output == "json":
-        click.echo(json_text(with_input(summary_data(result), loaded.completeness)))
+        click.echo(json_text(with_input(summary_data(result), partial)))
     else:
         click.echo("\n".join(summary_lines(result)))
-        echo_partial(loaded.completeness)
+        echo_partial(partial)
+    return partial

@@ -66,6 +66,7 @@ def report_command(
     from netfence.analysis.matrix import group_pods
     from netfence.analysis.report import MAX_WORKLOADS, report_data
     from netfence.cli.progress import phase
+    from netfence.model.completeness import tiers_not_evaluated
     from netfence.render.report import report_html
 
     loaded = load(files, kustomizations, namespace)
@@ -79,8 +80,11 @@ def report_command(
     family = family_of(ip_family, workloads > MAX_WORKLOADS)
     with phase("computing the report"):
         data = report_data(loaded.compiled, loaded.cluster, family, only)
+    partial = loaded.completeness
+    if data.aggregated is not None:  # its counts come from the whole-cluster analysis
+        partial = tiers_not_evaluated(partial, loaded.cluster.cluster_policies)
     try:
-        page = report_html(data, title, loaded.completeness)
+        page = report_html(data, title, partial)
         Path(path).write_text(page, encoding="utf-8")
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot write: {exc.strerror}") from exc
@@ -91,7 +95,6 @@ def report_command(
         else f"{workloads:,} workloads aggregated by namespace ({len(agg.namespaces):,} "
         f"namespaces, workloads embedded for {len(agg.drill):,} namespace pairs)"
     )
-    partial = loaded.completeness
     click.echo(
         f"wrote {path}: {shown}, {len(data.findings)} lint findings"
         + (" (PARTIAL INPUT: see the banner at the top)" if partial.partial else "")

@@ -17,10 +17,12 @@ holds that as data, without wording (render/completeness.py words it):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from netfence.model.diagnostics import Diagnostic, Severity, Source
+from netfence.model.tiers import ClusterPolicy
 
 # The code of a diagnostic saying that a field of the input was not applied.
 NOT_APPLIED = "not-applied"
@@ -194,3 +196,15 @@ def merged(*parts: Completeness) -> Completeness:
         tuple(dict.fromkeys(p for c in parts for p in c.policies)),
         tuple(dict.fromkeys(n for c in parts for n in c.not_applied)),
     )
+
+
+def tiers_not_evaluated(base: Completeness, tiers: Sequence[ClusterPolicy]) -> Completeness:
+    """``base`` for an answer that did not evaluate the cluster-wide tiers (the
+    whole-cluster analysis, the nftables dataplane, today): each is listed as not
+    evaluated, so the answer says it is partial."""
+    if not tiers:
+        return base
+    listed = tuple(
+        OtherPolicy(t.kind.api_version, t.kind.kind, None, t.name, t.source) for t in tiers
+    )
+    return dataclasses.replace(base, policies=tuple(dict.fromkeys((*base.policies, *listed))))

@@ -298,14 +298,17 @@ def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
 
 def _with_tier_policy(converted: _Converted, doc: RawDocument, namespace: str) -> _Converted:
     """A cluster-wide policy (or an EKS ApplicationNetworkPolicy) validated and, when
-    valid, converted (parse/tier_read.py), in addition to its "not evaluated" entry."""
+    valid, converted (parse/tier_read.py): a cluster-wide one into
+    ``Cluster.cluster_policies`` (the engine evaluates it; the commands that do not
+    yet say so where they answer), an ApplicationNetworkPolicy into
+    ``application_policies`` beside its "not evaluated" entry."""
     read = read_tier_object(doc.obj, doc.source, namespace)
     if read is None:
         return converted
     also: tuple[tuple[str, str, object], ...] = ()
-    if isinstance(read.policy, ClusterPolicy):
-        also = (("cluster_policies", read.key, read.policy),)
-    elif read.policy is not None:
+    if isinstance(read.policy, ClusterPolicy):  # evaluated by the engine: no notice
+        return _Converted("cluster_policies", read.key, read.policy, read.ref, read.diagnostics)
+    if read.policy is not None:
         also = (("application_policies", read.key, read.policy),)
     return dataclasses.replace(converted, ref=read.ref, diagnostics=read.diagnostics, also=also)
 
