@@ -83,6 +83,9 @@ class LiveModel:
         self._ranges_of: dict[PeerKey, set[RangesKey]] = {}
         self._by_ranges: dict[int, Intervals] = {}  # id of its ranges → intervals
         self.recorded: tuple[set[str], set[RangesKey]] | None = None  # sets, ranges used
+        # the shared sets named while a ruleset is made: family and elements → name (peers
+        # of different rules often pick the same pods, and a name digests every element)
+        self.named: dict[tuple[int, tuple[str, ...]], str] = {}
         for pod in pods:
             self._add(pod)
         self._contested = {f: self._claims(f, quarantined) for f in FAMILIES}
@@ -265,7 +268,13 @@ class LiveModel:
         intervals = self._by_ranges.get(id(ranges))
         if intervals is not None and intervals.ranges is ranges and ranges:
             elements = intervals.elements
-            name: str | None = interval_set(self.sets, self.options, family, elements, owner)
+            if not self.options.share_sets:  # a set per rule: named by its owner too
+                name: str | None = interval_set(self.sets, self.options, family, elements, owner)
+            else:
+                name = self.named.get((family, elements))
+                if name is None:
+                    name = interval_set(self.sets, self.options, family, elements, owner)
+                    self.named[(family, elements)] = name
         else:
             name = address_set(self.sets, self.options, family, ranges, owner)
         if name is not None and self.recorded is not None:
@@ -651,7 +660,11 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self._owners = {}
         self._used = set()
         self._combos = {}
-        ruleset = self.ruleset(list(self.local.values()), quarantined)
+        self.model.named = {}
+        try:
+            ruleset = self.ruleset(list(self.local.values()), quarantined)
+        finally:
+            self.model.named = {}  # its sets may be dropped before the next ruleset
         for memo in [m for m in self._kept_combos if m not in self._combos]:
             del self._kept_combos[memo]
         self._combos = {}
