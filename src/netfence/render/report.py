@@ -119,7 +119,7 @@ _SCRIPT_UNSAFE = {
 
 def script_json(value: Any) -> str:
     """``value`` as JSON that can be put inside a <script> element as it is."""
-    text = json.dumps(value, ensure_ascii=True)
+    text = json.dumps(value, ensure_ascii=True, check_circular=False)  # data: no cycles
     for unsafe, escaped in _SCRIPT_UNSAFE.items():  # a few passes in C, not one per character
         text = text.replace(unsafe, escaped)
     return text
