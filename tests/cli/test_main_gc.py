@@ -43,8 +43,7 @@ def collector_on() -> object:
     enabled = gc.isenabled()
     gc.enable()
     yield
-    if not enabled:
-        gc.disable()
+    (gc.enable if enabled else gc.disable)()  # as it was, whatever the test did
 
 
 def test_a_command_runs_without_the_cyclic_collector_and_it_is_on_again_after(

@@ -272,7 +272,7 @@ class LiveModel:
                 name: str | None = interval_set(self.sets, self.options, family, elements, owner)
             else:
                 name = self.named.get((family, elements))
-                if name is None:
+                if name is None or name not in self.sets:  # (names are by content)
                     name = interval_set(self.sets, self.options, family, elements, owner)
                     self.named[(family, elements)] = name
         else:
