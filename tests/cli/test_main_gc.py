@@ -5,6 +5,7 @@ ones, and restores it after, whatever the command did."""
 from __future__ import annotations
 
 import gc
+import os
 
 import click
 import pytest
@@ -73,3 +74,12 @@ def test_a_collector_that_was_off_stays_off(monkeypatch: pytest.MonkeyPatch) -> 
     assert run(monkeypatch, "probe", long_running=True) == 0
     assert seen == [False]  # main turns on only what it turned off
     assert not gc.isenabled()
+
+
+def test_main_runs_blas_single_threaded_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert run(monkeypatch, "probe") == 0
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert run(monkeypatch, "probe") == 0
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"  # the user's word stands

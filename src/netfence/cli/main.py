@@ -75,6 +75,10 @@ def main() -> None:
     # Names come from manifests: no control character or lone surrogate in them
     # reaches the terminal raw, and none makes printing crash (render/terminal.py).
     install_safe_output()
+    # netfence's numpy work is integer and boolean set algebra, never a BLAS product
+    # worth threads; a pool of BLAS threads only costs its start when numpy is
+    # imported (30-70 ms of CPU on 2 cores). Set before any command imports numpy.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         with _collector_paused():
             cli.main(standalone_mode=False, prog_name=prog)
