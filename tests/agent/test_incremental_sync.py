@@ -105,6 +105,14 @@ def change(world: World, op: str, i: int, j: int, node: str) -> None:
         labels = [("team", "a"), ("team", "b"), ("env", "prod"), ("tier", "1")]
         key, value = labels[j % len(labels)]
         namespace["metadata"].setdefault("labels", {})[key] = value
+    elif op in ("namespace takes another's labels", "namespace loses its labels"):
+        namespaces = [o for _, o in world.of_kind("Namespace")]
+        file, namespace = world.of_kind("Namespace")[i % len(namespaces)]
+        name = namespace["metadata"]["name"]
+        other = namespaces[j % len(namespaces)]["metadata"].get("labels") or {}
+        labels = dict(other) if op == "namespace takes another's labels" else {}
+        labels["kubernetes.io/metadata.name"] = name  # as the API server keeps it
+        namespace["metadata"]["labels"] = labels
     elif op == "change service" and world.of_kind("Service"):
         file, service = world.of_kind("Service")[i % len(world.of_kind("Service"))]
         service["metadata"].setdefault("labels", {})["changed"] = str(j)
@@ -154,6 +162,8 @@ OPS = [
     "add policy",
     "invalid policy",
     "relabel namespace",
+    "namespace takes another's labels",
+    "namespace loses its labels",
     "change service",
 ]
 
@@ -229,6 +239,10 @@ def test_clean_changes_take_the_fast_way_and_give_the_full_computation() -> None
         ("remove policy", 8, 0),
         ("relabel namespace", 1, 0),
         ("relabel namespace", 2, 1),
+        ("namespace takes another's labels", 0, 1),
+        ("namespace takes another's labels", 1, 3),
+        ("namespace loses its labels", 3, 0),
+        ("namespace takes another's labels", 3, 0),
         ("unlabel pod", 9, 0),
     ]
     for op, i, j in clean:

@@ -15,11 +15,14 @@ import sys
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.conftest import ROOT, SCENARIO, WORKSHOP_FINAL, run_cli
 from tests.render.test_report import CHROMIUM, FLAGS
 
-from netfence.analysis.aggregate import Count
+from netfence.analysis.aggregate import Count, _dense
 from netfence.analysis.report import MAX_WORKLOADS, Limits, ReportData, report_data
 from netfence.compile import compile_policies
 from netfence.io.cluster import load_cluster
@@ -203,3 +206,16 @@ def test_chromium_draws_namespaces_and_a_pair_s_workloads(
     states = {(a, b): s for a, b, s in cells["nsmatrix"]}
     assert states[(names[i], names[i])] in {"all", "no", "some", "loopback"}
     assert "explanation" in dom.lower()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    row=st.none() | st.sets(st.integers(0, 60), max_size=30).map(sorted),
+    among=st.lists(st.integers(0, 70), max_size=30),
+)
+def test_dense_rows_by_binary_search_are_isin(row: list[int] | None, among: list[int]) -> None:
+    """A row made dense by binary search (aggregate._dense) is np.isin's answer."""
+    array = None if row is None else np.array(row, dtype=np.int64)
+    wanted = np.array(among, dtype=np.int64)
+    expected = np.ones(len(among), dtype=np.bool_) if array is None else np.isin(wanted, array)
+    assert _dense(array, wanted).tolist() == expected.tolist()

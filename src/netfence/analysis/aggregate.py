@@ -247,33 +247,60 @@ def pair_cells(
             for p in analysis.table.keys[c].ports
         }
     )
-    allowed_on = {q: _allowed_between(analysis, s_arr, d_arr, q) for q in needed}
+    # as nested lists of bools: read once per class pair and port, far cheaper than numpy
+    allowed_on = {q: _allowed_between(analysis, s_arr, d_arr, q).tolist() for q in needed}
     ports_of = {c: _ports(analysis, c) for c in dst_classes}
     out: dict[tuple[int, int], tuple[PortCell, ...]] = {}
-    dst_units = [_units(dst, class_of) for dst in destinations]
+    dst_units = [
+        [(d_index[c], c, pods, ports_of[c]) for c, pods in _units(dst, class_of).items()]
+        for dst in destinations
+    ]
     for a, src in enumerate(sources):
-        src_units = _units(src, class_of)
+        src_units = [(s_index[c], c, pods) for c, pods in _units(src, class_of).items()]
         for b, dst in enumerate(destinations):
-            found: dict[str, _Tally] = {}
-            for c1, s_pods in src_units.items():
-                row = s_index[c1]
-                for c2, d_pods in dst_units[b].items():
-                    column = d_index[c2]
-                    same = src.key == dst.key and c1 == c2
-                    for key, q, port, protocol in ports_of[c2]:
-                        ok = bool(allowed_on[q][row, column])
-                        tally = found.get(key)
-                        if tally is None:
-                            tally = found[key] = _Tally()
-                        tally.add(s_pods, d_pods, same, ok, port, protocol)
+            found = _tallies(src_units, dst_units[b], src.key == dst.key, allowed_on)
             cells = tuple(
                 tally.cell(key, analysis, explain)
                 for key, tally in sorted(found.items())
-                if tally.any()
+                if tally.total or tally.loopback
             )
             if cells:
                 out[(a, b)] = cells
     return out
+
+
+def _tallies(
+    src_units: list[tuple[int, int, list[Pod]]],
+    dst_units: list[tuple[int, int, list[Pod], list[tuple[str, int, int, Protocol]]]],
+    same_group: bool,
+    allowed_on: dict[int, list[list[bool]]],
+) -> dict[str, _Tally]:
+    """One workload pair by port: ``(row, class, pods)`` of the source's classes,
+    ``(column, class, pods, ports)`` of the destination's; ``same_group``: the two
+    are one workload (a class to itself is then the same pods)."""
+    found: dict[str, _Tally] = {}
+    for row, c1, s_pods in src_units:
+        n_s = len(s_pods)
+        s = s_pods[0]
+        for column, c2, d_pods, ports in dst_units:
+            same = same_group and c1 == c2
+            pairs = n_s * len(d_pods) - (n_s if same else 0)
+            for key, q, port, protocol in ports:
+                ok = allowed_on[q][row][column]
+                tally = found.get(key)
+                if tally is None:
+                    tally = found[key] = _Tally()
+                if same:
+                    tally.loopback += n_s
+                    if tally.self_sample is None:
+                        tally.self_sample = (s, port, protocol)
+                tally.total += pairs
+                if ok:
+                    tally.allowed += pairs
+                if pairs and ok not in tally.samples:
+                    d = d_pods[1] if d_pods[0] is s else d_pods[0]  # s is in d_pods if same
+                    tally.samples[ok] = (s, d, port, protocol)
+    return found
 
 
 def _allowed_between(
@@ -291,11 +318,17 @@ def _allowed_between(
 def _rows_among(
     book: RowBook, groups: IntVector, q: int, among: IntVector
 ) -> npt.NDArray[np.bool_]:
-    """Per class (by its group): which of ``among`` its row on q holds."""
+    """Per class (by its group): which of ``among`` its row on q holds. Each distinct
+    row is made dense once (groups share rows)."""
     distinct, of = np.unique(groups, return_inverse=True)
     rows = np.zeros((distinct.size, among.size), dtype=np.bool_)
+    dense: dict[int, npt.NDArray[np.bool_]] = {}
     for i, g in enumerate(distinct.tolist()):
-        rows[i] = _dense(book.row(g, q), among)
+        row_id = int(book.ids(g)[q])
+        found = dense.get(row_id)
+        if found is None:
+            found = dense[row_id] = _dense(book.row_by_id(row_id), among)
+        rows[i] = found
     return rows[of.reshape(-1)]
 
 
@@ -309,9 +342,14 @@ def _ports(analysis: ClusterAnalysis, c: int) -> list[tuple[str, int, int, Proto
 
 
 def _dense(row: IntVector | None, among: IntVector) -> npt.NDArray[np.bool_]:
+    """Which of ``among`` the sorted ``row`` holds (``np.isin``, by binary search)."""
     if row is None:
         return np.ones(among.size, dtype=np.bool_)
-    return np.isin(among, row)
+    if row.size == 0:
+        return np.zeros(among.size, dtype=np.bool_)
+    at = np.minimum(np.searchsorted(row, among), row.size - 1)
+    found: npt.NDArray[np.bool_] = row[at] == among
+    return found
 
 
 def _units(group: Group, class_of: dict[int, int]) -> dict[int, list[Pod]]:
@@ -322,38 +360,15 @@ def _units(group: Group, class_of: dict[int, int]) -> dict[int, list[Pod]]:
 
 
 class _Tally:
-    """Counts for one workload pair and port, with a pod pair of each verdict."""
+    """Counts for one workload pair and port, with a pod pair of each verdict (the
+    first seen of each, in the order of ``_tallies``)."""
+
+    __slots__ = ("allowed", "loopback", "samples", "self_sample", "total")
 
     def __init__(self) -> None:
         self.allowed = self.total = self.loopback = 0
         self.samples: dict[bool, tuple[Pod, Pod, int, Protocol]] = {}
         self.self_sample: tuple[Pod, int, Protocol] | None = None
-
-    def add(
-        self,
-        s_pods: list[Pod],
-        d_pods: list[Pod],
-        same: bool,
-        ok: bool,
-        port: int,
-        protocol: Protocol,
-    ) -> None:
-        """``same``: the two lists are the same pods (a workload's class to itself)."""
-        pairs = len(s_pods) * len(d_pods)
-        if same:
-            self.loopback += len(s_pods)
-            pairs -= len(s_pods)
-            if self.self_sample is None:
-                self.self_sample = (s_pods[0], port, protocol)
-        self.total += pairs
-        self.allowed += pairs if ok else 0
-        if pairs and ok not in self.samples:
-            s = s_pods[0]
-            d = next(p for p in d_pods if p is not s)
-            self.samples[ok] = (s, d, port, protocol)
-
-    def any(self) -> bool:
-        return bool(self.total or self.loopback)
 
     def cell(self, key: str, analysis: ClusterAnalysis, explain: bool) -> PortCell:
         if not explain:

@@ -20,7 +20,6 @@ from netfence.cli.common import (
     parse_protocol,
     strict_input_option,
 )
-from netfence.render.json_text import json_text
 
 
 @click.command("check")
@@ -70,8 +69,6 @@ def check_command(
     """
     from netfence.engine.check import check
     from netfence.engine.targets import resolve_target
-    from netfence.render.completeness import with_input
-    from netfence.render.data import check_data
     from netfence.render.explain import explain_check
 
     loaded = load(files, kustomizations, namespace)
@@ -84,6 +81,10 @@ def check_command(
     )
     partial = loaded.completeness
     if output == "json":
+        from netfence.render.completeness import with_input
+        from netfence.render.data import check_data
+        from netfence.render.json_text import json_text
+
         click.echo(json_text(with_input(check_data(report), partial)))
     else:
         click.echo("\n".join(explain_check(report, partial.partial)))

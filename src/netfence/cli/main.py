@@ -3,9 +3,12 @@ that start-up stays light."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -30,6 +33,9 @@ COMMANDS = {
     "lab": "netfence.cli.lab:lab_group",
     "snapshot": "netfence.cli.snapshot:snapshot_command",
 }
+# commands that run for long (the agent's loop, the lab and its agents): the cyclic
+# collector is on for them as for any program (main pauses it for the others)
+LONG_RUNNING = frozenset({"agent", "lab"})
 
 
 class LazyGroup(click.Group):
@@ -42,6 +48,8 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(cmd_name)
         if target is None:
             return None
+        if cmd_name in LONG_RUNNING and _paused:
+            gc.enable()
         module_name, attribute = target.split(":")
         command = getattr(importlib.import_module(module_name), attribute)
         assert isinstance(command, click.Command)
@@ -67,8 +75,13 @@ def main() -> None:
     # Names come from manifests: no control character or lone surrogate in them
     # reaches the terminal raw, and none makes printing crash (render/terminal.py).
     install_safe_output()
+    # netfence's numpy work is integer and boolean set algebra, never a BLAS product
+    # worth threads; a pool of BLAS threads only costs its start when numpy is
+    # imported (30-70 ms of CPU on 2 cores). Set before any command imports numpy.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
-        cli.main(standalone_mode=False, prog_name=prog)
+        with _collector_paused():
+            cli.main(standalone_mode=False, prog_name=prog)
     except InvalidInputError as exc:
         for d in exc.diagnostics:
             click.echo(f"error: {d.format()}", err=True)
@@ -97,3 +110,25 @@ def main() -> None:
             err=True,
         )
         sys.exit(70)
+
+
+_paused = False  # main() turned the cyclic collector off (get_command may turn it on)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a command that is not LONG_RUNNING starts
+    and runs: importing its modules builds tens of thousands of objects and no
+    garbage cycles, and the collector's passes over them were 7 % of `netfence check`
+    (bench/startup.py); the loader and the analyses turn it off for their part
+    anyway. Reference counting still frees whatever is dropped. Restored after."""
+    global _paused
+    enabled = gc.isenabled()
+    gc.disable()
+    _paused = enabled
+    try:
+        yield
+    finally:
+        _paused = False
+        if enabled:
+            gc.enable()

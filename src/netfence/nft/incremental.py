@@ -76,11 +76,16 @@ class LiveModel:
         self._by_label: dict[tuple[str, str], set[str]] = {}  # the same by label
         self.namespace_labels = dict(namespace_labels)
         self._addresses: dict[int, dict[str, int]] = {f: {} for f in FAMILIES}
-        self._members: dict[PeerKey, frozenset[str]] = {}
+        # the pods each selector peer matches: changed in place (members() hands out
+        # the set itself, to be read at once, never kept)
+        self._members: dict[PeerKey, set[str]] = {}
         self._ranges: dict[RangesKey, Intervals] = {}
         self._ranges_of: dict[PeerKey, set[RangesKey]] = {}
         self._by_ranges: dict[int, Intervals] = {}  # id of its ranges → intervals
         self.recorded: tuple[set[str], set[RangesKey]] | None = None  # sets, ranges used
+        # the shared sets named while a ruleset is made: family and elements → name (peers
+        # of different rules often pick the same pods, and a name digests every element)
+        self.named: dict[tuple[int, tuple[str, ...]], str] = {}
         for pod in pods:
             self._add(pod)
         self._contested = {f: self._claims(f, quarantined) for f in FAMILIES}
@@ -134,12 +139,10 @@ class LiveModel:
                 continue
             before[key], after[key] = was, now
             if was != now or moved:
-                update = set(members)
                 if old is not None:
-                    update.discard(old.key)
+                    members.discard(old.key)
                 if now and new is not None:
-                    update.add(new.key)
-                self._members[key] = frozenset(update)
+                    members.add(new.key)
                 changed.append(key)
         touched = {r for key in changed for r in self._ranges_of.get(key, ())}
         for ranges_key in touched:
@@ -177,11 +180,11 @@ class LiveModel:
                     for k in here
                     if pod_selector is None or pod_selector.matches(self.pods[k].labels)
                 }
-                self._members[key] = members | arriving
+                members |= arriving  # in place: a copy of a large peer's pods costs more
                 leaving: set[str] = set()
             else:
-                leaving = set(members & here)
-                self._members[key] = members - leaving
+                leaving = members & here
+                members -= leaving
                 arriving = set()
             for ranges_key in self._ranges_of.get(key, ()):
                 intervals = self._ranges.get(ranges_key)
@@ -223,7 +226,9 @@ class LiveModel:
         found = self.namespace_labels.get(namespace)
         return found if found is not None else Labels.of({NAMESPACE_NAME_LABEL: namespace})
 
-    def members(self, key: PeerKey) -> frozenset[str]:
+    def members(self, key: PeerKey) -> set[str]:
+        """The pods (keys) the selector peer ``key`` matches: the model's own set, to
+        be read at once and not kept (the next change changes it)."""
         found = self._members.get(key)
         if found is None:
             peer, policy_namespace = key
@@ -246,7 +251,7 @@ class LiveModel:
                     here = here & narrowest
                 pods = self.pods
                 chosen.update(k for k in here if select.matches(pods[k].labels))
-            found = self._members[key] = frozenset(chosen)
+            found = self._members[key] = chosen
         return found
 
     def _narrowest(self, selector: LabelSelector) -> set[str] | None:
@@ -263,7 +268,13 @@ class LiveModel:
         intervals = self._by_ranges.get(id(ranges))
         if intervals is not None and intervals.ranges is ranges and ranges:
             elements = intervals.elements
-            name: str | None = interval_set(self.sets, self.options, family, elements, owner)
+            if not self.options.share_sets:  # a set per rule: named by its owner too
+                name: str | None = interval_set(self.sets, self.options, family, elements, owner)
+            else:
+                name = self.named.get((family, elements))
+                if name is None or name not in self.sets:  # (names are by content)
+                    name = interval_set(self.sets, self.options, family, elements, owner)
+                    self.named[(family, elements)] = name
         else:
             name = address_set(self.sets, self.options, family, ranges, owner)
         if name is not None and self.recorded is not None:
@@ -340,8 +351,7 @@ class Intervals:
     def __init__(self, family: int, ranges: Ranges, blocks: Ranges) -> None:
         self.family = family
         self._blocks = blocks  # ipBlock ranges: their addresses stay whatever pods do
-        self._los = [lo for lo, _ in ranges]
-        self._his = [hi for _, hi in ranges]
+        self._los = [lo for lo, _ in ranges]  # for bisect; the ranges themselves in _pairs
         self._pairs = list(ranges)
         self._texts = [range_text(family, lo, hi) for lo, hi in ranges]
         self._ranges: Ranges | None = ranges
@@ -361,33 +371,33 @@ class Intervals:
         return self._elements
 
     def _set(self, i: int, lo: int, hi: int) -> None:
-        self._los[i], self._his[i], self._pairs[i] = lo, hi, (lo, hi)
+        self._los[i], self._pairs[i] = lo, (lo, hi)
         self._texts[i] = range_text(self.family, lo, hi)
 
     def _insert(self, i: int, lo: int, hi: int) -> None:
         self._los.insert(i, lo)
-        self._his.insert(i, hi)
         self._pairs.insert(i, (lo, hi))
         self._texts.insert(i, range_text(self.family, lo, hi))
 
     def _delete(self, i: int) -> None:
-        del self._los[i], self._his[i], self._texts[i], self._pairs[i]
+        del self._los[i], self._texts[i], self._pairs[i]
 
     def add(self, a: int) -> None:
         self._ranges = self._elements = None
+        pairs = self._pairs
         i = bisect_right(self._los, a) - 1
-        if i >= 0 and self._his[i] >= a:
+        if i >= 0 and pairs[i][1] >= a:
             return  # already in
-        left = i >= 0 and self._his[i] == a - 1
-        right = i + 1 < len(self._los) and self._los[i + 1] == a + 1
+        left = i >= 0 and pairs[i][1] == a - 1
+        right = i + 1 < len(pairs) and pairs[i + 1][0] == a + 1
         if left and right:
-            hi = self._his[i + 1]
+            hi = pairs[i + 1][1]
             self._delete(i + 1)
-            self._set(i, self._los[i], hi)
+            self._set(i, pairs[i][0], hi)
         elif left:
-            self._set(i, self._los[i], a)
+            self._set(i, pairs[i][0], a)
         elif right:
-            self._set(i + 1, a, self._his[i + 1])
+            self._set(i + 1, a, pairs[i + 1][1])
         else:
             self._insert(i + 1, a, a)
 
@@ -397,14 +407,17 @@ class Intervals:
         if b >= 0 and self._blocks[b][1] >= a:
             return  # an ipBlock covers it
         i = bisect_right(self._los, a) - 1
-        if i < 0 or self._his[i] < a:
+        if i < 0 or self._pairs[i][1] < a:
             return
-        lo, hi = self._los[i], self._his[i]
-        self._delete(i)
-        if a < hi:
-            self._insert(i, a + 1, hi)
-        if lo < a:
-            self._insert(i, lo, a - 1)
+        lo, hi = self._pairs[i]
+        if lo == hi:
+            self._delete(i)
+        elif a == lo:
+            self._set(i, a + 1, hi)
+        else:  # the part below a stays at i, the part above (if any) follows it
+            self._set(i, lo, a - 1)
+            if a < hi:
+                self._insert(i + 1, a + 1, hi)
 
 
 _MAX = 1 << 129
@@ -647,7 +660,11 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self._owners = {}
         self._used = set()
         self._combos = {}
-        ruleset = self.ruleset(list(self.local.values()), quarantined)
+        self.model.named = {}
+        try:
+            ruleset = self.ruleset(list(self.local.values()), quarantined)
+        finally:
+            self.model.named = {}  # its sets may be dropped before the next ruleset
         for memo in [m for m in self._kept_combos if m not in self._combos]:
             del self._kept_combos[memo]
         self._combos = {}

@@ -119,7 +119,7 @@ _SCRIPT_UNSAFE = {
 
 def script_json(value: Any) -> str:
     """``value`` as JSON that can be put inside a <script> element as it is."""
-    text = json.dumps(value, ensure_ascii=True)
+    text = json.dumps(value, ensure_ascii=True, check_circular=False)  # data: no cycles
     for unsafe, escaped in _SCRIPT_UNSAFE.items():  # a few passes in C, not one per character
         text = text.replace(unsafe, escaped)
     return text
@@ -148,13 +148,20 @@ def _port_cells(ports: tuple[PortCell, ...], also: str = "") -> list[dict[str, A
     ]
 
 
-def _compact(ports: tuple[PortCell, ...]) -> list[list[Any]]:
+def _compact(
+    ports: tuple[PortCell, ...], port_text: dict[str, str] | None = None
+) -> list[list[Any]]:
     """Port cells as [port, allowed, total, loopback, explanation?, other?]: an
     aggregated page embeds tens of thousands of them (the fields of
-    ``_port_cells``, built as lists directly)."""
+    ``_port_cells``, built as lists directly). ``port_text`` keeps the safe text of
+    the ports seen (a page has few distinct ones)."""
+    texts = {} if port_text is None else port_text
     out: list[list[Any]] = []
     for p in ports:
-        row: list[Any] = [safe_text(p.port), p.allowed, p.total, p.loopback]
+        port = texts.get(p.port)
+        if port is None:
+            port = texts[p.port] = safe_text(p.port)
+        row: list[Any] = [port, p.allowed, p.total, p.loopback]
         if p.example is not None:
             row.append(safe_text("\n".join(explain_decision(p.example))))
         if p.other is not None:
@@ -187,6 +194,7 @@ def _data(data: ReportData, completeness: Completeness | None = None) -> dict[st
 
 
 def _aggregated_data(agg: Aggregated) -> dict[str, Any]:
+    port_text: dict[str, str] = {}
     return {
         "ns": [
             {"name": safe_text(n), "pods": pods, "workloads": len(ws)}
@@ -199,7 +207,9 @@ def _aggregated_data(agg: Aggregated) -> dict[str, Any]:
             f"{i},{j}": {
                 "from": [safe_text(g.key) for g in agg.workloads[i]],
                 "to": [safe_text(g.key) for g in agg.workloads[j]],
-                "cells": {f"{a},{b}": _compact(ports) for (a, b), ports in cells.items()},
+                "cells": {
+                    f"{a},{b}": _compact(ports, port_text) for (a, b), ports in cells.items()
+                },
             }
             for (i, j), cells in agg.drill.items()
         },
