@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from netfence.compile.tiers import CompiledTiers, compile_tiers
 from netfence.model.cluster import Pod
 from netfence.model.labels import LabelSelector
 from netfence.model.policy import Direction, IPAddress, NetworkPolicy, Peer
 from netfence.model.ports import PolicyPort, Protocol
-from netfence.model.tiers import ClusterPolicy
+
+if TYPE_CHECKING:
+    from netfence.compile.tiers import CompiledClusterPolicy
+    from netfence.model.tiers import ClusterPolicy, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,23 @@ class CompiledPolicy:
 
 
 @dataclass(frozen=True)
+class CompiledTiers:
+    """The Admin and Baseline tiers, each in order of precedence: "Policies with
+    lower priority values have higher precedence, and are checked before policies
+    with higher priority values in the same tier." Equal priorities keep their
+    input order here; the engine reports them as ambiguous."""
+
+    admin: tuple[CompiledClusterPolicy, ...] = ()
+    baseline: tuple[CompiledClusterPolicy, ...] = ()
+
+    def tier(self, tier: Tier) -> tuple[CompiledClusterPolicy, ...]:
+        return self.admin if tier.value == "Admin" else self.baseline  # no import at start-up
+
+    def __bool__(self) -> bool:
+        return bool(self.admin or self.baseline)
+
+
+@dataclass(frozen=True)
 class CompiledPolicySet:
     """All policies, compiled, indexed by namespace."""
 
@@ -199,6 +219,9 @@ def compile_policies(
     policies: Iterable[NetworkPolicy], cluster_policies: Iterable[ClusterPolicy] = ()
 ) -> CompiledPolicySet:
     """NetworkPolicies and, when given, the cluster-wide tiers around them."""
-    return CompiledPolicySet(
-        tuple(compile_policy(p) for p in policies), compile_tiers(cluster_policies)
-    )
+    tiers = CompiledTiers()
+    if cluster_policies:
+        from netfence.compile.tiers import compile_tiers  # only when there are some
+
+        tiers = compile_tiers(cluster_policies)
+    return CompiledPolicySet(tuple(compile_policy(p) for p in policies), tiers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from netfence.compile.compiled import CompiledTiers
 from netfence.model.cluster import Node, Pod
 from netfence.model.policy import Direction, IPAddress
 from netfence.model.ports import Protocol
@@ -152,23 +153,6 @@ class CompiledClusterPolicy:
 
     def selects(self, pod: Pod, ns_labels: Mapping[str, str]) -> bool:
         return subject_selects(self.policy.subject, pod, ns_labels)
-
-
-@dataclass(frozen=True)
-class CompiledTiers:
-    """The Admin and Baseline tiers, each in order of precedence: "Policies with
-    lower priority values have higher precedence, and are checked before policies
-    with higher priority values in the same tier." Equal priorities keep their
-    input order here; the engine reports them as ambiguous."""
-
-    admin: tuple[CompiledClusterPolicy, ...] = ()
-    baseline: tuple[CompiledClusterPolicy, ...] = ()
-
-    def tier(self, tier: Tier) -> tuple[CompiledClusterPolicy, ...]:
-        return self.admin if tier is Tier.ADMIN else self.baseline
-
-    def __bool__(self) -> bool:
-        return bool(self.admin or self.baseline)
 
 
 def _compile_rules(policy: ClusterPolicy, direction: Direction) -> tuple[CompiledTierRule, ...]:

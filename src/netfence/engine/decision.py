@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netfence.compile.compiled import RuleRef
-from netfence.engine.tiers import TierVerdict
 from netfence.model.policy import Direction, Peer
 from netfence.model.ports import PolicyPort
 from netfence.model.traffic import Connection
+
+if TYPE_CHECKING:
+    from netfence.engine.tiers import TierVerdict
 
 
 class Outcome(enum.Enum):

@@ -14,9 +14,9 @@ ingress policy on the destination pod need to allow the connection."
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from netfence.compile.compiled import CompiledPolicySet, CompiledRule
-from netfence.compile.tiers import PeerEnd
 from netfence.engine.decision import (
     Decision,
     DirectionVerdict,
@@ -25,11 +25,13 @@ from netfence.engine.decision import (
     RuleMatch,
     RuleMiss,
 )
-from netfence.engine.tiers import TierAnswer, TierVerdict, Traffic, evaluate_tier
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.policy import Direction
-from netfence.model.tiers import Tier
 from netfence.model.traffic import Connection, Endpoint
+
+if TYPE_CHECKING:
+    from netfence.compile.tiers import PeerEnd
+    from netfence.engine.tiers import TierVerdict
 
 
 def evaluate(compiled: CompiledPolicySet, cluster: Cluster, conn: Connection) -> Decision:
@@ -75,6 +77,9 @@ def _tiered(
     default kubernetes policy is applied, which says that all pods can communicate
     with each other." Pass ("passes evaluation to the next tier") and no match
     both go on."""
+    from netfence.engine.tiers import Traffic, evaluate_tier  # not at start-up
+    from netfence.model.tiers import Tier
+
     ns_labels = cluster.namespace_labels(pod.namespace)
     end = _peer_end(cluster, peer, direction)
     traffic = Traffic(conn.port, conn.protocol, conn.dst.pod)
@@ -85,28 +90,38 @@ def _tiered(
     admin = ask(Tier.ADMIN)
     asked: tuple[TierVerdict, ...] = (admin,) if admin.policies else ()
     if admin.final:
-        return DirectionVerdict(direction, _FINAL[admin.tier, admin.answer], tiers=asked)
+        return DirectionVerdict(
+            direction, _FINAL[admin.tier.value, admin.answer.value], tiers=asked
+        )
     verdict = _network_policies(compiled, cluster, conn, direction, pod, peer)
     if verdict.outcome is not Outcome.NOT_ISOLATED:
         return replace(verdict, tiers=asked)
     baseline = ask(Tier.BASELINE)
     asked += (baseline,) if baseline.policies else ()
     if baseline.final:
-        return DirectionVerdict(direction, _FINAL[baseline.tier, baseline.answer], tiers=asked)
+        return DirectionVerdict(
+            direction, _FINAL[baseline.tier.value, baseline.answer.value], tiers=asked
+        )
     return DirectionVerdict(direction, Outcome.NOT_ISOLATED, tiers=asked)
 
 
-_FINAL = {
-    (Tier.ADMIN, TierAnswer.ACCEPT): Outcome.ADMIN_ACCEPT,
-    (Tier.ADMIN, TierAnswer.DENY): Outcome.ADMIN_DENY,
-    (Tier.BASELINE, TierAnswer.ACCEPT): Outcome.BASELINE_ACCEPT,
-    (Tier.BASELINE, TierAnswer.DENY): Outcome.BASELINE_DENY,
+_FINAL = {  # (tier, answer) values: the tier modules load only when there are tiers
+    ("Admin", "accept"): Outcome.ADMIN_ACCEPT,
+    ("Admin", "deny"): Outcome.ADMIN_DENY,
+    ("Baseline", "accept"): Outcome.BASELINE_ACCEPT,
+    ("Baseline", "deny"): Outcome.BASELINE_DENY,
 }
+
+
+def _final(verdict: TierVerdict) -> Outcome:
+    return _FINAL[verdict.tier.value, verdict.answer.value]
 
 
 def _peer_end(cluster: Cluster, peer: Endpoint, direction: Direction) -> PeerEnd:
     """The other end as tier peers see it. A name counts only for egress, where
     ``domainNames`` peers exist."""
+    from netfence.compile.tiers import PeerEnd
+
     pod = _selectable(peer.pod)
     labels = cluster.namespace_labels(pod.namespace) if pod is not None else {}
     node = cluster.node_by_ip(peer.ip) if peer.ip is not None else None

@@ -18,10 +18,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from netfence.compile.compiled import CompiledTiers
 from netfence.compile.tiers import (
     CompiledClusterPolicy,
     CompiledTierRule,
-    CompiledTiers,
     PeerEnd,
     TierRuleRef,
 )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netfence.model.completeness import OtherPolicy
 from netfence.model.diagnostics import Source
 from netfence.model.labels import Labels
 from netfence.model.policy import IPAddress, NetworkPolicy
 from netfence.model.ports import ContainerPort, Protocol
-from netfence.model.tiers import ClusterPolicy
+
+if TYPE_CHECKING:
+    from netfence.model.tiers import ClusterPolicy
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 

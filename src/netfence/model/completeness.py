@@ -20,9 +20,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netfence.model.diagnostics import Diagnostic, Severity, Source
-from netfence.model.tiers import ClusterPolicy
+
+if TYPE_CHECKING:
+    from netfence.model.tiers import ClusterPolicy
 
 # The code of a diagnostic saying that a field of the input was not applied.
 NOT_APPLIED = "not-applied"

@@ -26,6 +26,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netfence.model.cluster import (
     NAMESPACE_NAME_LABEL,
@@ -47,7 +48,6 @@ from netfence.model.completeness import (
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source, error, notice
 from netfence.model.labels import Labels
 from netfence.model.policy import NetworkPolicy
-from netfence.model.tiers import ClusterPolicy
 from netfence.parse.addresses import assign_addresses
 from netfence.parse.documents import RawDocument
 from netfence.parse.fields import FieldReader
@@ -63,11 +63,13 @@ from netfence.parse.objects import (
     to_workload,
 )
 from netfence.parse.policy import to_policy
-from netfence.parse.tier_read import read_tier_object
 from netfence.parse.validation import dns1123_label_errors, validate_network_policy
 from netfence.parse.validation_fast import FastConverter
 from netfence.parse.validation_objects import MAX_EXPANDED_PODS, object_errors
 from netfence.parse.validation_shapes import show
+
+if TYPE_CHECKING:
+    from netfence.model.tiers import ClusterPolicy
 
 DEFAULT_NAMESPACE = "default"
 _CLUSTER_SCOPED = ("Namespace", "Node")
@@ -302,6 +304,9 @@ def _with_tier_policy(converted: _Converted, doc: RawDocument, namespace: str) -
     ``Cluster.cluster_policies`` (the engine evaluates it; the commands that do not
     yet say so where they answer), an ApplicationNetworkPolicy into
     ``application_policies`` beside its "not evaluated" entry."""
+    from netfence.model.tiers import ClusterPolicy  # these modules load only when needed
+    from netfence.parse.tier_read import read_tier_object
+
     read = read_tier_object(doc.obj, doc.source, namespace)
     if read is None:
         return converted

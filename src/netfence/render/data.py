@@ -12,7 +12,6 @@ from netfence.model.diagnostics import Diagnostic
 from netfence.model.traffic import Connection, Endpoint
 from netfence.render.completeness import policy_ref, with_input
 from netfence.render.explain import miss_reason, peer_text, port_text
-from netfence.render.tiers import tiers_data
 
 if TYPE_CHECKING:  # only annotations: `check` does not import the matrix and test modules
     from netfence.analysis.expectations import ExpectationResult
@@ -33,6 +32,8 @@ def endpoint_data(endpoint: Endpoint) -> Json:
 def direction_data(verdict: DirectionVerdict, conn: Connection) -> Json:
     data = _direction_data(verdict, conn)
     if verdict.tiers:  # only with cluster-wide policies: the output is unchanged without
+        from netfence.render.tiers import tiers_data
+
         data["tiers"] = tiers_data(verdict)
     return data
 

@@ -17,7 +17,6 @@ from netfence.engine.decision import (
 from netfence.model.policy import Direction
 from netfence.model.traffic import Connection, Endpoint
 from netfence.render.completeness import may_also_be_decided_by
-from netfence.render.tiers import TIER_OUTCOMES, tier_lines, walkthrough
 
 VERDICT_WORDS = {
     Verdict.ALLOWED: "ALLOWED",
@@ -50,7 +49,11 @@ def explain_direction(verdict: DirectionVerdict, conn: Connection) -> list[str]:
     """One line for the verdict of one direction, then one per rule that decided;
     with cluster-wide tiers, their walkthrough follows."""
     lines = _explain_direction(verdict, conn)
-    return [*lines, *tier_lines(verdict)] if verdict.tiers else lines
+    if not verdict.tiers:
+        return lines
+    from netfence.render.tiers import tier_lines  # only with tiers: not at start-up
+
+    return [*lines, *tier_lines(verdict)]
 
 
 def _explain_direction(verdict: DirectionVerdict, conn: Connection) -> list[str]:
@@ -68,8 +71,8 @@ def _explain_direction(verdict: DirectionVerdict, conn: Connection) -> list[str]
         return [
             f"{who}: not isolated (no policy selects it for {verdict.direction.value}): allowed"
         ]
-    if outcome in TIER_OUTCOMES:
-        return [f"{who}: {TIER_OUTCOMES[outcome]}"]
+    if verdict.tiers and outcome.value in TIER_OUTCOMES:
+        return [f"{who}: {TIER_OUTCOMES[outcome.value]}"]
     isolated = f"isolated by {', '.join(verdict.policies)}"
     if outcome is Outcome.ALLOWED_BY_RULE:
         lines = [f"{who}: {isolated}; allowed by:"]
@@ -176,6 +179,20 @@ def explain_check(report: CheckReport, partial_input: bool = False) -> list[str]
     return lines
 
 
+TIER_OUTCOMES = {  # Outcome values of the tiers (render/tiers.py words the rest)
+    "admin-accept": "accepted by the Admin tier",
+    "admin-deny": "denied by the Admin tier",
+    "baseline-accept": "accepted by the Baseline tier",
+    "baseline-deny": "denied by the Baseline tier",
+}
+
+
+def _walkthrough(verdict: DirectionVerdict) -> str:
+    from netfence.render.tiers import walkthrough
+
+    return walkthrough(verdict)
+
+
 def match_path(match: RuleMatch) -> str:
     """``ui/allow-ui-egress spec.egress[0].to[1]``: the rule item that matched."""
     peer = "" if match.peer is None else f".{match.rule.direction.peers_field}[{match.peer}]"
@@ -188,7 +205,7 @@ def reason(decision: Decision) -> str:
     for verdict, subject in ((decision.egress, conn.src), (decision.ingress, conn.dst)):
         if not verdict.allowed and verdict.tiers:
             side = "egress" if verdict.direction is Direction.EGRESS else "ingress"
-            return f"{side} of {subject.format()}: {walkthrough(verdict)}"
+            return f"{side} of {subject.format()}: {_walkthrough(verdict)}"
         if not verdict.allowed:
             side = "egress" if verdict.direction is Direction.EGRESS else "ingress"
             policies = ", ".join(verdict.policies)
@@ -196,7 +213,7 @@ def reason(decision: Decision) -> str:
     if decision.egress.outcome is Outcome.LOOPBACK:
         return "a pod may always reach itself"
     allowed_by = [
-        walkthrough(v) if v.tiers else match_path(v.matches[0])
+        _walkthrough(v) if v.tiers else match_path(v.matches[0])
         for v in (decision.egress, decision.ingress)
         if v.matches or v.tiers
     ]

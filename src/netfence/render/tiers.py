@@ -20,13 +20,6 @@ ANSWER_WORDS = {
     TierAnswer.NO_MATCH: "no match",
 }
 
-TIER_OUTCOMES = {
-    Outcome.ADMIN_ACCEPT: "accepted by the Admin tier",
-    Outcome.ADMIN_DENY: "denied by the Admin tier",
-    Outcome.BASELINE_ACCEPT: "accepted by the Baseline tier",
-    Outcome.BASELINE_DENY: "denied by the Baseline tier",
-}
-
 
 def policy_name(key: str) -> str:
     """``AdminNetworkPolicy/x`` for the upstream kinds; the EKS kind keeps its group
