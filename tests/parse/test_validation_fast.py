@@ -13,6 +13,10 @@ import pytest
 from bench.synth import generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.parse.test_validation import _SPEC as POLICY_SPEC
+from tests.parse.test_validation import BASE as POLICY_BASE
+from tests.parse.test_validation import CASES as POLICY_CASES
+from tests.parse.test_validation import manifest as policy_manifest
 from tests.parse.test_validation_objects import CASES, manifest
 
 from netfence.model.diagnostics import Source
@@ -290,3 +294,77 @@ def test_remembered_ports_never_answer_for_a_value_of_another_type(odd: object) 
         odd_pod = copy.deepcopy(plain)
         odd_pod["spec"]["containers"][1]["ports"][0][field] = odd
         assert not _agrees(odd_pod, fast)
+
+
+# --- NetworkPolicies whose spec was seen before (policy_fast) ----------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_synthetic_policy_is_plain_and_agrees(seed: int) -> None:
+    fast = FastConverter()
+    policies = [o for o in generate(300, 60, seed) if o["kind"] == "NetworkPolicy"]
+    answered = [_agrees(o, fast, "ns") for o in policies + copy.deepcopy(policies)]
+    assert answered and all(answered)
+
+
+@pytest.mark.parametrize("case", POLICY_CASES, ids=[c["id"] for c in POLICY_CASES])
+def test_policy_validation_cases_agree(case: dict[str, Any]) -> None:
+    """The corpus of NetworkPolicy validation, each case seen first and again after
+    a valid policy with the same spec: a policy with any problem is never plain."""
+    obj = policy_manifest(case)
+    fast = FastConverter()
+    first = _agrees(obj, fast)
+    valid_twin = {**POLICY_BASE, "spec": copy.deepcopy(obj.get("spec"))}
+    _agrees(valid_twin, fast)
+    again = _agrees(obj, fast)
+    assert first is again
+    if case.get("errors") or case.get("warnings"):
+        assert not first
+
+
+@pytest.mark.parametrize(
+    ("port", "plain"), [(80, True), (80.0, False), (True, False), ("http", True), (2**64, False)]
+)
+def test_a_remembered_spec_is_only_reused_for_the_same_json(port: object, plain: bool) -> None:
+    """80, 80.0 and true are equal in Python but not to the API server."""
+    fast = FastConverter()
+    spec = {"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]}
+    assert _agrees({**POLICY_BASE, "spec": spec}, fast)
+    other = {"podSelector": {}, "ingress": [{"ports": [{"port": port}]}]}
+    assert _agrees({**POLICY_BASE, "spec": other}, fast) is plain
+
+
+def test_metadata_and_kinds_are_checked_every_time() -> None:
+    fast = FastConverter()
+    assert _agrees(POLICY_BASE, fast)
+    for changed in (
+        {"metadata": {"name": "Not_A_Name", "namespace": "ns"}},
+        {"metadata": {"name": "p", "namespace": "ns", "uid": 5}},
+        {"apiVersion": "crd.projectcalico.org/v1"},
+        {"apiVersion": "extensions/v1beta1"},
+        {"status": {}, "extra": 1},
+    ):
+        assert not _agrees({**POLICY_BASE, **changed}, fast), changed
+    assert _agrees({**POLICY_BASE, "metadata": {"name": "q"}}, fast, "other")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    specs=st.lists(POLICY_SPEC, min_size=1, max_size=4),
+    picks=st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.sampled_from([{"name": "a", "namespace": "x"}, {"name": "b"}, {"name": "B"}]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_generated_policies_agree_in_any_order(
+    specs: list[dict[str, Any]], picks: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """Specs given again and again (remembered or not) under varied metadata."""
+    fast = FastConverter()
+    for i, meta in picks:
+        spec = copy.deepcopy(specs[i % len(specs)])
+        _agrees({**POLICY_BASE, "metadata": meta, "spec": spec}, fast)

@@ -351,6 +351,8 @@ def _namespaces(collected: _Collected) -> list[Namespace]:
 
 
 def _expand_workloads(collected: _Collected, given: Sequence[Pod]) -> list[Pod]:
+    if not collected.workloads:  # the given pods are not even indexed (GivenPods)
+        return []
     taken = {p.key for p in given}
     expanded: list[Pod] = []
     nodes = sorted(collected.nodes.values(), key=lambda n: n.name)

@@ -12,6 +12,7 @@ the empty selector ``{}`` that matches every namespace.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Any
 
 from netfence.model.diagnostics import Source
@@ -36,18 +37,43 @@ def _field(raw: dict[str, Any] | None, key: str) -> Any:
 
 
 def to_policy(obj: dict[str, Any], namespace: str, source: Source | None) -> NetworkPolicy:
-    spec = _field(obj, "spec") or {}
+    return with_spec(policy_spec(_field(obj, "spec") or {}), namespace, obj, source)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    """What a NetworkPolicy's spec alone decides (policies with equal specs share it)."""
+
+    pod_selector: LabelSelector
+    ingress: tuple[Rule, ...]
+    egress: tuple[Rule, ...]
+    policy_types: frozenset[Direction]
+
+
+def policy_spec(spec: dict[str, Any]) -> PolicySpec:
     ingress = tuple(_rule(r, "from") for r in _field(spec, "ingress") or ())
     egress = tuple(_rule(r, "to") for r in _field(spec, "egress") or ())
     declared = frozenset(Direction(t) for t in _field(spec, "policyTypes") or ())
-    return NetworkPolicy(
-        namespace=namespace,
-        name=obj["metadata"]["name"],
+    return PolicySpec(
         # podSelector is a struct, not a pointer: null and {} both select every pod.
         pod_selector=selector(_field(spec, "podSelector")),
         ingress=ingress,
         egress=egress,
         policy_types=effective_policy_types(declared or None, len(egress)),
+    )
+
+
+def with_spec(
+    spec: PolicySpec, namespace: str, obj: dict[str, Any], source: Source | None
+) -> NetworkPolicy:
+    """The policy ``obj`` (its name) in ``namespace``, with its converted spec."""
+    return NetworkPolicy(
+        namespace=namespace,
+        name=obj["metadata"]["name"],
+        pod_selector=spec.pod_selector,
+        ingress=spec.ingress,
+        egress=spec.egress,
+        policy_types=spec.policy_types,
         source=source,
     )
 

@@ -159,6 +159,21 @@ def network_policy_errors(obj: object) -> list[FieldError]:
     return errors
 
 
+def spec_is_valid(spec: Mapping[str, Any]) -> bool:
+    """No problem at all (not even a warning) under ``spec`` of a NetworkPolicy:
+    what ``network_policy_errors`` reports there is empty."""
+    return not check_shape(spec, SPEC, "spec") and not spec_errors(spec, "spec")
+
+
+def errors_outside_spec(obj: Mapping[str, Any]) -> list[FieldError]:
+    """``network_policy_errors(obj)`` when its spec (a map) is valid: the shape of
+    every other field (the shapes are checked key by key), apiVersion and metadata."""
+    errors = check_shape({k: v for k, v in obj.items() if k != "spec"}, NETWORK_POLICY, "")
+    errors.extend(_api_version_errors(obj))
+    errors.extend(object_meta_errors(obj.get("metadata"), "metadata"))
+    return errors
+
+
 def _object_ref(obj: Mapping[str, Any], default_namespace: str) -> ObjectRef:
     meta = as_map(obj.get("metadata")) if isinstance(obj, Mapping) else {}
     name = str_at(meta, "name", "") or None
