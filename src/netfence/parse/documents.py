@@ -370,11 +370,14 @@ def _checked_json(text: str, file: str) -> object:
 
 UNSURE = object()
 # A container at depth MAX_DEPTH + 1 is an item of one at MAX_DEPTH, whose items
-# orjson's two-space indentation puts at column 2 * MAX_DEPTH.
-_TOO_DEEP_LINE = b"\n" + b" " * (2 * MAX_DEPTH)
+# orjson's two-space indentation puts at column 2 * MAX_DEPTH; in a piece written
+# on its own whose top sits k levels higher than in the whole, at 2 * (MAX_DEPTH - k).
+_TOO_DEEP_LINES = (b"\n" + b" " * (2 * MAX_DEPTH), b"\n" + b" " * (2 * (MAX_DEPTH - 1)))
 # Escapes that decode to a character the checks below count (":") or that the
 # checking decoder handles in its own way (lone surrogates, read as U+FFFD).
 _COUNTED_ESCAPES = re.compile(r"\\u003[aA]")
+#: Items of a List written at once by fast_json's proof (its buffer stays small).
+PROOF_CHUNK = 2048
 
 
 def fast_json(text: str) -> object:
@@ -394,26 +397,46 @@ def fast_json(text: str) -> object:
       indented output at column 2 * MAX_DEPTH;
     - integers past 64 bits: floats that large print with ``e+``;
     - surrogates: a lone one is an orjson error; a text with such an escape is
-      left to the checking decoder anyway."""
+      left to the checking decoder anyway.
+
+    The output is written in pieces (``_pieces``: a List's items a chunk at a
+    time), whose colons add up to the whole output's, so that no buffer as large
+    as the text is made (its pages cost system time)."""
     try:
         value = orjson.loads(text)
     except ValueError:  # orjson.JSONDecodeError, or a str that is no UTF-8
         return UNSURE
     if not isinstance(value, dict | list):
         return UNSURE  # manifests are objects; a bare value is left to the checking way
-    try:
-        out = orjson.dumps(value, option=orjson.OPT_INDENT_2)
-    except TypeError:  # nested deeper than orjson writes (254): far past MAX_DEPTH
+    colons = 0
+    for piece, higher, extra_colons in _pieces(value):
+        try:
+            out = orjson.dumps(piece, option=orjson.OPT_INDENT_2)
+        except TypeError:  # nested deeper than orjson writes (254): far past MAX_DEPTH
+            return UNSURE
+        if _TOO_DEEP_LINES[higher] in out or (b"+" in out and b"e+" in out):
+            return UNSURE  # "+" is found in C, fast; "e+" is slower
+        colons += out.count(b":") + extra_colons
+    if text.count(":") != colons:
         return UNSURE
-    if (
-        text.count(":") != out.count(b":")
-        or _TOO_DEEP_LINE in out
-        or (b"+" in out and b"e+" in out)  # "+" is found in C, fast; "e+" is slower
-        or _COUNTED_ESCAPES.search(text)
-        or _LONE_SURROGATE_ESCAPE.search(text)
-    ):
-        return UNSURE
+    if "\\" in text and (_COUNTED_ESCAPES.search(text) or _LONE_SURROGATE_ESCAPE.search(text)):
+        return UNSURE  # "\\" is looked for in C, fast; no escape at all is the rule
     return value
+
+
+def _pieces(value: dict[str, Any] | list[Any]) -> Iterator[tuple[object, int, int]]:
+    """The value in pieces to write on their own: (piece, how many levels higher its
+    top sits than in the whole, colons of the whole's output outside the pieces).
+    A List (an object with a long list ``items``): the object without ``items``
+    (plus the colon of that key), then chunks of the items, each a list standing
+    one level higher than ``items`` does. Anything else: the value itself."""
+    items = value.get("items") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(items, list) or len(items) <= PROOF_CHUNK:
+        yield value, 0, 0
+        return
+    yield {k: v for k, v in value.items() if k != "items"}, 0, 1
+    for start in range(0, len(items), PROOF_CHUNK):
+        yield items[start : start + PROOF_CHUNK], 1, 0
 
 
 def _long_integer(text: str) -> str:
