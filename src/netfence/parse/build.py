@@ -188,7 +188,7 @@ def build_cluster(
     collected.diagnostics.extend(unaddressed)
     cluster = Cluster(
         namespaces=tuple(namespaces),
-        pods=tuple(sorted(pods, key=lambda p: (p.namespace, p.name))),
+        pods=tuple(pods),  # in order of namespace and name (assign_addresses)
         services=tuple(services),
         nodes=tuple(nodes),
         policies=tuple(collected.policies.values()),
