@@ -171,11 +171,40 @@ def parse_manifest_file(text: str, file: str) -> tuple[list[RawDocument], list[D
         raise InvalidInputError(
             [dataclasses.replace(d, message=d.message + _helm_hint(line)) for d in exc.diagnostics]
         ) from None
+    return _manifest(values, file)
+
+
+def _manifest(values: list[object], file: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     if any(v is not None for v in values) and not any(
         isinstance(v, dict) and v.get("kind") for v in values
     ):
         return [], [notice(NOT_A_MANIFEST, Source(file, 0))]
     return _objects(values, file), []
+
+
+def parse_ascii_json(data: bytes, file: str) -> tuple[list[RawDocument], list[Diagnostic]] | None:
+    """``parse_manifest_file(data.decode(), file)`` for an ASCII text that is plainly
+    one JSON value (``fast_json`` proves it), read from the bytes themselves: no
+    copy of a large file is made as a str. None for anything else (no JSON, not
+    ASCII, a ``{{`` action, too many values, a proof that fails): then the caller
+    decodes the text and parses it the usual way, which reports what there is.
+
+    On ASCII, each check below finds what its str form finds: the same
+    whitespace (str.lstrip's and ``\\s``'s ASCII whitespace includes \\x1c-\\x1f),
+    the same characters counted."""
+    if not data.isascii() or not _ASCII_JSON_START.match(data):
+        return None
+    if _ASCII_TEMPLATE_ACTION.search(data) or _too_many_json_values(data):
+        return None
+    value = fast_json(data)
+    if value is UNSURE:
+        return None
+    return _manifest([value], file)
+
+
+_ASCII_SPACE = rb"[\t\n\x0b\x0c\r\x1c-\x1f ]"
+_ASCII_JSON_START = re.compile(_ASCII_SPACE + rb"*[{\[]")
+_ASCII_TEMPLATE_ACTION = re.compile(rb"\{\{-?" + _ASCII_SPACE + rb"*[^{}\n]*?-?\}\}")
 
 
 def helm_template_line(text: str) -> int | None:
@@ -300,15 +329,20 @@ def _bound_json_values(text: str, file: str) -> None:
     commas and brackets (those inside strings too) bound them from above. A text
     of fewer than 2 * MAX_JSON_VALUES characters cannot hold more (a value and its
     separator take two characters at least): it is not counted."""
-    if len(text) <= 2 * MAX_JSON_VALUES:
-        return
-    values = text.count(",") + text.count("{") + text.count("[") + 1
-    if values > MAX_JSON_VALUES:
+    if _too_many_json_values(text):
         message = (
             f"more than {MAX_JSON_VALUES:,} values in one JSON text (counted from its commas "
             "and brackets; docs/limits.md)"
         )
         raise InvalidInputError([error(message, Source(file, 1))])
+
+
+def _too_many_json_values(text: str | bytes) -> bool:
+    if len(text) <= 2 * MAX_JSON_VALUES:
+        return False
+    if isinstance(text, str):
+        return text.count(",") + text.count("{") + text.count("[") + 1 > MAX_JSON_VALUES
+    return text.count(b",") + text.count(b"{") + text.count(b"[") + 1 > MAX_JSON_VALUES
 
 
 class _DuplicateKey(Exception):
@@ -380,7 +414,7 @@ _COUNTED_ESCAPES = re.compile(r"\\u003[aA]")
 PROOF_CHUNK = 2048
 
 
-def fast_json(text: str) -> object:
+def fast_json(text: str | bytes) -> object:
     """The value of a JSON text as ``_checked_json`` decodes it, read by orjson, or
     ``UNSURE`` when that cannot be proved cheaply (then the caller decodes it the
     checking way; ``UNSURE`` is also the answer for what is no JSON to orjson).
@@ -417,10 +451,15 @@ def fast_json(text: str) -> object:
         if _TOO_DEEP_LINES[higher] in out or (b"+" in out and b"e+" in out):
             return UNSURE  # "+" is found in C, fast; "e+" is slower
         colons += out.count(b":") + extra_colons
-    if text.count(":") != colons:
+    if isinstance(text, str):
+        if text.count(":") != colons:
+            return UNSURE
+        if "\\" in text and (_COUNTED_ESCAPES.search(text) or _LONE_SURROGATE_ESCAPE.search(text)):
+            return UNSURE  # "\\" is looked for in C, fast; no escape at all is the rule
+    elif text.count(b":") != colons or (
+        b"\\" in text and (_COUNTED_ESCAPES_B.search(text) or _LONE_SURROGATE_ESCAPE_B.search(text))
+    ):
         return UNSURE
-    if "\\" in text and (_COUNTED_ESCAPES.search(text) or _LONE_SURROGATE_ESCAPE.search(text)):
-        return UNSURE  # "\\" is looked for in C, fast; no escape at all is the rule
     return value
 
 
@@ -453,6 +492,8 @@ def _long_integer(text: str) -> str:
 
 
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_COUNTED_ESCAPES_B = re.compile(_COUNTED_ESCAPES.pattern.encode())
+_LONE_SURROGATE_ESCAPE_B = re.compile(_LONE_SURROGATE_ESCAPE.pattern.encode())
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
