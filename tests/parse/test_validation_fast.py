@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 from tests.parse.test_validation import _SPEC as POLICY_SPEC
 from tests.parse.test_validation import BASE as POLICY_BASE
 from tests.parse.test_validation import CASES as POLICY_CASES
+from tests.parse.test_validation import VALUES as POLICY_VALUES
 from tests.parse.test_validation import manifest as policy_manifest
 from tests.parse.test_validation_objects import CASES, manifest
 
 from netfence.model.diagnostics import Source
 from netfence.parse.build import _Converted, build_cluster, convert_fully
 from netfence.parse.documents import RawDocument
+from netfence.parse.validation import spec_is_valid, whole_spec_is_valid
 from netfence.parse.validation_fast import FastConverter
 
 _SOURCE = Source("x.yaml", 1)
@@ -368,3 +370,84 @@ def test_generated_policies_agree_in_any_order(
     for i, meta in picks:
         spec = copy.deepcopy(specs[i % len(specs)])
         _agrees({**POLICY_BASE, "metadata": meta, "spec": spec}, fast)
+
+
+@settings(max_examples=400, deadline=None)
+@given(spec=POLICY_SPEC | POLICY_VALUES.filter(lambda v: isinstance(v, dict)))
+def test_a_spec_checked_part_by_part_is_checked_as_a_whole(spec: dict[str, Any]) -> None:
+    assert spec_is_valid(spec) == whole_spec_is_valid(spec)
+
+
+_RULES = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "ports": st.sampled_from([[{"port": 80}], [{"port": 80.0}], [{"port": "http"}], None]),
+            "from": st.sampled_from([[{"podSelector": {}}], [{"ipBlock": {"cidr": "bad"}}], []]),
+            "to": st.sampled_from([[{"namespaceSelector": {"matchLabels": {"a": "b"}}}]]),
+        },
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rules=_RULES,
+    picks=st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 3), max_size=3),
+            st.lists(st.integers(0, 3), max_size=2),
+            st.sampled_from([{}, {"matchLabels": {"app": "x"}}, {"matchLabels": {"a": 1}}, None]),
+            st.sampled_from(
+                [
+                    {"name": "a", "namespace": "x"},
+                    {"name": "a", "namespace": ""},
+                    {"name": "a", "namespace": None},
+                    {"name": "a", "namespace": "Bad_NS"},
+                    {"name": "a", "namespace": 5},
+                    {"name": ""},
+                    {"name": "B"},
+                    {"name": "a", "labels": {"x": "y"}},
+                    {"name": "a", "labels": {"x": "y y"}},
+                ]
+            ),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_policies_sharing_rules_and_selectors_agree(
+    rules: list[dict[str, Any]],
+    picks: list[tuple[list[int], list[int], dict[str, Any] | None, dict[str, Any]]],
+) -> None:
+    """Rules and pod selectors remembered from one spec and met again in another."""
+    fast = FastConverter()
+    for ingress, egress, selector, meta in picks:
+        spec: dict[str, Any] = {
+            "podSelector": copy.deepcopy(selector),
+            "ingress": [copy.deepcopy(rules[i % len(rules)]) for i in ingress],
+            "egress": [copy.deepcopy(rules[i % len(rules)]) for i in egress],
+        }
+        _agrees({**POLICY_BASE, "metadata": meta, "spec": spec}, fast)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"ingress": {"from": []}},
+        {"egress": "x"},
+        {"ingress": [5]},
+        {"ingress": [None]},
+        {"policyTypes": "Ingress"},
+        {"policyTypes": ["Ingress", "Ingress"]},
+        {"podSelector": []},
+        {"podSelector": None, "ingress": None},
+        {5: 1},
+        {"ingres": []},
+    ],
+)
+def test_odd_specs_checked_part_by_part(spec: dict[Any, Any]) -> None:
+    assert spec_is_valid(spec) == whole_spec_is_valid(spec)
+    _agrees({**POLICY_BASE, "spec": spec}, FastConverter())
