@@ -195,7 +195,7 @@ class FastConverter:
                 return None
         if len(self._labels) >= _REMEMBERED:
             self._labels.clear()
-        labels = self._labels[items] = Labels.of(dict(items))
+        labels = self._labels[items] = Labels(tuple(sorted(items)))  # keys are distinct
         return labels
 
     # --- Pods ----------------------------------------------------------------------------
