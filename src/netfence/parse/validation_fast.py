@@ -195,7 +195,7 @@ class FastConverter:
                 return None
         if len(self._labels) >= _REMEMBERED:
             self._labels.clear()
-        labels = self._labels[items] = Labels(tuple(sorted(items)))  # keys are distinct
+        labels = self._labels[items] = Labels.of_sorted(tuple(sorted(items)))  # distinct keys
         return labels
 
     # --- Pods ----------------------------------------------------------------------------
