@@ -70,15 +70,43 @@ def json_keys(value: object) -> object:
     if isinstance(value, dict):
         out: dict[object, object] = {}
         for key, item in value.items():
-            text = ("true" if key else "false") if isinstance(key, bool) else key
-            text = str(text) if isinstance(text, int) else text
-            if isinstance(text, float):  # as the builder writes them; the repository has 1.5
-                text = str(int(text)) if text.is_integer() and abs(text) < 1e21 else repr(text)
+            text = _key_text(key)
             if text in out:
                 raise _Collision
             out[text] = json_keys(item)
         return out
     return value
+
+
+def _key_text(key: object) -> object:
+    text = ("true" if key else "false") if isinstance(key, bool) else key
+    text = str(text) if isinstance(text, int) else text
+    if isinstance(text, float):  # as the builder writes them; the repository has 1.5
+        text = str(int(text)) if text.is_integer() and abs(text) < 1e21 else repr(text)
+    return text
+
+
+def colliding_keys(text: str) -> bool:
+    """Whether a mapping of the text has two keys that become one text. PyYAML
+    keeps the last of two keys it reads as equal (``Y`` and ``true`` are both
+    true) without a word, so json_keys cannot see those: the nodes are looked at."""
+    loader = _Loader(text)
+    try:
+        nodes = []
+        while loader.check_node():
+            nodes.append(loader.get_node())
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, yaml.MappingNode):
+                keys = [_key_text(loader.construct_object(k, deep=True)) for k, _ in node.value]
+                if len(set(map(repr, keys))) != len(keys):
+                    return True
+                nodes.extend(n for pair in node.value for n in pair)
+            elif isinstance(node, yaml.SequenceNode):
+                nodes.extend(node.value)
+    finally:
+        loader.dispose()
+    return False
 
 
 def same(a: object, b: object) -> bool:
@@ -108,6 +136,8 @@ def test_dumped_documents_load_identically(
         allow_unicode=True,
     )
     try:
+        if colliding_keys(text):
+            raise _Collision
         expected = json_keys(list(yaml.load_all(text, Loader=_Loader)))
     except _Collision:
         with pytest.raises(yaml.YAMLError, match="duplicate key"):
@@ -159,6 +189,8 @@ def test_yaml_features(text: str) -> None:
 def test_every_yaml_file_in_the_repository(path: Path) -> None:
     text = path.read_text()
     try:
+        if colliding_keys(text):
+            raise _Collision
         expected = json_keys(list(yaml.load_all(text, Loader=_Loader)))
     except _Collision:
         with pytest.raises(yaml.YAMLError, match="duplicate key"):
