@@ -53,3 +53,31 @@ def test_an_input_error_restores_collection(tmp_path: Path) -> None:
         load_cluster([str(path)])
     assert gc.isenabled()
     gc.unfreeze()
+
+
+def test_each_once_gives_every_item_in_order_and_drops_it() -> None:
+    from netfence.io.cluster import each_once
+    from netfence.model.diagnostics import Source
+    from netfence.parse.documents import RawDocument
+
+    docs = [RawDocument(Source("x", i), _pod(f"p{i}")) for i in range(3)]
+    items = list(docs)
+    given = []
+    for doc in each_once(items):
+        given.append(doc)
+        assert items[: len(given)] == [None] * len(given)  # dropped once given
+        assert items[len(given) :] == docs[len(given) :]
+    assert given == docs
+    assert items == []
+
+
+def test_a_load_builds_what_the_documents_build(tmp_path: Path) -> None:
+    from netfence.io.manifests import load_manifests
+    from netfence.parse.build import build_cluster
+
+    path = tmp_path / "pods.json"
+    path.write_text(json.dumps({"kind": "List", "items": [_pod("p0"), _pod("p0"), _pod("p1")]}))
+    built = load_cluster([str(path)])
+    expected = build_cluster(load_manifests([str(path)]).documents)
+    assert built.cluster == expected.cluster
+    assert built.diagnostics == expected.diagnostics

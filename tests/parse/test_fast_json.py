@@ -127,3 +127,64 @@ def test_the_fast_path_answers_for_ordinary_manifests() -> None:
         indent=4,
     )
     assert fast_json(text) == json.loads(text)
+
+
+# --- a List's items proved a chunk at a time (documents._pieces) --------------------------
+
+
+def _list_text(items: list[Any], space: str, before: str = "", after: str = "") -> str:
+    inner = ("," + space).join(_dump(t, space, False) for t in items)
+    return '{"kind":' + space + '"List",' + before + '"items":[' + inner + "]" + after + "}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_TREES, max_size=7),
+    st.sampled_from(["", " ", "\n  "]),
+    st.sampled_from([1, 2, 3]),
+    st.sampled_from(["", '"a":1,', '"items":[{"a":1}],', '"x":{"items":[]},']),
+    st.sampled_from(["", ',"b":":"', ',"items":[]', ',"items":7']),
+)
+def test_a_list_proved_in_chunks_gives_the_checking_decoders_value_or_gives_up(
+    items: list[Any], space: str, chunk: int, before: str, after: str
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("netfence.parse.documents.PROOF_CHUNK", chunk)
+        _same(_list_text(items, space, before, after))
+
+
+def _nested(depth: int) -> str:
+    """A container nested ``depth`` levels below the item that holds it."""
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 10_000])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the items sit at depth 3: depth MAX_DEPTH is reached MAX_DEPTH - 3 levels below
+        _list_text([{"a": 1}, ("obj", [("a", 1), ("a", 2)])], ""),
+        '{"kind":"List","items":[{"a":1},{"b":2}],"items":[{"c":3}]}',
+        '{"kind":"List","items":[{"a":1},{"b":2}],"items":[]}',
+        '{"items":[{"a":1},{"b":2}],"kind":"List","kind":"List"}',
+        '{"kind":"List","items":[{"a":' + _nested(MAX_DEPTH - 3) + "},{}]}",
+        '{"kind":"List","items":[{"a":' + _nested(MAX_DEPTH - 2) + "},{}]}",
+        '{"kind":"List","items":[{},' + _nested(MAX_DEPTH - 2) + "]}",
+        '{"kind":"List","items":[{},' + _nested(MAX_DEPTH - 1) + "]}",
+        '{"kind":"List","items":[{"a":123456789012345678901234567890},{}]}',
+    ],
+)
+def test_chunked_edge_cases(text: str, chunk: int) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("netfence.parse.documents.PROOF_CHUNK", chunk)
+        _same(text)
+
+
+def test_the_chunked_proof_answers_for_a_long_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a correctness property: that the chunked proof is not dead code."""
+    monkeypatch.setattr("netfence.parse.documents.PROOF_CHUNK", 2)
+    items = [
+        {"kind": "Pod", "metadata": {"name": f"p{i}", "labels": {"a": "b:c"}}} for i in range(5)
+    ]
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=1)
+    assert fast_json(text) == json.loads(text)

@@ -4,9 +4,7 @@ resolvers), keys made text as JSON needs them."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -63,43 +61,52 @@ class _Collision(Exception):
     pass
 
 
-class _Pairs(list):  # type: ignore[type-arg]
-    """A mapping as its (key, value) pairs: a dict would merge keys Python thinks
-    equal (``False == 0``, ``1 == 1.0``) before the oracle sees them."""
-
-
-class _PairsLoader(_Loader):  # type: ignore[misc,valid-type]
-    def construct_pairs(self, node: Any) -> Iterator[_Pairs]:
-        pairs = _Pairs()
-        yield pairs
-        self.flatten_mapping(node)
-        pairs.extend(
-            (self.construct_object(k, deep=True), self.construct_object(v, deep=True))
-            for k, v in node.value
-        )
-
-
-_PairsLoader.add_constructor("tag:yaml.org,2002:map", _PairsLoader.construct_pairs)
-
-
 def json_keys(value: object) -> object:
     """PyYAML's result with keys as kubectl's YAML library writes them (JSON keys
     are strings: ``True`` is "true", ``1`` is "1"); two keys that become one text
     raise _Collision (the builder refuses them as a duplicate key)."""
-    if isinstance(value, list) and not isinstance(value, _Pairs):
+    if isinstance(value, list):
         return [json_keys(v) for v in value]
-    if isinstance(value, (dict, _Pairs)):
+    if isinstance(value, dict):
         out: dict[object, object] = {}
-        for key, item in value.items() if isinstance(value, dict) else value:
-            text = ("true" if key else "false") if isinstance(key, bool) else key
-            text = str(text) if isinstance(text, int) else text
-            if isinstance(text, float):  # as the builder writes them; the repository has 1.5
-                text = str(int(text)) if text.is_integer() and abs(text) < 1e21 else repr(text)
+        for key, item in value.items():
+            text = _key_text(key)
             if text in out:
                 raise _Collision
             out[text] = json_keys(item)
         return out
     return value
+
+
+def _key_text(key: object) -> object:
+    text = ("true" if key else "false") if isinstance(key, bool) else key
+    text = str(text) if isinstance(text, int) else text
+    if isinstance(text, float):  # as the builder writes them; the repository has 1.5
+        text = str(int(text)) if text.is_integer() and abs(text) < 1e21 else repr(text)
+    return text
+
+
+def colliding_keys(text: str) -> bool:
+    """Whether a mapping of the text has two keys that become one text. PyYAML
+    keeps the last of two keys it reads as equal (``Y`` and ``true`` are both
+    true) without a word, so json_keys cannot see those: the nodes are looked at."""
+    loader = _Loader(text)
+    try:
+        nodes = []
+        while loader.check_node():
+            nodes.append(loader.get_node())
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, yaml.MappingNode):
+                keys = [_key_text(loader.construct_object(k, deep=True)) for k, _ in node.value]
+                if len(set(map(repr, keys))) != len(keys):
+                    return True
+                nodes.extend(n for pair in node.value for n in pair)
+            elif isinstance(node, yaml.SequenceNode):
+                nodes.extend(node.value)
+    finally:
+        loader.dispose()
+    return False
 
 
 def same(a: object, b: object) -> bool:
@@ -129,7 +136,9 @@ def test_dumped_documents_load_identically(
         allow_unicode=True,
     )
     try:
-        expected = json_keys(list(yaml.load_all(text, Loader=_PairsLoader)))
+        if colliding_keys(text):
+            raise _Collision
+        expected = json_keys(list(yaml.load_all(text, Loader=_Loader)))
     except _Collision:
         with pytest.raises(yaml.YAMLError, match="duplicate key"):
             list(load_all(text, _Loader, string_keys=True))
@@ -162,7 +171,7 @@ def test_dumped_documents_load_identically(
 )
 def test_yaml_features(text: str) -> None:
     try:
-        expected = json_keys(list(yaml.load_all(text, Loader=_PairsLoader)))
+        expected = json_keys(list(yaml.load_all(text, Loader=_Loader)))
     except yaml.YAMLError as exc:
         with pytest.raises(type(exc)):
             list(load_all(text, _Loader, string_keys=True))
@@ -180,7 +189,9 @@ def test_yaml_features(text: str) -> None:
 def test_every_yaml_file_in_the_repository(path: Path) -> None:
     text = path.read_text()
     try:
-        expected = json_keys(list(yaml.load_all(text, Loader=_PairsLoader)))
+        if colliding_keys(text):
+            raise _Collision
+        expected = json_keys(list(yaml.load_all(text, Loader=_Loader)))
     except _Collision:
         with pytest.raises(yaml.YAMLError, match="duplicate key"):
             list(load_all(text, _Loader, string_keys=True))

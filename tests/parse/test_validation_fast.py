@@ -13,11 +13,17 @@ import pytest
 from bench.synth import generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.parse.test_validation import _SPEC as POLICY_SPEC
+from tests.parse.test_validation import BASE as POLICY_BASE
+from tests.parse.test_validation import CASES as POLICY_CASES
+from tests.parse.test_validation import VALUES as POLICY_VALUES
+from tests.parse.test_validation import manifest as policy_manifest
 from tests.parse.test_validation_objects import CASES, manifest
 
 from netfence.model.diagnostics import Source
 from netfence.parse.build import _Converted, build_cluster, convert_fully
 from netfence.parse.documents import RawDocument
+from netfence.parse.validation import spec_is_valid, whole_spec_is_valid
 from netfence.parse.validation_fast import FastConverter
 
 _SOURCE = Source("x.yaml", 1)
@@ -290,3 +296,158 @@ def test_remembered_ports_never_answer_for_a_value_of_another_type(odd: object) 
         odd_pod = copy.deepcopy(plain)
         odd_pod["spec"]["containers"][1]["ports"][0][field] = odd
         assert not _agrees(odd_pod, fast)
+
+
+# --- NetworkPolicies whose spec was seen before (policy_fast) ----------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_synthetic_policy_is_plain_and_agrees(seed: int) -> None:
+    fast = FastConverter()
+    policies = [o for o in generate(300, 60, seed) if o["kind"] == "NetworkPolicy"]
+    answered = [_agrees(o, fast, "ns") for o in policies + copy.deepcopy(policies)]
+    assert answered and all(answered)
+
+
+@pytest.mark.parametrize("case", POLICY_CASES, ids=[c["id"] for c in POLICY_CASES])
+def test_policy_validation_cases_agree(case: dict[str, Any]) -> None:
+    """The corpus of NetworkPolicy validation, each case seen first and again after
+    a valid policy with the same spec: a policy with any problem is never plain."""
+    obj = policy_manifest(case)
+    fast = FastConverter()
+    first = _agrees(obj, fast)
+    valid_twin = {**POLICY_BASE, "spec": copy.deepcopy(obj.get("spec"))}
+    _agrees(valid_twin, fast)
+    again = _agrees(obj, fast)
+    assert first is again
+    if case.get("errors") or case.get("warnings"):
+        assert not first
+
+
+@pytest.mark.parametrize(
+    ("port", "plain"), [(80, True), (80.0, False), (True, False), ("http", True), (2**64, False)]
+)
+def test_a_remembered_spec_is_only_reused_for_the_same_json(port: object, plain: bool) -> None:
+    """80, 80.0 and true are equal in Python but not to the API server."""
+    fast = FastConverter()
+    spec = {"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]}
+    assert _agrees({**POLICY_BASE, "spec": spec}, fast)
+    other = {"podSelector": {}, "ingress": [{"ports": [{"port": port}]}]}
+    assert _agrees({**POLICY_BASE, "spec": other}, fast) is plain
+
+
+def test_metadata_and_kinds_are_checked_every_time() -> None:
+    fast = FastConverter()
+    assert _agrees(POLICY_BASE, fast)
+    for changed in (
+        {"metadata": {"name": "Not_A_Name", "namespace": "ns"}},
+        {"metadata": {"name": "p", "namespace": "ns", "uid": 5}},
+        {"apiVersion": "crd.projectcalico.org/v1"},
+        {"apiVersion": "extensions/v1beta1"},
+        {"status": {}, "extra": 1},
+    ):
+        assert not _agrees({**POLICY_BASE, **changed}, fast), changed
+    assert _agrees({**POLICY_BASE, "metadata": {"name": "q"}}, fast, "other")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    specs=st.lists(POLICY_SPEC, min_size=1, max_size=4),
+    picks=st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.sampled_from([{"name": "a", "namespace": "x"}, {"name": "b"}, {"name": "B"}]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_generated_policies_agree_in_any_order(
+    specs: list[dict[str, Any]], picks: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """Specs given again and again (remembered or not) under varied metadata."""
+    fast = FastConverter()
+    for i, meta in picks:
+        spec = copy.deepcopy(specs[i % len(specs)])
+        _agrees({**POLICY_BASE, "metadata": meta, "spec": spec}, fast)
+
+
+@settings(max_examples=400, deadline=None)
+@given(spec=POLICY_SPEC | POLICY_VALUES.filter(lambda v: isinstance(v, dict)))
+def test_a_spec_checked_part_by_part_is_checked_as_a_whole(spec: dict[str, Any]) -> None:
+    assert spec_is_valid(spec) == whole_spec_is_valid(spec)
+
+
+_RULES = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "ports": st.sampled_from([[{"port": 80}], [{"port": 80.0}], [{"port": "http"}], None]),
+            "from": st.sampled_from([[{"podSelector": {}}], [{"ipBlock": {"cidr": "bad"}}], []]),
+            "to": st.sampled_from([[{"namespaceSelector": {"matchLabels": {"a": "b"}}}]]),
+        },
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rules=_RULES,
+    picks=st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 3), max_size=3),
+            st.lists(st.integers(0, 3), max_size=2),
+            st.sampled_from([{}, {"matchLabels": {"app": "x"}}, {"matchLabels": {"a": 1}}, None]),
+            st.sampled_from(
+                [
+                    {"name": "a", "namespace": "x"},
+                    {"name": "a", "namespace": ""},
+                    {"name": "a", "namespace": None},
+                    {"name": "a", "namespace": "Bad_NS"},
+                    {"name": "a", "namespace": 5},
+                    {"name": ""},
+                    {"name": "B"},
+                    {"name": "a", "labels": {"x": "y"}},
+                    {"name": "a", "labels": {"x": "y y"}},
+                ]
+            ),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_policies_sharing_rules_and_selectors_agree(
+    rules: list[dict[str, Any]],
+    picks: list[tuple[list[int], list[int], dict[str, Any] | None, dict[str, Any]]],
+) -> None:
+    """Rules and pod selectors remembered from one spec and met again in another."""
+    fast = FastConverter()
+    for ingress, egress, selector, meta in picks:
+        spec: dict[str, Any] = {
+            "podSelector": copy.deepcopy(selector),
+            "ingress": [copy.deepcopy(rules[i % len(rules)]) for i in ingress],
+            "egress": [copy.deepcopy(rules[i % len(rules)]) for i in egress],
+        }
+        _agrees({**POLICY_BASE, "metadata": meta, "spec": spec}, fast)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"ingress": {"from": []}},
+        {"egress": "x"},
+        {"ingress": [5]},
+        {"ingress": [None]},
+        {"policyTypes": "Ingress"},
+        {"policyTypes": ["Ingress", "Ingress"]},
+        {"podSelector": []},
+        {"podSelector": None, "ingress": None},
+        {5: 1},
+        {"ingres": []},
+    ],
+)
+def test_odd_specs_checked_part_by_part(spec: dict[Any, Any]) -> None:
+    assert spec_is_valid(spec) == whole_spec_is_valid(spec)
+    _agrees({**POLICY_BASE, "spec": spec}, FastConverter())

@@ -34,8 +34,9 @@ def load_cluster(
             load_manifests(files, kustomizations) if files or kustomizations else ManifestSet()
         )
         documents = [*base, *manifests.documents]
+        manifests.documents.clear()
         large.append(len(documents) >= FREEZE_AT)
-        built = build_cluster(documents, namespace)
+        built = build_cluster(each_once(documents), namespace)
         read = manifests.diagnostics
         del manifests, documents  # the decoded documents: freed before the model is frozen
         return dataclasses.replace(
@@ -70,6 +71,18 @@ def load_cluster_change(
                 after, diagnostics=(*said, *change.diagnostics, *after.diagnostics)
             ),
         )
+
+
+def each_once(items: list[RawDocument]) -> Iterator[RawDocument]:
+    """The items of a list, each dropped from it once given: a decoded document no
+    longer needed is freed while the build runs, and the memory of the model
+    made next takes its place (instead of new pages: fewer page faults, a lower
+    peak) rather than all of them at the end."""
+    for i in range(len(items)):
+        item = items[i]
+        items[i] = None  # type: ignore[call-overload]
+        yield item
+    items.clear()
 
 
 @contextmanager

@@ -28,6 +28,7 @@ from netfence.model.diagnostics import Diagnostic, Source, error
 from netfence.parse.documents import (
     RawDocument,
     helm_template_line,
+    parse_ascii_json,
     parse_documents,
     parse_manifest_file,
     too_many_objects,
@@ -247,6 +248,9 @@ class _Reader:
         self.objects = 0
 
     def text(self, path: str) -> str:
+        return _decode_utf8(self.data(path), path)
+
+    def data(self, path: str) -> bytes:
         self.files += 1
         if self.files > MAX_FILES:
             raise _too_many_files(path)
@@ -258,7 +262,7 @@ class _Reader:
                 f"the inputs of one command exceed {MAX_TOTAL_BYTES // MIB} MiB together "
                 "(docs/limits.md)",
             )
-        return _decode_utf8(data, path)
+        return data
 
     def exhausted(self) -> bool:
         return self.files > MAX_FILES or self.bytes > MAX_TOTAL_BYTES
@@ -276,8 +280,17 @@ class _Reader:
 
     def manifest_file(self, path: str, notices: list[Diagnostic]) -> list[RawDocument]:
         """A file given with ``-f`` (or found in a directory): one that is not a
-        manifest is skipped with a notice (parse_manifest_file)."""
-        text = self.text(path)
+        manifest is skipped with a notice (parse_manifest_file). A plain JSON file
+        in ASCII is read from its bytes (parse_ascii_json: the same answer, without
+        a copy as a str)."""
+        data = self.data(path)
+        plain = parse_ascii_json(data, path)
+        if plain is not None:
+            documents, skipped = plain
+            notices.extend(skipped)
+            return self._counted(documents, path)
+        text = _decode_utf8(data, path)
+        del data
         line = helm_template_line(text)
         if line is not None and _in_chart(path):
             raise InvalidInputError(

@@ -6,6 +6,9 @@ import enum
 from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass, field
 
+_new = object.__new__
+_set = object.__setattr__
+
 
 @dataclass(frozen=True, slots=True)
 class Labels(Mapping[str, str]):
@@ -26,7 +29,17 @@ class Labels(Mapping[str, str]):
     def of(mapping: Mapping[str, str] | None = None, **kwargs: str) -> Labels:
         merged = dict(mapping or {})
         merged.update(kwargs)
-        return Labels(tuple(sorted(merged.items())))
+        return Labels.of_sorted(tuple(sorted(merged.items())))
+
+    @staticmethod
+    def of_sorted(items: tuple[tuple[str, str], ...]) -> Labels:
+        """``Labels(items)`` for pairs already sorted with distinct keys, without the
+        generated ``__init__`` (which fills ``_map`` twice): many are made in a load."""
+        labels = _new(Labels)
+        _set(labels, "items_", items)
+        _set(labels, "_map", dict(items))
+        _set(labels, "_hash", hash(items))
+        return labels
 
     def with_label(self, key: str, value: str) -> Labels:
         return Labels.of({**dict(self.items_), key: value})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 
 from netfence.model.cluster import Node, Pod, Service
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Source, error
@@ -26,10 +27,32 @@ NODE_CIDR = ipaddress.ip_network("10.0.0.0/16")
 KUBE_DNS_IP = ipaddress.ip_address("172.20.0.10")
 
 
+_NAMESPACE_AND_NAME = attrgetter("namespace", "name")
+
+
+class _Taken:
+    """Addresses already used, gathered only when an address is first handed out:
+    a cluster whose objects all have theirs never hashes them here."""
+
+    def __init__(self, given: Iterable[Iterable[IPAddress]]) -> None:
+        self._given: list[Iterable[Iterable[IPAddress]]] = [given]
+        self._set: set[IPAddress] | None = None
+
+    def update(self, ips: Iterable[IPAddress]) -> None:
+        if self._set is None:
+            self._given.append([tuple(ips)])
+        else:
+            self._set.update(ips)
+
+    def set(self) -> set[IPAddress]:
+        if self._set is None:
+            self._set = {ip for given in self._given for ips in given for ip in ips}
+            self._given = []
+        return self._set
+
+
 class _Allocator:
-    def __init__(
-        self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, taken: set[IPAddress]
-    ):
+    def __init__(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, taken: _Taken):
         self.network = network
         self._hosts: Iterator[IPAddress] = network.hosts()
         self._taken = taken
@@ -40,9 +63,10 @@ class _Allocator:
 
     def next(self, kind: str, ref: ObjectRef, source: Source | None) -> IPAddress | None:
         """The next free address, or None (reported) once the range is used up."""
+        taken = self._taken.set()
         for ip in self._hosts:
-            if ip not in self._taken:
-                self._taken.add(ip)
+            if ip not in taken:
+                taken.add(ip)
                 return ip
         message = f"no address left in {self.network} for this {kind}: left out"
         self.problems.append(error(message, source, ref))
@@ -52,9 +76,10 @@ class _Allocator:
 def assign_addresses(
     pods: Iterable[Pod], services: Iterable[Service], nodes: Iterable[Node]
 ) -> tuple[list[Pod], list[Service], list[Node], list[Diagnostic]]:
-    """Pods, Services and nodes with addresses, and the errors for those left out."""
-    pods = sorted(pods, key=lambda p: (p.namespace, p.name))
-    taken: set[IPAddress] = {ip for p in pods for ip in p.ips}
+    """Pods (in order of namespace and name), Services and nodes with addresses,
+    and the errors for those left out."""
+    pods = sorted(pods, key=_NAMESPACE_AND_NAME)
+    taken = _Taken(p.ips for p in pods)
     node_allocator = _Allocator(NODE_CIDR, taken)
     nodes_out = _assign_nodes(nodes, pods, node_allocator)
     node_ips = {n.name: n.ips for n in nodes_out}
@@ -98,9 +123,9 @@ def _assign_nodes(nodes: Iterable[Node], pods: list[Pod], allocator: _Allocator)
 
 
 def _assign_services(services: Iterable[Service]) -> tuple[list[Service], list[Diagnostic]]:
-    ordered = sorted(services, key=lambda s: (s.namespace, s.name))
-    taken: set[IPAddress] = {ip for s in ordered for ip in s.cluster_ips}
-    taken.add(KUBE_DNS_IP)  # reserved for kube-dns, as on EKS
+    ordered = sorted(services, key=_NAMESPACE_AND_NAME)
+    taken = _Taken(s.cluster_ips for s in ordered)
+    taken.update((KUBE_DNS_IP,))  # reserved for kube-dns, as on EKS
     allocator = _Allocator(SERVICE_CIDR, taken)
     out: list[Service] = []
     for service in ordered:

@@ -197,7 +197,7 @@ def build_cluster(
     collected.diagnostics.extend(unaddressed)
     cluster = Cluster(
         namespaces=tuple(namespaces),
-        pods=tuple(sorted(pods, key=lambda p: (p.namespace, p.name))),
+        pods=tuple(pods),  # in order of namespace and name (assign_addresses)
         services=tuple(services),
         nodes=tuple(nodes),
         policies=tuple(collected.policies.values()),
@@ -384,6 +384,8 @@ def _namespaces(collected: _Collected) -> list[Namespace]:
 
 
 def _expand_workloads(collected: _Collected, given: Sequence[Pod]) -> list[Pod]:
+    if not collected.workloads:  # the given pods are not even indexed (GivenPods)
+        return []
     taken = {p.key for p in given}
     expanded: list[Pod] = []
     nodes = sorted(collected.nodes.values(), key=lambda n: n.name)

@@ -171,11 +171,40 @@ def parse_manifest_file(text: str, file: str) -> tuple[list[RawDocument], list[D
         raise InvalidInputError(
             [dataclasses.replace(d, message=d.message + _helm_hint(line)) for d in exc.diagnostics]
         ) from None
+    return _manifest(values, file)
+
+
+def _manifest(values: list[object], file: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     if any(v is not None for v in values) and not any(
         isinstance(v, dict) and v.get("kind") for v in values
     ):
         return [], [notice(NOT_A_MANIFEST, Source(file, 0))]
     return _objects(values, file), []
+
+
+def parse_ascii_json(data: bytes, file: str) -> tuple[list[RawDocument], list[Diagnostic]] | None:
+    """``parse_manifest_file(data.decode(), file)`` for an ASCII text that is plainly
+    one JSON value (``fast_json`` proves it), read from the bytes themselves: no
+    copy of a large file is made as a str. None for anything else (no JSON, not
+    ASCII, a ``{{`` action, too many values, a proof that fails): then the caller
+    decodes the text and parses it the usual way, which reports what there is.
+
+    On ASCII, each check below finds what its str form finds: the same
+    whitespace (str.lstrip's and ``\\s``'s ASCII whitespace includes \\x1c-\\x1f),
+    the same characters counted."""
+    if not data.isascii() or not _ASCII_JSON_START.match(data):
+        return None
+    if _ASCII_TEMPLATE_ACTION.search(data) or _too_many_json_values(data):
+        return None
+    value = fast_json(data)
+    if value is UNSURE:
+        return None
+    return _manifest([value], file)
+
+
+_ASCII_SPACE = rb"[\t\n\x0b\x0c\r\x1c-\x1f ]"
+_ASCII_JSON_START = re.compile(_ASCII_SPACE + rb"*[{\[]")
+_ASCII_TEMPLATE_ACTION = re.compile(rb"\{\{-?" + _ASCII_SPACE + rb"*[^{}\n]*?-?\}\}")
 
 
 def helm_template_line(text: str) -> int | None:
@@ -300,15 +329,20 @@ def _bound_json_values(text: str, file: str) -> None:
     commas and brackets (those inside strings too) bound them from above. A text
     of fewer than 2 * MAX_JSON_VALUES characters cannot hold more (a value and its
     separator take two characters at least): it is not counted."""
-    if len(text) <= 2 * MAX_JSON_VALUES:
-        return
-    values = text.count(",") + text.count("{") + text.count("[") + 1
-    if values > MAX_JSON_VALUES:
+    if _too_many_json_values(text):
         message = (
             f"more than {MAX_JSON_VALUES:,} values in one JSON text (counted from its commas "
             "and brackets; docs/limits.md)"
         )
         raise InvalidInputError([error(message, Source(file, 1))])
+
+
+def _too_many_json_values(text: str | bytes) -> bool:
+    if len(text) <= 2 * MAX_JSON_VALUES:
+        return False
+    if isinstance(text, str):
+        return text.count(",") + text.count("{") + text.count("[") + 1 > MAX_JSON_VALUES
+    return text.count(b",") + text.count(b"{") + text.count(b"[") + 1 > MAX_JSON_VALUES
 
 
 class _DuplicateKey(Exception):
@@ -370,14 +404,17 @@ def _checked_json(text: str, file: str) -> object:
 
 UNSURE = object()
 # A container at depth MAX_DEPTH + 1 is an item of one at MAX_DEPTH, whose items
-# orjson's two-space indentation puts at column 2 * MAX_DEPTH.
-_TOO_DEEP_LINE = b"\n" + b" " * (2 * MAX_DEPTH)
+# orjson's two-space indentation puts at column 2 * MAX_DEPTH; in a piece written
+# on its own whose top sits k levels higher than in the whole, at 2 * (MAX_DEPTH - k).
+_TOO_DEEP_LINES = (b"\n" + b" " * (2 * MAX_DEPTH), b"\n" + b" " * (2 * (MAX_DEPTH - 1)))
 # Escapes that decode to a character the checks below count (":") or that the
 # checking decoder handles in its own way (lone surrogates, read as U+FFFD).
 _COUNTED_ESCAPES = re.compile(r"\\u003[aA]")
+#: Items of a List written at once by fast_json's proof (its buffer stays small).
+PROOF_CHUNK = 2048
 
 
-def fast_json(text: str) -> object:
+def fast_json(text: str | bytes) -> object:
     """The value of a JSON text as ``_checked_json`` decodes it, read by orjson, or
     ``UNSURE`` when that cannot be proved cheaply (then the caller decodes it the
     checking way; ``UNSURE`` is also the answer for what is no JSON to orjson).
@@ -394,26 +431,51 @@ def fast_json(text: str) -> object:
       indented output at column 2 * MAX_DEPTH;
     - integers past 64 bits: floats that large print with ``e+``;
     - surrogates: a lone one is an orjson error; a text with such an escape is
-      left to the checking decoder anyway."""
+      left to the checking decoder anyway.
+
+    The output is written in pieces (``_pieces``: a List's items a chunk at a
+    time), whose colons add up to the whole output's, so that no buffer as large
+    as the text is made (its pages cost system time)."""
     try:
         value = orjson.loads(text)
     except ValueError:  # orjson.JSONDecodeError, or a str that is no UTF-8
         return UNSURE
     if not isinstance(value, dict | list):
         return UNSURE  # manifests are objects; a bare value is left to the checking way
-    try:
-        out = orjson.dumps(value, option=orjson.OPT_INDENT_2)
-    except TypeError:  # nested deeper than orjson writes (254): far past MAX_DEPTH
-        return UNSURE
-    if (
-        text.count(":") != out.count(b":")
-        or _TOO_DEEP_LINE in out
-        or (b"+" in out and b"e+" in out)  # "+" is found in C, fast; "e+" is slower
-        or _COUNTED_ESCAPES.search(text)
-        or _LONE_SURROGATE_ESCAPE.search(text)
+    colons = 0
+    for piece, higher, extra_colons in _pieces(value):
+        try:
+            out = orjson.dumps(piece, option=orjson.OPT_INDENT_2)
+        except TypeError:  # nested deeper than orjson writes (254): far past MAX_DEPTH
+            return UNSURE
+        if _TOO_DEEP_LINES[higher] in out or (b"+" in out and b"e+" in out):
+            return UNSURE  # "+" is found in C, fast; "e+" is slower
+        colons += out.count(b":") + extra_colons
+    if isinstance(text, str):
+        if text.count(":") != colons:
+            return UNSURE
+        if "\\" in text and (_COUNTED_ESCAPES.search(text) or _LONE_SURROGATE_ESCAPE.search(text)):
+            return UNSURE  # "\\" is looked for in C, fast; no escape at all is the rule
+    elif text.count(b":") != colons or (
+        b"\\" in text and (_COUNTED_ESCAPES_B.search(text) or _LONE_SURROGATE_ESCAPE_B.search(text))
     ):
         return UNSURE
     return value
+
+
+def _pieces(value: dict[str, Any] | list[Any]) -> Iterator[tuple[object, int, int]]:
+    """The value in pieces to write on their own: (piece, how many levels higher its
+    top sits than in the whole, colons of the whole's output outside the pieces).
+    A List (an object with a long list ``items``): the object without ``items``
+    (plus the colon of that key), then chunks of the items, each a list standing
+    one level higher than ``items`` does. Anything else: the value itself."""
+    items = value.get("items") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(items, list) or len(items) <= PROOF_CHUNK:
+        yield value, 0, 0
+        return
+    yield {k: v for k, v in value.items() if k != "items"}, 0, 1
+    for start in range(0, len(items), PROOF_CHUNK):
+        yield items[start : start + PROOF_CHUNK], 1, 0
 
 
 def _long_integer(text: str) -> str:
@@ -430,6 +492,8 @@ def _long_integer(text: str) -> str:
 
 
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_COUNTED_ESCAPES_B = re.compile(_COUNTED_ESCAPES.pattern.encode())
+_LONE_SURROGATE_ESCAPE_B = re.compile(_LONE_SURROGATE_ESCAPE.pattern.encode())
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

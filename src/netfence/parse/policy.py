@@ -12,6 +12,8 @@ the empty selector ``{}`` that matches every namespace.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from netfence.model.diagnostics import Source
@@ -36,18 +38,51 @@ def _field(raw: dict[str, Any] | None, key: str) -> Any:
 
 
 def to_policy(obj: dict[str, Any], namespace: str, source: Source | None) -> NetworkPolicy:
-    spec = _field(obj, "spec") or {}
-    ingress = tuple(_rule(r, "from") for r in _field(spec, "ingress") or ())
-    egress = tuple(_rule(r, "to") for r in _field(spec, "egress") or ())
+    return with_spec(policy_spec(_field(obj, "spec") or {}), namespace, obj, source)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    """What a NetworkPolicy's spec alone decides (policies with equal specs share it)."""
+
+    pod_selector: LabelSelector
+    ingress: tuple[Rule, ...]
+    egress: tuple[Rule, ...]
+    policy_types: frozenset[Direction]
+
+
+def policy_spec(
+    spec: dict[str, Any],
+    rule: Callable[[Any, str], Rule] | None = None,
+    pod_selector: Callable[[Any], LabelSelector] | None = None,
+) -> PolicySpec:
+    """A validated spec converted; ``rule(raw, "from" or "to")`` and
+    ``pod_selector(raw)`` convert its parts (by default ``to_rule`` and
+    ``selector``: a caller may remember them, each depends on its part alone)."""
+    rule = rule or to_rule
+    ingress = tuple(rule(r, "from") for r in _field(spec, "ingress") or ())
+    egress = tuple(rule(r, "to") for r in _field(spec, "egress") or ())
     declared = frozenset(Direction(t) for t in _field(spec, "policyTypes") or ())
-    return NetworkPolicy(
-        namespace=namespace,
-        name=obj["metadata"]["name"],
+    return PolicySpec(
         # podSelector is a struct, not a pointer: null and {} both select every pod.
-        pod_selector=selector(_field(spec, "podSelector")),
+        pod_selector=(pod_selector or selector)(_field(spec, "podSelector")),
         ingress=ingress,
         egress=egress,
         policy_types=effective_policy_types(declared or None, len(egress)),
+    )
+
+
+def with_spec(
+    spec: PolicySpec, namespace: str, obj: dict[str, Any], source: Source | None
+) -> NetworkPolicy:
+    """The policy ``obj`` (its name) in ``namespace``, with its converted spec."""
+    return NetworkPolicy(
+        namespace=namespace,
+        name=obj["metadata"]["name"],
+        pod_selector=spec.pod_selector,
+        ingress=spec.ingress,
+        egress=spec.egress,
+        policy_types=spec.policy_types,
         source=source,
     )
 
@@ -67,7 +102,7 @@ def _values(raw: list[Any] | None) -> tuple[str, ...]:
     return tuple("" if v is None else v for v in raw or ())
 
 
-def _rule(raw: dict[str, Any] | None, peers_field: str) -> Rule:
+def to_rule(raw: dict[str, Any] | None, peers_field: str) -> Rule:
     """API reference: "If this field is empty or missing, this rule matches all
     sources" (destinations, ports): null, [] and a missing key are all None."""
     peers = tuple(_peer(p) for p in _field(raw, peers_field) or ())

@@ -128,6 +128,7 @@ SPEC = Obj(
         "policyTypes": ListOf(STRING),
     }
 )
+_SPEC_FIELDS = frozenset(SPEC.fields)
 NETWORK_POLICY = Obj(
     {
         "apiVersion": STRING,
@@ -156,6 +157,71 @@ def network_policy_errors(obj: object) -> list[FieldError]:
     errors.extend(_api_version_errors(obj))
     errors.extend(object_meta_errors(obj.get("metadata"), "metadata"))
     errors.extend(spec_errors(as_map(obj.get("spec")), "spec"))
+    return errors
+
+
+PartCheck = Callable[[object, str], bool]
+
+
+def spec_is_valid(
+    spec: Mapping[str, Any],
+    rule_is_valid: PartCheck | None = None,
+    selector_is_valid: Callable[[object], bool] | None = None,
+) -> bool:
+    """No problem at all (not even a warning) under ``spec`` of a NetworkPolicy:
+    what ``network_policy_errors`` reports there is empty.
+
+    Checked part by part: every check of a rule (its shape, ports and peers)
+    looks at that rule alone, and so do those of the pod selector, so a caller
+    may remember the verdict on a part (``rule_is_valid(rule, "ingress" or
+    "egress")``, ``selector_is_valid(podSelector)``; by default ``valid_rule``
+    and ``valid_pod_selector``). A key that is not a field of the spec: the
+    whole spec is checked at once (``whole_spec_is_valid``, the definition)."""
+    if not _SPEC_FIELDS.issuperset(spec):
+        return whole_spec_is_valid(spec)
+    if not (selector_is_valid or valid_pod_selector)(spec.get("podSelector")):
+        return False
+    for direction in ("ingress", "egress"):
+        rules = spec.get(direction)
+        if rules is None:
+            continue
+        if not isinstance(rules, list):
+            return False  # the shape: a list
+        if not all((rule_is_valid or valid_rule)(rule, direction) for rule in rules):
+            return False
+    path = child("spec", "policyTypes")
+    return not check_shape(spec.get("policyTypes"), SPEC.fields["policyTypes"], path) and (
+        not _policy_types_errors(spec, path)
+    )
+
+
+def whole_spec_is_valid(spec: Mapping[str, Any]) -> bool:
+    return not check_shape(spec, SPEC, "spec") and not spec_errors(spec, "spec")
+
+
+def valid_pod_selector(selector: object) -> bool:
+    """No problem in ``spec.podSelector`` (the checks of spec_is_valid there)."""
+    path = child("spec", "podSelector")
+    return not check_shape(selector, LABEL_SELECTOR, path) and not selector_errors(selector, path)
+
+
+def valid_rule(rule: object, direction: str) -> bool:
+    """No problem in one item of ``spec.ingress`` or ``spec.egress``."""
+    schema = SPEC.fields[direction]
+    assert isinstance(schema, ListOf)
+    path = index(child("spec", direction), 0)
+    if check_shape(rule, schema.item, path):
+        return False
+    # a rule that is neither a map nor null failed the shape check above
+    return not _rule_errors(as_map(rule), path, "from" if direction == "ingress" else "to")
+
+
+def errors_outside_spec(obj: Mapping[str, Any]) -> list[FieldError]:
+    """``network_policy_errors(obj)`` when its spec (a map) is valid: the shape of
+    every other field (the shapes are checked key by key), apiVersion and metadata."""
+    errors = check_shape({k: v for k, v in obj.items() if k != "spec"}, NETWORK_POLICY, "")
+    errors.extend(_api_version_errors(obj))
+    errors.extend(object_meta_errors(obj.get("metadata"), "metadata"))
     return errors
 
 

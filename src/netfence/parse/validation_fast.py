@@ -1,5 +1,5 @@
 """Plain Pods and Services validated and converted in one pass: the bulk of a
-large cluster.
+large cluster (NetworkPolicies with a spec seen before: ``policy_fast``).
 
 Most objects of a large input are plain: a Pod with a name, labels, containers
 with numbered ports, a node and one address; a Service with named ports and a
@@ -33,6 +33,7 @@ from netfence.model.labels import Labels
 from netfence.model.policy import IPAddress
 from netfence.model.ports import ContainerPort, Protocol
 from netfence.parse.fields import parse_ip
+from netfence.parse.policy_fast import PolicyMemo
 from netfence.parse.validation_meta import (
     OBJECT_META,
     dns1035_label_errors,
@@ -117,6 +118,7 @@ class FastConverter:
         self._ports: dict[tuple[tuple[int, Any, str | None], ...], tuple[ContainerPort, ...]] = {}
         self._owners: dict[tuple[str, str], WorkloadRef] = {}
         self._containers: dict[bytes, tuple[ContainerPort, ...]] = {}
+        self._policies = PolicyMemo()
 
     def convert(self, obj: dict[str, Any], default_namespace: str, source: Source) -> Plain | None:
         kind = obj.get("kind")
@@ -124,6 +126,8 @@ class FastConverter:
             return self._pod(obj, default_namespace, source)
         if kind == "Service":
             return self._service(obj, default_namespace, source)
+        if kind == "NetworkPolicy":
+            return self._policies.convert(obj, default_namespace, source)
         return None
 
     # --- metadata ------------------------------------------------------------------------
@@ -191,7 +195,7 @@ class FastConverter:
                 return None
         if len(self._labels) >= _REMEMBERED:
             self._labels.clear()
-        labels = self._labels[items] = Labels.of(dict(items))
+        labels = self._labels[items] = Labels.of_sorted(tuple(sorted(items)))  # distinct keys
         return labels
 
     # --- Pods ----------------------------------------------------------------------------
