@@ -133,6 +133,11 @@ class Agent:
     _conversions: ConversionCache = field(default_factory=ConversionCache)
     _node_state: NodeState | None = None  # the desired state, kept between syncs
     _unenforced: tuple[str, ...] = ()  # cluster-wide policies said not enforced
+    # per group of documents (a file's, the same tuple object while unchanged): its
+    # cluster-wide policies, so that a sync reads only the groups that changed
+    _tier_names: dict[int, tuple[tuple[RawDocument, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
     @property
     def conversions(self) -> ConversionCache:
@@ -216,7 +221,7 @@ class Agent:
         if self._node_state is None:
             self._node_state = NodeState(self.node, self.options, self._conversions)
         state = self._node_state.sync(snapshot.documents, last_good, snapshot.parts)
-        self._say_unenforced(snapshot.documents)
+        self._say_unenforced(snapshot.parts or (snapshot.documents,))
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
             self.log(f"{d.severity.value}: {d.format()}")
@@ -241,10 +246,21 @@ class Agent:
         _settle_heap()
         return report
 
-    def _say_unenforced(self, documents: Sequence[RawDocument]) -> None:
+    def _say_unenforced(self, parts: Sequence[tuple[RawDocument, ...]]) -> None:
         """The nftables dataplane does not program the cluster-wide tiers yet: say
-        which policies it leaves out (when that changes) and count them."""
-        found = tuple(sorted(f"{d.kind}/{_name_of(d)}" for d in documents if d.kind in TIER_KINDS))
+        which policies it leaves out (when that changes) and count them. Only the
+        groups of documents that changed are read (100k documents cost ~20 ms)."""
+        names: dict[int, tuple[tuple[RawDocument, ...], tuple[str, ...]]] = {}
+        for part in parts:
+            seen = self._tier_names.get(id(part))
+            if seen is None or seen[0] is not part:
+                seen = (
+                    part,
+                    tuple(f"{d.kind}/{_name_of(d)}" for d in part if d.kind in TIER_KINDS),
+                )
+            names[id(part)] = seen
+        self._tier_names = names
+        found = tuple(sorted(name for _, names_of in names.values() for name in names_of))
         self.metrics.tiers_not_enforced = len(found)
         if found != self._unenforced and found:
             self.log(
