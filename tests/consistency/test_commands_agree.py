@@ -1,4 +1,4 @@
-"""check, test, matrix (by classes and pod by pod) and diff agree on every pod pair
+"""check, test, matrix (by classes and pod by pod), report and diff agree on every pod pair
 of generated clusters, dual-stack ones included (pods with IPv4 first, IPv6 first
 or one family), with and without cluster-wide tiers: one rule for a connection's
 address family (engine/connections.py) and one engine decide them all."""
@@ -15,6 +15,7 @@ from tests.analysis.tier_strategies import with_tiers
 from netfence.analysis.diff import ChangeKind, State, connectivity_diff
 from netfence.analysis.expectations import run_expectations
 from netfence.analysis.matrix import connectivity_matrix, group_pods, pairwise_matrix
+from netfence.analysis.report import report_data
 from netfence.compile import compile_policies
 from netfence.engine.check import Verdict, check
 from netfence.engine.targets import resolve_target
@@ -74,6 +75,19 @@ def test_check_test_matrix_and_diff_agree(data: st.DataObject) -> None:
         for c in connectivity_diff(before, after).changes
         if c.port == PORT and c.protocol is Protocol.TCP and c.kind is ChangeKind.LOST
     }
+    report = report_data(compiled, cluster)  # the workload table, by declared port
+    for (i, j), cells in report.cells.items():
+        src, dst = report.groups[i], report.groups[j]
+        for cell in cells:
+            if cell.port == f"{PORT}/TCP":
+                allowed = sum(
+                    verdicts[s.key, d.key]
+                    for s in src.pods
+                    for d in dst.pods
+                    if (s.key, d.key) in verdicts and _serves(d)
+                )
+                assert cell.allowed == allowed, (src.key, dst.key)
+
     for src in groups:  # diff probes the ports each destination declares
         for dst in groups:
             denied = sum(
