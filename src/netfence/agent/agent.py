@@ -35,12 +35,14 @@ from netfence.io.nft import Applier, Conntrack, Flow
 from netfence.model.diagnostics import Diagnostic
 from netfence.model.diagnostics import Source as Origin
 from netfence.model.ports import Protocol
+from netfence.model.tiers import TierKind
 from netfence.model.traffic import Connection, Endpoint
 from netfence.nft.compiler import NftOptions
 from netfence.nft.diff import update_script
 from netfence.nft.model import Ruleset
 from netfence.parse.build import ConversionCache
 from netfence.parse.documents import RawDocument, parse_documents
+from netfence.parse.objects import object_ref
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,11 @@ class Agent:
             if seen is None or seen[0] is not part:
                 seen = (
                     part,
-                    tuple(f"{d.kind}/{_name_of(d)}" for d in part if d.kind in TIER_KINDS),
+                    tuple(
+                        f"{d.kind}/{object_ref(d, None).name or '?'}"
+                        for d in part
+                        if d.kind in TIER_KINDS
+                    ),
                 )
             names[id(part)] = seen
         self._tier_names = names
@@ -400,13 +406,7 @@ class _WithFallback(Mapping[str, RawDocument]):
         return len(self._own)
 
 
-TIER_KINDS = frozenset({"AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"})
-
-
-def _name_of(document: RawDocument) -> str:
-    meta = document.obj.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else None
-    return name if isinstance(name, str) else "?"
+TIER_KINDS = frozenset(k.kind for k in TierKind)
 
 
 def _is_error(d: Diagnostic) -> bool:
