@@ -180,3 +180,14 @@ class ClusterPolicy:
 
     def rules(self, direction: Direction) -> tuple[TierRule, ...]:
         return self.ingress if direction is Direction.INGRESS else self.egress
+
+
+UPSTREAM_KEY_GROUP = ".policy.networking.k8s.io/"
+
+
+def short_key(key: str) -> str:
+    """A ``ClusterPolicy.key`` as messages show it: ``AdminNetworkPolicy/x`` for the
+    upstream kinds; the EKS kind keeps its group
+    (``ClusterNetworkPolicy.networking.k8s.aws/x``) so that the two
+    ClusterNetworkPolicy APIs never read alike."""
+    return key.replace(UPSTREAM_KEY_GROUP, "/", 1)

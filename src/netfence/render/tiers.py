@@ -9,9 +9,7 @@ from typing import Any
 from netfence.compile.tiers import TierRuleRef
 from netfence.engine.decision import DirectionVerdict, Outcome
 from netfence.engine.tiers import TierAnswer, TierRuleHit, TierVerdict
-from netfence.model.tiers import Tier
-
-UPSTREAM_GROUP = ".policy.networking.k8s.io/"
+from netfence.model.tiers import Tier, short_key
 
 ANSWER_WORDS = {
     TierAnswer.ACCEPT: "Accept",
@@ -21,17 +19,11 @@ ANSWER_WORDS = {
 }
 
 
-def policy_name(key: str) -> str:
-    """``AdminNetworkPolicy/x`` for the upstream kinds; the EKS kind keeps its group
-    (``ClusterNetworkPolicy.networking.k8s.aws/x``) so the two never read alike."""
-    return key.replace(UPSTREAM_GROUP, "/", 1)
-
-
 def rule_label(ref: TierRuleRef) -> str:
     """``ClusterNetworkPolicy/x priority 10 ingress[1] "deny-dev"``."""
     priority = "" if ref.priority is None else f" priority {ref.priority}"
     name = f' "{ref.name}"' if ref.name else ""
-    return f"{policy_name(ref.policy)}{priority} {ref.direction.rules_field}[{ref.rule}]{name}"
+    return f"{short_key(ref.policy)}{priority} {ref.direction.rules_field}[{ref.rule}]{name}"
 
 
 def hit_path(hit: TierRuleHit) -> str:
@@ -89,7 +81,7 @@ def tier_lines(verdict: DirectionVerdict) -> list[str]:
     for step in verdict.tiers:
         if step.hit is not None:
             lines.append(
-                f"  {step.tier.value}: {policy_name(step.hit.rule.policy)} {hit_path(step.hit)}"
+                f"  {step.tier.value}: {short_key(step.hit.rule.policy)} {hit_path(step.hit)}"
                 f" → {ANSWER_WORDS[step.answer]}"
             )
     lines += [f"  {line}" for line in contender_lines(verdict)]

@@ -19,7 +19,7 @@ from netfence.engine.tiers import TierRuleHit
 from netfence.model.diagnostics import ObjectRef, Severity
 from netfence.model.policy import Direction
 from netfence.model.ports import Protocol
-from netfence.model.tiers import RuleAction, Tier
+from netfence.model.tiers import RuleAction, Tier, short_key
 
 if TYPE_CHECKING:
     from netfence.analysis.lint.checks import Context
@@ -143,8 +143,7 @@ def shadowed(ctx: Context) -> Iterator[Finding]:
 
 def _name(rule: CompiledTierRule) -> str:
     ref = rule.origin
-    policy = ref.policy.replace(".policy.networking.k8s.io/", "/", 1)
-    return f"{policy} {ref.path}"
+    return f"{short_key(ref.policy)} {ref.path}"
 
 
 def _subjects(ctx: Context, policy: CompiledClusterPolicy) -> list[Pod]:
@@ -179,7 +178,7 @@ def equal_priority(ctx: Context) -> Iterator[Finding]:
                     continue
                 yield _finding(
                     EQUAL_PRIORITY, second,
-                    f"priority {second.policy.priority} is also {_policy_name(first)}'s; "
+                    f"priority {second.policy.priority} is also {short_key(first.policy.key)}'s; "
                     f"they share {shared}",
                     "spec.priority",
                 )  # fmt: skip
@@ -197,10 +196,6 @@ def _shared_subjects(
     if not both:
         return None
     return f"{len(both)} subject pod(s), e.g. {both[0]}"
-
-
-def _policy_name(policy: CompiledClusterPolicy) -> str:
-    return policy.policy.key.replace(".policy.networking.k8s.io/", "/", 1)
 
 
 def baseline_decided_by_admin(ctx: Context) -> Iterator[Finding]:
