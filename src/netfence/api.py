@@ -89,13 +89,11 @@ def check(
     import ipaddress
 
     from netfence.engine.check import check as check_targets
-    from netfence.engine.targets import resolve_target
+    from netfence.engine.targets import resolve_pair
     from netfence.model.ports import Protocol
 
     hosts = {name.lower(): ipaddress.ip_address(ip) for name, ip in (resolve or {}).items()}
-    src = resolve_target(source, loaded.cluster)
-    client_ns = src.pods[0].namespace if src.pods else None
-    dst = resolve_target(destination, loaded.cluster, client_ns, hosts)
+    src, dst = resolve_pair(source, destination, loaded.cluster, hosts)
     proto = None if protocol is None else Protocol(protocol.upper())
     return check_targets(loaded.compiled, loaded.cluster, src, dst, port, proto)
 

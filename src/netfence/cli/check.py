@@ -68,14 +68,12 @@ def check_command(
     (4 with --strict-input when the input was partial).
     """
     from netfence.engine.check import check
-    from netfence.engine.targets import resolve_target
+    from netfence.engine.targets import resolve_pair
     from netfence.render.explain import explain_check
 
     loaded = load(files, kustomizations, namespace)
     hosts = _parse_resolves(resolves)
-    src = resolve_target(source, loaded.cluster)
-    client_ns = src.pods[0].namespace if src.pods else None
-    dst = resolve_target(destination, loaded.cluster, client_ns, hosts)
+    src, dst = resolve_pair(source, destination, loaded.cluster, hosts)
     report = check(
         loaded.compiled, loaded.cluster, src, dst, parse_port(port), parse_protocol(protocol)
     )

@@ -82,6 +82,19 @@ class Target:
         return f"{self.text} ({len(self.pods)} pods)"
 
 
+def resolve_pair(
+    source: str,
+    destination: str,
+    cluster: Cluster,
+    extra_hosts: Mapping[str, IPAddress] | None = None,
+) -> tuple[Target, Target]:
+    """FROM and TO of a check: short DNS names in TO resolve in FROM's namespace,
+    as its pods' resolvers would; ``extra_hosts`` holds ``--resolve NAME=IP``."""
+    src = resolve_target(source, cluster)
+    client_ns = src.pods[0].namespace if src.pods else None
+    return src, resolve_target(destination, cluster, client_ns, extra_hosts)
+
+
 def resolve_target(
     text: str,
     cluster: Cluster,
