@@ -95,14 +95,28 @@ rule = st.builds(
 )
 
 
+# An EKS ApplicationNetworkPolicy's egress peer that holds only names: it matches no
+# address (every consumer must read it so, never as an absent selector).
+name_peer = st.sampled_from([{"domainNames": ["api.example.com"]}, {"domainNames": ["*.x.io"]}])
+application_rule = st.builds(
+    lambda peers, ports: {"peers": peers, **({"ports": ports} if ports is not None else {})},
+    st.lists(st.one_of(name_peer, peer), min_size=1, max_size=2),
+    st.one_of(st.none(), st.lists(port, max_size=2)),
+)
+
+
 @st.composite
 def policy(draw: st.DrawFn, index: int) -> dict[str, Any]:
+    """A NetworkPolicy, or one time in four an EKS ApplicationNetworkPolicy (the same
+    tier) whose egress rules may have ``domainNames`` peers."""
+    application = draw(st.integers(0, 3)) == 0
     spec: dict[str, Any] = {"podSelector": draw(selector)}
     types = draw(st.sampled_from([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]]))
     if types is not None:
         spec["policyTypes"] = types
     for direction, field in (("ingress", "from"), ("egress", "to")):
-        rules = draw(st.one_of(st.none(), st.lists(rule, max_size=2)))
+        drawn = application_rule if application and direction == "egress" else rule
+        rules = draw(st.one_of(st.none(), st.lists(drawn, max_size=2)))
         if rules is not None:
             spec[direction] = [
                 {
@@ -111,9 +125,17 @@ def policy(draw: st.DrawFn, index: int) -> dict[str, Any]:
                 }
                 for r in rules
             ]
+    kind = (
+        ("networking.k8s.aws/v1alpha1", "ApplicationNetworkPolicy")
+        if application
+        else (
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+        )
+    )
     return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
+        "apiVersion": kind[0],
+        "kind": kind[1],
         "metadata": {"name": f"p{index}", "namespace": draw(st.sampled_from(NAMESPACES))},
         "spec": spec,
     }

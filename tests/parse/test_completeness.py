@@ -41,17 +41,12 @@ def _obj(api_version: str, kind: str, namespace: str | None = "shop") -> dict[st
         ("crd.projectcalico.org/v1", "GlobalNetworkPolicy", True),
         ("projectcalico.org/v3", "NetworkPolicy", False),
         ("projectcalico.org/v3", "GlobalNetworkPolicy", True),
-        ("networking.k8s.aws/v1alpha1", "ApplicationNetworkPolicy", False),
     ],
 )
 def test_other_policy_kinds_are_recognised_not_evaluated(
     api_version: str, kind: str, cluster_wide: bool
 ) -> None:
-    obj = _obj(api_version, kind)
-    if kind in _VALID_TIER_SPECS:  # validated now (parse/tier_*), so written validly
-        obj["spec"] = _VALID_TIER_SPECS[kind]
-        obj["metadata"]["name"] = "default" if kind.startswith("Baseline") else "x"
-    built = _build(obj)
+    built = _build(_obj(api_version, kind))
     assert not built.errors  # a Calico NetworkPolicy is not read as a Kubernetes one
     assert built.cluster.policies == ()
     (policy,) = built.cluster.other_policies
@@ -91,6 +86,27 @@ def test_the_cluster_wide_tiers_are_read_for_the_engine(api_version: str, kind: 
         policy.name,
         None,
     )
+
+
+def test_an_application_network_policy_is_read_into_the_network_policy_tier() -> None:
+    """EKS ApplicationNetworkPolicy: evaluated beside the NetworkPolicies (its
+    controller resolves it as a NetworkPolicy), so the input is complete."""
+    obj = _obj("networking.k8s.aws/v1alpha1", "ApplicationNetworkPolicy")
+    obj["spec"] = _VALID_TIER_SPECS["ApplicationNetworkPolicy"]
+    built = _build(obj)
+    assert not built.errors and built.cluster.other_policies == ()
+    (policy,) = built.cluster.policies
+    assert policy.key == "ApplicationNetworkPolicy:shop/x"
+    assert not built.completeness.partial
+
+
+def test_an_invalid_application_network_policy_stays_not_evaluated() -> None:
+    obj = _obj("networking.k8s.aws/v1alpha1", "ApplicationNetworkPolicy")
+    obj["spec"] = {"podSelector": {}, "egress": [{"to": [{"domainNames": ["*"]}]}]}
+    built = _build(obj)
+    assert built.errors and built.cluster.policies == ()
+    (other,) = built.cluster.other_policies
+    assert other.kind == "ApplicationNetworkPolicy" and built.completeness.partial
 
 
 _VALID_TIER_SPECS: dict[str, dict[str, Any]] = {

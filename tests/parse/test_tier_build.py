@@ -1,7 +1,7 @@
 """The cluster-wide kinds and EKS ApplicationNetworkPolicy through build_cluster and
-``netfence validate``: read into Cluster.cluster_policies / application_policies,
-invalid ones reported and left out, and (until the engine evaluates tiers) still
-named as not evaluated, exactly as before."""
+``netfence validate``: read into Cluster.cluster_policies (the tiers) and
+Cluster.policies (an ApplicationNetworkPolicy), invalid ones reported, left out and
+named as not evaluated."""
 
 from __future__ import annotations
 
@@ -62,17 +62,13 @@ def test_valid_ones_are_read_invalid_ones_reported() -> None:
             (TierKind.CLUSTER_NETWORK_POLICY, "guard"),
             (TierKind.EKS_CLUSTER_NETWORK_POLICY, "guard"),
         ]
-        (application,) = cluster.application_policies
-        (network_policy,) = cluster.policies  # the ApplicationNetworkPolicy is not in it
+        # the ApplicationNetworkPolicy is in the NetworkPolicy tier, under its own key
+        application, network_policy = sorted(cluster.policies, key=lambda p: p.origin.value)
         assert application.origin is PolicyOrigin.APPLICATION_NETWORK_POLICY
         assert network_policy.origin is PolicyOrigin.NETWORK_POLICY
         assert application.key != network_policy.key
-        # "not evaluated": the ApplicationNetworkPolicy, and the invalid (left out) one;
-        # the valid cluster-wide ones are the engine's
-        assert [p.kind for p in cluster.other_policies] == [
-            "AdminNetworkPolicy",
-            "ApplicationNetworkPolicy",
-        ]
+        # "not evaluated": only the invalid (left out) one
+        assert [p.kind for p in cluster.other_policies] == ["AdminNetworkPolicy"]
         assert built.completeness.partial
         (error,) = built.errors
         assert error.format() == (

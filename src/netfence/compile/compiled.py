@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from netfence.compile.names import domain_matches
 from netfence.model.cluster import Pod
 from netfence.model.labels import LabelSelector
 from netfence.model.policy import Direction, IPAddress, NetworkPolicy, Peer
@@ -82,6 +83,30 @@ class PeerMatcher:
 
 
 @dataclass(frozen=True, slots=True)
+class NameMatcher:
+    """An egress peer of an EKS ApplicationNetworkPolicy that holds only
+    ``domainNames``: "DomainNames provides a way to specify domain names as peers."
+    "This field is mutually exclusive with PodSelector, NamespaceSelector, and
+    IPBlock." It matches a connection made to one of the names (never one made to
+    an address: an offline analysis cannot know which addresses a name has), with
+    the wildcard rules of compile.names.domain_matches. Kept apart from the rule's
+    ``peers``, so that every consumer of the address peers reads it as matching no
+    address, never as an absent selector."""
+
+    origin: RuleRef
+    index: int
+    peer: Peer
+
+    @property
+    def path(self) -> str:
+        return f"{self.origin.path}.{self.origin.direction.peers_field}[{self.index}]"
+
+    def matches(self, name: str | None) -> bool:
+        names = self.peer.domain_names or ()
+        return name is not None and any(domain_matches(p, name) for p in names)
+
+
+@dataclass(frozen=True, slots=True)
 class PortMatcher:
     """One NetworkPolicyPort of a rule."""
 
@@ -113,9 +138,14 @@ class PortMatcher:
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
+    """``peers`` None: the rule has none and matches every address. A rule whose
+    peers are all ``domainNames`` has ``peers == ()`` (no address matches) and
+    its ``names``."""
+
     origin: RuleRef
     peers: tuple[PeerMatcher, ...] | None
     ports: tuple[PortMatcher, ...] | None
+    names: tuple[NameMatcher, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,15 +223,17 @@ class CompiledPolicySet:
 def _compile_rule(policy: NetworkPolicy, direction: Direction, index: int) -> CompiledRule:
     rule = policy.rules(direction)[index]
     origin = RuleRef(policy.key, direction, index)
-    peers = (
-        tuple(PeerMatcher(origin, i, p, policy.namespace) for i, p in enumerate(rule.peers))
-        if rule.peers
-        else None
-    )
     ports = (
         tuple(PortMatcher(origin, i, p) for i, p in enumerate(rule.ports)) if rule.ports else None
     )
-    return CompiledRule(origin, peers, ports)
+    if not rule.peers:
+        return CompiledRule(origin, None, ports)
+    written = tuple(enumerate(rule.peers))
+    peers = tuple(
+        PeerMatcher(origin, i, p, policy.namespace) for i, p in written if p.domain_names is None
+    )
+    names = tuple(NameMatcher(origin, i, p) for i, p in written if p.domain_names is not None)
+    return CompiledRule(origin, peers, ports, names)
 
 
 def compile_policy(policy: NetworkPolicy) -> CompiledPolicy:

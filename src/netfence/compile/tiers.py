@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledTiers
+from netfence.compile.names import domain_matches
 from netfence.model.cluster import Node, Pod
 from netfence.model.policy import Direction, IPAddress
 from netfence.model.ports import Protocol
@@ -73,19 +74,6 @@ def subject_selects(subject: Subject, pod: Pod, ns_labels: Mapping[str, str]) ->
     if subject.namespaces is not None:
         return subject.namespaces.matches(ns_labels)
     return subject.pods is not None and _namespaced_pods(subject.pods, pod, ns_labels)
-
-
-def domain_matches(pattern: str, name: str) -> bool:
-    """DomainName: "'*', the wildcard specifier, matches one or more entire labels.
-    It does not support partial matches. '*' may only be specified as a prefix."
-    "`kubernetes.io` matches only `kubernetes.io`." "`*.kubernetes.io` matches
-    subdomains of kubernetes.io [...] however "kubernetes.io" [does] not." Names
-    compare without case and without a final dot, as DNS does."""
-    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
-    if pattern.startswith("*."):
-        suffix = pattern[1:]  # ".kubernetes.io"
-        return name.endswith(suffix) and len(name) > len(suffix)
-    return name == pattern
 
 
 @dataclass(frozen=True, slots=True)

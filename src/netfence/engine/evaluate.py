@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from netfence.compile.compiled import CompiledPolicySet, CompiledRule
+from netfence.compile.compiled import CompiledPolicySet, CompiledRule, NameMatcher, PeerMatcher
 from netfence.engine.decision import (
     Decision,
     DirectionVerdict,
@@ -172,16 +172,20 @@ def _match_rule(
     API reference (rule.from / rule.to): "If this field is empty or missing, this
     rule matches all sources [destinations] [...]. If this field is present and
     contains at least one item, this rule allows traffic only if the traffic
-    matches at least one item in the from list." (ports): "If this field is empty
+    matches at least one item in the from list." An ApplicationNetworkPolicy's
+    ``domainNames`` peer matches a connection made to one of its names (egress
+    only: a destination's name). (ports): "If this field is empty
     or missing, this rule matches all ports [...]. If this field is present and
     contains at least one item, then this rule allows traffic only if the traffic
     matches at least one port in the list." Both must hold.
     """
-    peer_hit = None
+    peer_hit: PeerMatcher | NameMatcher | None = None
     if rule.peers is not None:
         selectable = _selectable(peer.pod)
         ns_labels = cluster.namespace_labels(selectable.namespace) if selectable else {}
         peer_hit = next((m for m in rule.peers if m.matches(peer.ip, selectable, ns_labels)), None)
+        if peer_hit is None:
+            peer_hit = next((m for m in rule.names if m.matches(peer.name)), None)
         if peer_hit is None:
             return MissCode.NO_PEER_MATCHES
     port_hit = None
@@ -200,7 +204,7 @@ def _match_rule(
 
 
 def _miss(policy: str, rule: CompiledRule, code: MissCode) -> RuleMiss:
-    peers = len(rule.peers) if rule.peers is not None else 0
+    peers = len(rule.peers) + len(rule.names) if rule.peers is not None else 0
     ports = tuple(m.port for m in rule.ports) if rule.ports is not None else ()
     return RuleMiss(policy, rule.origin, code, peers, ports)
 

@@ -114,15 +114,14 @@ class Cluster:
     pods: tuple[Pod, ...]
     services: tuple[Service, ...] = ()
     nodes: tuple[Node, ...] = ()
+    # NetworkPolicies and EKS ApplicationNetworkPolicies (origin APPLICATION_NETWORK_POLICY):
+    # one tier, additive
     policies: tuple[NetworkPolicy, ...] = ()
     cluster_domain: str = "cluster.local"
     # policies of other kinds (Cilium, Calico, AdminNetworkPolicy, EKS): not evaluated
     other_policies: tuple[OtherPolicy, ...] = ()
     # the cluster-wide tiers (model/tiers.py), in input order
     cluster_policies: tuple[ClusterPolicy, ...] = ()
-    # EKS ApplicationNetworkPolicies, read and validated (origin
-    # APPLICATION_NETWORK_POLICY); not evaluated yet, so kept apart from ``policies``
-    application_policies: tuple[NetworkPolicy, ...] = ()
     # lookups built by __post_init__; not init fields, so dataclasses.replace makes new ones
     _ns_index: dict[str, Namespace] = field(
         default_factory=dict, init=False, compare=False, repr=False

@@ -102,7 +102,6 @@ class _Collected:
     policies: dict[str, NetworkPolicy] = field(default_factory=dict)
     other_policies: dict[str, OtherPolicy] = field(default_factory=dict)
     cluster_policies: dict[str, ClusterPolicy] = field(default_factory=dict)
-    application_policies: dict[str, NetworkPolicy] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_sources: dict[tuple[str, str], list[Source]] = field(default_factory=dict)
@@ -119,9 +118,6 @@ class _Converted:
     ref: ObjectRef | None
     diagnostics: tuple[Diagnostic, ...]
     skipped_kind: str | None = None
-    # more (table, key, value) entries kept with this one (a tier policy that is
-    # both read and, until the engine evaluates tiers, named as not evaluated)
-    also: tuple[tuple[str, str, object], ...] = ()
 
 
 @dataclass
@@ -203,7 +199,6 @@ def build_cluster(
         policies=tuple(collected.policies.values()),
         other_policies=tuple(collected.other_policies.values()),
         cluster_policies=tuple(collected.cluster_policies.values()),
-        application_policies=tuple(collected.application_policies.values()),
     )
     skipped_kinds = tuple(
         SkippedKind(api_version, kind, tuple(sources), is_inert(api_version, kind))
@@ -301,21 +296,21 @@ def _convert_document(doc: RawDocument, default_namespace: str) -> _Converted:
 def _with_tier_policy(converted: _Converted, doc: RawDocument, namespace: str) -> _Converted:
     """A cluster-wide policy (or an EKS ApplicationNetworkPolicy) validated and, when
     valid, converted (parse/tier_read.py): a cluster-wide one into
-    ``Cluster.cluster_policies`` (the engine evaluates it; the commands that do not
-    yet say so where they answer), an ApplicationNetworkPolicy into
-    ``application_policies`` beside its "not evaluated" entry."""
+    ``Cluster.cluster_policies`` (the commands that do not evaluate the tiers say so
+    where they answer), an ApplicationNetworkPolicy into ``Cluster.policies``
+    beside the NetworkPolicies: it is a NetworkPolicy of the same tier, keyed by
+    its kind too. An invalid one stays a policy of another kind, not evaluated."""
     from netfence.model.tiers import ClusterPolicy  # these modules load only when needed
     from netfence.parse.tier_read import read_tier_object
 
     read = read_tier_object(doc.obj, doc.source, namespace)
     if read is None:
         return converted
-    also: tuple[tuple[str, str, object], ...] = ()
     if isinstance(read.policy, ClusterPolicy):  # evaluated by the engine: no notice
         return _Converted("cluster_policies", read.key, read.policy, read.ref, read.diagnostics)
-    if read.policy is not None:
-        also = (("application_policies", read.key, read.policy),)
-    return dataclasses.replace(converted, ref=read.ref, diagnostics=read.diagnostics, also=also)
+    if read.policy is not None:  # the NetworkPolicy tier's
+        return _Converted("policies", read.key, read.policy, read.ref, read.diagnostics)
+    return dataclasses.replace(converted, ref=read.ref, diagnostics=read.diagnostics)
 
 
 def finished_pod(doc: RawDocument) -> bool:
@@ -336,8 +331,6 @@ def _add(converted: _Converted, doc: RawDocument, into: _Collected) -> None:
     if converted.table:
         table = getattr(into, converted.table)
         _keep(table, converted.key, converted.value, doc, converted.ref, into)
-    for name, key, value in converted.also:  # replaced silently: _keep said it once
-        getattr(into, name)[key] = value
 
 
 def _keep(

@@ -5,6 +5,7 @@ sure; False means not shown (the shadowing check then stays quiet)."""
 from __future__ import annotations
 
 from netfence.compile.compiled import CompiledRule, PeerMatcher
+from netfence.compile.names import names_within
 from netfence.model.cluster import NAMESPACE_NAME_LABEL
 from netfence.model.labels import Labels, LabelSelector, Operator, Requirement
 from netfence.model.policy import IPBlock
@@ -96,6 +97,10 @@ def rule_within(inner: CompiledRule, outer: CompiledRule) -> bool:
         if inner.peers is None:
             return False
         if not all(any(peer_within(a, b) for b in outer.peers) for a in inner.peers):
+            return False
+        outer_names = tuple(n for m in outer.names for n in m.peer.domain_names or ())
+        inner_names = tuple(n for m in inner.names for n in m.peer.domain_names or ())
+        if not names_within(inner_names, outer_names):
             return False
     if outer.ports is None:
         return True

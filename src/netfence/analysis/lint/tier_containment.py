@@ -5,7 +5,8 @@ for sure; False means not shown."""
 from __future__ import annotations
 
 from netfence.analysis.lint.containment import selector_within
-from netfence.compile.tiers import CompiledTierRule, TierPeerMatcher, domain_matches
+from netfence.compile.names import names_within
+from netfence.compile.tiers import CompiledTierRule, TierPeerMatcher
 from netfence.model.labels import LabelSelector
 from netfence.model.tiers import NamedPort, NamespacedPods, PortRange, Subject, TierPeer, TierPort
 
@@ -54,18 +55,10 @@ def _peer_within(inner: TierPeer, outer: TierPeer) -> bool:
             for n in inner.networks
         )
     if inner.domain_names is not None:
-        return outer.domain_names is not None and all(
-            any(_domain_within(n, o) for o in outer.domain_names) for n in inner.domain_names
+        return outer.domain_names is not None and names_within(
+            inner.domain_names, outer.domain_names
         )
     return False
-
-
-def _domain_within(inner: str, outer: str) -> bool:
-    """Every name ``inner`` matches, ``outer`` matches."""
-    i, o = inner.lower().rstrip("."), outer.lower().rstrip(".")
-    if i.startswith("*."):
-        return o.startswith("*.") and i[1:].endswith(o[1:])
-    return domain_matches(o, i)
 
 
 def _port_within(inner: TierPort, outer: TierPort) -> bool:

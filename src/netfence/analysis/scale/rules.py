@@ -73,8 +73,9 @@ def peer_classes(
     peers: Sequence[Peer] | None, policy_ns: str, table: ClassTable, index: SelectorIndex
 ) -> IntVector | None:
     """API reference: a rule with no peers matches all (None); peers are ORed; within
-    a peer the selectors are ANDed (see compile.PeerMatcher for the quoted rules)."""
-    if not peers:
+    a peer the selectors are ANDed (see compile.PeerMatcher for the quoted rules). An
+    empty list (a rule whose peers are all ``domainNames``) matches no address."""
+    if peers is None:
         return None
     parts: list[IntVector] = []
     for peer in peers:
