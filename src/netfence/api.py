@@ -44,12 +44,14 @@ class Loaded:
     completeness: Completeness
 
 
-def compiled(built: BuildResult) -> Loaded:
-    """A built cluster with its policies compiled; InvalidInputError if it has errors."""
+def compiled(built: BuildResult, leave_out_invalid: bool = False) -> Loaded:
+    """A built cluster with its policies compiled; InvalidInputError if it has errors,
+    unless ``leave_out_invalid`` (the build has left the invalid objects out of the
+    cluster; the caller says so, as the CLI does)."""
     from netfence.compile import compile_policies
     from netfence.errors import InvalidInputError
 
-    if built.errors:
+    if built.errors and not leave_out_invalid:
         raise InvalidInputError(list(built.errors))
     cluster = built.cluster
     policies = compile_policies(cluster.policies, cluster.cluster_policies)

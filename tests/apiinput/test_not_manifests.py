@@ -11,7 +11,7 @@ from tests.conftest import run_cli
 from netfence.errors import InvalidInputError
 from netfence.io.manifests import load_manifests
 from netfence.model.diagnostics import Severity
-from netfence.parse.documents import NOT_A_MANIFEST
+from netfence.parse.documents import NOT_A_MANIFEST, NOT_DECODED
 
 POLICY = """\
 apiVersion: networking.k8s.io/v1
@@ -40,6 +40,51 @@ def test_a_file_that_is_not_a_manifest_is_skipped_with_a_notice(tmp_path: Path, 
     assert [(d.severity, d.format()) for d in loaded.diagnostics] == [
         (Severity.NOTICE, f"{path}: {NOT_A_MANIFEST}")
     ]
+
+
+UNDECODABLE = {
+    "tsconfig.json": '{\n  // compiler options\n  "compilerOptions": {"strict": true}\n}\n',
+    "values.yaml": "image: {repository: nginx\nreplicas: [1, 2\n",
+    "notes.md.yaml": "a: b: c\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNDECODABLE))
+def test_a_file_that_does_not_decode_and_names_no_kind_is_skipped(
+    tmp_path: Path, name: str
+) -> None:
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    path = tmp_path / name
+    path.write_text(UNDECODABLE[name])
+    loaded = load_manifests([str(tmp_path)])
+    assert [d.obj["kind"] for d in loaded.documents] == ["NetworkPolicy"]
+    (notice,) = loaded.diagnostics
+    assert notice.severity is Severity.NOTICE
+    assert notice.format().startswith(f"{path}: {NOT_DECODED} (invalid ")
+
+
+def test_a_named_file_that_does_not_decode_is_an_error(tmp_path: Path) -> None:
+    """Named with -f, it was meant as a manifest: its decoding error stays an error."""
+    path = tmp_path / "tsconfig.json"
+    path.write_text(UNDECODABLE["tsconfig.json"])
+    with pytest.raises(InvalidInputError) as info:
+        load_manifests([str(path)])
+    assert f"{path}: doc 1: invalid YAML at line 3" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{\n  // a comment\n  "kind": "Pod"\n}\n',
+        "kind: Pod\nmetadata: {name: x\n",
+        "apiVersion: v1\n kind: Pod\n\tmetadata: {}\n",
+    ],
+)
+def test_a_broken_file_that_names_a_kind_is_an_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "broken.yaml").write_text(text)
+    with pytest.raises(InvalidInputError) as info:
+        load_manifests([str(tmp_path)])
+    assert "broken.yaml: doc 1: invalid" in str(info.value)
 
 
 def test_a_manifest_file_with_a_broken_document_is_still_an_error(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -9,10 +10,12 @@ import click
 
 from netfence.api import Loaded, compiled
 from netfence.errors import InvalidInputError, TargetError
+from netfence.model.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
     from netfence.model.completeness import Completeness
     from netfence.model.ports import Protocol
+    from netfence.parse.build import BuildResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -148,11 +151,18 @@ def _kustomize_engine(_ctx: click.Context, _param: click.Parameter, value: str) 
     return value
 
 
-def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | None) -> Loaded:
-    """Load and compile; invalid input stops here with every error at once."""
+def load(
+    files: Sequence[str],
+    kustomizations: Sequence[str],
+    namespace: str | None,
+    leave_out_invalid: bool = True,
+) -> Loaded:
+    """Load and compile. Objects with errors are reported (every error at once) and
+    left out: the answer says so where it is printed and the command exits 2, as
+    kubectl apply goes on with the valid objects and fails. ``leave_out_invalid``
+    False (the lab): any error stops here."""
     from netfence.cli.progress import phase
     from netfence.io.cluster import load_cluster
-    from netfence.model.diagnostics import Severity
 
     live = _live_read()
     if not files and not kustomizations and live is None:
@@ -164,14 +174,10 @@ def load(files: Sequence[str], kustomizations: Sequence[str], namespace: str | N
             from netfence.io.live import load_with_live
 
             built = load_with_live(live, files, kustomizations, namespace)
-    errors = [d for d in built.diagnostics if d.severity is Severity.ERROR]
-    if errors:
-        raise InvalidInputError(errors)
     said = _live_said(live)  # what the read itself reports, once per command (diff loads twice)
-    print_diagnostics(
-        d for d in built.diagnostics if d.severity is not Severity.ERROR and d not in said
+    return _compiled_leaving_out(
+        built, [d for d in built.diagnostics if d not in said], leave_out_invalid
     )
-    return compiled(built)
 
 
 def load_change(
@@ -185,7 +191,6 @@ def load_change(
     the objects read from the cluster."""
     from netfence.cli.progress import phase
     from netfence.io.cluster import load_cluster_change
-    from netfence.model.diagnostics import Severity
 
     live = _live_read()
     if live is None and not (files or kustomizations):
@@ -199,12 +204,38 @@ def load_change(
             () if live is None else live.documents,
             () if live is None else live.diagnostics,
         )
-    both = dict.fromkeys([*before.diagnostics, *after.diagnostics])  # each said once, in order
-    errors = [d for d in both if d.severity is Severity.ERROR]
-    if errors:
+    both = list(dict.fromkeys([*before.diagnostics, *after.diagnostics]))  # each said once
+    return _compiled_leaving_out(before, both), _compiled_leaving_out(after, [])
+
+
+class _Run:
+    """What loading learned that sets the command's exit code (exit_code reads it)."""
+
+    invalid_left_out = False
+
+
+RUN = _Run()
+
+
+def _compiled_leaving_out(
+    built: BuildResult, shown: Sequence[Diagnostic], leave_out_invalid: bool = True
+) -> Loaded:
+    """``built`` compiled without its invalid objects, after printing ``shown``
+    (errors first, each with ``error:``). The build already left them out of the
+    cluster; the completeness names them."""
+    from netfence.model.completeness import with_invalid_left_out
+
+    errors = [d for d in built.diagnostics if d.severity is Severity.ERROR]
+    if errors and not leave_out_invalid:
         raise InvalidInputError(errors)
-    print_diagnostics(both)
-    return compiled(before), compiled(after)
+    print_diagnostics(sorted(shown, key=lambda d: d.severity is not Severity.ERROR))
+    if not errors:
+        return compiled(built)
+    RUN.invalid_left_out = True
+    loaded = compiled(built, leave_out_invalid=True)
+    return dataclasses.replace(
+        loaded, completeness=with_invalid_left_out(loaded.completeness, errors)
+    )
 
 
 def echo_partial(completeness: Completeness | None) -> None:
@@ -217,8 +248,11 @@ def echo_partial(completeness: Completeness | None) -> None:
 
 
 def exit_code(code: int, completeness: Completeness | None, strict_input: bool) -> int:
-    """``code``, unless --strict-input was given and the input was partial (4, which
-    takes precedence: the answer itself is not to be trusted)."""
+    """``code``, unless objects with errors were left out (2: the input is invalid)
+    or --strict-input was given and the input was partial (4: the answer itself is
+    not to be trusted)."""
+    if RUN.invalid_left_out:
+        return EXIT_INPUT
     if strict_input and completeness is not None and completeness.partial:
         return EXIT_PARTIAL
     return code

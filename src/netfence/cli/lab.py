@@ -67,7 +67,7 @@ def up_command(
     from netfence.lab import enforce
     from netfence.parse.documents import with_default_namespace
 
-    loaded = load(files, kustomizations, namespace)
+    loaded = load(files, kustomizations, namespace, leave_out_invalid=False)
     documents = with_default_namespace(load_manifests(files, kustomizations).documents, namespace)
     policies = [d for d in documents if d.kind == "NetworkPolicy"]
     try:

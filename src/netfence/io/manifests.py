@@ -278,9 +278,11 @@ class _Reader:
             raise too_many_objects(Source(path, 0), MAX_OBJECTS)
         return documents
 
-    def manifest_file(self, path: str, notices: list[Diagnostic]) -> list[RawDocument]:
-        """A file given with ``-f`` (or found in a directory): one that is not a
-        manifest is skipped with a notice (parse_manifest_file). A plain JSON file
+    def manifest_file(
+        self, path: str, notices: list[Diagnostic], in_walk: bool = False
+    ) -> list[RawDocument]:
+        """A file given with ``-f`` (or found in a directory, ``in_walk``): one that is
+        not a manifest is skipped with a notice (parse_manifest_file). A plain JSON file
         in ASCII is read from its bytes (parse_ascii_json: the same answer, without
         a copy as a str)."""
         data = self.data(path)
@@ -302,7 +304,7 @@ class _Reader:
                     )
                 ]
             )
-        documents, skipped = parse_manifest_file(text, path)
+        documents, skipped = parse_manifest_file(text, path, undecodable_skipped=in_walk)
         notices.extend(skipped)
         return self._counted(documents, path)
 
@@ -330,7 +332,8 @@ def load_manifests(files: Iterable[str] = (), kustomizations: Iterable[str] = ()
         problems.extend(helm_chart_error(chart) for chart in charts)
         for file in found:
             try:
-                result.documents.extend(reader.manifest_file(file, result.diagnostics))
+                in_walk = file != path  # found in a directory, not named by the user
+                result.documents.extend(reader.manifest_file(file, result.diagnostics, in_walk))
             except InvalidInputError as exc:
                 problems.extend(exc.diagnostics)
     for directory in kustomizations:

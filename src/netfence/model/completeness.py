@@ -12,7 +12,9 @@ holds that as data, without wording (render/completeness.py words it):
   also be decided by it;
 - input fields that were not applied (kustomize fields netfence does not
   implement): parse code reports them as diagnostics made with
-  ``field_not_applied`` and they are collected from there.
+  ``field_not_applied`` and they are collected from there;
+- objects that were invalid and left out (an analysis goes on without them, as
+  kubectl apply goes on with the other objects, and still exits with an error).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netfence.model.diagnostics import Diagnostic, Severity, Source
+from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, Source
 
 if TYPE_CHECKING:
     from netfence.model.tiers import ClusterPolicy
@@ -145,10 +147,20 @@ class NotApplied:
 
 
 @dataclass(frozen=True, slots=True)
+class InvalidObject:
+    """An object with an error, left out of the answer (``obj`` None when the error
+    names no object, e.g. a document without a usable kind)."""
+
+    obj: ObjectRef | None
+    source: Source | None
+
+
+@dataclass(frozen=True, slots=True)
 class Completeness:
     skipped: tuple[SkippedKind, ...] = ()
     policies: tuple[OtherPolicy, ...] = ()
     not_applied: tuple[NotApplied, ...] = ()
+    invalid: tuple[InvalidObject, ...] = ()
 
     @property
     def relevant_skipped(self) -> tuple[SkippedKind, ...]:
@@ -157,7 +169,7 @@ class Completeness:
     @property
     def partial(self) -> bool:
         """Something that may change an answer was not evaluated."""
-        return bool(self.relevant_skipped or self.policies or self.not_applied)
+        return bool(self.relevant_skipped or self.policies or self.not_applied or self.invalid)
 
     def affecting(self, namespaces: Iterable[str]) -> tuple[OtherPolicy, ...]:
         names = set(namespaces)
@@ -184,6 +196,13 @@ def completeness(
     return Completeness(tuple(skipped), tuple(policies), not_applied_in(diagnostics))
 
 
+def with_invalid_left_out(base: Completeness, errors: Iterable[Diagnostic]) -> Completeness:
+    """``base`` for an answer computed without the objects that ``errors`` are about
+    (each object once, in order)."""
+    invalid = dict.fromkeys(InvalidObject(d.obj, d.source) for d in errors)
+    return dataclasses.replace(base, invalid=(*base.invalid, *invalid))
+
+
 def merged(*parts: Completeness) -> Completeness:
     """Several inputs' completeness as one (e.g. the two states of a diff): a kind
     skipped in both is listed once, with the sources of both."""
@@ -198,6 +217,7 @@ def merged(*parts: Completeness) -> Completeness:
         tuple(skipped.values()),
         tuple(dict.fromkeys(p for c in parts for p in c.policies)),
         tuple(dict.fromkeys(n for c in parts for n in c.not_applied)),
+        tuple(dict.fromkeys(i for c in parts for i in c.invalid)),
     )
 
 

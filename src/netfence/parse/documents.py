@@ -155,23 +155,40 @@ def parse_documents(text: str, file: str) -> list[RawDocument]:
 NOT_A_MANIFEST = "skipped: not a Kubernetes manifest (no document in it has a kind)"
 
 
-def parse_manifest_file(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic]]:
+def parse_manifest_file(
+    text: str, file: str, undecodable_skipped: bool = False
+) -> tuple[list[RawDocument], list[Diagnostic]]:
     """A file given as manifests (``-f``, or found in a directory): its objects, and
     a notice when it is skipped. A file none of whose documents has a ``kind`` (a
     package.json, a Helm values.yaml, a Grafana dashboard, a list of tests) is
     no manifest: it is skipped with a notice (``NOT_A_MANIFEST``), not an error.
     A file that does not decode and holds ``{{ … }}`` is a Helm template: the
-    error says to render it first."""
+    error says to render it first. With ``undecodable_skipped`` (a file found in a
+    directory, not named by the user), one that does not decode and has no
+    ``kind`` key anywhere (a tsconfig.json with comments) is skipped with a notice
+    too (``NOT_DECODED``, with the decoding error)."""
     try:
         values = list(_decode(text, file))
     except InvalidInputError as exc:
         line = helm_template_line(text)
-        if line is None:
-            raise
-        raise InvalidInputError(
-            [dataclasses.replace(d, message=d.message + _helm_hint(line)) for d in exc.diagnostics]
-        ) from None
+        if line is not None:
+            raise InvalidInputError(
+                [
+                    dataclasses.replace(d, message=d.message + _helm_hint(line))
+                    for d in exc.diagnostics
+                ]
+            ) from None
+        if undecodable_skipped and _KIND_KEY.search(text) is None:
+            first = exc.diagnostics[0].message if exc.diagnostics else "it does not decode"
+            return [], [notice(f"{NOT_DECODED} ({first})", Source(file, 0))]
+        raise
     return _manifest(values, file)
+
+
+NOT_DECODED = "skipped: not a Kubernetes manifest (it does not decode and names no kind)"
+# a ``kind`` key anywhere, in YAML or JSON spelling: a file that has one is taken for
+# a manifest, and its decoding error is an error
+_KIND_KEY = re.compile(r"""(?:^|[\s{,'"])kind['"]?\s*:""")
 
 
 def _manifest(values: list[object], file: str) -> tuple[list[RawDocument], list[Diagnostic]]:

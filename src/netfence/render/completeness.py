@@ -10,6 +10,7 @@ from typing import Any
 
 from netfence.model.completeness import (
     Completeness,
+    InvalidObject,
     NotApplied,
     OtherPolicy,
     SkippedKind,
@@ -71,8 +72,15 @@ def _not_applied_line(item: NotApplied) -> str:
     return f"not applied: {where + ': ' if where else ''}{item.field}"
 
 
+def _invalid_line(item: InvalidObject) -> str:
+    what = item.obj.format() if item.obj is not None else "a document"
+    where = f" ({_where(item.source)})" if item.source else ""
+    return f"left out: {what}{where}: invalid, see its errors"
+
+
 def partial_items(completeness: Completeness) -> list[str]:
     return [
+        *(_invalid_line(i) for i in completeness.invalid),
         *(_policy_line(p) for p in completeness.policies),
         *(_skipped_line(s) for s in completeness.relevant_skipped),
         *(_not_applied_line(n) for n in completeness.not_applied),
@@ -129,6 +137,15 @@ def input_data(completeness: Completeness) -> dict[str, Any]:
             {"field": n.field, "source": _source_data(n.source)} for n in completeness.not_applied
         ],
         "ignored": skipped([s for s in completeness.skipped if s.inert]),
+        "invalid": [
+            {
+                "kind": i.obj.kind if i.obj else None,
+                "namespace": i.obj.namespace if i.obj else None,
+                "name": i.obj.name if i.obj else None,
+                "source": _source_data(i.source),
+            }
+            for i in completeness.invalid
+        ],
         "messages": partial_items(completeness),
     }
 
@@ -146,6 +163,7 @@ def sarif_notifications(completeness: Completeness) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     skipped = completeness.relevant_skipped
     items: list[tuple[str, Source | None]] = [
+        *((_invalid_line(i), i.source) for i in completeness.invalid),
         *((_policy_line(p), p.source) for p in completeness.policies),
         *((_skipped_line(s), s.sources[0] if s.sources else None) for s in skipped),
         *((_not_applied_line(n), n.source) for n in completeness.not_applied),
