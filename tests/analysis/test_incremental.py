@@ -66,13 +66,15 @@ def test_updates_equal_a_fresh_analysis(
             event(f"add: {incremental.apply(new).mode.value}")
         elif kind == "replace" and policies:
             old = data.draw(st.sampled_from(policies))
-            new = dataclasses.replace(to_policy(obj), namespace=old.namespace, name=old.name)
+            new = dataclasses.replace(
+                to_policy(obj), namespace=old.namespace, name=old.name, origin=old.origin
+            )
             policies = [new if p.key == old.key else p for p in policies]
             event(f"replace: {incremental.apply(new).mode.value}")
         elif kind == "delete" and policies:
             old = data.draw(st.sampled_from(policies))
             policies = [p for p in policies if p.key != old.key]
-            event(f"delete: {incremental.delete(old.namespace, old.name).mode.value}")
+            event(f"delete: {incremental.delete(old.key).mode.value}")
         assert_same(incremental.analysis, cluster, policies)
 
 
@@ -114,6 +116,6 @@ def test_a_change_inside_known_ports_and_blocks_is_incremental() -> None:
     assert_same(incremental.analysis, cluster, [*cluster.policies, deny])
     wider = dataclasses.replace(deny, egress=())  # same ports: still incremental
     assert incremental.apply(wider).mode is UpdateMode.INCREMENTAL
-    report = incremental.delete("a", "db")
+    report = incremental.delete("a/db")
     assert report.mode is UpdateMode.INCREMENTAL
     assert_same(incremental.analysis, cluster, [wider])

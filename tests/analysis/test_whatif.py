@@ -25,16 +25,12 @@ def test_whatif_equals_the_engine(
 ) -> None:
     analysis = ClusterAnalysis(cluster, compile_policies(cluster.policies))
     changes = list({p.key: p for p in (to_policy(o) for o in new)}.values())
-    deletions = (
-        [(cluster.policies[0].namespace, cluster.policies[0].name)]
-        if delete_first and cluster.policies
-        else []
-    )
+    deletions = [cluster.policies[0].key] if delete_first and cluster.policies else []
     found = whatif(IncrementalAnalysis(analysis), changes, deletions)
     event("incremental" if found is not None else "full rebuild")
     if found is None:
         return
-    final = {p.key: p for p in cluster.policies if (p.namespace, p.name) not in deletions}
+    final = {p.key: p for p in cluster.policies if p.key not in deletions}
     final.update((p.key, p) for p in changes)
     after = dataclasses.replace(cluster, policies=tuple(final.values()))
     before_c, after_c = compile_policies(cluster.policies), compile_policies(after.policies)

@@ -182,7 +182,7 @@ def _class_changes(before: State, after: State) -> tuple[ClusterAnalysis, list[C
     old = {p.key: p for p in before.cluster.policies}
     new = {p.key: p for p in after.cluster.policies}
     changes = [p for key, p in new.items() if key not in old or not _same_policy(old[key], p)]
-    deletions = [(p.namespace, p.name) for key, p in old.items() if key not in new]
+    deletions = [key for key in old if key not in new]
     analysis = ClusterAnalysis(before.cluster, before.compiled)
     found = whatif(IncrementalAnalysis(analysis), changes, deletions)
     return None if found is None else (analysis, found)

@@ -82,9 +82,9 @@ def affected_classes(a: ClusterAnalysis, policies: Iterable[NetworkPolicy]) -> I
 
 
 def whatif(
-    incremental: IncrementalAnalysis, changes: list[NetworkPolicy], deletions: list[tuple[str, str]]
+    incremental: IncrementalAnalysis, changes: list[NetworkPolicy], deletions: list[str]
 ) -> list[ClassChange] | None:
-    """Apply ``changes`` (added or replaced) and ``deletions``; the class pairs whose
+    """Apply ``changes`` (added or replaced) and ``deletions`` (policy keys); the class pairs whose
     verdict changed. None when an update needed a full rebuild (new ipBlocks or
     port boundaries split the classes, so class indexes no longer compare)."""
     a = incremental.analysis
@@ -93,18 +93,14 @@ def whatif(
         for k in (p.key for p in changes)
         if k in incremental.policies
     ]
-    old_versions += [
-        incremental.policies[f"{ns}/{n}"].policy
-        for ns, n in deletions
-        if f"{ns}/{n}" in incremental.policies
-    ]
+    old_versions += [incremental.policies[k].policy for k in deletions if k in incremental.policies]
     touched = affected_classes(a, [*changes, *old_versions])
     before = allowed_pairs(a, touched)
     for policy in changes:
         if incremental.apply(policy).mode is not UpdateMode.INCREMENTAL:
             return None
-    for namespace, name in deletions:
-        incremental.delete(namespace, name)
+    for key in deletions:
+        incremental.delete(key)
     after = allowed_pairs(incremental.analysis, touched)
     return [ClassChange(s, d, q, False) for s, d, q in sorted(before - after)] + [
         ClassChange(s, d, q, True) for s, d, q in sorted(after - before)
