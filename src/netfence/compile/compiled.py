@@ -17,8 +17,6 @@ from netfence.compile.ir import (
     Selection,
     of_peer,
     of_policy_port,
-    port_matches,
-    selects,
 )
 from netfence.model.cluster import Pod
 from netfence.model.labels import LabelSelector
@@ -66,7 +64,7 @@ class PeerMatcher:
         is no ``end.pod``: selectors select *Pods*, and hostNetwork pods are not
         selectable, as in the upstream conformance tests; an ipBlock matches their
         address.)"""
-        return selects(self.selection, end)
+        return self.selection.covers(end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +83,7 @@ class PortMatcher:
     def matches(self, port: int, protocol: Protocol, destination: Pod | None) -> bool:
         """API reference: "If present, only traffic on the specified protocol AND
         port will be matched." """
-        return port_matches(self.selection, port, protocol, destination)
+        return self.selection.matches(port, protocol, destination)
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,12 +117,15 @@ def _final(verdict: TierVerdict) -> Outcome:
     return _FINAL[verdict.tier.value, verdict.answer.value]
 
 
-def _peer_end(cluster: Cluster, peer: Endpoint, direction: Direction) -> PeerEnd:
-    """The other end as peers see it, with the node owning its address. A name
-    counts only for egress, where ``domainNames`` peers exist."""
+def _peer_end(
+    cluster: Cluster, peer: Endpoint, direction: Direction, with_node: bool = True
+) -> PeerEnd:
+    """The other end as peers see it: with the node owning its address (only tier
+    peers select nodes). A name counts only for egress, where ``domainNames`` peers
+    exist."""
     pod = _selectable(peer.pod)
     labels = cluster.namespace_labels(pod.namespace) if pod is not None else {}
-    node = cluster.node_by_ip(peer.ip) if peer.ip is not None else None
+    node = cluster.node_by_ip(peer.ip) if with_node and peer.ip is not None else None
     name = peer.name if direction is Direction.EGRESS else None
     return PeerEnd(peer.ip, pod, labels, node, name)
 
@@ -142,7 +145,7 @@ def _network_policies(
         return DirectionVerdict(direction, Outcome.NOT_ISOLATED)
     matches: list[RuleMatch] = []
     misses: list[RuleMiss] = []
-    end = _peer_end(cluster, peer, direction)
+    end = _peer_end(cluster, peer, direction, with_node=False)
     for policy in policies:
         rules = policy.rules(direction)
         if not rules:
@@ -178,7 +181,9 @@ def _match_rule(rule: CompiledRule, end: PeerEnd, conn: Connection) -> RuleMatch
     """
     peer_hit = None
     if rule.peers is not None:
-        peer_hit = next((m for m in (*rule.peers, *rule.names) if m.matches(end)), None)
+        peer_hit = next((m for m in rule.peers if m.matches(end)), None)
+        if peer_hit is None and rule.names:
+            peer_hit = next((m for m in rule.names if m.matches(end)), None)
         if peer_hit is None:
             return MissCode.NO_PEER_MATCHES
     port_hit = None
