@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from tests.compile.test_label_index import labels, selectors
 
 from netfence.analysis.lint.containment import port_within, selector_within
+from netfence.compile.ir import of_policy_port
 from netfence.model.labels import Labels, LabelSelector, Operator, Requirement
 from netfence.model.ports import PolicyPort, Protocol
 
@@ -53,5 +54,5 @@ def test_port_within_is_sound(
         return
     origin = RuleRef("p", Direction.INGRESS, 0)
     pod = Pod("ns", "p", Labels(), (), (ContainerPort(number, protocol, "http"),))
-    if PortMatcher(origin, 0, inner).matches(number, protocol, pod):
-        assert PortMatcher(origin, 0, outer).matches(number, protocol, pod)
+    if PortMatcher(origin, 0, inner, of_policy_port(inner)).matches(number, protocol, pod):
+        assert PortMatcher(origin, 0, outer, of_policy_port(outer)).matches(number, protocol, pod)

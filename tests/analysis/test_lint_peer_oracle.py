@@ -9,6 +9,7 @@ from tests.analysis.test_scale_oracle import clusters
 
 from netfence.analysis.lint.checks import Context, peer_matches_a_pod
 from netfence.compile import compile_policies
+from netfence.compile.ir import PeerEnd
 from netfence.model.cluster import Cluster
 
 
@@ -23,7 +24,7 @@ def test_peer_matches_a_pod_equals_the_scan_of_every_pod(cluster: Cluster) -> No
                 if m.peer.ip_block is not None:
                     continue
                 expected = any(
-                    m.matches(None, p, cluster.namespace_labels(p.namespace))
+                    m.matches(PeerEnd(None, p, cluster.namespace_labels(p.namespace)))
                     for p in cluster.pods
                     if not p.host_network
                 )

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.conftest import SCENARIO, assert_golden
 
 from netfence.compile import compile_policies
+from netfence.compile.ir import PeerEnd
 from netfence.io.cluster import load_cluster
 from netfence.model.diagnostics import Source
 from netfence.nft.compiler import NftOptions, node_ruleset
@@ -253,7 +254,7 @@ def test_indexed_peer_pods_equal_the_peer_matcher(case: Path) -> None:
                     p
                     for p in cluster.pods
                     if not p.host_network
-                    and m.matches(None, p, cluster.namespace_labels(p.namespace))
+                    and m.matches(PeerEnd(None, p, cluster.namespace_labels(p.namespace)))
                 ]
                 assert list(builder.peer_pods(m)) == expected
 

@@ -6,14 +6,21 @@ explained rule by rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from netfence.compile.names import domain_matches
+from netfence.compile.ir import (
+    NamesMatching,
+    PeerEnd,
+    PortSelection,
+    Selection,
+    of_peer,
+    of_policy_port,
+)
 from netfence.model.cluster import Pod
 from netfence.model.labels import LabelSelector
-from netfence.model.policy import Direction, IPAddress, NetworkPolicy, Peer
+from netfence.model.policy import Direction, NetworkPolicy, Peer
 from netfence.model.ports import PolicyPort, Protocol
 
 if TYPE_CHECKING:
@@ -39,80 +46,35 @@ class RuleRef:
 
 @dataclass(frozen=True, slots=True)
 class PeerMatcher:
-    """One peer of a rule, resolved against the policy's own namespace.
-
-    API reference (NetworkPolicyPeer.podSelector): "If namespaceSelector is also
-    set, then the NetworkPolicyPeer as a whole selects the Pods matching
-    PodSelector in the Namespaces selected by NamespaceSelector. Otherwise it
-    selects the Pods matching PodSelector in the policy's own namespace."
-    (namespaceSelector): "If podSelector is also set, then the NetworkPolicyPeer
-    as a whole selects the Pods matching PodSelector in the Namespaces selected
-    by NamespaceSelector. Otherwise it selects all Pods in the Namespaces
-    selected by NamespaceSelector."
-    """
+    """One peer of a rule and its selection (compile/ir.py: decided once here, with
+    the API text quoted there). ``peer`` is the peer as written, for display."""
 
     origin: RuleRef
     index: int
     peer: Peer
     policy_namespace: str
+    selection: Selection
 
     @property
     def path(self) -> str:
         return f"{self.origin.path}.{self.origin.direction.peers_field}[{self.index}]"
 
-    def matches(
-        self, ip: IPAddress | None, pod: Pod | None, namespace_labels: Mapping[str, str]
-    ) -> bool:
-        """Does this peer cover the other end of the connection?
-
-        ``pod`` is None for cluster-external endpoints and hostNetwork pods: the
-        API reference on ipBlock says selectors select *Pods*; hostNetwork pods
-        are not selectable, as in the upstream conformance tests.
-        """
-        peer = self.peer
-        if peer.ip_block is not None:
-            return ip is not None and peer.ip_block.contains(ip)
-        if pod is None:
-            return False
-        if peer.namespace_selector is None:
-            if pod.namespace != self.policy_namespace:
-                return False
-        elif not peer.namespace_selector.matches(namespace_labels):
-            return False
-        return peer.pod_selector is None or peer.pod_selector.matches(pod.labels)
-
-
-@dataclass(frozen=True, slots=True)
-class NameMatcher:
-    """An egress peer of an EKS ApplicationNetworkPolicy that holds only
-    ``domainNames``: "DomainNames provides a way to specify domain names as peers."
-    "This field is mutually exclusive with PodSelector, NamespaceSelector, and
-    IPBlock." It matches a connection made to one of the names (never one made to
-    an address: an offline analysis cannot know which addresses a name has), with
-    the wildcard rules of compile.names.domain_matches. Kept apart from the rule's
-    ``peers``, so that every consumer of the address peers reads it as matching no
-    address, never as an absent selector."""
-
-    origin: RuleRef
-    index: int
-    peer: Peer
-
-    @property
-    def path(self) -> str:
-        return f"{self.origin.path}.{self.origin.direction.peers_field}[{self.index}]"
-
-    def matches(self, name: str | None) -> bool:
-        names = self.peer.domain_names or ()
-        return name is not None and any(domain_matches(p, name) for p in names)
+    def matches(self, end: PeerEnd) -> bool:
+        """Does this peer cover the other end of the connection? (A hostNetwork pod
+        is no ``end.pod``: selectors select *Pods*, and hostNetwork pods are not
+        selectable, as in the upstream conformance tests; an ipBlock matches their
+        address.)"""
+        return self.selection.covers(end)
 
 
 @dataclass(frozen=True, slots=True)
 class PortMatcher:
-    """One NetworkPolicyPort of a rule."""
+    """One NetworkPolicyPort of a rule and its port selection."""
 
     origin: RuleRef
     index: int
     port: PolicyPort
+    selection: PortSelection
 
     @property
     def path(self) -> str:
@@ -120,32 +82,23 @@ class PortMatcher:
 
     def matches(self, port: int, protocol: Protocol, destination: Pod | None) -> bool:
         """API reference: "If present, only traffic on the specified protocol AND
-        port will be matched." A named port "can either be a numerical or named
-        port on a pod": it is looked up on the destination pod's container ports
-        with the same protocol, so it never matches an address outside the pods.
-        """
-        spec = self.port
-        if spec.protocol is not protocol:
-            return False
-        if spec.port is None:
-            return True
-        if isinstance(spec.port, str):
-            return destination is not None and destination.named_port(spec.port, protocol) == port
-        if spec.end_port is not None:
-            return spec.port <= port <= spec.end_port
-        return spec.port == port
+        port will be matched." """
+        return self.selection.matches(port, protocol, destination)
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """``peers`` None: the rule has none and matches every address. A rule whose
-    peers are all ``domainNames`` has ``peers == ()`` (no address matches) and
-    its ``names``."""
+    """``peers`` None: the rule has none and matches every address. An EKS
+    ApplicationNetworkPolicy's ``domainNames`` peers ("mutually exclusive with
+    PodSelector, NamespaceSelector, and IPBlock") are kept apart in ``names``: a
+    rule whose peers are all names has ``peers == ()``, so every consumer of the
+    address peers reads it as matching no address, never as a rule without peers.
+    A name matches a connection made to it, never one made to an address."""
 
     origin: RuleRef
     peers: tuple[PeerMatcher, ...] | None
     ports: tuple[PortMatcher, ...] | None
-    names: tuple[NameMatcher, ...] = ()
+    names: tuple[PeerMatcher, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,15 +177,18 @@ def _compile_rule(policy: NetworkPolicy, direction: Direction, index: int) -> Co
     rule = policy.rules(direction)[index]
     origin = RuleRef(policy.key, direction, index)
     ports = (
-        tuple(PortMatcher(origin, i, p) for i, p in enumerate(rule.ports)) if rule.ports else None
+        tuple(PortMatcher(origin, i, p, of_policy_port(p)) for i, p in enumerate(rule.ports))
+        if rule.ports
+        else None
     )
     if not rule.peers:
         return CompiledRule(origin, None, ports)
-    written = tuple(enumerate(rule.peers))
-    peers = tuple(
-        PeerMatcher(origin, i, p, policy.namespace) for i, p in written if p.domain_names is None
-    )
-    names = tuple(NameMatcher(origin, i, p) for i, p in written if p.domain_names is not None)
+    matchers = [
+        PeerMatcher(origin, i, p, policy.namespace, of_peer(p, policy.namespace))
+        for i, p in enumerate(rule.peers)
+    ]
+    peers = tuple(m for m in matchers if not isinstance(m.selection, NamesMatching))
+    names = tuple(m for m in matchers if isinstance(m.selection, NamesMatching))
     return CompiledRule(origin, peers, ports, names)
 
 

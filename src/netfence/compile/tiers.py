@@ -12,14 +12,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledTiers
-from netfence.compile.names import domain_matches
-from netfence.model.cluster import Node, Pod
-from netfence.model.policy import Direction, IPAddress
+from netfence.compile.ir import (
+    PeerEnd,
+    PodsSelected,
+    PortSelection,
+    Selection,
+    namespace_scope,
+    of_tier_peer,
+    of_tier_port,
+    pod_scope,
+    port_matches,
+    selects,
+)
+from netfence.model.cluster import Pod
+from netfence.model.policy import Direction
 from netfence.model.ports import Protocol
 from netfence.model.tiers import (
     ClusterPolicy,
-    NamedPort,
-    NamespacedPods,
     RuleAction,
     Subject,
     Tier,
@@ -45,81 +54,47 @@ class TierRuleRef:
         return f"spec.{self.direction.rules_field}[{self.rule}]"
 
 
-@dataclass(frozen=True, slots=True)
-class PeerEnd:
-    """What a tier peer looks at on the other end of a connection: its address, the
-    pod that owns it (None outside the pods and for hostNetwork pods: "Note that
-    host-networked pods are not included in this type of peer"), that pod's
-    namespace labels, the node owning the address, and the DNS name the connection
-    was made to (egress only; None when it was made to an address)."""
-
-    ip: IPAddress | None
-    pod: Pod | None
-    namespace_labels: Mapping[str, str]
-    node: Node | None = None
-    name: str | None = None
-
-
-def _namespaced_pods(selector: NamespacedPods, pod: Pod, ns_labels: Mapping[str, str]) -> bool:
-    return selector.namespace_selector.matches(ns_labels) and selector.pod_selector.matches(
-        pod.labels
-    )
+def subject_selection(subject: Subject) -> PodsSelected:
+    """ "Subject defines the pods to which this ClusterNetworkPolicy applies." Its
+    ``namespaces`` and ``pods`` select as the peers of the same names do."""
+    if subject.namespaces is not None:
+        return PodsSelected(namespace_scope(subject.namespaces))
+    pods = subject.pods
+    assert pods is not None  # exactly one is set: validation refuses others
+    return PodsSelected(namespace_scope(pods.namespace_selector), pod_scope(pods.pod_selector))
 
 
 def subject_selects(subject: Subject, pod: Pod, ns_labels: Mapping[str, str]) -> bool:
-    """ "Subject defines the pods to which this ClusterNetworkPolicy applies."
-    "Note that host-networked pods are not included in subject selection.\""""
-    if pod.host_network:
-        return False
-    if subject.namespaces is not None:
-        return subject.namespaces.matches(ns_labels)
-    return subject.pods is not None and _namespaced_pods(subject.pods, pod, ns_labels)
+    """ "Note that host-networked pods are not included in subject selection." """
+    return not pod.host_network and selects(
+        subject_selection(subject), PeerEnd(None, pod, ns_labels)
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class TierPeerMatcher:
+    """One peer of a tier rule and its selection (compile/ir.of_tier_peer, with the
+    API text quoted there): "If any element matches the source of incoming traffic
+    [destination of outgoing traffic] then the specified action is applied." """
+
     index: int
     peer: TierPeer
+    selection: Selection
 
     def matches(self, end: PeerEnd) -> bool:
-        """ "If any element matches the source of incoming traffic [destination of
-        outgoing traffic] then the specified action is applied.\""""
-        peer = self.peer
-        if peer.namespaces is not None:
-            return end.pod is not None and peer.namespaces.matches(end.namespace_labels)
-        if peer.pods is not None:
-            return end.pod is not None and _namespaced_pods(
-                peer.pods, end.pod, end.namespace_labels
-            )
-        if peer.nodes is not None:
-            # "It selects the nodeIPs as the peer type by matching on the IPs present
-            # in the node.Status.Addresses field of the node."
-            return end.node is not None and peer.nodes.matches(end.node.labels)
-        if peer.networks is not None:
-            # "cluster-internal traffic will be checked against the rule as well"
-            ip = end.ip
-            return ip is not None and any(
-                ip.version == net.version and ip in net for net in peer.networks
-            )
-        if peer.domain_names is not None:
-            name = end.name
-            return name is not None and any(domain_matches(p, name) for p in peer.domain_names)
-        return False  # no field set: refused by validation; matches nothing here
+        return selects(self.selection, end)
 
 
 @dataclass(frozen=True, slots=True)
 class TierPortMatcher:
     index: int
     port: TierPort
+    selection: PortSelection
 
     def matches(self, port: int, protocol: Protocol, destination: Pod | None) -> bool:
-        """A number or range matches on its protocol; a named port "selects a
-        destination port on a pod based on the ContainerPort name", so it never
-        matches an address outside the pods."""
-        spec = self.port
-        if isinstance(spec, NamedPort):
-            return destination is not None and destination.named_port(spec.name, protocol) == port
-        return spec.contains(protocol, port)
+        """A named port "selects a destination port on a pod based on the
+        ContainerPort name", so it never matches an address outside the pods."""
+        return port_matches(self.selection, port, protocol, destination)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +110,14 @@ class CompiledClusterPolicy:
     policy: ClusterPolicy
     ingress: tuple[CompiledTierRule, ...]
     egress: tuple[CompiledTierRule, ...]
+    subject: PodsSelected
 
     def rules(self, direction: Direction) -> tuple[CompiledTierRule, ...]:
         return self.ingress if direction is Direction.INGRESS else self.egress
 
     def selects(self, pod: Pod, ns_labels: Mapping[str, str]) -> bool:
-        return subject_selects(self.policy.subject, pod, ns_labels)
+        """ "Note that host-networked pods are not included in subject selection." """
+        return not pod.host_network and selects(self.subject, PeerEnd(None, pod, ns_labels))
 
 
 def _compile_rules(policy: ClusterPolicy, direction: Direction) -> tuple[CompiledTierRule, ...]:
@@ -149,11 +126,11 @@ def _compile_rules(policy: ClusterPolicy, direction: Direction) -> tuple[Compile
         origin = TierRuleRef(
             policy.key, policy.tier, policy.priority, direction, rule.index, rule.name
         )
-        peers = tuple(TierPeerMatcher(i, p) for i, p in enumerate(rule.peers))
+        peers = tuple(TierPeerMatcher(i, p, of_tier_peer(p)) for i, p in enumerate(rule.peers))
         ports = (
             None
             if rule.ports is None
-            else tuple(TierPortMatcher(i, p) for i, p in enumerate(rule.ports))
+            else tuple(TierPortMatcher(i, p, of_tier_port(p)) for i, p in enumerate(rule.ports))
         )
         compiled.append(CompiledTierRule(origin, rule.action, peers, ports))
     return tuple(compiled)
@@ -161,7 +138,10 @@ def _compile_rules(policy: ClusterPolicy, direction: Direction) -> tuple[Compile
 
 def compile_cluster_policy(policy: ClusterPolicy) -> CompiledClusterPolicy:
     return CompiledClusterPolicy(
-        policy, _compile_rules(policy, Direction.INGRESS), _compile_rules(policy, Direction.EGRESS)
+        policy,
+        _compile_rules(policy, Direction.INGRESS),
+        _compile_rules(policy, Direction.EGRESS),
+        subject_selection(policy.subject),
     )
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from netfence.compile.compiled import CompiledPolicySet, CompiledRule, NameMatcher, PeerMatcher
+from netfence.compile.compiled import CompiledPolicySet, CompiledRule
+from netfence.compile.ir import PeerEnd
 from netfence.engine.decision import (
     Decision,
     DirectionVerdict,
@@ -30,7 +31,6 @@ from netfence.model.policy import Direction
 from netfence.model.traffic import Connection, Endpoint
 
 if TYPE_CHECKING:
-    from netfence.compile.tiers import PeerEnd
     from netfence.engine.tiers import TierVerdict
 
 
@@ -117,14 +117,15 @@ def _final(verdict: TierVerdict) -> Outcome:
     return _FINAL[verdict.tier.value, verdict.answer.value]
 
 
-def _peer_end(cluster: Cluster, peer: Endpoint, direction: Direction) -> PeerEnd:
-    """The other end as tier peers see it. A name counts only for egress, where
-    ``domainNames`` peers exist."""
-    from netfence.compile.tiers import PeerEnd
-
+def _peer_end(
+    cluster: Cluster, peer: Endpoint, direction: Direction, with_node: bool = True
+) -> PeerEnd:
+    """The other end as peers see it: with the node owning its address (only tier
+    peers select nodes). A name counts only for egress, where ``domainNames`` peers
+    exist."""
     pod = _selectable(peer.pod)
     labels = cluster.namespace_labels(pod.namespace) if pod is not None else {}
-    node = cluster.node_by_ip(peer.ip) if peer.ip is not None else None
+    node = cluster.node_by_ip(peer.ip) if with_node and peer.ip is not None else None
     name = peer.name if direction is Direction.EGRESS else None
     return PeerEnd(peer.ip, pod, labels, node, name)
 
@@ -144,12 +145,13 @@ def _network_policies(
         return DirectionVerdict(direction, Outcome.NOT_ISOLATED)
     matches: list[RuleMatch] = []
     misses: list[RuleMiss] = []
+    end = _peer_end(cluster, peer, direction, with_node=False)
     for policy in policies:
         rules = policy.rules(direction)
         if not rules:
             misses.append(RuleMiss(policy.policy.key, None, MissCode.NO_RULES))
         for rule in rules:
-            result = _match_rule(rule, cluster, conn, peer)
+            result = _match_rule(rule, end, conn)
             if isinstance(result, RuleMatch):
                 matches.append(result)
             else:
@@ -164,9 +166,7 @@ def _network_policies(
     )
 
 
-def _match_rule(
-    rule: CompiledRule, cluster: Cluster, conn: Connection, peer: Endpoint
-) -> RuleMatch | MissCode:
+def _match_rule(rule: CompiledRule, end: PeerEnd, conn: Connection) -> RuleMatch | MissCode:
     """A RuleMatch when ``rule`` allows ``conn``, else why it does not.
 
     API reference (rule.from / rule.to): "If this field is empty or missing, this
@@ -179,13 +179,11 @@ def _match_rule(
     contains at least one item, then this rule allows traffic only if the traffic
     matches at least one port in the list." Both must hold.
     """
-    peer_hit: PeerMatcher | NameMatcher | None = None
+    peer_hit = None
     if rule.peers is not None:
-        selectable = _selectable(peer.pod)
-        ns_labels = cluster.namespace_labels(selectable.namespace) if selectable else {}
-        peer_hit = next((m for m in rule.peers if m.matches(peer.ip, selectable, ns_labels)), None)
-        if peer_hit is None:
-            peer_hit = next((m for m in rule.names if m.matches(peer.name)), None)
+        peer_hit = next((m for m in rule.peers if m.matches(end)), None)
+        if peer_hit is None and rule.names:
+            peer_hit = next((m for m in rule.names if m.matches(end)), None)
         if peer_hit is None:
             return MissCode.NO_PEER_MATCHES
     port_hit = None

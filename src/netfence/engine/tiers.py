@@ -19,12 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from netfence.compile.compiled import CompiledTiers
-from netfence.compile.tiers import (
-    CompiledClusterPolicy,
-    CompiledTierRule,
-    PeerEnd,
-    TierRuleRef,
-)
+from netfence.compile.ir import PeerEnd
+from netfence.compile.tiers import CompiledClusterPolicy, CompiledTierRule, TierRuleRef
 from netfence.model.cluster import Pod
 from netfence.model.policy import Direction
 from netfence.model.ports import Protocol

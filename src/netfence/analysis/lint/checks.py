@@ -15,6 +15,7 @@ from netfence.analysis.lint.dns import DNS_BLOCKED, DNS_TCP_BLOCKED, dns_finding
 from netfence.analysis.lint.findings import Check, Finding, LintReport, Needs, Skipped
 from netfence.analysis.lint.tiers import RUNS as TIER_RUNS
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, PeerMatcher
+from netfence.compile.ir import PeerEnd, PodsSelected, in_scope
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod, Service
 from netfence.model.diagnostics import ObjectRef, Severity
 from netfence.model.labels import Labels, LabelSelector
@@ -68,17 +69,15 @@ class Context:
 
 def peer_matches_a_pod(ctx: Context, m: PeerMatcher) -> bool:
     """Does the (selector) peer match any selectable pod? The namespaces first: only
-    the pods of those the peer's namespace part admits are tried, the same test as
-    ``m.matches`` makes of each pod's namespace."""
-    peer = m.peer
+    the pods of those in the peer's namespace scope are tried."""
+    selection = m.selection
+    if not isinstance(selection, PodsSelected):
+        return False
     for namespace, pods in ctx.selectable_by_namespace.items():
         labels = ctx.cluster.namespace_labels(namespace)
-        if peer.namespace_selector is None:
-            if namespace != m.policy_namespace:
-                continue
-        elif not peer.namespace_selector.matches(labels):
-            continue
-        if any(m.matches(None, p, labels) for p in pods):
+        if in_scope(selection.namespaces, namespace, labels) and any(
+            m.matches(PeerEnd(None, p, labels)) for p in pods
+        ):
             return True
     return False
 
