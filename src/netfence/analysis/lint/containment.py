@@ -1,15 +1,35 @@
-"""Symbolic containment of selectors, peers, ports and rules: "for every pod that could
-ever exist", not only today's. Sound but not complete: True means contained for
-sure; False means not shown (the shadowing check then stays quiet)."""
+"""Symbolic containment of selectors, selections, ports and rules: "for every pod that
+could ever exist", not only today's. Sound but not complete: True means contained
+for sure; False means not shown (the shadowing checks then stay quiet).
+
+It reads the IR (compile/ir.py), so NetworkPolicy peers, ApplicationNetworkPolicy
+names and the cluster-wide peers and subjects are compared by one set of rules."""
 
 from __future__ import annotations
 
-from netfence.compile.compiled import CompiledRule, PeerMatcher
+from collections.abc import Sequence
+from typing import Protocol
+
+from netfence.compile.addresses import AddressRanges, Ranges
+from netfence.compile.compiled import CompiledRule
+from netfence.compile.ir import (
+    EVERY_PORT,
+    AddressesIn,
+    EveryNamespace,
+    NamesMatching,
+    NamespaceScope,
+    NamespacesMatching,
+    NodesSelected,
+    OwnNamespace,
+    PodsSelected,
+    PortNamed,
+    PortNumbers,
+    PortSelection,
+    Selection,
+)
 from netfence.compile.names import names_within
 from netfence.model.cluster import NAMESPACE_NAME_LABEL
 from netfence.model.labels import Labels, LabelSelector, Operator, Requirement
-from netfence.model.policy import IPBlock
-from netfence.model.ports import PolicyPort
 
 
 def _requirements(selector: LabelSelector) -> list[Requirement]:
@@ -42,36 +62,51 @@ def selector_within(inner: LabelSelector, outer: LabelSelector) -> bool:
     return all(any(_implies(a, b) for a in mine) for b in _requirements(outer))
 
 
-def _block_within(inner: IPBlock, outer: IPBlock) -> bool:
-    if inner.cidr.version != outer.cidr.version or not inner.cidr.subnet_of(outer.cidr):  # type: ignore[arg-type]
-        return False
-    # every excluded range of outer that meets inner must be excluded by inner too
-    return all(
-        any(e.subnet_of(x) for x in inner.except_)  # type: ignore[arg-type]
-        for e in outer.except_
-        if e.version == inner.cidr.version and e.overlaps(inner.cidr)
-    )
+def _ranges_within(inner: Ranges, outer: Ranges) -> bool:
+    """Every range of ``inner`` lies inside one range of ``outer`` (both merged, so
+    a range of inner cannot straddle two of outer's)."""
+    at = 0
+    for lo, hi in inner:
+        while at < len(outer) and outer[at][1] < lo:
+            at += 1
+        if at == len(outer) or not (outer[at][0] <= lo and hi <= outer[at][1]):
+            return False
+    return True
 
 
-def peer_within(inner: PeerMatcher, outer: PeerMatcher) -> bool:
-    a, b = inner.peer, outer.peer
-    if a.ip_block is not None or b.ip_block is not None:
-        return (
-            a.ip_block is not None
-            and b.ip_block is not None
-            and _block_within(a.ip_block, b.ip_block)
-        )
-    if b.namespace_selector is None:  # outer: the policy's own namespace only
-        if a.namespace_selector is not None or inner.policy_namespace != outer.policy_namespace:
-            return False
-    elif a.namespace_selector is None:  # inner: its own namespace; outer must select it
-        if not _selects_namespace(b.namespace_selector, inner.policy_namespace):
-            return False
-    elif not selector_within(a.namespace_selector, b.namespace_selector):
-        return False
-    if b.pod_selector is None:
+def addresses_within(inner: AddressRanges, outer: AddressRanges) -> bool:
+    return _ranges_within(inner.v4, outer.v4) and _ranges_within(inner.v6, outer.v6)
+
+
+def scope_within(inner: NamespaceScope, outer: NamespaceScope) -> bool:
+    """Every namespace ``inner`` admits, ``outer`` admits."""
+    if isinstance(outer, EveryNamespace):
         return True
-    return a.pod_selector is not None and selector_within(a.pod_selector, b.pod_selector)
+    if isinstance(outer, OwnNamespace):
+        return isinstance(inner, OwnNamespace) and inner.name == outer.name
+    if isinstance(inner, OwnNamespace):
+        return _selects_namespace(outer.selector, inner.name)
+    return isinstance(inner, NamespacesMatching) and selector_within(inner.selector, outer.selector)
+
+
+def selection_within(inner: Selection, outer: Selection) -> bool:
+    """Everything ``inner`` selects, ``outer`` selects, for any cluster: pods by
+    their namespace scope and selector, addresses by range, nodes by selector,
+    names by pattern. Selections of different kinds are never shown contained."""
+    if isinstance(inner, PodsSelected):
+        return (
+            isinstance(outer, PodsSelected)
+            and scope_within(inner.namespaces, outer.namespaces)
+            and (
+                outer.pods is None
+                or (inner.pods is not None and selector_within(inner.pods, outer.pods))
+            )
+        )
+    if isinstance(inner, AddressesIn):
+        return isinstance(outer, AddressesIn) and addresses_within(inner.addresses, outer.addresses)
+    if isinstance(inner, NodesSelected):
+        return isinstance(outer, NodesSelected) and selector_within(inner.selector, outer.selector)
+    return isinstance(outer, NamesMatching) and names_within(inner.patterns, outer.patterns)
 
 
 def _selects_namespace(selector: LabelSelector, namespace: str) -> bool:
@@ -80,30 +115,60 @@ def _selects_namespace(selector: LabelSelector, namespace: str) -> bool:
     return selector_within(LabelSelector(Labels.of({NAMESPACE_NAME_LABEL: namespace})), selector)
 
 
-def port_within(inner: PolicyPort, outer: PolicyPort) -> bool:
-    if inner.protocol is not outer.protocol:
-        return False
-    if outer.port is None:
+def port_within(inner: PortSelection, outer: PortSelection) -> bool:
+    """Every (port, protocol) ``inner`` matches on any destination, ``outer``
+    matches: a named port lies in a range of its protocol; two names must be the
+    same name with a protocol at least as wide."""
+    if isinstance(outer, PortNumbers):
+        if isinstance(inner, PortNumbers):
+            return (
+                inner.protocol is outer.protocol
+                and outer.first <= inner.first
+                and inner.last <= outer.last
+            )
+        return inner.protocol is outer.protocol and (outer.first, outer.last) == EVERY_PORT
+    return (
+        isinstance(inner, PortNamed)
+        and inner.name == outer.name
+        and (outer.protocol is None or inner.protocol is outer.protocol)
+    )
+
+
+class _HasPortSelection(Protocol):
+    """A port matcher of either kind of rule."""
+
+    @property
+    def selection(self) -> PortSelection: ...
+
+
+def peer_selections(rule: CompiledRule) -> tuple[Selection, ...] | None:
+    """A NetworkPolicy rule's peers as selections, its ``domainNames`` included;
+    None: the rule has no peers and matches every address and name."""
+    if rule.peers is None:
+        return None
+    return tuple(m.selection for m in (*rule.peers, *rule.names))
+
+
+def selections_within(inner: Sequence[Selection] | None, outer: Sequence[Selection] | None) -> bool:
+    """Peers are ORed: each of inner's within one of outer's (None: everything)."""
+    if outer is None:
         return True
-    if isinstance(outer.port, str) or isinstance(inner.port, str) or inner.port is None:
-        return inner.port == outer.port
-    lo, hi = inner.port, inner.end_port or inner.port
-    return outer.port <= lo and hi <= (outer.end_port or outer.port)
+    return inner is not None and all(any(selection_within(i, o) for o in outer) for i in inner)
+
+
+def ports_within(
+    inner: Sequence[_HasPortSelection] | None, outer: Sequence[_HasPortSelection] | None
+) -> bool:
+    """Ports are ORed: each of inner's within one of outer's (None: every port)."""
+    if outer is None:
+        return True
+    return inner is not None and all(
+        any(port_within(i.selection, o.selection) for o in outer) for i in inner
+    )
 
 
 def rule_within(inner: CompiledRule, outer: CompiledRule) -> bool:
     """Everything ``inner`` allows, ``outer`` allows (for any pods)."""
-    if outer.peers is not None:
-        if inner.peers is None:
-            return False
-        if not all(any(peer_within(a, b) for b in outer.peers) for a in inner.peers):
-            return False
-        outer_names = tuple(n for m in outer.names for n in m.peer.domain_names or ())
-        inner_names = tuple(n for m in inner.names for n in m.peer.domain_names or ())
-        if not names_within(inner_names, outer_names):
-            return False
-    if outer.ports is None:
-        return True
-    if inner.ports is None:
-        return False
-    return all(any(port_within(a.port, b.port) for b in outer.ports) for a in inner.ports)
+    return selections_within(peer_selections(inner), peer_selections(outer)) and ports_within(
+        inner.ports, outer.ports
+    )
