@@ -21,7 +21,6 @@ from netfence.compile.ir import (
     of_tier_peer,
     of_tier_port,
     pod_scope,
-    port_matches,
     selects,
 )
 from netfence.model.cluster import Pod
@@ -82,7 +81,7 @@ class TierPeerMatcher:
     selection: Selection
 
     def matches(self, end: PeerEnd) -> bool:
-        return selects(self.selection, end)
+        return self.selection.covers(end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +93,7 @@ class TierPortMatcher:
     def matches(self, port: int, protocol: Protocol, destination: Pod | None) -> bool:
         """A named port "selects a destination port on a pod based on the
         ContainerPort name", so it never matches an address outside the pods."""
-        return port_matches(self.selection, port, protocol, destination)
+        return self.selection.matches(port, protocol, destination)
 
 
 @dataclass(frozen=True, slots=True)
