@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.analysis.tier_strategies import replicated_cluster, with_tiers
 
 from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION
 from netfence.analysis.scale.summary import ClusterAnalysis
@@ -181,7 +182,28 @@ def scalar_allowed(
 def test_vectorized_analysis_equals_the_engine_for_every_pair_and_port_class(
     cluster: Cluster,
 ) -> None:
-    compiled = compile_policies(cluster.policies)
+    assert_equals_engine(cluster)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clusters().flatmap(with_tiers))
+def test_with_cluster_wide_tiers_the_analysis_equals_the_engine(cluster: Cluster) -> None:
+    """Admin and Baseline policies (priorities that tie, Pass, networks, nodes,
+    named ports) around the generated NetworkPolicies."""
+    assert_equals_engine(cluster)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(replicated_cluster())
+def test_tiers_that_read_addresses_split_replicas_as_the_engine_does(cluster: Cluster) -> None:
+    """Replicas that only ``networks`` or a ``nodes`` peer tell apart."""
+    assert_equals_engine(cluster)
+
+
+def assert_equals_engine(cluster: Cluster) -> None:
+    """Every ordered pod pair on every port class (two ports of each), and the
+    summary's count per port class, against the engine."""
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
     analysis = ClusterAnalysis(cluster, compiled)
     class_of = {pod.key: c for c, members in enumerate(analysis.table.members) for pod in members}
     for q, port_class in enumerate(analysis.ports.classes):

@@ -1,8 +1,10 @@
 """Pods collapsed into equivalence classes.
 
 Two pods are equivalent for every policy question when they share namespace,
-labels, declared ports, hostNetwork, and membership in every ipBlock the
-policies use: no selector, named port or CIDR can tell them apart.
+labels, declared ports, hostNetwork, membership in every ipBlock (and
+cluster-wide ``networks``) the policies use and, when a cluster-wide policy has
+a ``nodes`` peer, the labels of the node that owns their address: no selector,
+named port, CIDR or node selector can tell them apart.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class ClassKey:
     ports: tuple[ContainerPort, ...]
     host_network: bool
     blocks: tuple[bool, ...]
+    node: Labels | None = None  # labels of the node owning the address (when read)
 
 
 @dataclass
@@ -84,11 +87,14 @@ def _in_network(addresses: npt.NDArray[np.uint32], network: object) -> npt.NDArr
     return (addresses & mask) == np.uint32(int(network.network_address))  # type: ignore[attr-defined,no-any-return]
 
 
-def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
+def build_classes(cluster: Cluster, blocks: Sequence[IPBlock], by_node: bool = False) -> ClassTable:
     """Classes numbered namespace by namespace (in order of first appearance
-    within each), so that a whole namespace is a run of consecutive classes."""
+    within each), so that a whole namespace is a run of consecutive classes.
+    ``by_node``: split them by the labels of the node owning each pod's IPv4
+    address too (what a cluster-wide ``nodes`` peer reads)."""
     pods = cluster.pods
     membership = block_membership(pods, blocks)
+    nodes = [_node_labels(cluster, pod) if by_node else None for pod in pods]
     index: dict[tuple[object, ...], int] = {}
     first: list[int] = []  # per class: the index of its first pod
     members: list[list[Pod]] = []
@@ -99,7 +105,7 @@ def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
         token = port_tokens.get(id(ports))
         if token is None:
             token = port_tokens[id(ports)] = port_ids.setdefault(ports, len(port_ids))
-        key = (pod.namespace, pod.labels, token, pod.host_network, signature)
+        key = (pod.namespace, pod.labels, token, pod.host_network, signature, nodes[i])
         found = index.get(key)
         if found is None:
             found = index[key] = len(first)
@@ -111,9 +117,20 @@ def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
     keys: list[ClassKey] = []
     for c, blocks_in in zip(order, map(tuple, rows.tolist()), strict=True):
         pod = pods[first[c]]
-        keys.append(ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, blocks_in))
+        node = nodes[first[c]]
+        keys.append(
+            ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, blocks_in, node)
+        )
     ports_of = [port_tokens[id(pods[first[c]].ports)] for c in order]
     return _table(keys, [members[c] for c in order], list(blocks), rows.T.copy(), ports_of)
+
+
+def _node_labels(cluster: Cluster, pod: Pod) -> Labels | None:
+    """The labels of the node whose addresses include the pod's IPv4 address (a
+    hostNetwork pod's address is its node's), None when no node owns it."""
+    ip = pod.ip_of_version(ANALYSIS_IP_VERSION)
+    node = None if ip is None else cluster.node_by_ip(ip)
+    return None if node is None else node.labels
 
 
 def _block_signatures(membership: npt.NDArray[np.bool_]) -> list[object]:

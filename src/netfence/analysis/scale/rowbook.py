@@ -10,6 +10,10 @@ isolates, or one a rule with no peers allows from or to everywhere).
 Each group's signatures on every port class are found in one pass over its
 rules, and kept as a table of row ids (groups × port classes) until a change
 makes them stale.
+
+With cluster-wide policies, a group's signature on q also lists, in order, the
+Admin and Baseline rules of its tier group that apply on q, each with its
+action (``TIERED``); its row is composed from them (analysis/scale/tiers.py).
 """
 
 from __future__ import annotations
@@ -20,14 +24,18 @@ import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.ports import NamedSpec
-from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables
-from netfence.analysis.scale.runs import NO_RUNS, Runs, members, runs_of, union_runs
+from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables, RuleVectors
+from netfence.analysis.scale.runs import NO_RUNS, Runs, full, members, runs_of, union_runs
+from netfence.analysis.scale.tiers import TierStep, compose
+from netfence.analysis.scale.tiers import every as every_class
 
 Row = IntVector | None  # None: every class
 Signature = tuple[Any, ...]
 ALL: Signature = ("all",)
 ALL_ID = 0  # the row id of ALL
+TIERED = "tiered"  # first item of a signature with tier rules
 _STALE = -1
+Policy = int | tuple[str, int]  # a NetworkPolicy's index, or ("t", a tier policy's index)
 
 
 class RowBook:
@@ -44,11 +52,11 @@ class RowBook:
         self._signatures: list[Signature] = [ALL]
         self._runs: dict[int, Runs | None] = {ALL_ID: None}
         self._rows: dict[int, Row] = {ALL_ID: None}  # as arrays, when asked for
-        self._peer_runs: dict[int, dict[int, Runs]] = {}  # policy -> rule -> runs
-        self._named_split: dict[int, dict[tuple[int, NamedSpec], dict[int, Runs]]] = {}
+        self._peer_runs: dict[Policy, dict[int, Runs]] = {}  # policy -> rule -> runs
+        self._named_split: dict[Policy, dict[tuple[int, NamedSpec], dict[int, Runs]]] = {}
         self._by_policy: dict[int, set[Signature]] = {}
-        self._named: dict[tuple[int, int, int], frozenset[int]] = {}
-        self._named_of_policy: dict[int, set[tuple[int, int, int]]] = {}
+        self._named: dict[tuple[int, Policy, int], frozenset[int]] = {}
+        self._named_of_policy: dict[int, set[tuple[int, Policy, int]]] = {}
         self._every = np.ones(1, dtype=np.bool_)  # per row id: is it the row of every class?
         self._groups_with: dict[int, set[int]] = {}  # policy -> groups it is in
         self._indexed = 0  # groups indexed in _groups_with
@@ -143,13 +151,16 @@ class RowBook:
         if found is None:
             found = self._ids[signature] = len(self._signatures)
             self._signatures.append(signature)
-            for item in signature:
+            tiered = bool(signature) and signature[0] == TIERED
+            for item in (signature[2] or ()) if tiered else signature:
                 self._by_policy.setdefault(item[0], set()).add(signature)
             if found >= self._every.size:
                 self._every = np.concatenate([self._every, np.zeros_like(self._every)])
             rules = self.tables.rules
-            self._every[found] = any(
-                len(i) == 2 and rules[i[0]][i[1]].peers is None for i in signature
+            self._every[found] = (
+                self.runs_by_id(found) is None
+                if tiered
+                else any(len(i) == 2 and rules[i[0]][i[1]].peers is None for i in signature)
             )
         return found
 
@@ -170,6 +181,24 @@ class RowBook:
         count = self.port_classes
         if group == NOT_ISOLATED:
             return [ALL] * count
+        np_signatures = self._np_signatures_of(group)
+        t = self.tables.group_tiers[group]
+        if not t:
+            return np_signatures
+        isolated = bool(self.tables.groups[group])
+        admin, baseline = self._tier_steps_of(group, t)
+        out: list[Signature] = []
+        for q in range(count):
+            if not admin[q] and (isolated or not baseline[q]):
+                out.append(np_signatures[q] if isolated else ALL)
+                continue
+            np_part = np_signatures[q] if isolated else None
+            out.append((TIERED, admin[q], np_part, () if isolated else baseline[q]))
+        return out
+
+    def _np_signatures_of(self, group: int) -> list[Signature]:
+        """The NetworkPolicy rules of ``group`` that apply on each port class."""
+        count = self.port_classes
         tables = self.tables
         active: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
         for p in tables.groups[group]:
@@ -188,11 +217,61 @@ class RowBook:
                         active[q].append((p, r))
         return [tuple(items) for items in active]
 
+    def _tier_steps_of(
+        self, group: int, t: int
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Per port class: the Admin rules, then the Baseline rules, of tier group t
+        that apply there, in order, as (action, items) (an item as in
+        ``_np_signatures_of``, its policy as ("t", index))."""
+        tiers = self.tables.tiers
+        assert tiers is not None
+        count = self.port_classes
+        admin: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+        baseline: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+        for tp in tiers.groups[t]:
+            steps = baseline if tiers.baseline[tp] else admin
+            for r, rule in enumerate(tiers.rules[tp]):
+                on: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+                vectors = rule.vectors
+                for q in vectors.port_classes:
+                    on[q].append((("t", tp), r))
+                if vectors.named and self.named_on_peer:
+                    for q in range(count):
+                        if q not in vectors.port_classes:
+                            on[q].extend((("t", tp), r, spec, q) for spec in vectors.named)
+                elif vectors.named:
+                    for q in self._resolved_here(group, ("t", tp), r) - vectors.port_classes:
+                        if q >= 0:
+                            on[q].append((("t", tp), r))
+                for q in range(count):
+                    if on[q]:
+                        steps[q].append((rule.action, tuple(on[q])))
+        return [tuple(a) for a in admin], [tuple(b) for b in baseline]
+
+    def _compose(self, signature: Signature) -> Runs | None:
+        """The row of a signature with tier rules (None: every class)."""
+        _, admin, np_part, baseline = signature
+
+        def steps(items: tuple[Any, ...]) -> list[TierStep]:
+            return [(action, self._items_runs(parts)) for action, parts in items]
+
+        isolated = None
+        if np_part is not None:
+            isolated = self._items_runs(np_part)
+        row = compose(steps(admin), isolated, steps(baseline), self.size)
+        return None if every_class(row, self.size) else row
+
+    def _items_runs(self, items: tuple[Any, ...]) -> Runs:
+        found = self._build(items)
+        return full(self.size) if found is None else found
+
     def _build(self, signature: Signature) -> Runs | None:
         """The union of the peers of the signature's rules (None: every class)."""
+        if signature and signature[0] == TIERED:
+            return self._compose(signature)
         parts: list[Runs] = []
         for item in signature:
-            peers = self.tables.rules[item[0]][item[1]].peers
+            peers = self._rule(item[0], item[1]).peers
             if len(item) == 2:
                 if peers is None:
                     return None
@@ -205,14 +284,14 @@ class RowBook:
                 parts.append(self._resolving(item[0], item[1], item[2]).get(item[3], NO_RUNS))
         return union_runs(parts)
 
-    def _resolving(self, p: int, r: int, spec: NamedSpec) -> dict[int, Runs]:
+    def _resolving(self, p: Policy, r: int, spec: NamedSpec) -> dict[int, Runs]:
         """A rule's peers split by the port class its named port resolves to on
         them (once per rule and name, not once per port class)."""
         key = (r, spec)
         of_policy = self._named_split.setdefault(p, {})
         found = of_policy.get(key)
         if found is None:
-            peers = self.tables.rules[p][r].peers
+            peers = self._rule(p, r).peers
             classes = np.arange(self.size, dtype=np.int64) if peers is None else peers
             if classes.size == 0:
                 found = of_policy[key] = {}
@@ -228,6 +307,14 @@ class RowBook:
             }
         return found
 
+    def _rule(self, p: Policy, r: int) -> RuleVectors:
+        """Rule r of NetworkPolicy p, or of tier policy ("t", index)."""
+        if isinstance(p, tuple):
+            tiers = self.tables.tiers
+            assert tiers is not None
+            return tiers.rules[p[1]][r].vectors
+        return self.tables.rules[p][r]
+
     def dense(self, row: Row) -> BoolVector:
         vector = (
             np.ones(self.size, dtype=np.bool_)
@@ -238,7 +325,7 @@ class RowBook:
             vector[row] = True
         return vector
 
-    def _resolved_here(self, group: int, p: int, r: int) -> frozenset[int]:
+    def _resolved_here(self, group: int, p: Policy, r: int) -> frozenset[int]:
         """Port classes an ingress rule's named ports resolve to on the group's own
         pods (alike for every class of the group, by construction of the groups)."""
         key = (group, p, r)
@@ -250,10 +337,11 @@ class RowBook:
                 if members.size == 0:
                     return frozenset()  # an emptied group: its rows are never used
                 first = self._first[group] = int(members[0])
-            specs = self.tables.rules[p][r].named
+            specs = self._rule(p, r).named
             found = frozenset(int(self.tables.named_class[s][first]) for s in specs)
             self._named[key] = found
-            self._named_of_policy.setdefault(p, set()).add(key)
+            if isinstance(p, int):
+                self._named_of_policy.setdefault(p, set()).add(key)
         return found
 
 

@@ -100,3 +100,42 @@ def spread_runs(parts: list[Runs], amounts: list[float], size: int) -> FloatVect
     diff -= np.bincount(ends, weights=weights, minlength=size + 1)
     out: FloatVector = np.cumsum(diff[:size])
     return out
+
+
+def complement(runs: Runs, size: int) -> Runs:
+    """The classes below ``size`` outside the runs."""
+    starts = np.r_[np.zeros(1, dtype=np.int64), runs.ends]
+    ends = np.r_[runs.starts, np.full(1, size, dtype=np.int64)]
+    keep = starts < ends
+    return Runs(starts[keep], ends[keep])
+
+
+def difference(a: Runs, b: Runs) -> Runs:
+    """The classes of ``a`` outside ``b``."""
+    if not a.count or not b.count:
+        return a
+    cuts = np.unique(np.concatenate([a.starts, a.ends, b.starts, b.ends]))
+    pieces = cuts[:-1]
+    keep = _covers(a, pieces) & ~_covers(b, pieces)
+    return _merged(pieces[keep], cuts[1:][keep])
+
+
+def full(size: int) -> Runs:
+    """Every class below ``size``, as one run (none when size is 0)."""
+    if size == 0:
+        return NO_RUNS
+    return Runs(np.zeros(1, dtype=np.int64), np.full(1, size, dtype=np.int64))
+
+
+def _covers(runs: Runs, points: IntVector) -> BoolVector:
+    return contains(runs, points)
+
+
+def _merged(starts: IntVector, ends: IntVector) -> Runs:
+    """Runs from sorted disjoint pieces, adjacent pieces joined."""
+    if starts.size == 0:
+        return NO_RUNS
+    begins = np.r_[True, starts[1:] != ends[:-1]]
+    first = np.flatnonzero(begins)
+    last = np.r_[first[1:] - 1, starts.size - 1]
+    return Runs(starts[first].astype(np.int64), ends[last].astype(np.int64))

@@ -26,11 +26,12 @@ from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector, b
 from netfence.analysis.scale.ports import PortClass, PortPartition, partition, spec_of
 from netfence.analysis.scale.reach import reach_all
 from netfence.analysis.scale.rowbook import Row, RowBook
-from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
+from netfence.analysis.scale.rules import direction_tables
 from netfence.analysis.scale.runs import NO_RUNS
 from netfence.analysis.scale.runs import contains as runs_contain
 from netfence.analysis.scale.selectors import SelectorIndex, distinct
-from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet
+from netfence.analysis.scale.tiers import reads_nodes, tier_blocks, tier_port_specs, tier_tables
+from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledTiers
 from netfence.model.cluster import Cluster
 from netfence.model.policy import Direction, IPBlock
 
@@ -67,17 +68,26 @@ class ClusterAnalysis:
     def _build(self, cluster: Cluster, compiled: CompiledPolicySet) -> None:
         self.cluster = cluster
         self._compiled: CompiledPolicySet | None = compiled
+        self._tiers = compiled.tiers
         self._policies: tuple[CompiledPolicy, ...] = compiled.policies
-        self.table: ClassTable = build_classes(cluster, policy_blocks(compiled))
+        tiers = compiled.tiers
+        self.table: ClassTable = build_classes(
+            cluster, policy_blocks(compiled), by_node=reads_nodes(tiers)
+        )
         self.index = SelectorIndex(self.table, {ns.name: ns.labels for ns in cluster.namespaces})
         self.ports: PortPartition = port_partition(compiled, self.table)
         size = self.table.size
         policies = compiled.policies
-        self.egress = direction_tables(
-            Direction.EGRESS, policies, self.table, self.index, self.ports
-        )
-        self.ingress = direction_tables(
-            Direction.INGRESS, policies, self.table, self.index, self.ports
+        self.egress, self.ingress = (
+            direction_tables(
+                direction,
+                policies,
+                self.table,
+                self.index,
+                self.ports,
+                tier_tables(direction, tiers, self.table, self.index, self.ports),
+            )
+            for direction in (Direction.EGRESS, Direction.INGRESS)
         )
         count = len(self.ports.classes)
         self.egress_rows = RowBook(self.egress, size, named_on_peer=True, port_classes=count)
@@ -95,8 +105,13 @@ class ClusterAnalysis:
     def compiled(self) -> CompiledPolicySet:
         """The policy set analysed (after updates: the updated one)."""
         if self._compiled is None:
-            self._compiled = CompiledPolicySet(self._policies)
+            self._compiled = CompiledPolicySet(self._policies, self.tiers)
         return self._compiled
+
+    @property
+    def tiers(self) -> CompiledTiers:
+        """The cluster-wide policies analysed (never changed by NetworkPolicy updates)."""
+        return self._tiers
 
     def set_policies(self, policies: tuple[CompiledPolicy, ...]) -> None:
         """The policies after an update (their set is compiled only when asked for:
@@ -189,8 +204,8 @@ class ClusterAnalysis:
             pods=n,
             classes=self.table.size,
             ordered_pairs=n * (n - 1),
-            egress_isolated=int(w[self.egress.group_of != NOT_ISOLATED].sum()),
-            ingress_isolated=int(w[self.ingress.group_of != NOT_ISOLATED].sum()),
+            egress_isolated=int(w[self.egress.isolated()].sum()),
+            ingress_isolated=int(w[self.ingress.isolated()].sum()),
             port_classes=tuple(
                 PortClassSummary(pc, self.allowed_pairs(q))
                 for q, pc in enumerate(self.ports.classes)
@@ -240,6 +255,7 @@ def members_of_groups(group_of: IntVector, groups: int) -> list[IntVector]:
 
 
 def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
+    """Every ipBlock of the NetworkPolicies, then every cluster-wide ``networks``."""
     seen: dict[IPBlock, None] = {}
     for c in compiled.policies:
         for rules in (c.ingress, c.egress):
@@ -247,12 +263,19 @@ def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
                 for m in rule.peers or ():
                     if m.peer.ip_block is not None:
                         seen.setdefault(m.peer.ip_block)
+    for block in tier_blocks(compiled.tiers):
+        seen.setdefault(block)
     return list(seen)
 
 
 def port_partition(compiled: CompiledPolicySet, table: ClassTable) -> PortPartition:
     numeric = []
     named = set()
+    for spec in tier_port_specs(compiled.tiers):
+        if len(spec) == 3:
+            numeric.append(spec)
+        else:
+            named.add(spec)
     for c in compiled.policies:
         for rules in (c.ingress, c.egress):
             for rule in rules:

@@ -1,0 +1,222 @@
+"""The cluster-wide tiers (Admin, Baseline) over classes, for one direction.
+
+Each Admin or Baseline policy with rules in the direction becomes its subject
+(sorted classes: "host-networked pods are not included in subject selection")
+and its rules, each an action with the classes on the other end its peers match
+and the port classes it applies on (as NetworkPolicy rules are: ``RuleVectors``).
+Peers, as the engine reads them (compile/tiers.py): ``namespaces`` and ``pods``
+select pods, never hostNetwork ones; ``networks`` match any address, pods'
+included (classes split by them as by ipBlocks); ``nodes`` match the classes
+whose address a selected node owns (classes split by the owner's labels);
+``domainNames`` match no class: the analysis judges connections made to
+addresses, and a connection made to an address never matches a name. Named
+ports resolve on the destination pod, for every protocol.
+
+A class's *tier group* is the list of tier policies whose subject it is, in
+precedence order (Admin by priority, input order among equals, then Baseline):
+classes of one tier group meet the same rules in the same order.
+
+A row with tiers, for one group on one port class (``compose``): the Admin
+rules in order, the first whose peers hold a class answering for it (Accept,
+Deny, or Pass: on to the next tier); then, for a group some NetworkPolicy
+isolates, the NetworkPolicy row; otherwise the Baseline rules the same way;
+then the default, allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from netfence.analysis.scale.classes import ClassTable, IntVector
+from netfence.analysis.scale.ports import NamedSpec, NumericSpec, PortPartition
+from netfence.analysis.scale.rules import RuleVectors
+from netfence.analysis.scale.runs import NO_RUNS, Runs, complement, difference, full, union_runs
+from netfence.analysis.scale.selectors import EMPTY, SelectorIndex, union
+from netfence.compile.compiled import CompiledTiers
+from netfence.compile.tiers import CompiledClusterPolicy, CompiledTierRule
+from netfence.model.policy import Direction, IPBlock
+from netfence.model.ports import Protocol
+from netfence.model.tiers import NamedPort, RuleAction, Subject, TierPeer, TierPort
+
+NO_TIER = 0  # tier group 0: classes no cluster-wide policy takes as subject
+
+
+@dataclass
+class TierRuleVectors:
+    action: RuleAction
+    vectors: RuleVectors  # peers never None: a tier rule always names its peers
+
+
+@dataclass
+class TierTables:
+    """The tier policies with rules in one direction, and the tier group of each class."""
+
+    policies: list[CompiledClusterPolicy]  # Admin in precedence order, then Baseline
+    baseline: list[bool]  # per policy: is it of the Baseline tier?
+    rules: list[list[TierRuleVectors]]  # per policy, in written order
+    of_class: IntVector  # tier group of each class
+    groups: list[tuple[int, ...]]  # per tier group: its policies in precedence order
+
+
+def tier_blocks(tiers: CompiledTiers) -> list[IPBlock]:
+    """The ``networks`` of every tier rule, as ipBlocks (classes split by them)."""
+    seen: dict[IPBlock, None] = {}
+    for policy in (*tiers.admin, *tiers.baseline):
+        for rule in (*policy.ingress, *policy.egress):
+            for m in rule.peers:
+                for network in m.peer.networks or ():
+                    seen.setdefault(IPBlock(network))
+    return list(seen)
+
+
+def reads_nodes(tiers: CompiledTiers) -> bool:
+    """Does some tier rule have a ``nodes`` peer (classes must split by node labels)?"""
+    return any(
+        m.peer.nodes is not None
+        for policy in (*tiers.admin, *tiers.baseline)
+        for rule in (*policy.ingress, *policy.egress)
+        for m in rule.peers
+    )
+
+
+def port_specs(port: TierPort) -> list[NumericSpec | NamedSpec]:
+    """A range on its protocol (none when start > end: it matches no port), or a
+    container port name on every protocol (the name alone decides: "selects a
+    destination port on a pod based on the ContainerPort name")."""
+    if isinstance(port, NamedPort):
+        return [(protocol, port.name) for protocol in Protocol]
+    if port.start > port.end:
+        return []
+    return [(port.protocol, port.start, port.end)]
+
+
+def tier_port_specs(tiers: CompiledTiers) -> list[NumericSpec | NamedSpec]:
+    return [
+        spec
+        for policy in (*tiers.admin, *tiers.baseline)
+        for rule in (*policy.ingress, *policy.egress)
+        for m in rule.ports or ()
+        for spec in port_specs(m.port)
+    ]
+
+
+def subject_classes(subject: Subject, index: SelectorIndex) -> IntVector:
+    """ "namespaces": every pod of the selected namespaces; "pods": the pods both
+    selectors match; hostNetwork classes never (the index never selects them)."""
+    if subject.namespaces is not None:
+        return index.peer(subject.namespaces, None, "")
+    if subject.pods is not None:
+        return index.peer(subject.pods.namespace_selector, subject.pods.pod_selector, "")
+    return EMPTY
+
+
+def tier_peer_classes(peer: TierPeer, index: SelectorIndex) -> IntVector:
+    if peer.namespaces is not None:
+        return index.peer(peer.namespaces, None, "")
+    if peer.pods is not None:
+        return index.peer(peer.pods.namespace_selector, peer.pods.pod_selector, "")
+    if peer.nodes is not None:
+        return index.nodes(peer.nodes)
+    if peer.networks is not None:
+        return union([index.block(IPBlock(network)) for network in peer.networks])
+    return EMPTY  # domainNames: never a connection made to an address
+
+
+def tier_rule_vectors(
+    rule: CompiledTierRule, index: SelectorIndex, ports: PortPartition
+) -> TierRuleVectors:
+    peers = union([tier_peer_classes(m.peer, index) for m in rule.peers])
+    if rule.ports is None:
+        covered = frozenset(range(len(ports.classes)))
+        return TierRuleVectors(rule.action, RuleVectors(peers, covered, ()))
+    numbers: set[int] = set()
+    named: list[NamedSpec] = []
+    for m in rule.ports:
+        for spec in port_specs(m.port):
+            if len(spec) == 2:
+                named.append(spec)
+            else:
+                numbers.update(ports.covered(spec))
+    return TierRuleVectors(rule.action, RuleVectors(peers, frozenset(numbers), tuple(named)))
+
+
+def tier_tables(
+    direction: Direction,
+    tiers: CompiledTiers,
+    table: ClassTable,
+    index: SelectorIndex,
+    ports: PortPartition,
+) -> TierTables | None:
+    """None when no tier policy has rules in ``direction``."""
+    chosen = [
+        (policy, baseline)
+        for policies, baseline in ((tiers.admin, False), (tiers.baseline, True))
+        for policy in policies
+        if policy.rules(direction)
+    ]
+    if not chosen:
+        return None
+    policies = [p for p, _ in chosen]
+    selecting: list[list[int]] = [[] for _ in range(table.size)]
+    for t, policy in enumerate(policies):
+        for c in subject_classes(policy.policy.subject, index).tolist():
+            selecting[c].append(t)
+    groups: list[tuple[int, ...]] = [()]
+    known: dict[tuple[int, ...], int] = {(): NO_TIER}
+    of_class = np.zeros(table.size, dtype=np.int64)
+    for c, mine in enumerate(selecting):
+        if mine:
+            of_class[c] = known.setdefault(tuple(mine), len(known))
+            if of_class[c] == len(groups):
+                groups.append(tuple(mine))
+    return TierTables(
+        policies=policies,
+        baseline=[b for _, b in chosen],
+        rules=[[tier_rule_vectors(r, index, ports) for r in p.rules(direction)] for p in policies],
+        of_class=of_class,
+        groups=groups,
+    )
+
+
+TierStep = tuple[RuleAction, Runs]  # one rule on one port class: its action and peers there
+
+
+def compose(
+    admin: Sequence[TierStep], isolated: Runs | None, baseline: Sequence[TierStep], size: int
+) -> Runs:
+    """The classes the tiers allow at the other end. ``isolated``: the
+    NetworkPolicy row (full when it allows every class) for a group some
+    NetworkPolicy isolates ("v1.NetworkPolicy always makes a final decision for
+    selected pods"), None for one none isolates (on to Baseline)."""
+    accepted, denied = first_matches(admin)
+    if isolated is not None:
+        return union_runs([accepted, difference(isolated, denied)])
+    _, baseline_denied = first_matches(baseline)
+    return complement(union_runs([denied, difference(baseline_denied, accepted)]), size)
+
+
+def first_matches(steps: Sequence[TierStep]) -> tuple[Runs, Runs]:
+    """The classes whose first matching rule accepts, and those whose first
+    matching rule denies (a Pass takes a class out of both)."""
+    accepted: list[Runs] = []
+    denied: list[Runs] = []
+    decided = NO_RUNS
+    for action, peers in steps:
+        fresh = difference(peers, decided)
+        if action is RuleAction.ACCEPT:
+            accepted.append(fresh)
+        elif action is RuleAction.DENY:
+            denied.append(fresh)
+        decided = union_runs([decided, peers])
+    return union_runs(accepted), union_runs(denied)
+
+
+def every(runs: Runs, size: int) -> bool:
+    """Does ``runs`` hold every class below ``size``?"""
+    whole = full(size)
+    return runs.count == whole.count and bool(
+        (runs.starts == whole.starts).all() and (runs.ends == whole.ends).all()
+    )
