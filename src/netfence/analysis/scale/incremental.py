@@ -13,7 +13,9 @@ that contain it are rebuilt. Then, on every port class:
 - the self pairs of every touched class are recomputed.
 
 A change that needs a new ipBlock (classes split) or new port boundaries (port
-classes split) falls back to a full analysis, and says so.
+classes split) falls back to a full analysis, and says so. So does a change of
+a cluster-wide policy (``apply_cluster_policy``, ``delete_cluster_policy``): the
+tiers are analysed anew with the NetworkPolicies as they are.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,12 +41,14 @@ from netfence.analysis.scale.rules import (
 from netfence.analysis.scale.selectors import EMPTY
 from netfence.analysis.scale.summary import ClusterAnalysis, policy_blocks, without_cyclic_gc
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, compile_policy
+from netfence.compile.tiers import compile_tiers
 from netfence.model.policy import NetworkPolicy
+from netfence.model.tiers import ClusterPolicy
 
 
 class UpdateMode(enum.Enum):
     INCREMENTAL = "incremental"
-    FULL = "full"  # the change split pod classes or port classes
+    FULL = "full"  # the change split classes, or changed a cluster-wide policy
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class IncrementalAnalysis:
     def __init__(self, analysis: ClusterAnalysis) -> None:
         self.analysis = analysis
         self.policies = {c.policy.key: c for c in analysis.compiled.policies}
+        tiers = analysis.tiers
+        # in precedence order, which compile_tiers keeps (it sorts stably)
+        self.cluster_policies = {c.policy.key: c.policy for c in (*tiers.admin, *tiers.baseline)}
 
     def apply(self, policy: NetworkPolicy) -> UpdateReport:
         """Add ``policy``, or replace the policy with its namespace and name."""
@@ -84,6 +92,31 @@ class IncrementalAnalysis:
 
     def delete(self, namespace: str, name: str) -> UpdateReport:
         return self._change(f"{namespace}/{name}", None)
+
+    def apply_cluster_policy(self, policy: ClusterPolicy) -> UpdateReport:
+        """Add a cluster-wide policy (after those of its priority), or replace the
+        one with its key (in its place): a full analysis."""
+        self.cluster_policies[policy.key] = policy
+        return self._tiers_changed()
+
+    def delete_cluster_policy(self, key: str) -> UpdateReport:
+        """Remove the cluster-wide policy with ``ClusterPolicy.key`` ``key``."""
+        self.cluster_policies.pop(key, None)
+        return self._tiers_changed()
+
+    def set_cluster_policies(self, policies: Sequence[ClusterPolicy]) -> UpdateReport:
+        """All the cluster-wide policies at once, in input order (which decides
+        between equal priorities)."""
+        self.cluster_policies = {p.key: p for p in policies}
+        return self._tiers_changed()
+
+    def _tiers_changed(self) -> UpdateReport:
+        start = time.perf_counter()
+        with without_cyclic_gc():
+            self._rebuild()
+        seconds = time.perf_counter() - start
+        size = self.analysis.table.size
+        return UpdateReport(UpdateMode.FULL, seconds, size, "a cluster-wide policy changed")
 
     def _change(self, key: str, policy: NetworkPolicy | None) -> UpdateReport:
         with without_cyclic_gc():  # a full collection walks the whole cluster: 0.3 s at 100k
@@ -148,9 +181,12 @@ class IncrementalAnalysis:
         return ""
 
     def _rebuild(self) -> None:
-        compiled = CompiledPolicySet(tuple(self.policies.values()))
+        tiers = tuple(self.cluster_policies.values())
+        compiled = CompiledPolicySet(tuple(self.policies.values()), compile_tiers(tiers))
         cluster = dataclasses.replace(
-            self.analysis.cluster, policies=tuple(c.policy for c in compiled.policies)
+            self.analysis.cluster,
+            policies=tuple(c.policy for c in compiled.policies),
+            cluster_policies=tiers,
         )
         self.analysis = ClusterAnalysis(cluster, compiled)
 
