@@ -180,7 +180,6 @@ def _require_pods(cluster: Any, only: tuple[str, ...]) -> None:
 def _print_summary(loaded: Any, output: str) -> Completeness:
     from netfence.analysis.scale.summary import FREEZE_AT, ClusterAnalysis
     from netfence.cli.progress import phase
-    from netfence.model.completeness import tiers_not_evaluated
     from netfence.render.completeness import with_input
     from netfence.render.summary import summary_data, summary_lines
 
@@ -189,8 +188,7 @@ def _print_summary(loaded: Any, output: str) -> Completeness:
     with phase("analysing the whole cluster"):
         analysis = ClusterAnalysis(loaded.cluster, loaded.compiled)
         result = analysis.summary()
-    # the whole-cluster analysis does not evaluate the cluster-wide tiers yet: said
-    partial = tiers_not_evaluated(loaded.completeness, loaded.cluster.cluster_policies)
+    partial = loaded.completeness  # the analysis evaluates the cluster-wide tiers
     if output == "json":
         click.echo(json_text(with_input(summary_data(result), partial)))
     else:
