@@ -188,7 +188,7 @@ def _print_summary(loaded: Any, output: str) -> Completeness:
     with phase("analysing the whole cluster"):
         analysis = ClusterAnalysis(loaded.cluster, loaded.compiled)
         result = analysis.summary()
-    partial = loaded.completeness  # the analysis evaluates the cluster-wide tiers
+    partial: Completeness = loaded.completeness  # the analysis evaluates the tiers too
     if output == "json":
         click.echo(json_text(with_input(summary_data(result), partial)))
     else:
