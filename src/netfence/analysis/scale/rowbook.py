@@ -25,8 +25,16 @@ import numpy as np
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.ports import NamedSpec
 from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables, RuleVectors
-from netfence.analysis.scale.runs import NO_RUNS, Runs, full, members, runs_of, union_runs
-from netfence.analysis.scale.tiers import TierStep, compose
+from netfence.analysis.scale.runs import (
+    NO_RUNS,
+    Runs,
+    difference,
+    full,
+    members,
+    runs_of,
+    union_runs,
+)
+from netfence.analysis.scale.tiers import Decided, compose, first_matches
 from netfence.analysis.scale.tiers import every as every_class
 
 Row = IntVector | None  # None: every class
@@ -34,6 +42,7 @@ Signature = tuple[Any, ...]
 ALL: Signature = ("all",)
 ALL_ID = 0  # the row id of ALL
 TIERED = "tiered"  # first item of a signature with tier rules
+NO_STEPS = 0  # the interned empty list of tier rules
 _STALE = -1
 Policy = int | tuple[str, int]  # a NetworkPolicy's index, or ("t", a tier policy's index)
 
@@ -57,6 +66,11 @@ class RowBook:
         self._by_policy: dict[int, set[Signature]] = {}
         self._named: dict[tuple[int, Policy, int], frozenset[int]] = {}
         self._named_of_policy: dict[int, set[tuple[int, Policy, int]]] = {}
+        self._steps: list[tuple[Any, ...]] = [()]  # interned tier rule lists (NO_STEPS: none)
+        self._step_ids: dict[tuple[Any, ...], int] = {}
+        self._tier_steps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        self._tier_decided: dict[int, Decided] = {}
+        self._meets_cache: dict[Policy, dict[tuple[Any, int], bool]] = {}
         self._every = np.ones(1, dtype=np.bool_)  # per row id: is it the row of every class?
         self._groups_with: dict[int, set[int]] = {}  # policy -> groups it is in
         self._indexed = 0  # groups indexed in _groups_with
@@ -72,6 +86,7 @@ class RowBook:
                 self._rows.pop(stale_id, None)
         self._peer_runs.pop(policy, None)
         self._named_split.pop(policy, None)
+        self._meets_cache.pop(policy, None)
         for key in self._named_of_policy.pop(policy, set()):
             self._named.pop(key, None)
         for key in [k for k in self._named if k[0] in groups]:
@@ -191,10 +206,33 @@ class RowBook:
         for q in range(count):
             if not admin[q] and (isolated or not baseline[q]):
                 out.append(np_signatures[q] if isolated else ALL)
-                continue
-            np_part = np_signatures[q] if isolated else None
-            out.append((TIERED, admin[q], np_part, () if isolated else baseline[q]))
+            elif isolated:
+                np_part = self._undecided_items(np_signatures[q], admin[q])
+                out.append((TIERED, admin[q], np_part, NO_STEPS))
+            else:
+                out.append((TIERED, admin[q], None, baseline[q]))
         return out
+
+    def _undecided_items(self, items: Signature, admin: int) -> Signature:
+        """The NetworkPolicy items whose peers hold a class the Admin rules leave
+        undecided: the others cannot change the row (acc ∪ (np minus deny) equals
+        acc ∪ (np ∩ undecided)), and dropping them lets groups share rows."""
+        if not items or not admin:
+            return items
+        return tuple(item for item in items if self._meets(item, admin))
+
+    def _meets(self, item: tuple[Any, ...], admin: int) -> bool:
+        of_policy = self._meets_cache.setdefault(item[0], {})
+        found = of_policy.get((item, admin))
+        if found is None:
+            accepted, denied = self._decided(admin)
+            runs = self._build((item,))
+            if runs is None:
+                found = not every_class(union_runs([accepted, denied]), self.size)
+            else:
+                found = bool(difference(difference(runs, accepted), denied).count)
+            of_policy[(item, admin)] = found
+        return found
 
     def _np_signatures_of(self, group: int) -> list[Signature]:
         """The NetworkPolicy rules of ``group`` that apply on each port class."""
@@ -217,12 +255,41 @@ class RowBook:
                         active[q].append((p, r))
         return [tuple(items) for items in active]
 
-    def _tier_steps_of(
+    def _tier_steps_of(self, group: int, t: int) -> tuple[list[int], list[int]]:
+        """Per port class: the Admin rules, then the Baseline rules, of tier group t
+        that apply there, in order, each list interned as a number (``_steps``; 0:
+        none). Alike for every group of tier group t, but where ingress named ports
+        resolve on the group's own pods."""
+        tiers = self.tables.tiers
+        assert tiers is not None
+        own_named = not self.named_on_peer and any(
+            r.vectors.named for tp in tiers.groups[t] for r in tiers.rules[tp]
+        )
+        key = (t, group) if own_named else (t, -1)
+        found = self._tier_steps.get(key)
+        if found is None:
+            admin, baseline = self._tier_items(group, t)
+            found = self._tier_steps[key] = (
+                [self._intern(a) for a in admin],
+                [self._intern(b) for b in baseline],
+            )
+        return found
+
+    def _intern(self, steps: tuple[Any, ...]) -> int:
+        if not steps:
+            return NO_STEPS
+        found = self._step_ids.get(steps)
+        if found is None:
+            found = self._step_ids[steps] = len(self._steps)
+            self._steps.append(steps)
+        return found
+
+    def _tier_items(
         self, group: int, t: int
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """Per port class: the Admin rules, then the Baseline rules, of tier group t
-        that apply there, in order, as (action, items) (an item as in
-        ``_np_signatures_of``, its policy as ("t", index))."""
+        """Per port class, the Admin and the Baseline rules of tier group t that apply
+        there, as (action, items) (an item as in ``_np_signatures_of``, its policy as
+        ("t", index))."""
         tiers = self.tables.tiers
         assert tiers is not None
         count = self.port_classes
@@ -245,21 +312,28 @@ class RowBook:
                             on[q].append((("t", tp), r))
                 for q in range(count):
                     if on[q]:
-                        steps[q].append((rule.action, tuple(on[q])))
+                        steps[q].append((rule.action.value, tuple(on[q])))
         return [tuple(a) for a in admin], [tuple(b) for b in baseline]
 
     def _compose(self, signature: Signature) -> Runs | None:
         """The row of a signature with tier rules (None: every class)."""
         _, admin, np_part, baseline = signature
 
-        def steps(items: tuple[Any, ...]) -> list[TierStep]:
-            return [(action, self._items_runs(parts)) for action, parts in items]
-
         isolated = None
         if np_part is not None:
-            isolated = self._items_runs(np_part)
-        row = compose(steps(admin), isolated, steps(baseline), self.size)
+            isolated = self.runs_by_id(self._id(np_part))
+            isolated = full(self.size) if isolated is None else isolated
+        row = compose(self._decided(admin), isolated, self._decided(baseline), self.size)
         return None if every_class(row, self.size) else row
+
+    def _decided(self, steps: int) -> Decided:
+        """What a tier's rules (interned) decide on one port class (shared by every
+        row of a tier group there, whatever the NetworkPolicy row)."""
+        found = self._tier_decided.get(steps)
+        if found is None:
+            runs = [(action, self._items_runs(parts)) for action, parts in self._steps[steps]]
+            found = self._tier_decided[steps] = first_matches(runs)
+        return found
 
     def _items_runs(self, items: tuple[Any, ...]) -> Runs:
         found = self._build(items)

@@ -63,7 +63,7 @@ def union_runs(parts: list[Runs]) -> Runs:
     begins[0] = True
     np.greater(starts[1:], ends[:-1], out=begins[1:])
     first = np.flatnonzero(begins)
-    last = np.r_[first[1:] - 1, starts.size - 1]
+    last = np.concatenate([first[1:] - 1, np.full(1, starts.size - 1, dtype=np.int64)])
     return Runs(starts[first], ends[last])
 
 
@@ -102,18 +102,23 @@ def spread_runs(parts: list[Runs], amounts: list[float], size: int) -> FloatVect
     return out
 
 
+_ZERO = np.zeros(1, dtype=np.int64)
+
+
 def complement(runs: Runs, size: int) -> Runs:
     """The classes below ``size`` outside the runs."""
-    starts = np.r_[np.zeros(1, dtype=np.int64), runs.ends]
-    ends = np.r_[runs.starts, np.full(1, size, dtype=np.int64)]
+    starts = np.concatenate([_ZERO, runs.ends])
+    ends = np.concatenate([runs.starts, np.full(1, size, dtype=np.int64)])
     keep = starts < ends
     return Runs(starts[keep], ends[keep])
 
 
 def difference(a: Runs, b: Runs) -> Runs:
     """The classes of ``a`` outside ``b``."""
-    if not a.count or not b.count:
+    if not a.count or not b.count or a.ends[-1] <= b.starts[0] or b.ends[-1] <= a.starts[0]:
         return a
+    if b.count == 1 and b.starts[0] <= a.starts[0] and a.ends[-1] <= b.ends[0]:
+        return NO_RUNS
     cuts = np.unique(np.concatenate([a.starts, a.ends, b.starts, b.ends]))
     pieces = cuts[:-1]
     keep = _covers(a, pieces) & ~_covers(b, pieces)
@@ -135,7 +140,9 @@ def _merged(starts: IntVector, ends: IntVector) -> Runs:
     """Runs from sorted disjoint pieces, adjacent pieces joined."""
     if starts.size == 0:
         return NO_RUNS
-    begins = np.r_[True, starts[1:] != ends[:-1]]
+    begins = np.empty(starts.size, dtype=np.bool_)
+    begins[0] = True
+    np.not_equal(starts[1:], ends[:-1], out=begins[1:])
     first = np.flatnonzero(begins)
-    last = np.r_[first[1:] - 1, starts.size - 1]
+    last = np.concatenate([first[1:] - 1, np.full(1, starts.size - 1, dtype=np.int64)])
     return Runs(starts[first].astype(np.int64), ends[last].astype(np.int64))

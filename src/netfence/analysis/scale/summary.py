@@ -27,9 +27,8 @@ from netfence.analysis.scale.ports import PortClass, PortPartition, partition, s
 from netfence.analysis.scale.reach import reach_all
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import direction_tables
-from netfence.analysis.scale.runs import NO_RUNS
 from netfence.analysis.scale.runs import contains as runs_contain
-from netfence.analysis.scale.selectors import SelectorIndex, distinct
+from netfence.analysis.scale.selectors import SelectorIndex
 from netfence.analysis.scale.tiers import reads_nodes, tier_blocks, tier_port_specs, tier_tables
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledTiers
 from netfence.model.cluster import Cluster
@@ -125,7 +124,8 @@ class ClusterAnalysis:
         return UniqueRows([book.row_by_id(i) for i in ids.tolist()], of_class.reshape(-1))
 
     def _compute(self, q: int, in_own_ingress: BoolVector) -> None:
-        """R and the self pairs of every class on port class q, from scratch (T known)."""
+        """R and the self pairs of every class on port class q, from scratch (T known).
+        Egress groups that share a row there are counted together."""
         in_own_egress = np.zeros(self.table.size, dtype=np.bool_)
         row_of_group = self.egress_rows.ids_on(q)
         everywhere = self.egress_rows.every(row_of_group)[self.egress.group_of]
@@ -133,15 +133,21 @@ class ClusterAnalysis:
         in_own_egress[everywhere] = True
         self.sparse_egress[q] = {}
         book = self.egress_rows
-        nonempty = [
-            r for r in distinct(row_of_group).tolist() if (book.runs_by_id(r) or NO_RUNS).count
-        ]
-        chosen = np.zeros(int(row_of_group.max(initial=0)) + 1, dtype=np.bool_)
-        chosen[nonempty] = True
-        for k in np.flatnonzero(chosen[row_of_group]).tolist():
-            members = self.egress_members[k]
-            if members.size:
-                in_own_egress[members] = self.set_sources(k, members, q)
+        by_row: dict[int, list[int]] = {}
+        for k, r in enumerate(row_of_group.tolist()):
+            if self.egress_members[k].size:
+                by_row.setdefault(r, []).append(k)
+        for r, groups in by_row.items():
+            runs = book.runs_by_id(r)
+            if runs is None or not runs.count:
+                continue
+            row = book.row_by_id(r)
+            assert row is not None
+            for k in groups:
+                self.sparse_egress[q][k] = row
+            members = np.concatenate([self.egress_members[k] for k in groups])
+            self.rows[members, q] = self.through(row, members, q)
+            in_own_egress[members] = sorted_contains(row, members)
         self.self_allowed[:, q] = in_own_egress & in_own_ingress
 
     def set_sources(self, k: int, members: IntVector, q: int) -> BoolVector:
@@ -162,13 +168,15 @@ class ClusterAnalysis:
         return sorted_contains(row, members)
 
     def through(self, row: IntVector, sources: IntVector, q: int) -> IntVector:
-        """For each source: Σ_{d ∈ row} w_d [source ∈ ingress row of d] on q."""
+        """For each source: Σ_{d ∈ row} w_d [source ∈ ingress row of d] on q (one
+        pass per distinct ingress row among the destinations)."""
         out = np.zeros(sources.size, dtype=np.int64)
         if row.size == 0 or sources.size == 0:
             return out
-        weights = np.bincount(self.ingress.group_of[row], weights=self.table.weights[row])
+        row_ids = self.ingress_rows.ids_on(q)[self.ingress.group_of[row]]
+        weights = np.bincount(row_ids, weights=self.table.weights[row])
         for m in np.flatnonzero(weights).tolist():
-            allowed = self.ingress_rows.runs_by_id(int(self.ingress_rows.ids(m)[q]))
+            allowed = self.ingress_rows.runs_by_id(m)
             hits = (
                 np.ones(sources.size, dtype=np.bool_)
                 if allowed is None

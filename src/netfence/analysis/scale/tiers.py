@@ -42,6 +42,7 @@ from netfence.model.ports import Protocol
 from netfence.model.tiers import NamedPort, RuleAction, Subject, TierPeer, TierPort
 
 NO_TIER = 0  # tier group 0: classes no cluster-wide policy takes as subject
+ACCEPT, DENY = RuleAction.ACCEPT.value, RuleAction.DENY.value  # as signatures hold them
 
 
 @dataclass
@@ -181,24 +182,23 @@ def tier_tables(
     )
 
 
-TierStep = tuple[RuleAction, Runs]  # one rule on one port class: its action and peers there
+TierStep = tuple[str, Runs]  # one rule on one port class: its action's value, its peers there
+Decided = tuple[Runs, Runs]  # what a tier's first matching rules accept, and deny
 
 
-def compose(
-    admin: Sequence[TierStep], isolated: Runs | None, baseline: Sequence[TierStep], size: int
-) -> Runs:
-    """The classes the tiers allow at the other end. ``isolated``: the
-    NetworkPolicy row (full when it allows every class) for a group some
-    NetworkPolicy isolates ("v1.NetworkPolicy always makes a final decision for
-    selected pods"), None for one none isolates (on to Baseline)."""
-    accepted, denied = first_matches(admin)
+def compose(admin: Decided, isolated: Runs | None, baseline: Decided, size: int) -> Runs:
+    """The classes the tiers allow at the other end, from what the Admin and the
+    Baseline rules decide (``first_matches``). ``isolated``: the NetworkPolicy
+    row (full when it allows every class) for a group some NetworkPolicy
+    isolates ("v1.NetworkPolicy always makes a final decision for selected
+    pods"), None for one none isolates (on to Baseline)."""
+    accepted, denied = admin
     if isolated is not None:
         return union_runs([accepted, difference(isolated, denied)])
-    _, baseline_denied = first_matches(baseline)
-    return complement(union_runs([denied, difference(baseline_denied, accepted)]), size)
+    return complement(union_runs([denied, difference(baseline[1], accepted)]), size)
 
 
-def first_matches(steps: Sequence[TierStep]) -> tuple[Runs, Runs]:
+def first_matches(steps: Sequence[TierStep]) -> Decided:
     """The classes whose first matching rule accepts, and those whose first
     matching rule denies (a Pass takes a class out of both)."""
     accepted: list[Runs] = []
@@ -206,9 +206,9 @@ def first_matches(steps: Sequence[TierStep]) -> tuple[Runs, Runs]:
     decided = NO_RUNS
     for action, peers in steps:
         fresh = difference(peers, decided)
-        if action is RuleAction.ACCEPT:
+        if action == ACCEPT:
             accepted.append(fresh)
-        elif action is RuleAction.DENY:
+        elif action == DENY:
             denied.append(fresh)
         decided = union_runs([decided, peers])
     return union_runs(accepted), union_runs(denied)
