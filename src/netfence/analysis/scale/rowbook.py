@@ -28,8 +28,9 @@ from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables, RuleVec
 from netfence.analysis.scale.runs import (
     NO_RUNS,
     Runs,
-    difference,
+    complement,
     full,
+    intersects,
     members,
     runs_of,
     union_runs,
@@ -71,6 +72,9 @@ class RowBook:
         self._tier_steps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self._tier_decided: dict[int, Decided] = {}
         self._meets_cache: dict[Policy, dict[tuple[Any, int], bool]] = {}
+        self._undecided: list[Runs] = []  # interned by content
+        self._undecided_ids: dict[tuple[bytes, bytes], int] = {}
+        self._undecided_of: dict[int, int] = {}  # interned Admin rules -> undecided
         self._every = np.ones(1, dtype=np.bool_)  # per row id: is it the row of every class?
         self._groups_with: dict[int, set[int]] = {}  # policy -> groups it is in
         self._indexed = 0  # groups indexed in _groups_with
@@ -219,19 +223,30 @@ class RowBook:
         acc ∪ (np ∩ undecided)), and dropping them lets groups share rows."""
         if not items or not admin:
             return items
-        return tuple(item for item in items if self._meets(item, admin))
+        undecided = self._undecided_id(admin)
+        return tuple(item for item in items if self._meets(item, undecided))
 
-    def _meets(self, item: tuple[Any, ...], admin: int) -> bool:
-        of_policy = self._meets_cache.setdefault(item[0], {})
-        found = of_policy.get((item, admin))
+    def _undecided_id(self, admin: int) -> int:
+        """The classes Admin rules (interned) leave undecided, interned by content:
+        port classes whose Admin rules differ often decide the same classes."""
+        found = self._undecided_of.get(admin)
         if found is None:
-            accepted, denied = self._decided(admin)
+            runs = complement(union_runs(list(self._decided(admin))), self.size)
+            key = (runs.starts.tobytes(), runs.ends.tobytes())
+            found = self._undecided_ids.setdefault(key, len(self._undecided))
+            if found == len(self._undecided):
+                self._undecided.append(runs)
+            self._undecided_of[admin] = found
+        return found
+
+    def _meets(self, item: tuple[Any, ...], undecided: int) -> bool:
+        of_policy = self._meets_cache.setdefault(item[0], {})
+        found = of_policy.get((item, undecided))
+        if found is None:
             runs = self._build((item,))
-            if runs is None:
-                found = not every_class(union_runs([accepted, denied]), self.size)
-            else:
-                found = bool(difference(difference(runs, accepted), denied).count)
-            of_policy[(item, admin)] = found
+            peers = full(self.size) if runs is None else runs
+            found = intersects(peers, self._undecided[undecided])
+            of_policy[(item, undecided)] = found
         return found
 
     def _np_signatures_of(self, group: int) -> list[Signature]:

@@ -119,10 +119,29 @@ def difference(a: Runs, b: Runs) -> Runs:
         return a
     if b.count == 1 and b.starts[0] <= a.starts[0] and a.ends[-1] <= b.ends[0]:
         return NO_RUNS
-    cuts = np.unique(np.concatenate([a.starts, a.ends, b.starts, b.ends]))
+    cuts = _sorted_distinct(np.concatenate([a.starts, a.ends, b.starts, b.ends]))
     pieces = cuts[:-1]
     keep = _covers(a, pieces) & ~_covers(b, pieces)
     return _merged(pieces[keep], cuts[1:][keep])
+
+
+def intersects(a: Runs, b: Runs) -> bool:
+    """Do the runs share a class?"""
+    if not a.count or not b.count:
+        return False
+    at = np.searchsorted(b.ends, a.starts, side="right")  # first b-run ending after each start
+    inside = at < b.count
+    return bool((b.starts[at[inside]] < a.ends[inside]).any())
+
+
+def _sorted_distinct(values: IntVector) -> IntVector:
+    """Sorted distinct values (np.unique hashes first: slower on these short arrays)."""
+    ordered = np.sort(values)
+    keep = np.empty(ordered.size, dtype=np.bool_)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    out: IntVector = ordered[keep]
+    return out
 
 
 def full(size: int) -> Runs:
