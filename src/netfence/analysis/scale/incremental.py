@@ -6,7 +6,8 @@ that contain it are rebuilt. Then, on every port class:
 
 - ingress: each destination d in A changes the sources allowed to reach it from
   I_old(d) to I_new(d): T (ingress reach) moves by ±w_d on the difference;
-- sources that no policy isolates for egress have R = T again;
+- sources whose egress row holds every class (no policy isolates them, or
+  their rules allow everywhere) have R = T again;
 - sources isolated for egress whose egress row meets an ingress-changed
   destination, and the egress-changed sources themselves, are recomputed
   through their (short) egress rows;
@@ -39,7 +40,12 @@ from netfence.analysis.scale.rules import (
     rule_vectors,
 )
 from netfence.analysis.scale.selectors import EMPTY
-from netfence.analysis.scale.summary import ClusterAnalysis, policy_blocks, without_cyclic_gc
+from netfence.analysis.scale.summary import (
+    ClusterAnalysis,
+    policy_blocks,
+    sorted_contains,
+    without_cyclic_gc,
+)
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, compile_policy
 from netfence.compile.tiers import compile_tiers
 from netfence.model.policy import NetworkPolicy
@@ -66,6 +72,7 @@ class _Move:
     old: Row
     new: Row
     weight: int = 0
+    index: int = 0
 
 
 @dataclass
@@ -81,6 +88,7 @@ class IncrementalAnalysis:
 
     def __init__(self, analysis: ClusterAnalysis) -> None:
         self.analysis = analysis
+        self._moved: tuple[IntVector, list[tuple[IntVector, IntVector]]] = (EMPTY, [])
         self.policies = {c.policy.key: c for c in analysis.compiled.policies}
         tiers = analysis.tiers
         # in precedence order, which compile_tiers keeps (it sorts stably)
@@ -280,33 +288,61 @@ class IncrementalAnalysis:
         changed = egress.affected  # classes whose R may follow T
         if ingress.affected.size:
             changed = np.concatenate([changed, self._move_reach(q, ingress, old_rows)])
-        free = changed[a.egress.group_of[changed] == NOT_ISOLATED]  # R = T
+        everywhere = a.egress_rows.every(a.egress_rows.ids_on(q))  # per group: R = T
+        free = changed[everywhere[a.egress.group_of[changed]]]
         a.rows[free, q] = np.rint(a.reach[free, q]).astype(np.int64)
         redo: set[int] = set(np.unique(a.egress.group_of[egress.affected]).tolist())
         redo.update(np.unique(egress.old_groups).tolist())
-        if ingress.affected.size:
-            redo.update(_groups_meeting(a.sparse_egress[q], ingress.affected, a.table.size))
-            row_of_group = a.egress_rows.ids_on(q)
-            everywhere = a.egress_rows.every(row_of_group)  # R = T again
-            redo.update(np.flatnonzero(everywhere).tolist())
         redo.discard(NOT_ISOLATED)  # its members whose T or group changed are set above
         for k in redo:
             a.set_sources(k, a.egress_members[k], q)
+        if ingress.affected.size:
+            meeting = _groups_meeting(a.sparse_egress[q], ingress.affected, a.table.size)
+            for k in meeting:
+                if k not in redo and not everywhere[k]:
+                    self._shift_sources(q, k, ingress)
+
+    def _shift_sources(self, q: int, k: int, ingress: _DirectionChange) -> None:
+        """R of egress group k's members (its row unchanged) moves by
+        Σ_{d ∈ A ∩ E(k)} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)]): through the
+        sources each move of ingress rows gained or lost (``_move_reach``), for
+        the changed destinations k reaches, not its whole row again."""
+        a = self.analysis
+        members = a.egress_members[k]
+        reached = sorted_contains(a.sparse_egress[q][k], ingress.affected)
+        moved, changes = self._moved
+        weights = np.bincount(
+            moved[reached],
+            weights=a.table.weights[ingress.affected[reached]],
+            minlength=len(changes),
+        )
+        for m in np.flatnonzero(weights).tolist():
+            gained, lost = changes[m]
+            delta = sorted_contains(gained, members).astype(np.int64)
+            delta -= sorted_contains(lost, members)
+            a.rows[members, q] += int(weights[m]) * delta
 
     def _move_reach(
         self, q: int, ingress: _DirectionChange, old_rows: dict[tuple[int, int], Row]
     ) -> IntVector:
         """T[s] += Σ_{d ∈ A} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)]); the classes whose
-        T changed (or may have)."""
+        T changed (or may have). Each distinct move (old row, new row) and the
+        sources it gains and loses are kept in ``_moved`` for ``_shift_sources``."""
         a = self.analysis
         size, w = a.table.size, a.table.weights
         moves: dict[tuple[int, int], _Move] = {}
+        move_of: list[int] = []
         for d, old_g in zip(ingress.affected.tolist(), ingress.old_groups.tolist(), strict=True):
             old_row = old_rows[(old_g, q)]
             new_row = a.ingress_rows.row(int(a.ingress.group_of[d]), q)
-            move = moves.setdefault((id(old_row), id(new_row)), _Move(old_row, new_row))
+            key = (id(old_row), id(new_row))
+            move = moves.get(key)
+            if move is None:
+                move = moves[key] = _Move(old_row, new_row, index=len(moves))
             move.weight += int(w[d])
+            move_of.append(move.index)
         touched: list[IntVector] = [np.zeros(0, dtype=np.int64)]
+        changes: list[tuple[IntVector, IntVector]] = []
         for move in moves.values():
             old, new = row_members(move.old, size), row_members(move.new, size)
             gained = np.setdiff1d(new, old, assume_unique=True)
@@ -314,6 +350,8 @@ class IncrementalAnalysis:
             a.reach[gained, q] += move.weight
             a.reach[lost, q] -= move.weight
             touched += [gained, lost]
+            changes.append((gained, lost))
+        self._moved = (np.array(move_of, dtype=np.int64), changes)
         return np.concatenate(touched)
 
     def _update_self(self, q: int, classes: IntVector) -> None:

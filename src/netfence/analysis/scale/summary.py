@@ -158,6 +158,7 @@ class ClusterAnalysis:
             return np.zeros(0, dtype=np.bool_)
         row = self.egress_rows.row(k, q)
         if row is None:
+            self.sparse_egress[q].pop(k, None)
             self.rows[members, q] = np.rint(self.reach[members, q]).astype(np.int64)
             return np.ones(members.size, dtype=np.bool_)
         if row.size:
