@@ -142,10 +142,28 @@ def pod(draw: st.DrawFn, index: int) -> dict[str, Any]:
         },
         "spec": {
             "hostNetwork": draw(st.sampled_from([False, False, False, True])),
+            "nodeName": draw(st.sampled_from(NODES)),
             "containers": [{"name": "c", "ports": ports}],
         },
         "status": {"podIP": f"10.9.{index % 3}.{index + 2}"},
     }
+
+
+NODES = ["n1", "n2"]
+
+
+def node_documents(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes the pods run on, each with the addresses of its hostNetwork pods (a
+    hostNetwork pod has its node's address) and one outside the pods: NetworkPolicy's
+    local-node rule lets these addresses into the node's isolated pods."""
+    nodes = []
+    for n, name in enumerate(NODES):
+        host = [p["status"]["podIP"] for p in pods if p["spec"]["hostNetwork"]
+                and p["spec"]["nodeName"] == name]  # fmt: skip
+        addresses = [{"type": "InternalIP", "address": ip} for ip in [*host, f"10.8.0.{n + 1}"]]
+        nodes.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                      "status": {"addresses": addresses}})  # fmt: skip
+    return nodes
 
 
 @st.composite
@@ -158,7 +176,7 @@ def clusters(draw: st.DrawFn) -> Cluster:
     policies = [draw(policy(i)) for i in range(draw(st.integers(0, 5)))]
     docs = [
         RawDocument(Source("gen", i + 1), obj)
-        for i, obj in enumerate([*namespaces, *pods, *policies])
+        for i, obj in enumerate([*namespaces, *node_documents(pods), *pods, *policies])
     ]
     built = build_cluster(docs)
     assert not built.errors, [d.format() for d in built.errors]

@@ -42,6 +42,7 @@ from netfence.analysis.scale.rules import (
 from netfence.analysis.scale.selectors import EMPTY
 from netfence.analysis.scale.summary import (
     ClusterAnalysis,
+    ingress_namespaces,
     policy_blocks,
     sorted_contains,
     without_cyclic_gc,
@@ -170,6 +171,8 @@ class IncrementalAnalysis:
         single = CompiledPolicySet((compiled,))
         if any(block not in a.table.blocks for block in policy_blocks(single)):
             return "a new ipBlock splits pod classes"
+        if a.ingress.owned_by and not ingress_namespaces((compiled,)) <= a.local_namespaces:
+            return "a namespace newly isolated for ingress splits classes by node (local node)"
         specs = [
             spec_of(m.port)
             for rules in (compiled.ingress, compiled.egress)

@@ -44,6 +44,7 @@ ALL: Signature = ("all",)
 ALL_ID = 0  # the row id of ALL
 TIERED = "tiered"  # first item of a signature with tier rules
 NO_STEPS = 0  # the interned empty list of tier rules
+LOCAL = "local-node:"  # the one-item signature entry (LOCAL + node name,)
 _STALE = -1
 Policy = int | tuple[str, int]  # a NetworkPolicy's index, or ("t", a tier policy's index)
 
@@ -71,6 +72,7 @@ class RowBook:
         self._step_ids: dict[tuple[Any, ...], int] = {}
         self._tier_steps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self._tier_decided: dict[int, Decided] = {}
+        self._local: dict[str, Runs] = {}
         self._meets_cache: dict[Policy, dict[tuple[Any, int], bool]] = {}
         self._undecided: list[Runs] = []  # interned by content
         self._undecided_ids: dict[tuple[bytes, bytes], int] = {}
@@ -268,6 +270,10 @@ class RowBook:
                 for q in self._resolved_here(group, p, r) - rule.port_classes:
                     if q >= 0:  # -1: the name resolves to no port of the group's pods
                         active[q].append((p, r))
+        local = tables.group_local[group]
+        if local is not None:  # "the traffic source is the pod's local node"
+            for items in active:
+                items.append((LOCAL + local,))
         return [tuple(items) for items in active]
 
     def _tier_steps_of(self, group: int, t: int) -> tuple[list[int], list[int]]:
@@ -360,6 +366,9 @@ class RowBook:
             return self._compose(signature)
         parts: list[Runs] = []
         for item in signature:
+            if len(item) == 1:  # the local node's addresses
+                parts.append(self._local_runs(item[0][len(LOCAL) :]))
+                continue
             peers = self._rule(item[0], item[1]).peers
             if len(item) == 2:
                 if peers is None:
@@ -394,6 +403,13 @@ class RowBook:
                 for v, a, b in zip(values.tolist(), starts.tolist(), ends.tolist(), strict=True)
                 if v >= 0
             }
+        return found
+
+    def _local_runs(self, node: str) -> Runs:
+        found = self._local.get(node)
+        if found is None:
+            owned = self.tables.owned_by.get(node)
+            found = self._local[node] = NO_RUNS if owned is None else runs_of(owned)
         return found
 
     def _rule(self, p: Policy, r: int) -> RuleVectors:

@@ -54,6 +54,11 @@ class DirectionTables:
     policy_index: dict[str, int] = field(default_factory=dict)
     tiers: TierTables | None = None  # the cluster-wide policies with rules here
     group_tiers: list[int] = field(default_factory=lambda: [0])  # per group: its tier group
+    # the local-node rule (ingress): per class, the node it runs on if that node owns
+    # pod addresses (None: the rule never applies to it), and those nodes' classes
+    runs_on: list[str | None] = field(default_factory=list)
+    owned_by: dict[str, IntVector] = field(default_factory=dict)
+    group_local: list[str | None] = field(default_factory=lambda: [None])
 
     def group_key(self, c: int, chosen: tuple[int, ...]) -> tuple[object, ...]:
         """The key of class c's group, given the policies that select it. Ingress
@@ -75,7 +80,15 @@ class DirectionTables:
         if not chosen or self.direction is Direction.EGRESS:
             return chosen
         specs = sorted({s for p in chosen for r in self.rules[p] for s in r.named}, key=str)
-        return (*chosen, *(int(self.named_class[s][c]) for s in specs))
+        local = self.local_of(c)
+        named = (int(self.named_class[s][c]) for s in specs)
+        return (*chosen, *named) if local is None else (*chosen, *named, "node", local)
+
+    def local_of(self, c: int) -> str | None:
+        """The node whose addresses the local-node rule lets into class c (ingress)."""
+        if self.direction is Direction.EGRESS or not self.runs_on:
+            return None
+        return self.runs_on[c]
 
     def tier_of(self, c: int) -> int:
         """Class c's tier group (0: no cluster-wide policy takes it as subject)."""
@@ -95,6 +108,7 @@ class DirectionTables:
             g = self.group_index[key] = len(self.groups)
             self.groups.append(chosen)
             self.group_tiers.append(self.tier_of(c))
+            self.group_local.append(self.local_of(c) if chosen else None)
         self.group_of[c] = g
         return g
 
@@ -159,6 +173,19 @@ def ensure_named(
                 tables.named_class[spec] = named_port_classes(spec, table, ports)
 
 
+def local_node_tables(table: ClassTable) -> tuple[list[str | None], dict[str, IntVector]]:
+    """Per class, the node it runs on (when the local-node rule may apply), and per
+    node, the classes whose address it owns ((), {} when no pod address is a node's)."""
+    owned: dict[str, list[int]] = {}
+    for c, key in enumerate(table.keys):
+        if key.owner is not None:
+            owned.setdefault(key.owner, []).append(c)
+    if not owned:
+        return [], {}
+    runs_on = [key.runs_on for key in table.keys]
+    return runs_on, {n: np.array(cs, dtype=np.int64) for n, cs in owned.items()}
+
+
 def direction_tables(
     direction: Direction,
     policies: Sequence[CompiledPolicy],
@@ -182,6 +209,8 @@ def direction_tables(
         policy_index={p.policy.key: i for i, p in enumerate(isolating)},
         tiers=tiers,
     )
+    if direction is Direction.INGRESS:
+        tables.runs_on, tables.owned_by = local_node_tables(table)
     for policy_rules in tables.rules:
         ensure_named(tables, policy_rules, table, ports)
     for tier_rules in tiers.rules if tiers is not None else ():

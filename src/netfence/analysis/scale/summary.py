@@ -70,8 +70,9 @@ class ClusterAnalysis:
         self._tiers = compiled.tiers
         self._policies: tuple[CompiledPolicy, ...] = compiled.policies
         tiers = compiled.tiers
+        self.local_namespaces = ingress_namespaces(compiled.policies)
         self.table: ClassTable = build_classes(
-            cluster, policy_blocks(compiled), by_node=reads_nodes(tiers)
+            cluster, policy_blocks(compiled), reads_nodes(tiers), self.local_namespaces
         )
         self.index = SelectorIndex(self.table, {ns.name: ns.labels for ns in cluster.namespaces})
         self.ports: PortPartition = port_partition(compiled, self.table)
@@ -261,6 +262,11 @@ def members_of_groups(group_of: IntVector, groups: int) -> list[IntVector]:
     order = np.argsort(group_of, kind="stable")
     bounds = np.searchsorted(group_of[order], np.arange(groups + 1))
     return [order[bounds[g] : bounds[g + 1]] for g in range(groups)]
+
+
+def ingress_namespaces(policies: tuple[CompiledPolicy, ...]) -> frozenset[str]:
+    """The namespaces where some NetworkPolicy isolates pods for ingress."""
+    return frozenset(p.policy.namespace for p in policies if p.policy.isolates(Direction.INGRESS))
 
 
 def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
