@@ -18,7 +18,7 @@ from netfence.compile import compile_policies
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Source
 from netfence.model.policy import NetworkPolicy
-from netfence.model.tiers import ClusterPolicy
+from netfence.model.tiers import ClusterPolicy, RuleAction
 from netfence.parse import RawDocument, build_cluster
 
 
@@ -88,7 +88,7 @@ def tiered_scenarios(draw: st.DrawFn) -> tuple[Cluster, list[tuple[str, Any]]]:
     cluster = draw(clusters().flatmap(with_tiers))
     operations: list[tuple[str, Any]] = []
     for step in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["add", "replace", "delete", "tier", "untier"]))
+        kind = draw(st.sampled_from(["add", "replace", "delete", "tier", "untier", "edit", "edit"]))
         drawn: Any = None
         if kind in ("add", "replace"):
             drawn = draw(policy(100 + step))
@@ -98,7 +98,28 @@ def tiered_scenarios(draw: st.DrawFn) -> tuple[Cluster, list[tuple[str, Any]]]:
     return cluster, operations
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@st.composite
+def edited_policy(draw: st.DrawFn, policy: ClusterPolicy) -> ClusterPolicy:
+    """``policy`` edited without splitting classes: another subject, priority or
+    tier, actions redrawn, a rule dropped or its ingress and egress rules swapped
+    for another policy's."""
+    other = draw(cluster_policy(0))
+    ingress = [dataclasses.replace(r, action=draw(st.sampled_from(list(RuleAction))))
+               for r in policy.ingress]  # fmt: skip
+    if ingress and draw(st.booleans()):
+        ingress.pop(draw(st.integers(0, len(ingress) - 1)))
+    egress = policy.egress if draw(st.booleans()) else ()
+    return dataclasses.replace(
+        policy,
+        subject=draw(st.sampled_from([policy.subject, other.subject])),
+        tier=draw(st.sampled_from([policy.tier, other.tier])),
+        priority=draw(st.integers(0, 3)),
+        ingress=tuple(ingress),
+        egress=egress,
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tiered_scenarios(), st.data())
 def test_updates_with_tiers_equal_a_fresh_analysis(
     scenario: tuple[Cluster, list[tuple[str, Any]]], data: st.DataObject
@@ -133,7 +154,12 @@ def test_updates_with_tiers_equal_a_fresh_analysis(
         elif kind == "untier" and tier_list:
             gone = data.draw(st.sampled_from(tier_list))
             tier_list = [p for p in tier_list if p.key != gone.key]
-            incremental.delete_cluster_policy(gone.key)
+            event(f"untier: {incremental.delete_cluster_policy(gone.key).mode.value}")
+        elif kind == "edit" and tier_list:
+            at = data.draw(st.integers(0, len(tier_list) - 1))
+            edited = data.draw(edited_policy(tier_list[at]))
+            tier_list[at] = edited
+            event(f"edit: {incremental.apply_cluster_policy(edited).mode.value}")
         assert_same(incremental.analysis, cluster, policies, tier_list)
 
 

@@ -14,9 +14,12 @@ that contain it are rebuilt. Then, on every port class:
 - the self pairs of every touched class are recomputed.
 
 A change that needs a new ipBlock (classes split) or new port boundaries (port
-classes split) falls back to a full analysis, and says so. So does a change of
-a cluster-wide policy (``apply_cluster_policy``, ``delete_cluster_policy``): the
-tiers are analysed anew with the NetworkPolicies as they are.
+classes split) falls back to a full analysis, and says so. A change of a
+cluster-wide policy (``apply_cluster_policy``, ``delete_cluster_policy``) goes
+the same way: its subjects before and after (in each direction where it has
+rules) move to new tier groups, hence new groups, and the counts follow; new
+``networks``, a first ``nodes`` peer or new port boundaries fall back to a full
+analysis. ``set_cluster_policies`` (all of them at once) is a full analysis.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netfence.analysis.scale.classes import IntVector
-from netfence.analysis.scale.ports import spec_of
+from netfence.analysis.scale.ports import NamedSpec, NumericSpec, spec_of
 from netfence.analysis.scale.rowbook import Row, RowBook, row_contains, row_members
 from netfence.analysis.scale.rules import (
     NOT_ISOLATED,
@@ -47,8 +50,22 @@ from netfence.analysis.scale.summary import (
     sorted_contains,
     without_cyclic_gc,
 )
-from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, compile_policy
-from netfence.compile.tiers import compile_tiers
+from netfence.analysis.scale.tiers import (
+    empty_tier_tables,
+    reads_nodes,
+    regroup,
+    replace_tier_policy,
+    subject_classes,
+    tier_blocks,
+    tier_port_specs,
+)
+from netfence.compile.compiled import (
+    CompiledPolicy,
+    CompiledPolicySet,
+    CompiledTiers,
+    compile_policy,
+)
+from netfence.compile.tiers import CompiledClusterPolicy, compile_cluster_policy, compile_tiers
 from netfence.model.policy import NetworkPolicy
 from netfence.model.tiers import ClusterPolicy
 
@@ -94,6 +111,7 @@ class IncrementalAnalysis:
         tiers = analysis.tiers
         # in precedence order, which compile_tiers keeps (it sorts stably)
         self.cluster_policies = {c.policy.key: c.policy for c in (*tiers.admin, *tiers.baseline)}
+        self._position = {key: i for i, key in enumerate(self.cluster_policies)}
 
     def apply(self, policy: NetworkPolicy) -> UpdateReport:
         """Add ``policy``, or replace the policy with its namespace and name."""
@@ -103,15 +121,96 @@ class IncrementalAnalysis:
         return self._change(f"{namespace}/{name}", None)
 
     def apply_cluster_policy(self, policy: ClusterPolicy) -> UpdateReport:
-        """Add a cluster-wide policy (after those of its priority), or replace the
-        one with its key (in its place): a full analysis."""
+        """Add a cluster-wide policy (after those of its priority in input order),
+        or replace the one with its key (in its place)."""
         self.cluster_policies[policy.key] = policy
-        return self._tiers_changed()
+        if policy.key not in self._position:
+            self._position[policy.key] = 1 + max(self._position.values(), default=-1)
+        with without_cyclic_gc():
+            return self._tier_change(policy.key, compile_cluster_policy(policy))
 
     def delete_cluster_policy(self, key: str) -> UpdateReport:
         """Remove the cluster-wide policy with ``ClusterPolicy.key`` ``key``."""
         self.cluster_policies.pop(key, None)
-        return self._tiers_changed()
+        self._position.pop(key, None)
+        with without_cyclic_gc():
+            return self._tier_change(key, None)
+
+    def _tier_change(self, key: str, compiled: CompiledClusterPolicy | None) -> UpdateReport:
+        start = time.perf_counter()
+        reason = self._tier_needs_full(compiled)
+        if reason:
+            self._rebuild()
+            size = self.analysis.table.size
+            return UpdateReport(UpdateMode.FULL, time.perf_counter() - start, size, reason)
+        a = self.analysis
+        a.set_tiers(compile_tiers(tuple(self.cluster_policies.values())))
+        position = self._position.get(key, -1)
+        egress = self._tier_commit(a.egress, a.egress_rows, key, compiled, position)
+        change = self._tier_plan(a.ingress, key, compiled)
+        old_rows = self._rows_before(a.ingress_rows, change)
+        ingress = self._tier_commit(a.ingress, a.ingress_rows, key, compiled, position, change)
+        self._refresh_members(egress)
+        touched = np.union1d(egress.affected, ingress.affected)
+        for q in range(len(a.ports.classes)):
+            self._update_counts(q, egress, ingress, old_rows)
+            self._update_self(q, touched)
+        return UpdateReport(UpdateMode.INCREMENTAL, time.perf_counter() - start, int(touched.size))
+
+    def _tier_plan(
+        self, tables: DirectionTables, key: str, compiled: CompiledClusterPolicy | None
+    ) -> _DirectionChange:
+        """The classes a change of a tier policy moves in one direction: its subject
+        before and after (where it has rules)."""
+        tiers = tables.tiers
+        p = -1 if tiers is None else tiers.policy_index.get(key, -1)
+        before = EMPTY if tiers is None or p < 0 else tiers.subjects[p]
+        after = EMPTY
+        if compiled is not None and compiled.rules(tables.direction):
+            after = subject_classes(compiled.policy.subject, self.analysis.index)
+        affected = np.union1d(before, after)
+        return _DirectionChange(p, affected, tables.group_of[affected].copy(), bool(after.size))
+
+    def _tier_commit(
+        self,
+        tables: DirectionTables,
+        book: RowBook,
+        key: str,
+        compiled: CompiledClusterPolicy | None,
+        position: int,
+        change: _DirectionChange | None = None,
+    ) -> _DirectionChange:
+        a = self.analysis
+        change = change or self._tier_plan(tables, key, compiled)
+        has_rules = compiled is not None and bool(compiled.rules(tables.direction))
+        if change.policy < 0 and not has_rules:
+            return change
+        if tables.tiers is None:
+            tables.tiers = empty_tier_tables(a.table.size)
+        tiers = tables.tiers
+        p, _, now = replace_tier_policy(
+            tiers, key, compiled, tables.direction, a.index, a.ports, position
+        )
+        ensure_named(tables, [r.vectors for r in tiers.rules[p]], a.table, a.ports)
+        regroup(tiers, p, change.affected, now)
+        for c, g in zip(change.affected.tolist(), change.old_groups.tolist(), strict=True):
+            tables.assign(c, tables.groups[g])
+        touched = {*change.old_groups.tolist(), *tables.group_of[change.affected].tolist()}
+        book.forget_tier(p, touched)
+        return change
+
+    def _tier_needs_full(self, compiled: CompiledClusterPolicy | None) -> str:
+        """Why a tier policy's change cannot be applied in place: its ``networks``,
+        a first ``nodes`` peer or its ports would split classes."""
+        if compiled is None:
+            return ""
+        a = self.analysis
+        single = CompiledTiers((compiled,))
+        if any(block not in a.table.blocks for block in tier_blocks(single)):
+            return "new networks split pod classes"
+        if reads_nodes(single) and not reads_nodes(a.tiers):
+            return "a first nodes peer splits pod classes by node labels"
+        return self._splits_ports(tier_port_specs(single))
 
     def set_cluster_policies(self, policies: Sequence[ClusterPolicy]) -> UpdateReport:
         """All the cluster-wide policies at once, in input order (which decides
@@ -173,12 +272,17 @@ class IncrementalAnalysis:
             return "a new ipBlock splits pod classes"
         if a.ingress.owned_by and not ingress_namespaces((compiled,)) <= a.local_namespaces:
             return "a namespace newly isolated for ingress splits classes by node (local node)"
-        specs = [
+        specs: list[NumericSpec | NamedSpec] = [
             spec_of(m.port)
             for rules in (compiled.ingress, compiled.egress)
             for r in rules
             for m in r.ports or ()
         ]
+        return self._splits_ports(specs)
+
+    def _splits_ports(self, specs: Sequence[NumericSpec | NamedSpec]) -> str:
+        """Why these port specs would split port classes, if they would."""
+        a = self.analysis
         for spec in specs:
             if len(spec) == 3 and not a.ports.separates(spec):
                 return "new port boundaries split port classes"

@@ -65,10 +65,12 @@ class RowBook:
         self._rows: dict[int, Row] = {ALL_ID: None}  # as arrays, when asked for
         self._peer_runs: dict[Policy, dict[int, Runs]] = {}  # policy -> rule -> runs
         self._named_split: dict[Policy, dict[tuple[int, NamedSpec], dict[int, Runs]]] = {}
-        self._by_policy: dict[int, set[Signature]] = {}
+        self._by_policy: dict[Policy, set[Signature]] = {}
         self._named: dict[tuple[int, Policy, int], frozenset[int]] = {}
         self._named_of_policy: dict[int, set[tuple[int, Policy, int]]] = {}
         self._steps: list[tuple[Any, ...]] = [()]  # interned tier rule lists (NO_STEPS: none)
+        self._tiers_in: list[set[int]] = [set()]  # per interned list: its tier policies
+        self._steps_of_tier: dict[int, set[int]] = {}  # tier policy -> interned lists
         self._step_ids: dict[tuple[Any, ...], int] = {}
         self._tier_steps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self._tier_decided: dict[int, Decided] = {}
@@ -85,6 +87,29 @@ class RowBook:
 
     def forget(self, policy: int, groups: set[int]) -> None:
         """Drop what a change of ``policy`` (and of the members of ``groups``) made stale."""
+        self._drop(policy)
+        self._meets_cache.pop(policy, None)
+        for key in self._named_of_policy.pop(policy, set()):
+            self._named.pop(key, None)
+        self._stale(groups, self._groups_of(policy) | groups)
+
+    def forget_tier(self, policy: int, groups: set[int]) -> None:
+        """Drop what a change of tier policy ``policy`` made stale; ``groups``: those
+        of the classes it selected before or after (no other group's tier group
+        holds it)."""
+        self._drop(("t", policy))
+        for key in [k for k in self._named if k[1] == ("t", policy)]:
+            del self._named[key]
+        for steps in self._steps_of_tier.pop(policy, set()):
+            self._tier_decided.pop(steps, None)
+            self._undecided_of.pop(steps, None)
+        tiers = self.tables.tiers
+        assert tiers is not None
+        for steps_key in [k for k in self._tier_steps if policy in tiers.groups[k[0]]]:
+            del self._tier_steps[steps_key]
+        self._stale(groups, groups)
+
+    def _drop(self, policy: Policy) -> None:
         for signature in self._by_policy.pop(policy, set()):
             stale_id = self._ids.pop(signature, None)
             if stale_id is not None:
@@ -92,16 +117,16 @@ class RowBook:
                 self._rows.pop(stale_id, None)
         self._peer_runs.pop(policy, None)
         self._named_split.pop(policy, None)
-        self._meets_cache.pop(policy, None)
-        for key in self._named_of_policy.pop(policy, set()):
-            self._named.pop(key, None)
-        for key in [k for k in self._named if k[0] in groups]:
+
+    def _stale(self, moved: set[int], stale: set[int]) -> None:
+        """Groups whose members moved (their first member is looked up again), and
+        groups whose row ids must be found again."""
+        for key in [k for k in self._named if k[0] in moved]:
             del self._named[key]
         count = len(self.tables.groups)
         self._first.extend([-1] * (count - len(self._first)))
-        for g in groups:
+        for g in moved:
             self._first[g] = -1
-        stale = self._groups_of(policy) | groups
         self._grow()
         self._table[sorted(stale)] = _STALE
 
@@ -175,6 +200,9 @@ class RowBook:
             tiered = bool(signature) and signature[0] == TIERED
             for item in (signature[2] or ()) if tiered else signature:
                 self._by_policy.setdefault(item[0], set()).add(signature)
+            if tiered:
+                for tp in self._tiers_in[signature[1]] | self._tiers_in[signature[3]]:
+                    self._by_policy.setdefault(("t", tp), set()).add(signature)
             if found >= self._every.size:
                 self._every = np.concatenate([self._every, np.zeros_like(self._every)])
             rules = self.tables.rules
@@ -303,6 +331,10 @@ class RowBook:
         if found is None:
             found = self._step_ids[steps] = len(self._steps)
             self._steps.append(steps)
+            policies = {item[0][1] for _, items in steps for item in items}
+            self._tiers_in.append(policies)
+            for tp in policies:
+                self._steps_of_tier.setdefault(tp, set()).add(found)
         return found
 
     def _tier_items(

@@ -113,6 +113,10 @@ class ClusterAnalysis:
         """The cluster-wide policies analysed (never changed by NetworkPolicy updates)."""
         return self._tiers
 
+    def set_tiers(self, tiers: CompiledTiers) -> None:
+        """The cluster-wide policies after an update."""
+        self._tiers, self._compiled = tiers, None
+
     def set_policies(self, policies: tuple[CompiledPolicy, ...]) -> None:
         """The policies after an update (their set is compiled only when asked for:
         indexing 50k policies on every update would cost more than the update)."""

@@ -26,7 +26,7 @@ then the default, allowed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,13 +53,29 @@ class TierRuleVectors:
 
 @dataclass
 class TierTables:
-    """The tier policies with rules in one direction, and the tier group of each class."""
+    """The tier policies with rules in one direction, and the tier group of each class.
 
-    policies: list[CompiledClusterPolicy]  # Admin in precedence order, then Baseline
+    A policy keeps its index for good: an update replaces it in place, a deletion
+    leaves it without subject and rules, an addition comes last (``order`` keeps
+    precedence: tier, priority, then input order)."""
+
+    policies: list[CompiledClusterPolicy | None]
     baseline: list[bool]  # per policy: is it of the Baseline tier?
     rules: list[list[TierRuleVectors]]  # per policy, in written order
     of_class: IntVector  # tier group of each class
     groups: list[tuple[int, ...]]  # per tier group: its policies in precedence order
+    subjects: list[IntVector] = field(default_factory=list)  # per policy
+    order: list[tuple[bool, int, int]] = field(default_factory=list)  # per policy
+    policy_index: dict[str, int] = field(default_factory=dict)
+    group_index: dict[tuple[int, ...], int] = field(default_factory=dict)
+
+    def intern(self, policies: tuple[int, ...]) -> int:
+        """The tier group of these policies (in precedence order), made if new."""
+        found = self.group_index.get(policies)
+        if found is None:
+            found = self.group_index[policies] = len(self.groups)
+            self.groups.append(policies)
+        return found
 
 
 def tier_blocks(tiers: CompiledTiers) -> list[IPBlock]:
@@ -161,25 +177,76 @@ def tier_tables(
     if not chosen:
         return None
     policies = [p for p, _ in chosen]
+    subjects = [subject_classes(p.policy.subject, index) for p in policies]
     selecting: list[list[int]] = [[] for _ in range(table.size)]
-    for t, policy in enumerate(policies):
-        for c in subject_classes(policy.policy.subject, index).tolist():
+    for t, subject in enumerate(subjects):
+        for c in subject.tolist():
             selecting[c].append(t)
-    groups: list[tuple[int, ...]] = [()]
-    known: dict[tuple[int, ...], int] = {(): NO_TIER}
-    of_class = np.zeros(table.size, dtype=np.int64)
+    found = empty_tier_tables(table.size)
+    found.policies = list(policies)
+    found.baseline = [b for _, b in chosen]
+    found.rules = [
+        [tier_rule_vectors(r, index, ports) for r in p.rules(direction)] for p in policies
+    ]
+    found.subjects = subjects
+    position = {id(p): i for i, p in enumerate((*tiers.admin, *tiers.baseline))}
+    found.order = [(b, p.policy.priority or 0, position[id(p)]) for p, b in chosen]
+    found.policy_index = {p.policy.key: i for i, p in enumerate(policies)}
     for c, mine in enumerate(selecting):
         if mine:
-            of_class[c] = known.setdefault(tuple(mine), len(known))
-            if of_class[c] == len(groups):
-                groups.append(tuple(mine))
-    return TierTables(
-        policies=policies,
-        baseline=[b for _, b in chosen],
-        rules=[[tier_rule_vectors(r, index, ports) for r in p.rules(direction)] for p in policies],
-        of_class=of_class,
-        groups=groups,
-    )
+            found.of_class[c] = found.intern(tuple(mine))
+    return found
+
+
+def empty_tier_tables(size: int) -> TierTables:
+    return TierTables([], [], [], np.zeros(size, dtype=np.int64), [()], group_index={(): NO_TIER})
+
+
+def replace_tier_policy(
+    tables: TierTables,
+    key: str,
+    compiled: CompiledClusterPolicy | None,
+    direction: Direction,
+    index: SelectorIndex,
+    ports: PortPartition,
+    position: int,
+) -> tuple[int, IntVector, IntVector]:
+    """Put ``compiled`` (None: nothing) in the place of the policy ``key``, at
+    ``position`` in input order (which decides between equal priorities); its
+    index (-1: none), its subject before and after. Its classes' tier groups are
+    the caller's to update (``regroup``)."""
+    has_rules = compiled is not None and bool(compiled.rules(direction))
+    p = tables.policy_index.get(key, -1)
+    if p < 0 and not has_rules:
+        return p, EMPTY, EMPTY
+    if p < 0:
+        p = tables.policy_index[key] = len(tables.policies)
+        tables.policies.append(None)
+        tables.baseline.append(False)
+        tables.rules.append([])
+        tables.subjects.append(EMPTY)
+        tables.order.append((False, 0, position))
+    before = tables.subjects[p]
+    tables.policies[p] = compiled if has_rules else None
+    if compiled is not None and has_rules:
+        baseline = compiled.policy.tier.value == "Baseline"
+        tables.baseline[p] = baseline
+        tables.order[p] = (baseline, compiled.policy.priority or 0, position)
+        tables.rules[p] = [tier_rule_vectors(r, index, ports) for r in compiled.rules(direction)]
+        tables.subjects[p] = subject_classes(compiled.policy.subject, index)
+    else:
+        tables.rules[p], tables.subjects[p] = [], EMPTY
+    return p, before, tables.subjects[p]
+
+
+def regroup(tables: TierTables, p: int, classes: IntVector, now: IntVector) -> None:
+    """Move ``classes`` to the tier groups they have once policy p selects ``now``."""
+    selected = np.isin(classes, now).tolist()
+    for c, chosen in zip(classes.tolist(), selected, strict=True):
+        mine = set(tables.groups[int(tables.of_class[c])]) - {p}
+        if chosen:
+            mine.add(p)
+        tables.of_class[c] = tables.intern(tuple(sorted(mine, key=tables.order.__getitem__)))
 
 
 TierStep = tuple[str, Runs]  # one rule on one port class: its action's value, its peers there
