@@ -14,6 +14,7 @@ def test_tier_child_measures_with_and_without_and_updates_verify(tmp_path: Path)
     write(generate(500, 50, seed=4, cluster_policies=10), str(path), "json")
     row = tier_child(str(path), repeat=1)
     assert row["cluster_policies"] == 10 and row["update_verified"] is True
+    assert row["tier_update_verified"] is True and row["tier_update_modes"]
     for key in ("with_cpu_s", "without_cpu_s", "with_wall_s", "without_wall_s", "tier_update_s"):
         assert row[key] > 0, key
 

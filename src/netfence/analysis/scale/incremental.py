@@ -69,6 +69,9 @@ from netfence.compile.tiers import CompiledClusterPolicy, compile_cluster_policy
 from netfence.model.policy import NetworkPolicy
 from netfence.model.tiers import ClusterPolicy
 
+# past this share of the classes (of a table this large), a tier change is analysed anew
+WIDE_CHANGE, WIDE_MIN = 0.25, 1000
+
 
 class UpdateMode(enum.Enum):
     INCREMENTAL = "incremental"
@@ -144,10 +147,17 @@ class IncrementalAnalysis:
             size = self.analysis.table.size
             return UpdateReport(UpdateMode.FULL, time.perf_counter() - start, size, reason)
         a = self.analysis
+        planned = self._tier_plan(a.egress, key, compiled)
+        change = self._tier_plan(a.ingress, key, compiled)
+        widest = max(planned.affected.size, change.affected.size)
+        if a.table.size >= WIDE_MIN and widest > a.table.size * WIDE_CHANGE:
+            self._rebuild()  # regrouping most classes one by one costs more
+            size = self.analysis.table.size
+            reason = "the cluster-wide policy's subjects are most classes"
+            return UpdateReport(UpdateMode.FULL, time.perf_counter() - start, size, reason)
         a.set_tiers(compile_tiers(tuple(self.cluster_policies.values())))
         position = self._position.get(key, -1)
-        egress = self._tier_commit(a.egress, a.egress_rows, key, compiled, position)
-        change = self._tier_plan(a.ingress, key, compiled)
+        egress = self._tier_commit(a.egress, a.egress_rows, key, compiled, position, planned)
         old_rows = self._rows_before(a.ingress_rows, change)
         ingress = self._tier_commit(a.ingress, a.ingress_rows, key, compiled, position, change)
         self._refresh_members(egress)
