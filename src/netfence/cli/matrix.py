@@ -80,7 +80,8 @@ def matrix_command(
     distinct pods allowed; a pod reaching itself is always allowed and not
     counted (↺: a cell with nothing else, such as a one-pod workload to itself).
     With --summary: for every port class the policies induce, how many ordered
-    pod pairs are allowed, and how many pods are isolated per direction (IPv4).
+    pod pairs are allowed (cluster-wide tiers included), and how many pods
+    NetworkPolicies isolate per direction (IPv4).
     In a dual-stack cluster the families differ only through ipBlocks: use
     --ip-family 6 to see IPv6. Without pods in the input (a policy repository),
     add described endpoints with --endpoint, or it is an error (exit 2).
