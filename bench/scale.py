@@ -21,6 +21,14 @@ against it, and scaling exponents (t ~ n^k) between the sizes measured.
 file (480 MB) is within netfence's input limits (docs/limits.md: 1 GiB a file),
 so it runs through the real command like every other size; it has no YAML run.
 
+With cluster-wide policies (--tier-sizes, default 20k and 100k): the same
+cluster with pods/500 guardrails (bench/synth.py --cluster-policies) is analysed
+in one child process with its tiers and without them (the same NetworkPolicies),
+interleaved --repeat times: CPU and wall of each, and their ratio; 20
+NetworkPolicy changes with the tiers (IncrementalAnalysis.apply, verified against
+a fresh analysis) and 10 changes of a cluster-wide policy (apply_cluster_policy,
+verified likewise).
+
 At --nca-sizes, network-config-analyzer's `--connectivity` runs on the same file
 in its own virtual environment (bench/nca.py), twice: its cheaper pair output
 (`-o txt_no_fw_rules`, parsed and compared with netfence's answer port class by
@@ -73,6 +81,7 @@ TARGETS = {  # issue 11, seconds / GB
     },
     "500k": {"e2e_json_wall": 90.0, "e2e_json_peak_gb": 8.0, "update": 0.100, "check": 0.001},
 }
+TIER_RATIO = 1.5  # issue 12: the analysis with tiers within 1.5 x of without
 NCA_TARGETS = {"csv": 500.0, "txt_no_fw_rules": 300.0}  # NCA / netfence, whole processes
 JSON_FLOOR = "import json, sys; json.load(open(sys.argv[1], 'rb'))"
 
@@ -126,7 +135,13 @@ def _updates(
         times.append(report.seconds)
         modes.append(report.mode.value)
     fresh_cluster = dataclasses.replace(cluster, policies=tuple(policies.values()))
+    tiers = incremental.analysis.tiers  # the cluster-wide policies analysed, if any
     fresh = analysis_cls(fresh_cluster, compile_policies(fresh_cluster.policies))
+    if tiers:
+        fresh = analysis_cls(
+            fresh_cluster,
+            compile_policies(fresh_cluster.policies, fresh_cluster.cluster_policies),
+        )
     mine = incremental.analysis
     verified = all(  # port classes may be split finer after updates: compare by port
         fresh.allowed_pairs(q)
@@ -156,6 +171,68 @@ def _checks(cluster: Any, compiled: Any) -> float:
         check(compiled, cluster, source, destination, 8080, None)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def tier_child(path: str, repeat: int) -> dict[str, Any]:
+    """Runs in its own process: the analysis of one tiered cluster with and without
+    its cluster-wide policies, interleaved; updates with them."""
+    from netfence.analysis.scale.incremental import IncrementalAnalysis
+    from netfence.analysis.scale.summary import ClusterAnalysis
+    from netfence.compile import compile_policies
+    from netfence.io.cluster import load_cluster
+
+    cluster = load_cluster([path]).cluster
+    plain = compile_policies(cluster.policies)
+    tiered = compile_policies(cluster.policies, cluster.cluster_policies)
+    runs: dict[str, list[tuple[float, float]]] = {"without": [], "with": []}
+    for _ in range(repeat):
+        for name, compiled in (("without", plain), ("with", tiered)):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            analysis = ClusterAnalysis(cluster, compiled)
+            runs[name].append((time.process_time() - start_cpu, time.perf_counter() - start))
+    out: dict[str, Any] = {"cluster_policies": len(cluster.cluster_policies)}
+    for name, measured in runs.items():
+        out[f"{name}_cpu_s"] = statistics.median(c for c, _ in measured)
+        out[f"{name}_wall_s"] = statistics.median(w for _, w in measured)
+    out["classes"] = analysis.table.size
+    out.update(_updates(cluster, analysis, IncrementalAnalysis, ClusterAnalysis, compile_policies))
+    out.update(_tier_updates(cluster, IncrementalAnalysis, ClusterAnalysis, compile_policies))
+    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    return out
+
+
+def _tier_updates(
+    cluster: Any, incremental_cls: Any, analysis_cls: Any, compile_policies: Any
+) -> dict[str, Any]:
+    """10 cluster-wide changes (a guardrail with its first rule less), on a fresh
+    tiered analysis, then checked against a fresh analysis of the changed set."""
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
+    incremental = incremental_cls(analysis_cls(cluster, compiled))
+    tiers = {p.key: p for p in incremental.cluster_policies.values()}
+    chosen = random.Random(5).sample(list(tiers), min(10, len(tiers)))
+    times, modes = [], []
+    for key in chosen:
+        p = tiers[key]
+        field = "ingress" if p.ingress else "egress"
+        changed = dataclasses.replace(p, **{field: getattr(p, field)[1:]})
+        report = incremental.apply_cluster_policy(changed)
+        tiers[key] = changed
+        times.append(report.seconds)
+        modes.append(report.mode.value)
+    final = dataclasses.replace(cluster, cluster_policies=tuple(tiers.values()))
+    fresh = analysis_cls(final, compile_policies(final.policies, final.cluster_policies))
+    mine = incremental.analysis
+    verified = all(
+        fresh.allowed_pairs(q)
+        == mine.allowed_pairs(mine.ports.class_of(pc.protocol, pc.representative))
+        for q, pc in enumerate(fresh.ports.classes)
+    )
+    return {
+        "tier_update_s": statistics.median(times),
+        "tier_update_max_s": max(times),
+        "tier_update_modes": sorted(set(modes)),
+        "tier_update_verified": verified,
+    }
 
 
 def yaml_end_to_end(path: str) -> dict[str, Any]:
@@ -245,15 +322,22 @@ def exponent(small: float, large: float, n_small: int, n_large: int) -> float:
     return math.log(large / small) / math.log(n_large / n_small)
 
 
-def data_file(data_dir: Path, size: str, fmt: str) -> Path:
-    """The synth cluster of ``size`` in ``fmt``, generated unless already there."""
+def data_file(data_dir: Path, size: str, fmt: str, tiers: bool = False) -> Path:
+    """The synth cluster of ``size`` in ``fmt`` (``tiers``: with pods/500
+    cluster-wide guardrails), generated unless already there."""
     from bench.synth import generate, write
 
-    path = data_dir / f"{size}.{fmt}"
+    path = data_dir / (f"{size}-tiers.{fmt}" if tiers else f"{size}.{fmt}")
     if not path.exists():
         pods, policies = SIZES[size]
-        write(generate(pods, policies, seed=1), path, fmt)
+        write(generate(pods, policies, seed=1, cluster_policies=tier_count(pods) if tiers else 0),
+              str(path), fmt)  # fmt: skip
     return path
+
+
+def tier_count(pods: int) -> int:
+    """Cluster-wide guardrails for a cluster of ``pods``: one per 500 pods, at least 8."""
+    return max(8, pods // 500)
 
 
 def main() -> None:
@@ -264,6 +348,7 @@ def main() -> None:
     parser.add_argument("--e2e-repeat", type=int, default=3)
     parser.add_argument("--e2e-repeat-500k", type=int, default=1)
     parser.add_argument("--nca-sizes", default="5k")
+    parser.add_argument("--tier-sizes", default="20k,100k", help="with and without tiers")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--nca-timeout", type=float, default=1800)
     parser.add_argument("--data-dir", type=Path, help="where the clusters are (generated once)")
@@ -271,9 +356,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, path = args.child
-        print(json.dumps(child(path, args.repeat) if kind == "json" else yaml_end_to_end(path)))
+        measured = {"json": child, "tiers": tier_child}
+        if kind in measured:
+            print(json.dumps(measured[kind](path, args.repeat)))
+        else:
+            print(json.dumps(yaml_end_to_end(path)))
         return
-    sizes = args.sizes.split(",") + (["500k"] if args.with_500k else [])
+    sizes = [s for s in args.sizes.split(",") if s] + (["500k"] if args.with_500k else [])
     e2e_sizes = set(args.e2e_sizes.split(",")) | ({"500k"} if args.with_500k else set())
     with tempfile.TemporaryDirectory(prefix="netfence-bench-") as tmp:
         data_dir = args.data_dir or Path(tmp)
@@ -299,7 +388,39 @@ def run_sizes(
             row.update(_nca(json_path, args.nca_timeout, args.e2e_repeat))
         results[size] = row
         _print_row(size, row)
+    for size in [s for s in args.tier_sizes.split(",") if s]:
+        tiered = data_file(data_dir, size, "json", tiers=True)
+        row = run_child("--child", "tiers", str(tiered), "--repeat", str(args.repeat))
+        results[f"{size}-tiers"] = row
+        _print_tiers(size, row)
     return results
+
+
+def _print_tiers(size: str, row: dict[str, Any]) -> None:
+    pods, policies = SIZES[size]
+    ratio_cpu = row["with_cpu_s"] / row["without_cpu_s"]
+    ratio_wall = row["with_wall_s"] / row["without_wall_s"]
+    verdict = "met" if ratio_cpu <= TIER_RATIO else "MISSED"
+    modes = "/".join(row["update_modes"])
+    print(
+        "\n".join([
+            f"\n== {pods:,} pods / {policies:,} policies / {row['cluster_policies']} "
+            f"cluster-wide policies: {row['classes']:,} classes",
+            f"  analysis without tiers {row['without_cpu_s']:6.2f} s CPU, "
+            f"{row['without_wall_s']:.2f} s wall",
+            f"  analysis with tiers    {row['with_cpu_s']:6.2f} s CPU, "
+            f"{row['with_wall_s']:.2f} s wall",
+            f"  with / without         {ratio_cpu:6.2f} x CPU, {ratio_wall:.2f} x wall "
+            f"(target {TIER_RATIO} x: {verdict})",
+            f"  one NetworkPolicy change {row['update_s'] * 1000:6.1f} ms (median of 20, max "
+            f"{row['update_max_s'] * 1000:.1f} ms, {modes}, verified: {row['update_verified']})",
+            f"  one cluster-wide change  {row['tier_update_s'] * 1000:6.1f} ms (median of 10, max "
+            f"{row['tier_update_max_s'] * 1000:.1f} ms, {'/'.join(row['tier_update_modes'])}, "
+            f"verified: {row['tier_update_verified']})",
+            f"  peak memory            {row['peak_rss_gb']:6.2f} GB",
+        ]),
+        flush=True,
+    )  # fmt: skip
 
 
 def _nca(path: Path, timeout: float, repeat: int) -> dict[str, Any]:

@@ -23,6 +23,14 @@ The cluster is what ``kubectl get -o json`` shows of a busy multi-team cluster:
 - A Service per component except workers (headless for StatefulSets), at most
   65,000 (a /16 Service CIDR; past 200k pods later components get none).
 - NetworkPolicies in the mix of ``POLICY_MIX``, exactly ``policies`` of them.
+- With ``cluster_policies`` (``--cluster-policies N``), N cluster-wide guardrails
+  after them (``cluster_policy_objects``): an AdminNetworkPolicy that passes
+  kube-system to its own NetworkPolicies, an Admin Accept of DNS to kube-dns, an
+  Admin Deny of the cloud metadata address (``networks``), an Admin Deny from dev
+  to prod namespaces, per-team Admin ingress guardrails (Accept from the team and
+  from monitoring, Deny the rest), and Baseline default-deny ingress per namespace
+  (Accept from the namespace itself) in ClusterNetworkPolicy v1alpha2. Drawn from
+  their own random stream: the rest of the cluster is the same as without them.
 
 Objects of a workload share nothing: callers may mutate them.
 """
@@ -173,16 +181,116 @@ class Namespace:
     components: list[Component] = field(default_factory=list)
 
 
-def generate(pods: int, policies: int, seed: int) -> list[Obj]:
+def generate(pods: int, policies: int, seed: int, cluster_policies: int = 0) -> list[Obj]:
     """Namespaces, then per namespace its Pods and Services, then the NetworkPolicies
-    (sorted by namespace and name): exactly ``pods`` Pods and ``policies`` policies."""
+    (sorted by namespace and name): exactly ``pods`` Pods and ``policies`` policies;
+    then ``cluster_policies`` cluster-wide policies."""
     enabled = gc.isenabled()
     gc.disable()  # millions of new, acyclic dicts: collections would halve the speed
     try:
-        return _Synth(pods, policies, seed).run()
+        out = _Synth(pods, policies, seed).run()
     finally:
         if enabled:
             gc.enable()
+    if cluster_policies:
+        namespaces = [o for o in out if o["kind"] == "Namespace"]
+        out.extend(cluster_policy_objects(namespaces, cluster_policies, seed))
+    return out
+
+
+CNP_VERSION = "policy.networking.k8s.io/v1alpha2"
+METADATA_NETWORK = "169.254.169.254/32"
+
+
+def cluster_policy_objects(namespaces: list[Obj], count: int, seed: int) -> list[Obj]:
+    """``count`` cluster-wide guardrails over ``namespaces`` (see the module's text):
+    the fixed ones first, then per-team Admin guardrails and per-namespace Baseline
+    default-denies in turn."""
+    rng = Random(seed * 7919 + 13)
+    names = [n["metadata"]["name"] for n in namespaces]
+    teams = sorted({n["metadata"]["labels"].get("team", "") for n in namespaces} - {""})
+    fixed = [_pass_kube_system(), _allow_dns(), _deny_metadata(), _dev_not_to_prod()]
+    out = fixed[:count]
+    apps = [n for n in names if n not in ("kube-system", "monitoring", "ingress-nginx")]
+    rng.shuffle(apps)
+    rng.shuffle(teams)
+    for j in range(count - len(out)):
+        if j % 2 == 0 and teams:
+            out.append(_team_guardrail(teams[(j // 2) % len(teams)], 100 + j // 2, j))
+        elif apps:
+            out.append(_baseline_default_deny(apps[(j // 2) % len(apps)], j))
+    return out
+
+
+def _cnp(name: str, tier: str, priority: int, subject: Obj, **rules: list[Obj]) -> Obj:
+    spec = {"tier": tier, "priority": priority, "subject": subject, **rules}
+    return {"apiVersion": CNP_VERSION, "kind": "ClusterNetworkPolicy",
+            "metadata": {"name": name}, "spec": spec}  # fmt: skip
+
+
+def _namespace_named(name: str) -> Obj:
+    return {"matchLabels": {"kubernetes.io/metadata.name": name}}
+
+
+def _pass_kube_system() -> Obj:
+    """v1alpha1: kube-system's traffic is left to its own NetworkPolicies."""
+    return {
+        "apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+        "metadata": {"name": "pass-kube-system"},
+        "spec": {"priority": 0, "subject": {"namespaces": _namespace_named("kube-system")},
+                 "ingress": [{"name": "pass-in", "action": "Pass", "from": [{"namespaces": {}}]}],
+                 "egress": [{"name": "pass-out", "action": "Pass", "to": [{"namespaces": {}}]}]},
+    }  # fmt: skip
+
+
+def _allow_dns() -> Obj:
+    dns = {"namespaceSelector": _namespace_named("kube-system"),
+           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}  # fmt: skip
+    ports = [{"udp": {"destinationPort": {"number": 53}}},
+             {"tcp": {"destinationPort": {"number": 53}}}]  # fmt: skip
+    rule = {"name": "dns", "action": "Accept", "to": [{"pods": dns}], "protocols": ports}
+    return _cnp("allow-dns", "Admin", 1, {"namespaces": {}}, egress=[rule])
+
+
+def _deny_metadata() -> Obj:
+    rule = {"name": "no-metadata", "action": "Deny", "to": [{"networks": [METADATA_NETWORK]}]}
+    return _cnp("deny-cloud-metadata", "Admin", 2, {"namespaces": {}}, egress=[rule])
+
+
+def _dev_not_to_prod() -> Obj:
+    prod = {"namespaces": {"matchLabels": {"env": "prod"}}}
+    rule = {"name": "no-prod", "action": "Deny", "to": [prod]}
+    subject = {"namespaces": {"matchLabels": {"env": "dev"}}}
+    return _cnp("dev-not-to-prod", "Admin", 5, subject, egress=[rule])
+
+
+def _team_guardrail(team: str, priority: int, j: int) -> Obj:
+    """A team's namespaces accept their team and monitoring (on the metrics ports),
+    and deny every other namespace but ingress-nginx, which goes on to the
+    NetworkPolicies (Pass)."""
+    own = {"namespaces": {"matchLabels": {"team": team}}}
+    metrics = [{"tcp": {"destinationPort": {"number": 9090}}},
+               {"tcp": {"destinationPort": {"range": {"start": 9100, "end": 9300}}}}]  # fmt: skip
+    ingress = [
+        {"name": "same-team", "action": "Accept", "from": [own]},
+        {"name": "monitoring", "action": "Accept",
+         "from": [{"namespaces": _namespace_named("monitoring")}], "protocols": metrics},
+        {"name": "ingress", "action": "Pass",
+         "from": [{"namespaces": _namespace_named("ingress-nginx")}]},
+        {"name": "others", "action": "Deny", "from": [{"namespaces": {}}]},
+    ]  # fmt: skip
+    return _cnp(f"team-{team}-{j}", "Admin", priority % 1001, own, ingress=ingress)
+
+
+def _baseline_default_deny(namespace: str, j: int) -> Obj:
+    """Baseline for one namespace: ingress from itself accepted, from elsewhere denied
+    (NetworkPolicies that select its pods decide before this)."""
+    own = {"namespaces": _namespace_named(namespace)}
+    ingress = [
+        {"name": "same-namespace", "action": "Accept", "from": [own]},
+        {"name": "default-deny", "action": "Deny", "from": [{"namespaces": {}}]},
+    ]
+    return _cnp(f"baseline-{namespace}-{j}", "Baseline", 500, own, ingress=ingress)
 
 
 def policy_counts(policies: int, app_namespaces: int) -> dict[str, int]:
@@ -1062,6 +1170,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pods", type=int, required=True, help="exact number of Pods")
     parser.add_argument("--policies", type=int, required=True, help="exact number of policies")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--cluster-policies", type=int, default=0, help="cluster-wide policies (Admin/Baseline)"
+    )
     parser.add_argument("-o", "--output", required=True, help="file to write, - for stdout")
     parser.add_argument(
         "--format", choices=("json", "yaml"), help="default: yaml for .yaml/.yml, else json"
@@ -1070,7 +1181,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     fmt = args.format or ("yaml" if args.output.endswith((".yaml", ".yml")) else "json")
     start = time.perf_counter()
     try:
-        objects = generate(args.pods, args.policies, args.seed)
+        objects = generate(args.pods, args.policies, args.seed, args.cluster_policies)
     except ValueError as exc:
         parser.error(str(exc))
     generated = time.perf_counter()

@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from tests.analysis.test_incremental import to_policy
 from tests.analysis.test_scale_oracle import pod, policy
+from tests.analysis.test_whatif import tier_changes
+from tests.analysis.tier_strategies import with_tiers
 
 from netfence.analysis.diff import (
     State,
@@ -75,7 +77,7 @@ def states(draw: st.DrawFn) -> tuple[State, State]:
 
 
 def _state(cluster: Cluster) -> State:
-    return State(cluster, compile_policies(cluster.policies))
+    return State(cluster, compile_policies(cluster.policies, cluster.cluster_policies))
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -88,6 +90,35 @@ def test_class_diff_equals_the_pairwise_diff(pair: tuple[State, State], family: 
     if found is None:
         return
     assert not obstacle
+    event("changes found" if found.changes else "nothing changed")
+    assert found == connectivity_diff(before, after, family)
+
+
+@st.composite
+def tiered_states(draw: st.DrawFn) -> tuple[State, State]:
+    """States with cluster-wide policies, the second with a NetworkPolicy change,
+    a cluster-wide change (tier_changes), or both."""
+    before, after = draw(states())
+    tiered = draw(with_tiers(before.cluster))
+    tiers = draw(tier_changes(tiered))
+    if draw(st.booleans()):
+        after = before
+    final = dataclasses.replace(
+        tiered, policies=after.cluster.policies, cluster_policies=tuple(tiers)
+    )
+    return _state(tiered), _state(final)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiered_states(), st.sampled_from([None, None, 4]))
+def test_class_diff_with_tiers_equals_the_pairwise_diff(
+    pair: tuple[State, State], family: int | None
+) -> None:
+    before, after = pair
+    found = class_diff(before, after, family)
+    event(class_diff_obstacle(before, after, family) or ("split" if found is None else "classes"))
+    if found is None:
+        return
     event("changes found" if found.changes else "nothing changed")
     assert found == connectivity_diff(before, after, family)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.analysis.tier_strategies import replicated_cluster, with_tiers
 
 from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION
 from netfence.analysis.scale.summary import ClusterAnalysis
@@ -163,10 +164,28 @@ def pod(draw: st.DrawFn, index: int) -> dict[str, Any]:
         },
         "spec": {
             "hostNetwork": draw(st.sampled_from([False, False, False, True])),
+            "nodeName": draw(st.sampled_from(NODES)),
             "containers": [{"name": "c", "ports": ports}],
         },
         "status": {"podIP": f"10.9.{index % 3}.{index + 2}"},
     }
+
+
+NODES = ["n1", "n2"]
+
+
+def node_documents(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes the pods run on, each with the addresses of its hostNetwork pods (a
+    hostNetwork pod has its node's address) and one outside the pods: NetworkPolicy's
+    local-node rule lets these addresses into the node's isolated pods."""
+    nodes = []
+    for n, name in enumerate(NODES):
+        host = [p["status"]["podIP"] for p in pods if p["spec"]["hostNetwork"]
+                and p["spec"]["nodeName"] == name]  # fmt: skip
+        addresses = [{"type": "InternalIP", "address": ip} for ip in [*host, f"10.8.0.{n + 1}"]]
+        nodes.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                      "status": {"addresses": addresses}})  # fmt: skip
+    return nodes
 
 
 @st.composite
@@ -179,7 +198,7 @@ def clusters(draw: st.DrawFn) -> Cluster:
     policies = [draw(policy(i)) for i in range(draw(st.integers(0, 5)))]
     docs = [
         RawDocument(Source("gen", i + 1), obj)
-        for i, obj in enumerate([*namespaces, *pods, *policies])
+        for i, obj in enumerate([*namespaces, *node_documents(pods), *pods, *policies])
     ]
     built = build_cluster(docs)
     assert not built.errors, [d.format() for d in built.errors]
@@ -203,7 +222,28 @@ def scalar_allowed(
 def test_vectorized_analysis_equals_the_engine_for_every_pair_and_port_class(
     cluster: Cluster,
 ) -> None:
-    compiled = compile_policies(cluster.policies)
+    assert_equals_engine(cluster)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clusters().flatmap(with_tiers))
+def test_with_cluster_wide_tiers_the_analysis_equals_the_engine(cluster: Cluster) -> None:
+    """Admin and Baseline policies (priorities that tie, Pass, networks, nodes,
+    named ports) around the generated NetworkPolicies."""
+    assert_equals_engine(cluster)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(replicated_cluster())
+def test_tiers_that_read_addresses_split_replicas_as_the_engine_does(cluster: Cluster) -> None:
+    """Replicas that only ``networks`` or a ``nodes`` peer tell apart."""
+    assert_equals_engine(cluster)
+
+
+def assert_equals_engine(cluster: Cluster) -> None:
+    """Every ordered pod pair on every port class (two ports of each), and the
+    summary's count per port class, against the engine."""
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
     analysis = ClusterAnalysis(cluster, compiled)
     class_of = {pod.key: c for c, members in enumerate(analysis.table.members) for pod in members}
     for q, port_class in enumerate(analysis.ports.classes):

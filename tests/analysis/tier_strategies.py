@@ -101,9 +101,12 @@ def cluster_policy(draw: st.DrawFn, index: int) -> ClusterPolicy:
 
 @st.composite
 def with_tiers(draw: st.DrawFn, cluster: Cluster) -> Cluster:
-    """``cluster`` with 0-3 cluster-wide policies and a node for every hostNetwork
-    pod's address (labelled, so that ``nodes`` peers select some)."""
+    """``cluster`` with 0-3 cluster-wide policies, its nodes labelled (so that
+    ``nodes`` peers select some; without nodes, one for every hostNetwork pod's
+    address)."""
     nodes = tuple(
+        dataclasses.replace(n, labels=Labels.of(draw(labels))) for n in cluster.nodes
+    ) or tuple(
         Node(f"node-{p.name}", Labels.of(draw(labels)), p.ips)
         for p in cluster.pods
         if p.host_network and p.ips
@@ -144,6 +147,13 @@ def replicated_cluster(draw: st.DrawFn) -> Cluster:
             )
             if host:
                 nodes.append(Node(f"node-{name}", Labels.of(draw(labels)), ips))
+    names = [n.name for n in nodes]  # replicas run on them too (the local-node rule)
+    found = [
+        p
+        if p.host_network or not names
+        else dataclasses.replace(p, node=draw(st.sampled_from(names)))
+        for p in found
+    ]
     tiers = tuple(draw(cluster_policy(i)) for i in range(draw(st.integers(0, 2))))
     return Cluster(
         namespaces, tuple(found), nodes=tuple(nodes), cluster_policies=(*tiers, draw(by_address()))

@@ -1,6 +1,6 @@
 """The cluster-wide tiers through the commands: evaluated by the engine (check, test,
-matrix, diff, lint), said NOT evaluated where an answer does not (matrix --summary,
-diff --at-scale refuses), and said NOT enforced by the agent."""
+matrix, diff, lint) and by the whole-cluster analysis (matrix --summary, diff
+--at-scale: tests/cli/test_scale_tiers_cli.py), and said NOT enforced by the agent."""
 
 from __future__ import annotations
 
@@ -61,13 +61,6 @@ def test_matrix_table_evaluates_it(tmp_path: Path) -> None:
     assert cells[("red/web", "blue/client")] == (1, 1)
 
 
-def test_matrix_summary_says_it_did_not_evaluate_it(tmp_path: Path) -> None:
-    path = _write(tmp_path, DENY_BLUE)
-    done = run_cli("matrix", "--summary", "-f", path)
-    assert done.code == 0 and "PARTIAL INPUT" in done.out and "no-blue" in done.out
-    assert run_cli("matrix", "--summary", "-f", path, "--strict-input").code == 4
-
-
 def test_diff_compares_pod_pairs_when_tiers_change(tmp_path: Path) -> None:
     before = tmp_path / "before"
     before.mkdir()
@@ -78,8 +71,6 @@ def test_diff_compares_pod_pairs_when_tiers_change(tmp_path: Path) -> None:
     assert done.code == 0, done.err
     lost = [c for c in json.loads(done.out)["changes"] if c["kind"] == "lost"]
     assert [(c["from"], c["to"]) for c in lost] == [("blue/client", "red/web")]
-    refused = run_cli("diff", "-f", base, "--apply", str(change), "--at-scale")
-    assert refused.code == 2 and "cluster-wide" in refused.err
 
 
 def test_lint_reads_the_tiers(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from netfence.analysis.scale.ports import PortClass
     from netfence.analysis.scale.summary import ClusterAnalysis
     from netfence.analysis.scale.whatif import ClassChange
+    from netfence.model.tiers import ClusterPolicy
 
 DNS_PORT = 53
 
@@ -156,8 +157,6 @@ def class_diff_obstacle(before: State, after: State, family: int | None) -> str:
 
     if family not in (None, ANALYSIS_IP_VERSION):
         return "the class analysis judges IPv4 connections"
-    if before.compiled.tiers or after.compiled.tiers:
-        return "the class analysis does not evaluate cluster-wide policies yet"
     if not _same_cluster(before.cluster, after.cluster):
         return "pods, namespaces or services differ between the states"
     if not all(_judged_in_ipv4(p, family) for p in after.cluster.pods):
@@ -183,9 +182,17 @@ def _class_changes(before: State, after: State) -> tuple[ClusterAnalysis, list[C
     new = {p.key: p for p in after.cluster.policies}
     changes = [p for key, p in new.items() if key not in old or not _same_policy(old[key], p)]
     deletions = [key for key in old if key not in new]
+    tiers = after.cluster.cluster_policies
+    unchanged = [_unsourced(p) for p in before.cluster.cluster_policies] == [
+        _unsourced(p) for p in tiers
+    ]
     analysis = ClusterAnalysis(before.cluster, before.compiled)
-    found = whatif(IncrementalAnalysis(analysis), changes, deletions)
+    found = whatif(IncrementalAnalysis(analysis), changes, deletions, None if unchanged else tiers)
     return None if found is None else (analysis, found)
+
+
+def _unsourced(policy: ClusterPolicy) -> ClusterPolicy:
+    return dataclasses.replace(policy, source=None)
 
 
 def dns_backends(cluster: Cluster) -> frozenset[str]:
@@ -195,11 +202,9 @@ def dns_backends(cluster: Cluster) -> frozenset[str]:
 
 def scale_diff(before: State, after: State) -> Diff | None:
     """The same answer for clusters of any size, through the class analysis and its
-    incremental update (analysis.scale.whatif). Only policies may differ between
-    the states; None when they do not, when the change splits classes, or when
-    either state has cluster-wide policies (not evaluated by the class analysis)."""
-    if before.compiled.tiers or after.compiled.tiers:
-        return None
+    incremental update (analysis.scale.whatif). Only policies (NetworkPolicies and
+    cluster-wide ones) may differ between the states; None when others do, or when
+    the change splits classes."""
     if not _same_cluster(before.cluster, after.cluster):
         return None
     found = _class_changes(before, after)

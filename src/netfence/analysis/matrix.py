@@ -125,8 +125,13 @@ class EngineClasses:
         index: dict[tuple[object, ...], int] = {}
         self.members: list[list[Pod]] = []
         self.of: dict[int, int] = {}  # id(pod) → class
+        local = _any_node_address(cluster)
         for pod in cluster.pods:
-            key = (*_signature(pod, blocks), _nodes_of(cluster, pod) if compiled.tiers else None)
+            key = (
+                *_signature(pod, blocks),
+                _nodes_of(cluster, pod) if compiled.tiers else None,
+                _local_node_of(cluster, pod) if local else None,
+            )
             c = index.setdefault(key, len(index))
             if c == len(self.members):
                 self.members.append([])
@@ -182,6 +187,19 @@ def _ip_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
                 for network in t.peer.networks or ():
                     seen.setdefault(IPBlock(network))
     return list(seen)
+
+
+def _any_node_address(cluster: Cluster) -> bool:
+    """Is some pod's address a node's (a hostNetwork pod): then NetworkPolicy's
+    local-node rule may decide between pods."""
+    return any(cluster.node_by_ip(ip) is not None for pod in cluster.pods for ip in pod.ips)
+
+
+def _local_node_of(cluster: Cluster, pod: Pod) -> tuple[object, ...]:
+    """What the local-node rule reads of a pod: the node it runs on, and the names
+    of the nodes owning its addresses."""
+    found = (cluster.node_by_ip(ip) for ip in pod.ips)
+    return (pod.node, tuple(None if node is None else node.name for node in found))
 
 
 def _nodes_of(cluster: Cluster, pod: Pod) -> tuple[object, ...]:

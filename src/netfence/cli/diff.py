@@ -98,10 +98,9 @@ def diff_command(
         found = scale_diff(*states)
         if found is None:
             raise TargetError(
-                "the class analysis cannot compare these states (pods or services differ, "
-                "the change brings new ipBlocks or port boundaries, or there are cluster-wide "
-                "policies, which it does not evaluate yet); compare them by workload and port "
-                "without --at-scale"
+                "the class analysis cannot compare these states (pods or services differ, or "
+                "the change brings new ipBlocks, networks, nodes peers or port boundaries); "
+                "compare them by workload and port without --at-scale"
             )
         diff = found
     else:

@@ -80,7 +80,8 @@ def matrix_command(
     distinct pods allowed; a pod reaching itself is always allowed and not
     counted (↺: a cell with nothing else, such as a one-pod workload to itself).
     With --summary: for every port class the policies induce, how many ordered
-    pod pairs are allowed, and how many pods are isolated per direction (IPv4).
+    pod pairs are allowed (cluster-wide tiers included), and how many pods
+    NetworkPolicies isolate per direction (IPv4).
     In a dual-stack cluster the families differ only through ipBlocks: use
     --ip-family 6 to see IPv6. Without pods in the input (a policy repository),
     add described endpoints with --endpoint, or it is an error (exit 2).
@@ -180,7 +181,6 @@ def _require_pods(cluster: Any, only: tuple[str, ...]) -> None:
 def _print_summary(loaded: Any, output: str) -> Completeness:
     from netfence.analysis.scale.summary import FREEZE_AT, ClusterAnalysis
     from netfence.cli.progress import phase
-    from netfence.model.completeness import tiers_not_evaluated
     from netfence.render.completeness import with_input
     from netfence.render.summary import summary_data, summary_lines
 
@@ -189,8 +189,7 @@ def _print_summary(loaded: Any, output: str) -> Completeness:
     with phase("analysing the whole cluster"):
         analysis = ClusterAnalysis(loaded.cluster, loaded.compiled)
         result = analysis.summary()
-    # the whole-cluster analysis does not evaluate the cluster-wide tiers yet: said
-    partial = tiers_not_evaluated(loaded.completeness, loaded.cluster.cluster_policies)
+    partial: Completeness = loaded.completeness  # the analysis evaluates the tiers too
     if output == "json":
         click.echo(json_text(with_input(summary_data(result), partial)))
     else:

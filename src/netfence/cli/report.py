@@ -67,7 +67,6 @@ def report_command(
     from netfence.analysis.report import MAX_WORKLOADS, report_data
     from netfence.analysis.scale.summary import without_cyclic_gc
     from netfence.cli.progress import phase
-    from netfence.model.completeness import tiers_not_evaluated
     from netfence.render.report import report_html
 
     loaded = load(files, kustomizations, namespace)
@@ -84,9 +83,7 @@ def report_command(
     with without_cyclic_gc():
         with phase("computing the report"):
             data = report_data(loaded.compiled, loaded.cluster, family, only)
-        partial = loaded.completeness
-        if data.aggregated is not None:  # its counts come from the whole-cluster analysis
-            partial = tiers_not_evaluated(partial, loaded.cluster.cluster_policies)
+        partial = loaded.completeness  # both views evaluate the cluster-wide tiers
         page = report_html(data, title, partial)
     try:
         Path(path).write_text(page, encoding="utf-8")

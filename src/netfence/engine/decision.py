@@ -24,6 +24,8 @@ class Outcome(enum.Enum):
     ALLOWED_BY_RULE = "allowed-by-rule"
     NO_RULE_MATCHED = "no-rule-matched"
     LOOPBACK = "loopback"  # a pod talking to itself: allowed by convention
+    # NetworkPolicySpec.ingress: "the traffic source is the pod's local node"
+    LOCAL_NODE = "local-node"
     # the cluster-wide tiers (engine/tiers.py): a final answer of the Admin tier,
     # before any NetworkPolicy, or of the Baseline tier, for a pod no NetworkPolicy
     # isolates

@@ -139,10 +139,21 @@ def _network_policies(
     peer: Endpoint,
 ) -> DirectionVerdict:
     """The NetworkPolicy tier: isolated pods get the union of what their policies
-    allow; a pod no policy isolates is NOT_ISOLATED."""
+    allow; a pod no policy isolates is NOT_ISOLATED.
+
+    API reference (NetworkPolicySpec.ingress): "Traffic is allowed to a pod if there
+    are no NetworkPolicies selecting the pod (and cluster policy otherwise allows
+    the traffic), OR if the traffic source is the pod's local node, OR if the
+    traffic matches at least one ingress rule across all of the NetworkPolicy
+    objects whose podSelector matches the pod." The local node: the source address
+    is one of the addresses of the node the pod runs on (a hostNetwork pod there
+    has the node's address)."""
     policies = compiled.selecting(pod, direction)
     if not policies:
         return DirectionVerdict(direction, Outcome.NOT_ISOLATED)
+    if direction is Direction.INGRESS and _from_local_node(cluster, peer, pod):
+        keys = tuple(p.policy.key for p in policies)
+        return DirectionVerdict(direction, Outcome.LOCAL_NODE, keys)
     matches: list[RuleMatch] = []
     misses: list[RuleMiss] = []
     end = _peer_end(cluster, peer, direction, with_node=False)
@@ -205,6 +216,14 @@ def _miss(policy: str, rule: CompiledRule, code: MissCode) -> RuleMiss:
     peers = len(rule.peers) + len(rule.names) if rule.peers is not None else 0
     ports = tuple(m.port for m in rule.ports) if rule.ports is not None else ()
     return RuleMiss(policy, rule.origin, code, peers, ports)
+
+
+def _from_local_node(cluster: Cluster, peer: Endpoint, pod: Pod) -> bool:
+    """Is the source address one of the addresses of ``pod``'s own node?"""
+    if peer.ip is None or pod.node is None:
+        return False
+    node = cluster.node_by_ip(peer.ip)
+    return node is not None and node.name == pod.node
 
 
 def _selectable(pod: Pod | None) -> Pod | None:

@@ -74,6 +74,8 @@ def _explain_direction(verdict: DirectionVerdict, conn: Connection) -> list[str]
     if verdict.tiers and outcome.value in TIER_OUTCOMES:
         return [f"{who}: {TIER_OUTCOMES[outcome.value]}"]
     isolated = f"isolated by {', '.join(verdict.policies)}"
+    if outcome is Outcome.LOCAL_NODE:
+        return [f"{who}: {isolated}; the source is the pod's own node, always let in: allowed"]
     if outcome is Outcome.ALLOWED_BY_RULE:
         lines = [f"{who}: {isolated}; allowed by:"]
         for m in verdict.matches:

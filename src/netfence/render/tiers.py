@@ -46,6 +46,8 @@ def _network_policy_step(verdict: DirectionVerdict) -> str | None:
         return f"[NetworkPolicy {verdict.matches[0].rule.policy}] Accept"
     if verdict.outcome is Outcome.NO_RULE_MATCHED:
         return f"[NetworkPolicy {', '.join(verdict.policies)}] Deny"
+    if verdict.outcome is Outcome.LOCAL_NODE:
+        return f"[NetworkPolicy {', '.join(verdict.policies)}] Accept (the pod's own node)"
     return None
 
 

@@ -1,8 +1,13 @@
 """Pods collapsed into equivalence classes.
 
 Two pods are equivalent for every policy question when they share namespace,
-labels, declared ports, hostNetwork, and membership in every ipBlock the
-policies use: no selector, named port or CIDR can tell them apart.
+labels, declared ports, hostNetwork, membership in every ipBlock (and
+cluster-wide ``networks``) the policies use and, when a cluster-wide policy has
+a ``nodes`` peer, the labels of the node that owns their address: no selector,
+named port, CIDR or node selector can tell them apart. When some pod's address
+is a node's (a hostNetwork pod), NetworkPolicy's local-node rule reads nodes
+too: classes split by the name of the node owning their address, and pods of
+the namespaces ``local_namespaces`` by the node they run on, if it owns one.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ class ClassKey:
     ports: tuple[ContainerPort, ...]
     host_network: bool
     blocks: tuple[bool, ...]
+    node: Labels | None = None  # labels of the node owning the address (when read)
+    owner: str | None = None  # name of the node owning the address (local-node rule)
+    runs_on: str | None = None  # the node it runs on, when that node owns a pod address
 
 
 @dataclass
@@ -84,11 +92,22 @@ def _in_network(addresses: npt.NDArray[np.uint32], network: object) -> npt.NDArr
     return (addresses & mask) == np.uint32(int(network.network_address))  # type: ignore[attr-defined,no-any-return]
 
 
-def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
+def build_classes(
+    cluster: Cluster,
+    blocks: Sequence[IPBlock],
+    by_node: bool = False,
+    local_namespaces: frozenset[str] = frozenset(),
+) -> ClassTable:
     """Classes numbered namespace by namespace (in order of first appearance
-    within each), so that a whole namespace is a run of consecutive classes."""
+    within each), so that a whole namespace is a run of consecutive classes.
+    ``by_node``: split them by the labels of the node owning each pod's IPv4
+    address too (what a cluster-wide ``nodes`` peer reads). ``local_namespaces``:
+    the namespaces whose pods a NetworkPolicy may isolate for ingress (the
+    local-node rule matters there)."""
     pods = cluster.pods
     membership = block_membership(pods, blocks)
+    nodes = [_node_labels(cluster, pod) if by_node else None for pod in pods]
+    local = _local_nodes(cluster, local_namespaces)
     index: dict[tuple[object, ...], int] = {}
     first: list[int] = []  # per class: the index of its first pod
     members: list[list[Pod]] = []
@@ -99,7 +118,7 @@ def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
         token = port_tokens.get(id(ports))
         if token is None:
             token = port_tokens[id(ports)] = port_ids.setdefault(ports, len(port_ids))
-        key = (pod.namespace, pod.labels, token, pod.host_network, signature)
+        key = (pod.namespace, pod.labels, token, pod.host_network, signature, nodes[i], local[i])
         found = index.get(key)
         if found is None:
             found = index[key] = len(first)
@@ -111,9 +130,45 @@ def build_classes(cluster: Cluster, blocks: Sequence[IPBlock]) -> ClassTable:
     keys: list[ClassKey] = []
     for c, blocks_in in zip(order, map(tuple, rows.tolist()), strict=True):
         pod = pods[first[c]]
-        keys.append(ClassKey(pod.namespace, pod.labels, pod.ports, pod.host_network, blocks_in))
+        node, (owner, runs_on) = nodes[first[c]], local[first[c]]
+        keys.append(
+            ClassKey(
+                pod.namespace, pod.labels, pod.ports, pod.host_network, blocks_in, node,
+                owner, runs_on,
+            )
+        )  # fmt: skip
     ports_of = [port_tokens[id(pods[first[c]].ports)] for c in order]
     return _table(keys, [members[c] for c in order], list(blocks), rows.T.copy(), ports_of)
+
+
+def _node_labels(cluster: Cluster, pod: Pod) -> Labels | None:
+    """The labels of the node whose addresses include the pod's IPv4 address (a
+    hostNetwork pod's address is its node's), None when no node owns it."""
+    ip = pod.ip_of_version(ANALYSIS_IP_VERSION)
+    node = None if ip is None else cluster.node_by_ip(ip)
+    return None if node is None else node.labels
+
+
+def _local_nodes(
+    cluster: Cluster, namespaces: frozenset[str]
+) -> list[tuple[str | None, str | None]]:
+    """Per pod: the node owning its IPv4 address, and (for pods of ``namespaces``)
+    the node it runs on when that node owns some pod's address; (None, None) for
+    every pod when no pod address is a node's."""
+    owners = [_owner(cluster, pod) for pod in cluster.pods]
+    owning = {o for o in owners if o is not None}
+    if not owning:
+        return [(None, None)] * len(owners)
+    return [
+        (owner, pod.node if pod.namespace in namespaces and pod.node in owning else None)
+        for owner, pod in zip(owners, cluster.pods, strict=True)
+    ]
+
+
+def _owner(cluster: Cluster, pod: Pod) -> str | None:
+    ip = pod.ip_of_version(ANALYSIS_IP_VERSION)
+    node = None if ip is None else cluster.node_by_ip(ip)
+    return None if node is None else node.name
 
 
 def _block_signatures(membership: npt.NDArray[np.bool_]) -> list[object]:

@@ -6,14 +6,20 @@ that contain it are rebuilt. Then, on every port class:
 
 - ingress: each destination d in A changes the sources allowed to reach it from
   I_old(d) to I_new(d): T (ingress reach) moves by ±w_d on the difference;
-- sources that no policy isolates for egress have R = T again;
+- sources whose egress row holds every class (no policy isolates them, or
+  their rules allow everywhere) have R = T again;
 - sources isolated for egress whose egress row meets an ingress-changed
   destination, and the egress-changed sources themselves, are recomputed
   through their (short) egress rows;
 - the self pairs of every touched class are recomputed.
 
 A change that needs a new ipBlock (classes split) or new port boundaries (port
-classes split) falls back to a full analysis, and says so.
+classes split) falls back to a full analysis, and says so. A change of a
+cluster-wide policy (``apply_cluster_policy``, ``delete_cluster_policy``) goes
+the same way: its subjects before and after (in each direction where it has
+rules) move to new tier groups, hence new groups, and the counts follow; new
+``networks``, a first ``nodes`` peer or new port boundaries fall back to a full
+analysis. ``set_cluster_policies`` (all of them at once) is a full analysis.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from netfence.analysis.scale.classes import IntVector
-from netfence.analysis.scale.ports import spec_of
+from netfence.analysis.scale.ports import NamedSpec, NumericSpec, spec_of
 from netfence.analysis.scale.rowbook import Row, RowBook, row_contains, row_members
 from netfence.analysis.scale.rules import (
     NOT_ISOLATED,
@@ -36,14 +43,39 @@ from netfence.analysis.scale.rules import (
     rule_vectors,
 )
 from netfence.analysis.scale.selectors import EMPTY
-from netfence.analysis.scale.summary import ClusterAnalysis, policy_blocks, without_cyclic_gc
-from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, compile_policy
+from netfence.analysis.scale.summary import (
+    ClusterAnalysis,
+    ingress_namespaces,
+    policy_blocks,
+    sorted_contains,
+    without_cyclic_gc,
+)
+from netfence.analysis.scale.tiers import (
+    empty_tier_tables,
+    reads_nodes,
+    regroup,
+    replace_tier_policy,
+    subject_classes,
+    tier_blocks,
+    tier_port_specs,
+)
+from netfence.compile.compiled import (
+    CompiledPolicy,
+    CompiledPolicySet,
+    CompiledTiers,
+    compile_policy,
+)
+from netfence.compile.tiers import CompiledClusterPolicy, compile_cluster_policy, compile_tiers
 from netfence.model.policy import NetworkPolicy
+from netfence.model.tiers import ClusterPolicy
+
+# past this share of the classes (of a table this large), a tier change is analysed anew
+WIDE_CHANGE, WIDE_MIN = 0.25, 1000
 
 
 class UpdateMode(enum.Enum):
     INCREMENTAL = "incremental"
-    FULL = "full"  # the change split pod classes or port classes
+    FULL = "full"  # the change split classes, or changed a cluster-wide policy
 
 
 @dataclass(frozen=True)
@@ -61,6 +93,7 @@ class _Move:
     old: Row
     new: Row
     weight: int = 0
+    index: int = 0
 
 
 @dataclass
@@ -76,7 +109,12 @@ class IncrementalAnalysis:
 
     def __init__(self, analysis: ClusterAnalysis) -> None:
         self.analysis = analysis
+        self._moved: tuple[IntVector, list[tuple[IntVector, IntVector]]] = (EMPTY, [])
         self.policies = {c.policy.key: c for c in analysis.compiled.policies}
+        tiers = analysis.tiers
+        # in precedence order, which compile_tiers keeps (it sorts stably)
+        self.cluster_policies = {c.policy.key: c.policy for c in (*tiers.admin, *tiers.baseline)}
+        self._position = {key: i for i, key in enumerate(self.cluster_policies)}
 
     def apply(self, policy: NetworkPolicy) -> UpdateReport:
         """Add ``policy``, or replace the policy with its namespace and name."""
@@ -86,6 +124,119 @@ class IncrementalAnalysis:
         """Remove the policy whose ``NetworkPolicy.key`` is ``key`` (an
         ApplicationNetworkPolicy's key names its kind: never rebuild keys here)."""
         return self._change(key, None)
+
+    def apply_cluster_policy(self, policy: ClusterPolicy) -> UpdateReport:
+        """Add a cluster-wide policy (after those of its priority in input order),
+        or replace the one with its key (in its place)."""
+        self.cluster_policies[policy.key] = policy
+        if policy.key not in self._position:
+            self._position[policy.key] = 1 + max(self._position.values(), default=-1)
+        with without_cyclic_gc():
+            return self._tier_change(policy.key, compile_cluster_policy(policy))
+
+    def delete_cluster_policy(self, key: str) -> UpdateReport:
+        """Remove the cluster-wide policy with ``ClusterPolicy.key`` ``key``."""
+        self.cluster_policies.pop(key, None)
+        self._position.pop(key, None)
+        with without_cyclic_gc():
+            return self._tier_change(key, None)
+
+    def _tier_change(self, key: str, compiled: CompiledClusterPolicy | None) -> UpdateReport:
+        start = time.perf_counter()
+        reason = self._tier_needs_full(compiled)
+        if reason:
+            self._rebuild()
+            size = self.analysis.table.size
+            return UpdateReport(UpdateMode.FULL, time.perf_counter() - start, size, reason)
+        a = self.analysis
+        planned = self._tier_plan(a.egress, key, compiled)
+        change = self._tier_plan(a.ingress, key, compiled)
+        widest = max(planned.affected.size, change.affected.size)
+        if a.table.size >= WIDE_MIN and widest > a.table.size * WIDE_CHANGE:
+            self._rebuild()  # regrouping most classes one by one costs more
+            size = self.analysis.table.size
+            reason = "the cluster-wide policy's subjects are most classes"
+            return UpdateReport(UpdateMode.FULL, time.perf_counter() - start, size, reason)
+        a.set_tiers(compile_tiers(tuple(self.cluster_policies.values())))
+        position = self._position.get(key, -1)
+        egress = self._tier_commit(a.egress, a.egress_rows, key, compiled, position, planned)
+        old_rows = self._rows_before(a.ingress_rows, change)
+        ingress = self._tier_commit(a.ingress, a.ingress_rows, key, compiled, position, change)
+        self._refresh_members(egress)
+        touched = np.union1d(egress.affected, ingress.affected)
+        for q in range(len(a.ports.classes)):
+            self._update_counts(q, egress, ingress, old_rows)
+            self._update_self(q, touched)
+        return UpdateReport(UpdateMode.INCREMENTAL, time.perf_counter() - start, int(touched.size))
+
+    def _tier_plan(
+        self, tables: DirectionTables, key: str, compiled: CompiledClusterPolicy | None
+    ) -> _DirectionChange:
+        """The classes a change of a tier policy moves in one direction: its subject
+        before and after (where it has rules)."""
+        tiers = tables.tiers
+        p = -1 if tiers is None else tiers.policy_index.get(key, -1)
+        before = EMPTY if tiers is None or p < 0 else tiers.subjects[p]
+        after = EMPTY
+        if compiled is not None and compiled.rules(tables.direction):
+            after = subject_classes(compiled.policy.subject, self.analysis.index)
+        affected = np.union1d(before, after)
+        return _DirectionChange(p, affected, tables.group_of[affected].copy(), bool(after.size))
+
+    def _tier_commit(
+        self,
+        tables: DirectionTables,
+        book: RowBook,
+        key: str,
+        compiled: CompiledClusterPolicy | None,
+        position: int,
+        change: _DirectionChange | None = None,
+    ) -> _DirectionChange:
+        a = self.analysis
+        change = change or self._tier_plan(tables, key, compiled)
+        has_rules = compiled is not None and bool(compiled.rules(tables.direction))
+        if change.policy < 0 and not has_rules:
+            return change
+        if tables.tiers is None:
+            tables.tiers = empty_tier_tables(a.table.size)
+        tiers = tables.tiers
+        p, _, now = replace_tier_policy(
+            tiers, key, compiled, tables.direction, a.index, a.ports, position
+        )
+        ensure_named(tables, [r.vectors for r in tiers.rules[p]], a.table, a.ports)
+        regroup(tiers, p, change.affected, now)
+        for c, g in zip(change.affected.tolist(), change.old_groups.tolist(), strict=True):
+            tables.assign(c, tables.groups[g])
+        touched = {*change.old_groups.tolist(), *tables.group_of[change.affected].tolist()}
+        book.forget_tier(p, touched)
+        return change
+
+    def _tier_needs_full(self, compiled: CompiledClusterPolicy | None) -> str:
+        """Why a tier policy's change cannot be applied in place: its ``networks``,
+        a first ``nodes`` peer or its ports would split classes."""
+        if compiled is None:
+            return ""
+        a = self.analysis
+        single = CompiledTiers((compiled,))
+        if any(block not in a.table.blocks for block in tier_blocks(single)):
+            return "new networks split pod classes"
+        if reads_nodes(single) and not reads_nodes(a.tiers):
+            return "a first nodes peer splits pod classes by node labels"
+        return self._splits_ports(tier_port_specs(single))
+
+    def set_cluster_policies(self, policies: Sequence[ClusterPolicy]) -> UpdateReport:
+        """All the cluster-wide policies at once, in input order (which decides
+        between equal priorities)."""
+        self.cluster_policies = {p.key: p for p in policies}
+        return self._tiers_changed()
+
+    def _tiers_changed(self) -> UpdateReport:
+        start = time.perf_counter()
+        with without_cyclic_gc():
+            self._rebuild()
+        seconds = time.perf_counter() - start
+        size = self.analysis.table.size
+        return UpdateReport(UpdateMode.FULL, seconds, size, "a cluster-wide policy changed")
 
     def _change(self, key: str, policy: NetworkPolicy | None) -> UpdateReport:
         with without_cyclic_gc():  # a full collection walks the whole cluster: 0.3 s at 100k
@@ -131,12 +282,19 @@ class IncrementalAnalysis:
         single = CompiledPolicySet((compiled,))
         if any(block not in a.table.blocks for block in policy_blocks(single)):
             return "a new ipBlock splits pod classes"
-        specs = [
+        if a.ingress.owned_by and not ingress_namespaces((compiled,)) <= a.local_namespaces:
+            return "a namespace newly isolated for ingress splits classes by node (local node)"
+        specs: list[NumericSpec | NamedSpec] = [
             spec_of(m.port)
             for rules in (compiled.ingress, compiled.egress)
             for r in rules
             for m in r.ports or ()
         ]
+        return self._splits_ports(specs)
+
+    def _splits_ports(self, specs: Sequence[NumericSpec | NamedSpec]) -> str:
+        """Why these port specs would split port classes, if they would."""
+        a = self.analysis
         for spec in specs:
             if len(spec) == 3 and not a.ports.separates(spec):
                 return "new port boundaries split port classes"
@@ -150,9 +308,12 @@ class IncrementalAnalysis:
         return ""
 
     def _rebuild(self) -> None:
-        compiled = CompiledPolicySet(tuple(self.policies.values()))
+        tiers = tuple(self.cluster_policies.values())
+        compiled = CompiledPolicySet(tuple(self.policies.values()), compile_tiers(tiers))
         cluster = dataclasses.replace(
-            self.analysis.cluster, policies=tuple(c.policy for c in compiled.policies)
+            self.analysis.cluster,
+            policies=tuple(c.policy for c in compiled.policies),
+            cluster_policies=tiers,
         )
         self.analysis = ClusterAnalysis(cluster, compiled)
 
@@ -246,33 +407,61 @@ class IncrementalAnalysis:
         changed = egress.affected  # classes whose R may follow T
         if ingress.affected.size:
             changed = np.concatenate([changed, self._move_reach(q, ingress, old_rows)])
-        free = changed[a.egress.group_of[changed] == NOT_ISOLATED]  # R = T
+        everywhere = a.egress_rows.every(a.egress_rows.ids_on(q))  # per group: R = T
+        free = changed[everywhere[a.egress.group_of[changed]]]
         a.rows[free, q] = np.rint(a.reach[free, q]).astype(np.int64)
         redo: set[int] = set(np.unique(a.egress.group_of[egress.affected]).tolist())
         redo.update(np.unique(egress.old_groups).tolist())
-        if ingress.affected.size:
-            redo.update(_groups_meeting(a.sparse_egress[q], ingress.affected, a.table.size))
-            row_of_group = a.egress_rows.ids_on(q)
-            everywhere = a.egress_rows.every(row_of_group)  # R = T again
-            redo.update(np.flatnonzero(everywhere).tolist())
         redo.discard(NOT_ISOLATED)  # its members whose T or group changed are set above
         for k in redo:
             a.set_sources(k, a.egress_members[k], q)
+        if ingress.affected.size:
+            meeting = _groups_meeting(a.sparse_egress[q], ingress.affected, a.table.size)
+            for k in meeting:
+                if k not in redo and not everywhere[k]:
+                    self._shift_sources(q, k, ingress)
+
+    def _shift_sources(self, q: int, k: int, ingress: _DirectionChange) -> None:
+        """R of egress group k's members (its row unchanged) moves by
+        Σ_{d ∈ A ∩ E(k)} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)]): through the
+        sources each move of ingress rows gained or lost (``_move_reach``), for
+        the changed destinations k reaches, not its whole row again."""
+        a = self.analysis
+        members = a.egress_members[k]
+        reached = sorted_contains(a.sparse_egress[q][k], ingress.affected)
+        moved, changes = self._moved
+        weights = np.bincount(
+            moved[reached],
+            weights=a.table.weights[ingress.affected[reached]],
+            minlength=len(changes),
+        )
+        for m in np.flatnonzero(weights).tolist():
+            gained, lost = changes[m]
+            delta = sorted_contains(gained, members).astype(np.int64)
+            delta -= sorted_contains(lost, members)
+            a.rows[members, q] += int(weights[m]) * delta
 
     def _move_reach(
         self, q: int, ingress: _DirectionChange, old_rows: dict[tuple[int, int], Row]
     ) -> IntVector:
         """T[s] += Σ_{d ∈ A} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)]); the classes whose
-        T changed (or may have)."""
+        T changed (or may have). Each distinct move (old row, new row) and the
+        sources it gains and loses are kept in ``_moved`` for ``_shift_sources``."""
         a = self.analysis
         size, w = a.table.size, a.table.weights
         moves: dict[tuple[int, int], _Move] = {}
+        move_of: list[int] = []
         for d, old_g in zip(ingress.affected.tolist(), ingress.old_groups.tolist(), strict=True):
             old_row = old_rows[(old_g, q)]
             new_row = a.ingress_rows.row(int(a.ingress.group_of[d]), q)
-            move = moves.setdefault((id(old_row), id(new_row)), _Move(old_row, new_row))
+            key = (id(old_row), id(new_row))
+            move = moves.get(key)
+            if move is None:
+                move = moves[key] = _Move(old_row, new_row, index=len(moves))
             move.weight += int(w[d])
+            move_of.append(move.index)
         touched: list[IntVector] = [np.zeros(0, dtype=np.int64)]
+        changes: list[tuple[IntVector, IntVector]] = []
         for move in moves.values():
             old, new = row_members(move.old, size), row_members(move.new, size)
             gained = np.setdiff1d(new, old, assume_unique=True)
@@ -280,6 +469,8 @@ class IncrementalAnalysis:
             a.reach[gained, q] += move.weight
             a.reach[lost, q] -= move.weight
             touched += [gained, lost]
+            changes.append((gained, lost))
+        self._moved = (np.array(move_of, dtype=np.int64), changes)
         return np.concatenate(touched)
 
     def _update_self(self, q: int, classes: IntVector) -> None:

@@ -10,6 +10,10 @@ isolates, or one a rule with no peers allows from or to everywhere).
 Each group's signatures on every port class are found in one pass over its
 rules, and kept as a table of row ids (groups × port classes) until a change
 makes them stale.
+
+With cluster-wide policies, a group's signature on q also lists, in order, the
+Admin and Baseline rules of its tier group that apply on q, each with its
+action (``TIERED``); its row is composed from them (analysis/scale/tiers.py).
 """
 
 from __future__ import annotations
@@ -20,14 +24,29 @@ import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, IntVector
 from netfence.analysis.scale.ports import NamedSpec
-from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables
-from netfence.analysis.scale.runs import NO_RUNS, Runs, members, runs_of, union_runs
+from netfence.analysis.scale.rules import NOT_ISOLATED, DirectionTables, RuleVectors
+from netfence.analysis.scale.runs import (
+    NO_RUNS,
+    Runs,
+    complement,
+    full,
+    intersects,
+    members,
+    runs_of,
+    union_runs,
+)
+from netfence.analysis.scale.tiers import Decided, compose, first_matches
+from netfence.analysis.scale.tiers import every as every_class
 
 Row = IntVector | None  # None: every class
 Signature = tuple[Any, ...]
 ALL: Signature = ("all",)
 ALL_ID = 0  # the row id of ALL
+TIERED = "tiered"  # first item of a signature with tier rules
+NO_STEPS = 0  # the interned empty list of tier rules
+LOCAL = "local-node:"  # the one-item signature entry (LOCAL + node name,)
 _STALE = -1
+Policy = int | tuple[str, int]  # a NetworkPolicy's index, or ("t", a tier policy's index)
 
 
 class RowBook:
@@ -44,11 +63,22 @@ class RowBook:
         self._signatures: list[Signature] = [ALL]
         self._runs: dict[int, Runs | None] = {ALL_ID: None}
         self._rows: dict[int, Row] = {ALL_ID: None}  # as arrays, when asked for
-        self._peer_runs: dict[int, dict[int, Runs]] = {}  # policy -> rule -> runs
-        self._named_split: dict[int, dict[tuple[int, NamedSpec], dict[int, Runs]]] = {}
-        self._by_policy: dict[int, set[Signature]] = {}
-        self._named: dict[tuple[int, int, int], frozenset[int]] = {}
-        self._named_of_policy: dict[int, set[tuple[int, int, int]]] = {}
+        self._peer_runs: dict[Policy, dict[int, Runs]] = {}  # policy -> rule -> runs
+        self._named_split: dict[Policy, dict[tuple[int, NamedSpec], dict[int, Runs]]] = {}
+        self._by_policy: dict[Policy, set[Signature]] = {}
+        self._named: dict[tuple[int, Policy, int], frozenset[int]] = {}
+        self._named_of_policy: dict[int, set[tuple[int, Policy, int]]] = {}
+        self._steps: list[tuple[Any, ...]] = [()]  # interned tier rule lists (NO_STEPS: none)
+        self._tiers_in: list[set[int]] = [set()]  # per interned list: its tier policies
+        self._steps_of_tier: dict[int, set[int]] = {}  # tier policy -> interned lists
+        self._step_ids: dict[tuple[Any, ...], int] = {}
+        self._tier_steps: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        self._tier_decided: dict[int, Decided] = {}
+        self._local: dict[str, Runs] = {}
+        self._meets_cache: dict[Policy, dict[tuple[Any, int], bool]] = {}
+        self._undecided: list[Runs] = []  # interned by content
+        self._undecided_ids: dict[tuple[bytes, bytes], int] = {}
+        self._undecided_of: dict[int, int] = {}  # interned Admin rules -> undecided
         self._every = np.ones(1, dtype=np.bool_)  # per row id: is it the row of every class?
         self._groups_with: dict[int, set[int]] = {}  # policy -> groups it is in
         self._indexed = 0  # groups indexed in _groups_with
@@ -57,6 +87,29 @@ class RowBook:
 
     def forget(self, policy: int, groups: set[int]) -> None:
         """Drop what a change of ``policy`` (and of the members of ``groups``) made stale."""
+        self._drop(policy)
+        self._meets_cache.pop(policy, None)
+        for key in self._named_of_policy.pop(policy, set()):
+            self._named.pop(key, None)
+        self._stale(groups, self._groups_of(policy) | groups)
+
+    def forget_tier(self, policy: int, groups: set[int]) -> None:
+        """Drop what a change of tier policy ``policy`` made stale; ``groups``: those
+        of the classes it selected before or after (no other group's tier group
+        holds it)."""
+        self._drop(("t", policy))
+        for key in [k for k in self._named if k[1] == ("t", policy)]:
+            del self._named[key]
+        for steps in self._steps_of_tier.pop(policy, set()):
+            self._tier_decided.pop(steps, None)
+            self._undecided_of.pop(steps, None)
+        tiers = self.tables.tiers
+        assert tiers is not None
+        for steps_key in [k for k in self._tier_steps if policy in tiers.groups[k[0]]]:
+            del self._tier_steps[steps_key]
+        self._stale(groups, groups)
+
+    def _drop(self, policy: Policy) -> None:
         for signature in self._by_policy.pop(policy, set()):
             stale_id = self._ids.pop(signature, None)
             if stale_id is not None:
@@ -64,15 +117,16 @@ class RowBook:
                 self._rows.pop(stale_id, None)
         self._peer_runs.pop(policy, None)
         self._named_split.pop(policy, None)
-        for key in self._named_of_policy.pop(policy, set()):
-            self._named.pop(key, None)
-        for key in [k for k in self._named if k[0] in groups]:
+
+    def _stale(self, moved: set[int], stale: set[int]) -> None:
+        """Groups whose members moved (their first member is looked up again), and
+        groups whose row ids must be found again."""
+        for key in [k for k in self._named if k[0] in moved]:
             del self._named[key]
         count = len(self.tables.groups)
         self._first.extend([-1] * (count - len(self._first)))
-        for g in groups:
+        for g in moved:
             self._first[g] = -1
-        stale = self._groups_of(policy) | groups
         self._grow()
         self._table[sorted(stale)] = _STALE
 
@@ -143,13 +197,19 @@ class RowBook:
         if found is None:
             found = self._ids[signature] = len(self._signatures)
             self._signatures.append(signature)
-            for item in signature:
+            tiered = bool(signature) and signature[0] == TIERED
+            for item in (signature[2] or ()) if tiered else signature:
                 self._by_policy.setdefault(item[0], set()).add(signature)
+            if tiered:
+                for tp in self._tiers_in[signature[1]] | self._tiers_in[signature[3]]:
+                    self._by_policy.setdefault(("t", tp), set()).add(signature)
             if found >= self._every.size:
                 self._every = np.concatenate([self._every, np.zeros_like(self._every)])
             rules = self.tables.rules
-            self._every[found] = any(
-                len(i) == 2 and rules[i[0]][i[1]].peers is None for i in signature
+            self._every[found] = (
+                self.runs_by_id(found) is None
+                if tiered
+                else any(len(i) == 2 and rules[i[0]][i[1]].peers is None for i in signature)
             )
         return found
 
@@ -170,6 +230,58 @@ class RowBook:
         count = self.port_classes
         if group == NOT_ISOLATED:
             return [ALL] * count
+        np_signatures = self._np_signatures_of(group)
+        t = self.tables.group_tiers[group]
+        if not t:
+            return np_signatures
+        isolated = bool(self.tables.groups[group])
+        admin, baseline = self._tier_steps_of(group, t)
+        out: list[Signature] = []
+        for q in range(count):
+            if not admin[q] and (isolated or not baseline[q]):
+                out.append(np_signatures[q] if isolated else ALL)
+            elif isolated:
+                np_part = self._undecided_items(np_signatures[q], admin[q])
+                out.append((TIERED, admin[q], np_part, NO_STEPS))
+            else:
+                out.append((TIERED, admin[q], None, baseline[q]))
+        return out
+
+    def _undecided_items(self, items: Signature, admin: int) -> Signature:
+        """The NetworkPolicy items whose peers hold a class the Admin rules leave
+        undecided: the others cannot change the row (acc ∪ (np minus deny) equals
+        acc ∪ (np ∩ undecided)), and dropping them lets groups share rows."""
+        if not items or not admin:
+            return items
+        undecided = self._undecided_id(admin)
+        return tuple(item for item in items if self._meets(item, undecided))
+
+    def _undecided_id(self, admin: int) -> int:
+        """The classes Admin rules (interned) leave undecided, interned by content:
+        port classes whose Admin rules differ often decide the same classes."""
+        found = self._undecided_of.get(admin)
+        if found is None:
+            runs = complement(union_runs(list(self._decided(admin))), self.size)
+            key = (runs.starts.tobytes(), runs.ends.tobytes())
+            found = self._undecided_ids.setdefault(key, len(self._undecided))
+            if found == len(self._undecided):
+                self._undecided.append(runs)
+            self._undecided_of[admin] = found
+        return found
+
+    def _meets(self, item: tuple[Any, ...], undecided: int) -> bool:
+        of_policy = self._meets_cache.setdefault(item[0], {})
+        found = of_policy.get((item, undecided))
+        if found is None:
+            runs = self._build((item,))
+            peers = full(self.size) if runs is None else runs
+            found = intersects(peers, self._undecided[undecided])
+            of_policy[(item, undecided)] = found
+        return found
+
+    def _np_signatures_of(self, group: int) -> list[Signature]:
+        """The NetworkPolicy rules of ``group`` that apply on each port class."""
+        count = self.port_classes
         tables = self.tables
         active: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
         for p in tables.groups[group]:
@@ -186,13 +298,110 @@ class RowBook:
                 for q in self._resolved_here(group, p, r) - rule.port_classes:
                     if q >= 0:  # -1: the name resolves to no port of the group's pods
                         active[q].append((p, r))
+        local = tables.group_local[group]
+        if local is not None:  # "the traffic source is the pod's local node"
+            for items in active:
+                items.append((LOCAL + local,))
         return [tuple(items) for items in active]
+
+    def _tier_steps_of(self, group: int, t: int) -> tuple[list[int], list[int]]:
+        """Per port class: the Admin rules, then the Baseline rules, of tier group t
+        that apply there, in order, each list interned as a number (``_steps``; 0:
+        none). Alike for every group of tier group t, but where ingress named ports
+        resolve on the group's own pods."""
+        tiers = self.tables.tiers
+        assert tiers is not None
+        own_named = not self.named_on_peer and any(
+            r.vectors.named for tp in tiers.groups[t] for r in tiers.rules[tp]
+        )
+        key = (t, group) if own_named else (t, -1)
+        found = self._tier_steps.get(key)
+        if found is None:
+            admin, baseline = self._tier_items(group, t)
+            found = self._tier_steps[key] = (
+                [self._intern(a) for a in admin],
+                [self._intern(b) for b in baseline],
+            )
+        return found
+
+    def _intern(self, steps: tuple[Any, ...]) -> int:
+        if not steps:
+            return NO_STEPS
+        found = self._step_ids.get(steps)
+        if found is None:
+            found = self._step_ids[steps] = len(self._steps)
+            self._steps.append(steps)
+            policies = {item[0][1] for _, items in steps for item in items}
+            self._tiers_in.append(policies)
+            for tp in policies:
+                self._steps_of_tier.setdefault(tp, set()).add(found)
+        return found
+
+    def _tier_items(
+        self, group: int, t: int
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Per port class, the Admin and the Baseline rules of tier group t that apply
+        there, as (action, items) (an item as in ``_np_signatures_of``, its policy as
+        ("t", index))."""
+        tiers = self.tables.tiers
+        assert tiers is not None
+        count = self.port_classes
+        admin: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+        baseline: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+        for tp in tiers.groups[t]:
+            steps = baseline if tiers.baseline[tp] else admin
+            for r, rule in enumerate(tiers.rules[tp]):
+                on: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+                vectors = rule.vectors
+                for q in vectors.port_classes:
+                    on[q].append((("t", tp), r))
+                if vectors.named and self.named_on_peer:
+                    for q in range(count):
+                        if q not in vectors.port_classes:
+                            on[q].extend((("t", tp), r, spec, q) for spec in vectors.named)
+                elif vectors.named:
+                    for q in self._resolved_here(group, ("t", tp), r) - vectors.port_classes:
+                        if q >= 0:
+                            on[q].append((("t", tp), r))
+                for q in range(count):
+                    if on[q]:
+                        steps[q].append((rule.action.value, tuple(on[q])))
+        return [tuple(a) for a in admin], [tuple(b) for b in baseline]
+
+    def _compose(self, signature: Signature) -> Runs | None:
+        """The row of a signature with tier rules (None: every class)."""
+        _, admin, np_part, baseline = signature
+
+        isolated = None
+        if np_part is not None:
+            isolated = self.runs_by_id(self._id(np_part))
+            isolated = full(self.size) if isolated is None else isolated
+        row = compose(self._decided(admin), isolated, self._decided(baseline), self.size)
+        return None if every_class(row, self.size) else row
+
+    def _decided(self, steps: int) -> Decided:
+        """What a tier's rules (interned) decide on one port class (shared by every
+        row of a tier group there, whatever the NetworkPolicy row)."""
+        found = self._tier_decided.get(steps)
+        if found is None:
+            runs = [(action, self._items_runs(parts)) for action, parts in self._steps[steps]]
+            found = self._tier_decided[steps] = first_matches(runs)
+        return found
+
+    def _items_runs(self, items: tuple[Any, ...]) -> Runs:
+        found = self._build(items)
+        return full(self.size) if found is None else found
 
     def _build(self, signature: Signature) -> Runs | None:
         """The union of the peers of the signature's rules (None: every class)."""
+        if signature and signature[0] == TIERED:
+            return self._compose(signature)
         parts: list[Runs] = []
         for item in signature:
-            peers = self.tables.rules[item[0]][item[1]].peers
+            if len(item) == 1:  # the local node's addresses
+                parts.append(self._local_runs(item[0][len(LOCAL) :]))
+                continue
+            peers = self._rule(item[0], item[1]).peers
             if len(item) == 2:
                 if peers is None:
                     return None
@@ -205,14 +414,14 @@ class RowBook:
                 parts.append(self._resolving(item[0], item[1], item[2]).get(item[3], NO_RUNS))
         return union_runs(parts)
 
-    def _resolving(self, p: int, r: int, spec: NamedSpec) -> dict[int, Runs]:
+    def _resolving(self, p: Policy, r: int, spec: NamedSpec) -> dict[int, Runs]:
         """A rule's peers split by the port class its named port resolves to on
         them (once per rule and name, not once per port class)."""
         key = (r, spec)
         of_policy = self._named_split.setdefault(p, {})
         found = of_policy.get(key)
         if found is None:
-            peers = self.tables.rules[p][r].peers
+            peers = self._rule(p, r).peers
             classes = np.arange(self.size, dtype=np.int64) if peers is None else peers
             if classes.size == 0:
                 found = of_policy[key] = {}
@@ -228,6 +437,21 @@ class RowBook:
             }
         return found
 
+    def _local_runs(self, node: str) -> Runs:
+        found = self._local.get(node)
+        if found is None:
+            owned = self.tables.owned_by.get(node)
+            found = self._local[node] = NO_RUNS if owned is None else runs_of(owned)
+        return found
+
+    def _rule(self, p: Policy, r: int) -> RuleVectors:
+        """Rule r of NetworkPolicy p, or of tier policy ("t", index)."""
+        if isinstance(p, tuple):
+            tiers = self.tables.tiers
+            assert tiers is not None
+            return tiers.rules[p[1]][r].vectors
+        return self.tables.rules[p][r]
+
     def dense(self, row: Row) -> BoolVector:
         vector = (
             np.ones(self.size, dtype=np.bool_)
@@ -238,7 +462,7 @@ class RowBook:
             vector[row] = True
         return vector
 
-    def _resolved_here(self, group: int, p: int, r: int) -> frozenset[int]:
+    def _resolved_here(self, group: int, p: Policy, r: int) -> frozenset[int]:
         """Port classes an ingress rule's named ports resolve to on the group's own
         pods (alike for every class of the group, by construction of the groups)."""
         key = (group, p, r)
@@ -250,10 +474,11 @@ class RowBook:
                 if members.size == 0:
                     return frozenset()  # an emptied group: its rows are never used
                 first = self._first[group] = int(members[0])
-            specs = self.tables.rules[p][r].named
+            specs = self._rule(p, r).named
             found = frozenset(int(self.tables.named_class[s][first]) for s in specs)
             self._named[key] = found
-            self._named_of_policy.setdefault(p, set()).add(key)
+            if isinstance(p, int):
+                self._named_of_policy.setdefault(p, set()).add(key)
         return found
 
 

@@ -63,7 +63,7 @@ def union_runs(parts: list[Runs]) -> Runs:
     begins[0] = True
     np.greater(starts[1:], ends[:-1], out=begins[1:])
     first = np.flatnonzero(begins)
-    last = np.r_[first[1:] - 1, starts.size - 1]
+    last = np.concatenate([first[1:] - 1, np.full(1, starts.size - 1, dtype=np.int64)])
     return Runs(starts[first], ends[last])
 
 
@@ -100,3 +100,68 @@ def spread_runs(parts: list[Runs], amounts: list[float], size: int) -> FloatVect
     diff -= np.bincount(ends, weights=weights, minlength=size + 1)
     out: FloatVector = np.cumsum(diff[:size])
     return out
+
+
+_ZERO = np.zeros(1, dtype=np.int64)
+
+
+def complement(runs: Runs, size: int) -> Runs:
+    """The classes below ``size`` outside the runs."""
+    starts = np.concatenate([_ZERO, runs.ends])
+    ends = np.concatenate([runs.starts, np.full(1, size, dtype=np.int64)])
+    keep = starts < ends
+    return Runs(starts[keep], ends[keep])
+
+
+def difference(a: Runs, b: Runs) -> Runs:
+    """The classes of ``a`` outside ``b``."""
+    if not a.count or not b.count or a.ends[-1] <= b.starts[0] or b.ends[-1] <= a.starts[0]:
+        return a
+    if b.count == 1 and b.starts[0] <= a.starts[0] and a.ends[-1] <= b.ends[0]:
+        return NO_RUNS
+    cuts = _sorted_distinct(np.concatenate([a.starts, a.ends, b.starts, b.ends]))
+    pieces = cuts[:-1]
+    keep = _covers(a, pieces) & ~_covers(b, pieces)
+    return _merged(pieces[keep], cuts[1:][keep])
+
+
+def intersects(a: Runs, b: Runs) -> bool:
+    """Do the runs share a class?"""
+    if not a.count or not b.count:
+        return False
+    at = np.searchsorted(b.ends, a.starts, side="right")  # first b-run ending after each start
+    inside = at < b.count
+    return bool((b.starts[at[inside]] < a.ends[inside]).any())
+
+
+def _sorted_distinct(values: IntVector) -> IntVector:
+    """Sorted distinct values (np.unique hashes first: slower on these short arrays)."""
+    ordered = np.sort(values)
+    keep = np.empty(ordered.size, dtype=np.bool_)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    out: IntVector = ordered[keep]
+    return out
+
+
+def full(size: int) -> Runs:
+    """Every class below ``size``, as one run (none when size is 0)."""
+    if size == 0:
+        return NO_RUNS
+    return Runs(np.zeros(1, dtype=np.int64), np.full(1, size, dtype=np.int64))
+
+
+def _covers(runs: Runs, points: IntVector) -> BoolVector:
+    return contains(runs, points)
+
+
+def _merged(starts: IntVector, ends: IntVector) -> Runs:
+    """Runs from sorted disjoint pieces, adjacent pieces joined."""
+    if starts.size == 0:
+        return NO_RUNS
+    begins = np.empty(starts.size, dtype=np.bool_)
+    begins[0] = True
+    np.not_equal(starts[1:], ends[:-1], out=begins[1:])
+    first = np.flatnonzero(begins)
+    last = np.concatenate([first[1:] - 1, np.full(1, starts.size - 1, dtype=np.int64)])
+    return Runs(starts[first].astype(np.int64), ends[last].astype(np.int64))

@@ -71,6 +71,7 @@ class SelectorIndex:
         self._peers: dict[PeerKey, IntVector] = {}
         self._targets: dict[tuple[str, LabelSelector], IntVector] = {}
         self._blocks: dict[IPBlock, IntVector] = {}
+        self._nodes: dict[LabelSelector, IntVector] = {}
         self._block_ids = {block: b for b, block in enumerate(table.blocks)}
 
     # --- sparse: the analysis itself ---------------------------------------------------------
@@ -122,6 +123,19 @@ class SelectorIndex:
             b = self._block_ids[block]
             found = np.flatnonzero(self._table.block_members[b]).astype(np.int64)
             self._blocks[block] = found
+        return found
+
+    def nodes(self, selector: LabelSelector) -> IntVector:
+        """The classes whose address belongs to a node ``selector`` matches (the
+        table split classes by the labels of their address's node)."""
+        found = self._nodes.get(selector)
+        if found is None:
+            keys = self._table.keys
+            found = self._nodes[selector] = sorted_set(
+                c
+                for c, key in enumerate(keys)
+                if key.node is not None and selector.matches(key.node)
+            )
         return found
 
     def _within(self, namespaces: list[int], selector: LabelSelector | None) -> IntVector:

@@ -26,11 +26,11 @@ from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector, b
 from netfence.analysis.scale.ports import PortClass, PortPartition, partition, spec_of
 from netfence.analysis.scale.reach import reach_all
 from netfence.analysis.scale.rowbook import Row, RowBook
-from netfence.analysis.scale.rules import NOT_ISOLATED, direction_tables
-from netfence.analysis.scale.runs import NO_RUNS
+from netfence.analysis.scale.rules import direction_tables
 from netfence.analysis.scale.runs import contains as runs_contain
-from netfence.analysis.scale.selectors import SelectorIndex, distinct
-from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet
+from netfence.analysis.scale.selectors import SelectorIndex
+from netfence.analysis.scale.tiers import reads_nodes, tier_blocks, tier_port_specs, tier_tables
+from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledTiers
 from netfence.model.cluster import Cluster
 from netfence.model.policy import Direction, IPBlock
 
@@ -67,17 +67,27 @@ class ClusterAnalysis:
     def _build(self, cluster: Cluster, compiled: CompiledPolicySet) -> None:
         self.cluster = cluster
         self._compiled: CompiledPolicySet | None = compiled
+        self._tiers = compiled.tiers
         self._policies: tuple[CompiledPolicy, ...] = compiled.policies
-        self.table: ClassTable = build_classes(cluster, policy_blocks(compiled))
+        tiers = compiled.tiers
+        self.local_namespaces = ingress_namespaces(compiled.policies)
+        self.table: ClassTable = build_classes(
+            cluster, policy_blocks(compiled), reads_nodes(tiers), self.local_namespaces
+        )
         self.index = SelectorIndex(self.table, {ns.name: ns.labels for ns in cluster.namespaces})
         self.ports: PortPartition = port_partition(compiled, self.table)
         size = self.table.size
         policies = compiled.policies
-        self.egress = direction_tables(
-            Direction.EGRESS, policies, self.table, self.index, self.ports
-        )
-        self.ingress = direction_tables(
-            Direction.INGRESS, policies, self.table, self.index, self.ports
+        self.egress, self.ingress = (
+            direction_tables(
+                direction,
+                policies,
+                self.table,
+                self.index,
+                self.ports,
+                tier_tables(direction, tiers, self.table, self.index, self.ports),
+            )
+            for direction in (Direction.EGRESS, Direction.INGRESS)
         )
         count = len(self.ports.classes)
         self.egress_rows = RowBook(self.egress, size, named_on_peer=True, port_classes=count)
@@ -95,8 +105,17 @@ class ClusterAnalysis:
     def compiled(self) -> CompiledPolicySet:
         """The policy set analysed (after updates: the updated one)."""
         if self._compiled is None:
-            self._compiled = CompiledPolicySet(self._policies)
+            self._compiled = CompiledPolicySet(self._policies, self.tiers)
         return self._compiled
+
+    @property
+    def tiers(self) -> CompiledTiers:
+        """The cluster-wide policies analysed (never changed by NetworkPolicy updates)."""
+        return self._tiers
+
+    def set_tiers(self, tiers: CompiledTiers) -> None:
+        """The cluster-wide policies after an update."""
+        self._tiers, self._compiled = tiers, None
 
     def set_policies(self, policies: tuple[CompiledPolicy, ...]) -> None:
         """The policies after an update (their set is compiled only when asked for:
@@ -110,7 +129,8 @@ class ClusterAnalysis:
         return UniqueRows([book.row_by_id(i) for i in ids.tolist()], of_class.reshape(-1))
 
     def _compute(self, q: int, in_own_ingress: BoolVector) -> None:
-        """R and the self pairs of every class on port class q, from scratch (T known)."""
+        """R and the self pairs of every class on port class q, from scratch (T known).
+        Egress groups that share a row there are counted together."""
         in_own_egress = np.zeros(self.table.size, dtype=np.bool_)
         row_of_group = self.egress_rows.ids_on(q)
         everywhere = self.egress_rows.every(row_of_group)[self.egress.group_of]
@@ -118,15 +138,21 @@ class ClusterAnalysis:
         in_own_egress[everywhere] = True
         self.sparse_egress[q] = {}
         book = self.egress_rows
-        nonempty = [
-            r for r in distinct(row_of_group).tolist() if (book.runs_by_id(r) or NO_RUNS).count
-        ]
-        chosen = np.zeros(int(row_of_group.max(initial=0)) + 1, dtype=np.bool_)
-        chosen[nonempty] = True
-        for k in np.flatnonzero(chosen[row_of_group]).tolist():
-            members = self.egress_members[k]
-            if members.size:
-                in_own_egress[members] = self.set_sources(k, members, q)
+        by_row: dict[int, list[int]] = {}
+        for k, r in enumerate(row_of_group.tolist()):
+            if self.egress_members[k].size:
+                by_row.setdefault(r, []).append(k)
+        for r, groups in by_row.items():
+            runs = book.runs_by_id(r)
+            if runs is None or not runs.count:
+                continue
+            row = book.row_by_id(r)
+            assert row is not None
+            for k in groups:
+                self.sparse_egress[q][k] = row
+            members = np.concatenate([self.egress_members[k] for k in groups])
+            self.rows[members, q] = self.through(row, members, q)
+            in_own_egress[members] = sorted_contains(row, members)
         self.self_allowed[:, q] = in_own_egress & in_own_ingress
 
     def set_sources(self, k: int, members: IntVector, q: int) -> BoolVector:
@@ -137,6 +163,7 @@ class ClusterAnalysis:
             return np.zeros(0, dtype=np.bool_)
         row = self.egress_rows.row(k, q)
         if row is None:
+            self.sparse_egress[q].pop(k, None)
             self.rows[members, q] = np.rint(self.reach[members, q]).astype(np.int64)
             return np.ones(members.size, dtype=np.bool_)
         if row.size:
@@ -147,13 +174,15 @@ class ClusterAnalysis:
         return sorted_contains(row, members)
 
     def through(self, row: IntVector, sources: IntVector, q: int) -> IntVector:
-        """For each source: Σ_{d ∈ row} w_d [source ∈ ingress row of d] on q."""
+        """For each source: Σ_{d ∈ row} w_d [source ∈ ingress row of d] on q (one
+        pass per distinct ingress row among the destinations)."""
         out = np.zeros(sources.size, dtype=np.int64)
         if row.size == 0 or sources.size == 0:
             return out
-        weights = np.bincount(self.ingress.group_of[row], weights=self.table.weights[row])
+        row_ids = self.ingress_rows.ids_on(q)[self.ingress.group_of[row]]
+        weights = np.bincount(row_ids, weights=self.table.weights[row])
         for m in np.flatnonzero(weights).tolist():
-            allowed = self.ingress_rows.runs_by_id(int(self.ingress_rows.ids(m)[q]))
+            allowed = self.ingress_rows.runs_by_id(m)
             hits = (
                 np.ones(sources.size, dtype=np.bool_)
                 if allowed is None
@@ -189,8 +218,8 @@ class ClusterAnalysis:
             pods=n,
             classes=self.table.size,
             ordered_pairs=n * (n - 1),
-            egress_isolated=int(w[self.egress.group_of != NOT_ISOLATED].sum()),
-            ingress_isolated=int(w[self.ingress.group_of != NOT_ISOLATED].sum()),
+            egress_isolated=int(w[self.egress.isolated()].sum()),
+            ingress_isolated=int(w[self.ingress.isolated()].sum()),
             port_classes=tuple(
                 PortClassSummary(pc, self.allowed_pairs(q))
                 for q, pc in enumerate(self.ports.classes)
@@ -239,7 +268,13 @@ def members_of_groups(group_of: IntVector, groups: int) -> list[IntVector]:
     return [order[bounds[g] : bounds[g + 1]] for g in range(groups)]
 
 
+def ingress_namespaces(policies: tuple[CompiledPolicy, ...]) -> frozenset[str]:
+    """The namespaces where some NetworkPolicy isolates pods for ingress."""
+    return frozenset(p.policy.namespace for p in policies if p.policy.isolates(Direction.INGRESS))
+
+
 def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
+    """Every ipBlock of the NetworkPolicies, then every cluster-wide ``networks``."""
     seen: dict[IPBlock, None] = {}
     for c in compiled.policies:
         for rules in (c.ingress, c.egress):
@@ -247,12 +282,19 @@ def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
                 for m in rule.peers or ():
                     if m.peer.ip_block is not None:
                         seen.setdefault(m.peer.ip_block)
+    for block in tier_blocks(compiled.tiers):
+        seen.setdefault(block)
     return list(seen)
 
 
 def port_partition(compiled: CompiledPolicySet, table: ClassTable) -> PortPartition:
     numeric = []
     named = set()
+    for spec in tier_port_specs(compiled.tiers):
+        if len(spec) == 3:
+            numeric.append(spec)
+        else:
+            named.add(spec)
     for c in compiled.policies:
         for rules in (c.ingress, c.egress):
             for rule in rules:

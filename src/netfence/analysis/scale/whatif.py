@@ -5,13 +5,15 @@ the whole cluster.
 Only classes the changed policies select (before or after) can change: as
 sources (their egress rows) or as destinations (their ingress rows). For those,
 the allowed partners are read from the rows before the update and again after
-it; the difference, expanded to pods, is the answer.
+it; the difference, expanded to pods, is the answer. A change of the cluster-wide
+policies touches their subjects (before or after), and is analysed anew: its
+answer holds when the new analysis has the same classes and port classes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +22,9 @@ from netfence.analysis.scale.classes import IntVector
 from netfence.analysis.scale.incremental import IncrementalAnalysis, UpdateMode
 from netfence.analysis.scale.rowbook import Row, row_members
 from netfence.analysis.scale.summary import ClusterAnalysis
+from netfence.analysis.scale.tiers import subject_classes
 from netfence.model.policy import NetworkPolicy
+from netfence.model.tiers import ClusterPolicy
 
 Pairs = set[tuple[int, int, int]]  # (source class, destination class, port class)
 
@@ -81,12 +85,46 @@ def affected_classes(a: ClusterAnalysis, policies: Iterable[NetworkPolicy]) -> I
     return np.flatnonzero(chosen)
 
 
+def tier_subjects(
+    a: ClusterAnalysis, before: Sequence[ClusterPolicy], after: Sequence[ClusterPolicy]
+) -> IntVector:
+    """The subjects of every cluster-wide policy not in the same place with the same
+    content in both lists (in precedence order: a reordering of equal priorities
+    counts)."""
+    old, new = _in_precedence(before), _in_precedence(after)
+    moved = [p for i, p in enumerate(old) if i >= len(new) or new[i] != p]
+    moved += [p for i, p in enumerate(new) if i >= len(old) or old[i] != p]
+    chosen = [subject_classes(p.subject, a.index) for p in moved]
+    return np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def _in_precedence(policies: Sequence[ClusterPolicy]) -> list[ClusterPolicy]:
+    from netfence.compile.tiers import compile_tiers
+
+    tiers = compile_tiers(policies)
+    return [replace(c.policy, source=None) for c in (*tiers.admin, *tiers.baseline)]
+
+
+def comparable(a: ClusterAnalysis, b: ClusterAnalysis) -> bool:
+    """Do two analyses number the same classes and port classes alike?"""
+    if a.ports.classes != b.ports.classes or a.table.size != b.table.size:
+        return False
+    return all(
+        [p.key for p in mine] == [p.key for p in theirs]
+        for mine, theirs in zip(a.table.members, b.table.members, strict=True)
+    )
+
+
 def whatif(
-    incremental: IncrementalAnalysis, changes: list[NetworkPolicy], deletions: list[str]
+    incremental: IncrementalAnalysis,
+    changes: list[NetworkPolicy],
+    deletions: list[str],
+    cluster_policies: Sequence[ClusterPolicy] | None = None,
 ) -> list[ClassChange] | None:
-    """Apply ``changes`` (added or replaced) and ``deletions`` (policy keys); the class pairs whose
-    verdict changed. None when an update needed a full rebuild (new ipBlocks or
-    port boundaries split the classes, so class indexes no longer compare)."""
+    """Apply ``changes`` (added or replaced) and ``deletions`` (policy keys), and the cluster-wide
+    policies ``cluster_policies`` (None: unchanged); the class pairs whose verdict
+    changed. None when an update split the classes (new ipBlocks, networks, nodes
+    peers or port boundaries), so that class indexes no longer compare."""
     a = incremental.analysis
     old_versions = [
         incremental.policies[k].policy
@@ -95,12 +133,20 @@ def whatif(
     ]
     old_versions += [incremental.policies[k].policy for k in deletions if k in incremental.policies]
     touched = affected_classes(a, [*changes, *old_versions])
+    if cluster_policies is not None:
+        old_tiers = list(incremental.cluster_policies.values())
+        touched = np.union1d(touched, tier_subjects(a, old_tiers, cluster_policies))
     before = allowed_pairs(a, touched)
     for policy in changes:
-        if incremental.apply(policy).mode is not UpdateMode.INCREMENTAL:
-            return None
+        mode = incremental.apply(policy).mode
+        if mode is not UpdateMode.INCREMENTAL and cluster_policies is None:
+            return None  # else the rebuild below, checked by ``comparable``
     for key in deletions:
         incremental.delete(key)
+    if cluster_policies is not None:
+        incremental.set_cluster_policies(cluster_policies)
+        if not comparable(a, incremental.analysis):
+            return None
     after = allowed_pairs(incremental.analysis, touched)
     return [ClassChange(s, d, q, False) for s, d, q in sorted(before - after)] + [
         ClassChange(s, d, q, True) for s, d, q in sorted(after - before)
