@@ -1,0 +1,110 @@
+"""The generated set, checked before anyone writes it: read back by netfence's own
+parser (the API server's validation), replayed (every observed flow must be
+allowed), linted (no warning), and diffed against the current policies (what
+becomes denied, what becomes allowed).
+
+The generated NetworkPolicies replace the current NetworkPolicies of the
+namespaces they are written for; the other namespaces' policies and the
+cluster-wide tiers stay (the Baseline policy of ``--baseline`` joins them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netfence.analysis.diff import Diff, State, class_diff, connectivity_diff
+from netfence.analysis.flows import ExplainedFlow, flow_connection
+from netfence.analysis.generate import Generated, Manifest
+from netfence.analysis.lint.checks import lint_report
+from netfence.analysis.lint.findings import Finding
+from netfence.compile import compile_policies
+from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.decision import Decision
+from netfence.engine.evaluate import evaluate
+from netfence.errors import InvalidInputError
+from netfence.model.cluster import Cluster
+from netfence.model.diagnostics import Diagnostic, Severity
+from netfence.parse.build import build_cluster
+from netfence.parse.documents import parse_documents
+
+GENERATED_FILE = "<generated>"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """``failures``: observed flows the generated set does not allow (with the
+    engine's decision); ``invalid``: what validation said of the manifests;
+    ``findings``: lint warnings and errors on them. Any of the three: not written."""
+
+    generated: Generated
+    after: State
+    failures: tuple[tuple[ExplainedFlow, Decision], ...]
+    invalid: tuple[Diagnostic, ...]
+    findings: tuple[Finding, ...]
+    diff: Diff
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failures or self.invalid or self.findings)
+
+
+def check_generated(cluster: Cluster, compiled: CompiledPolicySet, generated: Generated) -> Checked:
+    after, invalid = after_state(cluster, generated.manifests)
+    failures = tuple(replay(after, generated.used))
+    findings = tuple(_lint(after, generated.manifests))
+    before = State(cluster, compiled)
+    diff = class_diff(before, after) or connectivity_diff(before, after)
+    return Checked(generated, after, failures, invalid, findings, diff)
+
+
+def after_state(
+    cluster: Cluster, manifests: Sequence[Manifest]
+) -> tuple[State, tuple[Diagnostic, ...]]:
+    """The cluster with the generated policies in place of the current
+    NetworkPolicies of their namespaces."""
+    text = "\n".join(json.dumps(m) for m in manifests)  # JSON documents, one a line: YAML too
+    try:
+        built = build_cluster(parse_documents(text, GENERATED_FILE))
+    except InvalidInputError as exc:
+        return State(cluster, compile_policies(cluster.policies, cluster.cluster_policies)), tuple(
+            exc.diagnostics
+        )
+    new = built.cluster
+    covered = {p.namespace for p in new.policies}
+    policies = tuple(p for p in cluster.policies if p.namespace not in covered) + new.policies
+    tiers = cluster.cluster_policies + new.cluster_policies
+    after = dataclasses.replace(cluster, policies=policies, cluster_policies=tiers)
+    invalid = tuple(d for d in built.diagnostics if d.severity is Severity.ERROR)
+    return State(after, compile_policies(after.policies, after.cluster_policies)), invalid
+
+
+def replay(state: State, flows: Sequence[ExplainedFlow]) -> list[tuple[ExplainedFlow, Decision]]:
+    """The observed flows the state does not allow (the engine decides each)."""
+    failed = []
+    for f in flows:
+        decision = evaluate(state.compiled, state.cluster, flow_connection(f.flow, f.src, f.dst))
+        if not decision.allowed:
+            failed.append((f, decision))
+    return failed
+
+
+def _lint(state: State, manifests: Sequence[Manifest]) -> list[Finding]:
+    """Warnings and errors lint finds on the generated objects."""
+    names = {(_meta(m, "namespace"), _meta(m, "name")) for m in manifests}
+    report = lint_report(state.cluster, state.compiled)
+    return [
+        f
+        for f in report.findings
+        if f.severity is not Severity.NOTICE
+        and f.obj is not None
+        and (f.obj.namespace, f.obj.name) in names
+    ]
+
+
+def _meta(manifest: Manifest, key: str) -> str | None:
+    metadata = manifest.get("metadata")
+    value = metadata.get(key) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) else None
