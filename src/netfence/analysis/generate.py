@@ -222,11 +222,10 @@ def _policy(
     is_dns: bool,
 ) -> Manifest:
     ingress = _rules(needs.ingress, by_key, "from")
-    if is_dns:  # DNS egress is kept for every pod: kube-dns must answer all of them
+    if is_dns:  # DNS egress is kept for every pod: kube-dns must answer every one
         ingress.insert(0, {"from": [{"namespaceSelector": {}}], "ports": list(_DNS_PORTS)})
     egress = _rules(needs.egress, by_key, "to")
-    if not is_dns:
-        egress.insert(0, {"to": [dns_peer], "ports": list(_DNS_PORTS)})
+    egress.insert(0, {"to": [dns_peer], "ports": list(_DNS_PORTS)})
     spec: dict[str, object] = {
         "podSelector": subject.selector(),
         "policyTypes": ["Ingress", "Egress"],

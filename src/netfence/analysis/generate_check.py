@@ -65,7 +65,7 @@ def after_state(
 ) -> tuple[State, tuple[Diagnostic, ...]]:
     """The cluster with the generated policies in place of the current
     NetworkPolicies of their namespaces."""
-    text = "\n".join(json.dumps(m) for m in manifests)  # JSON documents, one a line: YAML too
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(manifests)})
     try:
         built = build_cluster(parse_documents(text, GENERATED_FILE))
     except InvalidInputError as exc:

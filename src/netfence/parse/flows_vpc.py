@@ -59,15 +59,20 @@ class VpcReader:
 
     def __init__(self) -> None:
         self.fields: tuple[str, ...] = DEFAULT_FIELDS
+        self.unreadable = False
 
     def parse_line(self, line: str, origin: FlowOrigin) -> Flow | Skip:
         tokens = line.split()
         if _is_header(tokens):
             self.fields = tuple(tokens)
+            self.unreadable = False
             for needed in ("srcport", "dstport", "protocol"):
                 if needed not in self.fields:
+                    self.unreadable = True  # its records are not read: one error, here
                     raise LineError(needed, "the header names no such field: netfence needs it")
             return Skip("VPC Flow Log headers")
+        if self.unreadable:
+            return Skip("records under a header netfence cannot read")
         if len(tokens) != len(self.fields):
             raise LineError(None, f"{len(tokens)} fields, the format has {len(self.fields)}")
         record = dict(zip(self.fields, tokens, strict=True))

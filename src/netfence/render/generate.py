@@ -15,7 +15,14 @@ from netfence.model.flows import FlowFile
 from netfence.render.diff import diff_data
 from netfence.render.explain import explain_decision, reason
 
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Base: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_Base):  # type: ignore[misc]
+    """No anchors and aliases: a rule's ports are written out in every rule."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def manifests_yaml(checked: Checked) -> str:
