@@ -158,7 +158,9 @@ def vpc_lines() -> list[str]:
                      f"{number} 5 620 {start} {start + 60} ACCEPT OK")  # fmt: skip
         lines.append(f"2 123456789012 eni-0a1b2c3d4e5f60002 {dst} {src} {c.port} {c.src_port} "
                      f"{number} 4 980 {start} {start + 60} ACCEPT OK")  # fmt: skip
-    lines.append("2 123456789012 eni-0a1b2c3d4e5f60003 - - - - - - - 1795600800 1795600860 - NODATA")
+    lines.append(
+        "2 123456789012 eni-0a1b2c3d4e5f60003 - - - - - - - 1795600800 1795600860 - NODATA"
+    )
     return lines
 
 

@@ -67,7 +67,9 @@ VPC_DEFAULT = (
     "1795600800 1795600860 REJECT OK"
 )
 VPC_HEADER = "version interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr srcport dstport protocol action log-status"
-VPC_CUSTOM = "5 eni-0a1b2c3d4e5f60001 192.0.2.10 192.0.2.20 10.244.0.11 10.244.0.3 40000 8080 17 ACCEPT OK"
+VPC_CUSTOM = (
+    "5 eni-0a1b2c3d4e5f60001 192.0.2.10 192.0.2.20 10.244.0.11 10.244.0.3 40000 8080 17 ACCEPT OK"
+)
 
 
 VALID = [
@@ -101,7 +103,12 @@ def test_valid_records(
     assert read.format is fmt
     assert len(read.flows) == 1
     flow = read.flows[0]
-    assert (flow.verdict, flow.protocol, flow.src.pod, flow.reply) == (verdict, protocol, src_pod, reply)
+    assert (flow.verdict, flow.protocol, flow.src.pod, flow.reply) == (
+        verdict,
+        protocol,
+        src_pod,
+        reply,
+    )
     assert flow.src.ip == ipaddress.ip_address("10.244.0.11")  # pkt-srcaddr wins in VPC
     assert flow.dst.ip == ipaddress.ip_address("10.244.0.3")
     assert flow.origin.line == text.count("\n") + 1
@@ -112,7 +119,9 @@ def test_attribution_as_the_source_says() -> None:
     assert read_flows(_record(), "f").flows[0].attribution.policies == ("catalog/p",)  # type: ignore[union-attr]
     eks = read_flows(EKS_CLOUDWATCH, "f").flows[0]
     assert eks.attribution is not None and eks.attribution.tier == "ADMIN"
-    hubble = _hubble(egress_denied_by=[{"name": "deny", "namespace": "ui", "kind": "CiliumNetworkPolicy"}])
+    hubble = _hubble(
+        egress_denied_by=[{"name": "deny", "namespace": "ui", "kind": "CiliumNetworkPolicy"}]
+    )
     named = read_flows(hubble, "f").flows[0].attribution
     assert named is not None and named.policies == ("CiliumNetworkPolicy:ui/deny",)
 

@@ -88,10 +88,14 @@ def _group_block(members: list[ExplainedFlow]) -> list[str]:
     more = f" and {len(members) - 5} more" if len(members) > 5 else ""
     head = (
         f"{first.src.label} -> {first.dst.label} {first.flow.dst.port}/"
-        f"{first.flow.protocol.value}: {engine} ({len(members)} flows, logged "
+        f"{first.flow.protocol.value}: {engine} ({_count(len(members), 'flow')}, logged "
         f"{'/'.join(logged)})"
     )
     return [head, *_decision_lines(first, "  "), f"  flows: {where}{more}"]
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _decision_lines(f: ExplainedFlow, indent: str) -> list[str]:
