@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.conftest import SCENARIO
 
 import netfence
 from netfence.analysis.flows import AddressBook, Status, explain_flow
@@ -16,7 +17,6 @@ from netfence.engine.decision import Outcome
 from netfence.engine.evaluate import evaluate
 from netfence.model.flows import LoggedVerdict
 from netfence.parse.flows import read_flows
-from tests.conftest import SCENARIO
 
 STATES = {
     "no policy": [],
