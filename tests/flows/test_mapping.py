@@ -136,3 +136,40 @@ def test_ambiguous_flows_are_not_explained(loaded: netfence.api.Loaded) -> None:
     result = explain_flows(loaded.compiled, loaded.cluster, flows, AddressBook(loaded.cluster))
     assert [f.status for f in result.flows] == [Status.NOT_LOGGED, Status.AMBIGUOUS]
     assert result.flows[1].decision is None
+
+
+def test_memo_fast_path_equals_the_engine_on_every_flow() -> None:
+    """explain_flows' fast path (one decision per repeated connection) against the
+    oracle (the engine asked for every flow), on the retail traffic in every
+    format, with the workshop's final policies and the catalog/orders ones."""
+    import os
+
+    from tests.conftest import SCENARIO
+    from tests.flows.retail_traffic import FIXTURES
+
+    from netfence.parse.flows import read_flows
+
+    here = os.getcwd()
+    os.chdir(SCENARIO)
+    try:
+        states = [
+            netfence.load(
+                ["policies/default-deny.yaml", "policies/allow-ui-egress.yaml"], ["cluster"], "ui"
+            ),
+            netfence.load(
+                [
+                    "policies/allow-catalog-ingress-db.yaml",
+                    "policies/allow-catalog-ingress-webservice.yaml",
+                ],
+                ["cluster"],
+            ),
+        ]
+    finally:
+        os.chdir(here)
+    for state in states:
+        book = AddressBook(state.cluster)
+        for name, lines in FIXTURES.items():
+            flows = read_flows("\n".join(lines() * 3), name).flows  # repeated: the memo is used
+            fast = explain_flows(state.compiled, state.cluster, flows, book)
+            slow = explain_flows(state.compiled, state.cluster, flows, book, memo=False)
+            assert fast == slow

@@ -145,6 +145,7 @@ BAD = [
     ("{not json", FlowFormat.NETFENCE, "not JSON"),
     ("[1, 2]", FlowFormat.NETFENCE, "expected a JSON object"),
     ("[" * 100_000 + "]" * 100_000, FlowFormat.NETFENCE, "line longer than"),
+    ("[" * 30_000 + "]" * 30_000, FlowFormat.NETFENCE, "JSON nested too deep"),
     (_hubble(IP={"source": "x", "destination": "10.0.0.1"}), FlowFormat.HUBBLE, "flow.IP.source: not an IP address"),
     (_hubble(l4={"TCP": {"source_port": -1, "destination_port": 80}}), FlowFormat.HUBBLE, "flow.l4.TCP.source_port: expected a port number"),
     (_hubble(l4="tcp"), FlowFormat.HUBBLE, "flow.l4: expected an object"),

@@ -137,3 +137,24 @@ def test_generated_set_allows_what_was_observed_and_nothing_else(
         or (d.key in dns and port == 53)
     )
     assert decision.allowed == expected, (s.key, d.key, port, proto, decision)
+
+
+@given(data=st.data(), workloads=clusters())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_explain_fast_path_equals_the_oracle(
+    data: st.DataObject, workloads: list[Workload]
+) -> None:
+    """explain_flows' memo (one decision per repeated connection) == the engine asked
+    for every flow, on random flows (repeats, outside addresses, both protocols)."""
+    loaded = netfence.loads(_manifests(workloads), "cluster.json")
+    ips = [p.ips[0] for p in loaded.cluster.pods] + [ipaddress.ip_address("203.0.113.5")]
+    end = st.tuples(st.sampled_from(ips), st.sampled_from([53, 80, 443, 5432, 40000, 50000]))
+    records = data.draw(st.lists(st.tuples(end, end, st.sampled_from(list(Protocol))), max_size=30))
+    flows = [
+        Flow(FlowEnd(a[0], a[1]), FlowEnd(b[0], b[1]), proto, FlowOrigin("f", i + 1))
+        for i, (a, b, proto) in enumerate(records + records)
+    ]
+    book = AddressBook(loaded.cluster)
+    fast = explain_flows(loaded.compiled, loaded.cluster, flows, book)
+    slow = explain_flows(loaded.compiled, loaded.cluster, flows, book, memo=False)
+    assert fast == slow

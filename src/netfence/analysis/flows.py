@@ -188,15 +188,29 @@ def _declares(pod: Pod, port: int, protocol: object) -> bool:
 
 
 def explain_flows(
-    compiled: CompiledPolicySet, cluster: Cluster, flows: Iterable[Flow], book: AddressBook
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    flows: Iterable[Flow],
+    book: AddressBook,
+    memo: bool = True,
 ) -> FlowsExplained:
-    """Each flow mapped and, unless it is a reply or ambiguous, decided by the engine."""
-    explained = [explain_flow(compiled, cluster, flow, book) for flow in flows]
+    """Each flow mapped and, unless it is a reply or ambiguous, decided by the engine.
+
+    With ``memo`` (the fast path), flows of the same connection (the same
+    addresses, pods, destination port and protocol: a log repeats them, only the
+    source port differs) share one decision; without it, the engine decides every
+    flow (the oracle the tests check the fast path against)."""
+    decisions: dict[tuple[object, ...], Decision] | None = {} if memo else None
+    explained = [explain_flow(compiled, cluster, flow, book, decisions) for flow in flows]
     return FlowsExplained(tuple(_ordered(explained)))
 
 
 def explain_flow(
-    compiled: CompiledPolicySet, cluster: Cluster, flow: Flow, book: AddressBook
+    compiled: CompiledPolicySet,
+    cluster: Cluster,
+    flow: Flow,
+    book: AddressBook,
+    decisions: dict[tuple[object, ...], Decision] | None = None,
 ) -> ExplainedFlow:
     src, dst = book.map(flow.src), book.map(flow.dst)
     reply, guessed = is_reply(flow, src, dst)
@@ -204,7 +218,13 @@ def explain_flow(
         return ExplainedFlow(flow, src, dst, Status.REPLY, reply_guessed=guessed)
     if EndKind.AMBIGUOUS in (src.kind, dst.kind):
         return ExplainedFlow(flow, src, dst, Status.AMBIGUOUS, reply_guessed=guessed)
-    decision = evaluate(compiled, cluster, flow_connection(flow, src, dst))
+    # the pods are the cluster's own objects: their identity stands for them
+    key = (flow.src.ip, id(src.pod), flow.dst.ip, id(dst.pod), flow.dst.port, flow.protocol)
+    decision = decisions.get(key) if decisions is not None else None
+    if decision is None:
+        decision = evaluate(compiled, cluster, flow_connection(flow, src, dst))
+        if decisions is not None:
+            decisions[key] = decision
     logged = flow.policy_verdict
     if logged is None:
         status = Status.NOT_LOGGED
