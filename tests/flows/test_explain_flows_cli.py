@@ -34,7 +34,8 @@ def test_json() -> None:
         "reply": 1,
     }
     first = data["flows"][0]
-    assert (first["where"], first["status"], first["engine"]["allowed"]) == (
+    engine = data["decisions"][first["engine"]]
+    assert (first["where"], first["status"], engine["allowed"]) == (
         f"{DRIFT}:1",
         "disagrees",
         True,

@@ -32,13 +32,25 @@ PROTOCOL_NAMES = {p.value: p for p in Protocol}
 OTHER_PROTOCOL = "a protocol network policies do not name (ICMP and others)"
 
 
+_ADDRESSES: dict[str, IPAddress] = {}
+_ADDRESSES_KEPT = 100_000  # a log names the same addresses again and again
+
+
 def address(value: object, field: str) -> IPAddress:
+    """The address ``value`` writes (read once per distinct text, up to a bound:
+    ``ipaddress.ip_address`` is most of a record's reading otherwise)."""
     if not isinstance(value, str) or not value:
         raise LineError(field, f"expected an IP address, got {_shown(value)}")
+    known = _ADDRESSES.get(value)
+    if known is not None:
+        return known
     try:
-        return ipaddress.ip_address(value)
+        ip = ipaddress.ip_address(value)
     except ValueError:
         raise LineError(field, f"not an IP address: {_shown(value)}") from None
+    if len(_ADDRESSES) < _ADDRESSES_KEPT:
+        _ADDRESSES[value] = ip
+    return ip
 
 
 def port(value: object, field: str) -> int:

@@ -147,6 +147,19 @@ def _skipped_lines(files: Sequence[FlowFile]) -> list[str]:
 
 
 def flows_data(result: FlowsExplained, files: Sequence[FlowFile]) -> dict[str, Any]:
+    """Every flow; the engine's decisions once each in ``decisions`` (a log repeats
+    a connection many times), a flow's ``engine`` the index of its own."""
+    decisions: list[dict[str, Any]] = []
+    index: dict[int, int] = {}
+    flows = []
+    for f in result.flows:
+        engine = None
+        if f.decision is not None:
+            engine = index.get(id(f.decision))
+            if engine is None:
+                engine = index[id(f.decision)] = len(decisions)
+                decisions.append(decision_data(f.decision))
+        flows.append(flow_data(f, engine))
     return {
         "files": [
             {
@@ -159,13 +172,18 @@ def flows_data(result: FlowsExplained, files: Sequence[FlowFile]) -> dict[str, A
         ],
         "counts": {s.value: len(result.of(s)) for s in Status},
         "replies": REPLY_NOTE,
-        "flows": [flow_data(f) for f in result.flows],
+        "flows": flows,
+        "decisions": decisions,
     }
 
 
-def flow_data(f: ExplainedFlow) -> dict[str, Any]:
+def flow_data(f: ExplainedFlow, engine: int | None) -> dict[str, Any]:
     flow = f.flow
     attribution = flow.attribution
+    logged = None
+    if attribution is not None:
+        logged = {"tier": attribution.tier, "policies": list(attribution.policies),
+                  "rule": attribution.rule}  # fmt: skip
     return {
         "where": flow.origin.format(),
         "status": f.status.value,
@@ -176,16 +194,10 @@ def flow_data(f: ExplainedFlow) -> dict[str, Any]:
         "group": list(f.group),
         "logged": flow.verdict.value,
         "logged_policy_verdict": flow.policy_verdict,
-        "logged_attribution": None
-        if attribution is None
-        else {
-            "tier": attribution.tier,
-            "policies": list(attribution.policies),
-            "rule": attribution.rule,
-        },
+        "logged_attribution": logged,
         "reply": f.status is Status.REPLY,
         "reply_guessed": f.reply_guessed,
-        "engine": None if f.decision is None else decision_data(f.decision),
+        "engine": engine,
     }
 
 
