@@ -106,8 +106,17 @@ def test_generated_set_allows_what_was_observed_and_nothing_else(
         for i, (s, d, port, proto) in enumerate(observed)
         if s is not d
     ]
+    outside = st.sampled_from(["203.0.113.5", "203.0.113.6", "198.51.100.9", "2001:db8::1"])
+    for i, (pod, address, out) in enumerate(
+        data.draw(st.lists(st.tuples(st.sampled_from(pods), outside, st.booleans()), max_size=3))
+    ):
+        far = FlowEnd(ipaddress.ip_address(address), 443 if out else 50000 + i)
+        near = FlowEnd(pod.ips[0], 50000 + i if out else (pod.ports[0].port if pod.ports else 80))
+        src, dst = (near, far) if out else (far, near)
+        flows.append(Flow(src, dst, Protocol.TCP, FlowOrigin("f", 100 + i), reply=False))
+    prefix = data.draw(st.sampled_from([32, 24, 8]))
     explained = explain_flows(loaded.compiled, loaded.cluster, flows, AddressBook(loaded.cluster))
-    generated = generate(loaded.cluster, explained.flows, Options())
+    generated = generate(loaded.cluster, explained.flows, Options(ipv4_prefix=prefix))
     if not generated.used:
         return
     checked = check_generated(loaded.cluster, loaded.compiled, generated)

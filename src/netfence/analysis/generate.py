@@ -128,7 +128,7 @@ def _needs(
         if f.src.pod is not None and not to_dns:
             peers = needs[workload_key(f.src.pod)].egress
             peers.setdefault(_peer_key(f.dst, externals), set()).add(port)
-        if dst is not None and not to_dns:
+        if dst is not None and not (to_dns and f.src.pod is not None):  # DNS rule: pods only
             peers = needs[workload_key(dst)].ingress
             peers.setdefault(_peer_key(f.src, externals), set()).add(port)
     return needs
