@@ -124,3 +124,28 @@ def test_options_add_their_objects(flag: str) -> None:
     else:
         assert kinds[-1] == ("ClusterNetworkPolicy", "netfence-default")
     assert data["ok"] is True
+
+
+def test_denied_and_unattributed_flows_are_left_out_and_said() -> None:
+    final = [*CLUSTER, "-f", "src/netfence/scenarios/eks-retail/policies/default-deny.yaml", "-n", "ui",
+             "-f", "src/netfence/scenarios/eks-retail/policies/allow-ui-egress.yaml"]  # fmt: skip
+    drift = f"{FIXTURES}/drift.netfence.jsonl"
+    result = run_cli("generate", drift, *final, "-o", "json", cwd=ROOT)
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    why = {entry["where"]: entry["why"] for entry in data["left_out"]}
+    assert why == {
+        f"{drift}:1": "logged as denied (--include-denied makes it observed traffic)",
+        f"{drift}:2": "logged as denied (--include-denied makes it observed traffic)",
+        f"{drift}:5": "an end is not attributed to one pod",
+        f"{drift}:6": "an end is not attributed to one pod",
+    }
+    assert data["becomes_allowed"] == []  # by pod pairs: the outside address is not in it
+    opened = [(f["where"], f["to"]) for f in data["observed_now_denied"]]
+    assert opened == [(f"{drift}:3", "203.0.113.10")]
+    included = json.loads(
+        run_cli("generate", drift, *final, "--include-denied", "-o", "json", cwd=ROOT).out
+    )
+    gained = [(c["from"], c["to"], c["port"]) for c in included["becomes_allowed"]]
+    assert gained == [("ui/deployment/ui", "catalog/statefulset/catalog-mysql", 3306)]
+    assert included["replay"]["observed"] == data["replay"]["observed"] + 2

@@ -47,6 +47,17 @@ class Checked:
     diff: Diff
 
     @property
+    def opened(self) -> tuple[ExplainedFlow, ...]:
+        """Observed flows the current policies deny and the generated set allows
+        (outside addresses included, which the diff by pod pairs does not show)."""
+        failed = {id(f) for f, _ in self.failures}
+        return tuple(
+            f
+            for f in self.generated.used
+            if f.decision is not None and not f.decision.allowed and id(f) not in failed
+        )
+
+    @property
     def ok(self) -> bool:
         return not (self.failures or self.invalid or self.findings)
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from netfence.analysis.diff import ChangeKind, ConnectionChange
+from netfence.analysis.flows import ExplainedFlow
 from netfence.analysis.generate_check import Checked
 from netfence.model.flows import FlowFile
 from netfence.render.diff import diff_data
@@ -55,6 +56,9 @@ def report_lines(checked: Checked, files: Sequence[FlowFile]) -> list[str]:
     ]
     lines.extend(_change_lines(checked.diff.lost, "becomes denied"))
     lines.extend(_change_lines(checked.diff.gained, "becomes allowed"))
+    if checked.opened:
+        lines.append(f"now denied, observed, allowed by this set ({len(checked.opened)}):")
+        lines.extend(_opened_line(f) for f in checked.opened)
     for s in gen.subjects:
         if s.shared_with:
             lines.append(
@@ -70,6 +74,11 @@ def report_lines(checked: Checked, files: Sequence[FlowFile]) -> list[str]:
         lines.extend(f"  {f.flow.origin.format()}: {f.flow.tuple_text()}: {why}"
                      for f, why in gen.left_out)  # fmt: skip
     return lines
+
+
+def _opened_line(f: ExplainedFlow) -> str:
+    port = f"{f.flow.dst.port}/{f.flow.protocol.value}"
+    return f"  {f.flow.origin.format()}: {f.src.label} -> {f.dst.label} {port}"
 
 
 def _change_lines(changes: Sequence[ConnectionChange], word: str) -> list[str]:
@@ -115,6 +124,16 @@ def generated_data(checked: Checked, files: Sequence[FlowFile]) -> dict[str, Any
         "becomes_denied": [_change(c) for c in checked.diff.changes if c.kind is ChangeKind.LOST],
         "becomes_allowed": [
             _change(c) for c in checked.diff.changes if c.kind is ChangeKind.GAINED
+        ],
+        "observed_now_denied": [
+            {
+                "where": f.flow.origin.format(),
+                "from": f.src.label,
+                "to": f.dst.label,
+                "port": f.flow.dst.port,
+                "protocol": f.flow.protocol.value,
+            }
+            for f in checked.opened
         ],
         "diff": diff_data(checked.diff),
         "subjects": [
