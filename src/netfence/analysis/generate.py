@@ -186,12 +186,19 @@ class _ExternalBlocks:
         self.inside = [ip for p in cluster.pods for ip in p.ips]
         self.inside += [ip for n in cluster.nodes for ip in n.ips]
         self.prefix = {4: options.ipv4_prefix, 6: options.ipv6_prefix}
+        self.holds: dict[IPNetwork, bool] = {}  # does the block hold a pod or node address
 
     def block(self, ip: IPAddress) -> IPNetwork:
+        alone = ipaddress.ip_network(ip)
+        if self.prefix[ip.version] == alone.prefixlen:
+            return alone  # no pod has the address: the caller mapped it outside
         wide = ipaddress.ip_network(f"{ip}/{self.prefix[ip.version]}", strict=False)
-        if any(a.version == ip.version and a in wide for a in self.inside):
-            return ipaddress.ip_network(ip)
-        return wide
+        holds = self.holds.get(wide)
+        if holds is None:
+            holds = self.holds[wide] = any(
+                a.version == ip.version and a in wide for a in self.inside
+            )
+        return alone if holds else wide
 
 
 def _dns_backends(cluster: Cluster) -> frozenset[str]:
