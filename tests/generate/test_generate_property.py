@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import netfence
+from netfence.analysis.diff import State, connectivity_diff
 from netfence.analysis.flows import AddressBook, explain_flows, workload_key
 from netfence.analysis.generate import Options, generate
 from netfence.analysis.generate_check import check_generated
@@ -116,16 +117,22 @@ def test_generated_set_allows_what_was_observed_and_nothing_else(
         flows.append(Flow(src, dst, Protocol.TCP, FlowOrigin("f", 100 + i), reply=False))
     prefix = data.draw(st.sampled_from([32, 24, 8]))
     explained = explain_flows(loaded.compiled, loaded.cluster, flows, AddressBook(loaded.cluster))
-    generated = generate(loaded.cluster, explained.flows, Options(ipv4_prefix=prefix))
+    extra = data.draw(st.sampled_from(["", "default-deny", "baseline"]))
+    options = Options(extra == "default-deny", extra == "baseline", ipv4_prefix=prefix)
+    generated = generate(loaded.cluster, explained.flows, options)
     if not generated.used:
         return
     checked = check_generated(loaded.cluster, loaded.compiled, generated)
     assert not checked.invalid, checked.invalid
     assert not checked.failures, [f.flow for f, _ in checked.failures]  # replay
     assert not checked.findings, [f.format() for f in checked.findings]
+    before = State(loaded.cluster, loaded.compiled)
+    assert checked.diff == connectivity_diff(before, checked.after)  # fast path == oracle
     for subject in generated.subjects:
         assert all(k != "pod-template-hash" for k, _ in subject.labels)
 
+    if extra:
+        return  # the pair rule below is for the workload policies alone
     seen = {(workload_key(f.src.pod), workload_key(f.dst.pod), f.flow.dst.port, f.flow.protocol)
             for f in generated.used if f.src.pod and f.dst.pod}  # fmt: skip
     shared = {p for s in generated.subjects for p in s.shared_with}

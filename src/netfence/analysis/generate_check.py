@@ -15,22 +15,34 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netfence.analysis.diff import Diff, State, class_diff, connectivity_diff
+from netfence.analysis.diff import (
+    DNS_PORT,
+    ChangeKind,
+    ConnectionChange,
+    Diff,
+    State,
+    decide,
+    dns_backends,
+)
 from netfence.analysis.flows import ExplainedFlow, flow_connection
 from netfence.analysis.generate import Generated, Manifest
 from netfence.analysis.lint.checks import lint_report
 from netfence.analysis.lint.findings import Finding
+from netfence.analysis.matrix import group_pods, probes
 from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
-from netfence.errors import InvalidInputError
+from netfence.errors import InvalidInputError, TargetError
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Diagnostic, Severity
+from netfence.model.ports import Protocol
 from netfence.parse.build import build_cluster
 from netfence.parse.documents import parse_documents
 
 GENERATED_FILE = "<generated>"
+# workload pairs the diff compares pod pair by pair (the matrix's bound, 400 × 400)
+MAX_DIFF_CELLS = 160_000
 
 
 @dataclass(frozen=True)
@@ -66,9 +78,61 @@ def check_generated(cluster: Cluster, compiled: CompiledPolicySet, generated: Ge
     after, invalid = after_state(cluster, generated.manifests)
     failures = tuple(replay(after, generated.used))
     findings = tuple(_lint(after, generated.manifests))
-    before = State(cluster, compiled)
-    diff = class_diff(before, after) or connectivity_diff(before, after)
+    covered = frozenset(_meta(m, "namespace") or "" for m in generated.manifests) - {""}
+    diff = policy_diff(State(cluster, compiled), after, covered)
     return Checked(generated, after, failures, invalid, findings, diff)
+
+
+def policy_diff(before: State, after: State, covered: frozenset[str]) -> Diff:
+    """``connectivity_diff``'s answer (by workload pair and declared port), asking
+    the engine only about the pairs with an end in a ``covered`` namespace: only
+    their NetworkPolicies change (and the Baseline policy has only them as
+    subjects), so a pair with neither end there keeps its verdict. TargetError
+    past MAX_DIFF_CELLS workload pairs (nothing is written without its diff).
+
+    Not the class analysis: generated policies name single ports, which split its
+    port classes, and its answer then costs minutes and gigabytes to refuse."""
+    groups = group_pods(after.cluster)
+    mine = [g for g in groups if g.namespace in covered]
+    cells = len(mine) * len(groups) + (len(groups) - len(mine)) * len(mine)
+    if cells > MAX_DIFF_CELLS:
+        raise TargetError(
+            f"generate: the diff against the current policies would compare {cells:,} workload "
+            f"pairs, more than {MAX_DIFF_CELLS:,}; nothing written (give flows of fewer "
+            "namespaces, or narrow the cluster with -f)"
+        )
+    dns = dns_backends(after.cluster)
+    found: dict[tuple[ChangeKind, str, str, int, Protocol], list[tuple[Decision, Decision]]] = {}
+    for src in groups:
+        for dst in groups if src.namespace in covered else mine:
+            for s, d, port, protocol in probes(src, dst):
+                old, new = (
+                    decide(before, s, d, port, protocol, None),
+                    decide(after, s, d, port, protocol, None),
+                )
+                if old.allowed != new.allowed:
+                    kind = ChangeKind.LOST if old.allowed else ChangeKind.GAINED
+                    found.setdefault((kind, src.key, dst.key, port, protocol), []).append(
+                        (old, new)
+                    )
+    to_dns = {g.key for g in groups if any(p.key in dns for p in g.pods)}
+    changes = [_change(key, pairs, to_dns) for key, pairs in found.items()]
+    changes.sort(
+        key=lambda c: (not c.dns, c.kind is not ChangeKind.LOST, c.source, c.destination, c.port)
+    )
+    return Diff(tuple(changes))
+
+
+def _change(
+    key: tuple[ChangeKind, str, str, int, Protocol],
+    pairs: list[tuple[Decision, Decision]],
+    dns_groups: set[str],
+) -> ConnectionChange:
+    """As analysis/diff.py reports a change: its first pair's decisions, DNS flagged."""
+    kind, src, dst, port, protocol = key
+    dns = port == DNS_PORT and dst in dns_groups
+    first = pairs[0]
+    return ConnectionChange(kind, src, dst, port, protocol, len(pairs), first[0], first[1], dns)
 
 
 def after_state(
