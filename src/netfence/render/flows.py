@@ -61,11 +61,11 @@ def flows_lines(result: FlowsExplained, files: Sequence[FlowFile]) -> list[str]:
 
 def _header(result: FlowsExplained, files: Sequence[FlowFile]) -> str:
     sources = ", ".join(f"{f.file} ({f.format.value})" for f in files)
-    counts = {s: len(result.of(s)) for s in Status}
+    n = {s: len(result.of(s)) for s in Status}
     return (
-        f"{len(result.flows)} flows from {sources}: {counts[Status.DISAGREES]} disagree, "
-        f"{counts[Status.AGREES]} agree, {counts[Status.NOT_LOGGED]} without a logged policy "
-        f"verdict, {counts[Status.AMBIGUOUS]} not attributed, {counts[Status.REPLY]} replies"
+        f"{_count(len(result.flows), 'flow')} from {sources}: {n[Status.DISAGREES]} disagree, "
+        f"{n[Status.AGREES]} agree, {n[Status.NOT_LOGGED]} without a logged policy verdict, "
+        f"{n[Status.AMBIGUOUS]} not attributed, {_count(n[Status.REPLY], 'reply', 'replies')}"
     )
 
 
@@ -94,8 +94,8 @@ def _group_block(members: list[ExplainedFlow]) -> list[str]:
     return [head, *_decision_lines(first, "  "), f"  flows: {where}{more}"]
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def _count(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
 
 
 def _decision_lines(f: ExplainedFlow, indent: str) -> list[str]:
