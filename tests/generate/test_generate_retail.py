@@ -149,3 +149,20 @@ def test_denied_and_unattributed_flows_are_left_out_and_said() -> None:
     gained = [(c["from"], c["to"], c["port"]) for c in included["becomes_allowed"]]
     assert gained == [("ui/deployment/ui", "catalog/statefulset/catalog-mysql", 3306)]
     assert included["replay"]["observed"] == data["replay"]["observed"] + 2
+
+
+def test_partial_input_is_said_and_the_output_stays_yaml(tmp_path: Path) -> None:
+    import yaml
+
+    other = tmp_path / "cilium.yaml"
+    other.write_text(
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
+        "metadata: {name: x, namespace: ui}\nspec: {endpointSelector: {}}\n"
+    )
+    args = [f"{FIXTURES}/retail.netfence.jsonl", *CLUSTER, "-f", str(other)]
+    result = run_cli("generate", *args, cwd=ROOT)
+    assert result.code == 0, result.err
+    assert "# PARTIAL INPUT" in result.out
+    documents = [d for d in yaml.safe_load_all(result.out) if d]
+    assert len(documents) == 10
+    assert run_cli("generate", *args, "--strict-input", cwd=ROOT).code == 4

@@ -130,16 +130,18 @@ def generate_command(
     if not checked.ok:
         click.echo("\n".join(render.failure_lines(checked)), err=True)
         sys.exit(EXIT_FAILED)
+    from netfence.render.completeness import partial_lines
+
+    partial = partial_lines(loaded.completeness)
     if out_file:
-        _write(out_file, render.generated_yaml(checked, flow_data))
+        _write(out_file, render.generated_yaml(checked, flow_data, partial))
     if output == "yaml":
         if out_file:
-            click.echo(
-                "\n".join([*render.report_lines(checked, flow_data), f"written: {out_file}"])
-            )
-        else:
-            click.echo(render.generated_yaml(checked, flow_data), nl=False)
-        echo_partial(loaded.completeness)
+            report = [*render.report_lines(checked, flow_data), f"written: {out_file}"]
+            click.echo("\n".join(report))
+            echo_partial(loaded.completeness)
+        else:  # the PARTIAL INPUT block among the comments: stdout stays YAML
+            click.echo(render.generated_yaml(checked, flow_data, partial), nl=False)
     code = EXIT_OK
     if strict_input and explained.of(Status.AMBIGUOUS):
         code = EXIT_PARTIAL

@@ -37,8 +37,11 @@ def manifests_yaml(checked: Checked) -> str:
     )
 
 
-def generated_yaml(checked: Checked, files: Sequence[FlowFile]) -> str:
-    comment = "".join(f"# {line}\n" if line else "#\n" for line in report_lines(checked, files))
+def generated_yaml(checked: Checked, files: Sequence[FlowFile], partial: Sequence[str] = ()) -> str:
+    """The report, then ``partial`` (the PARTIAL INPUT block), as comments above the
+    documents: the text stays YAML that applies as it is."""
+    lines = [*report_lines(checked, files), *partial]
+    comment = "".join(f"# {line}\n" if line else "#\n" for line in lines)
     return comment + manifests_yaml(checked)
 
 
