@@ -28,13 +28,13 @@ from netfence.analysis.flows import ExplainedFlow, flow_connection
 from netfence.analysis.generate import Generated, Manifest
 from netfence.analysis.lint.checks import lint_report
 from netfence.analysis.lint.findings import Finding
-from netfence.analysis.matrix import group_pods, probes
+from netfence.analysis.matrix import EngineClasses, Group, destination_ports, group_pods
 from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
 from netfence.errors import InvalidInputError, TargetError
-from netfence.model.cluster import Cluster
+from netfence.model.cluster import Cluster, Pod
 from netfence.model.diagnostics import Diagnostic, Severity
 from netfence.model.ports import Protocol
 from netfence.parse.build import build_cluster
@@ -101,38 +101,88 @@ def policy_diff(before: State, after: State, covered: frozenset[str]) -> Diff:
             f"pairs, more than {MAX_DIFF_CELLS:,}; nothing written (give flows of fewer "
             "namespaces, or narrow the cluster with -f)"
         )
-    dns = dns_backends(after.cluster)
-    found: dict[tuple[ChangeKind, str, str, int, Protocol], list[tuple[Decision, Decision]]] = {}
+    classes = _Classes(before, after)
+    found: dict[tuple[ChangeKind, str, str, int, Protocol], tuple[int, Decision, Decision]] = {}
     for src in groups:
         for dst in groups if src.namespace in covered else mine:
-            for s, d, port, protocol in probes(src, dst):
-                old, new = (
-                    decide(before, s, d, port, protocol, None),
-                    decide(after, s, d, port, protocol, None),
-                )
-                if old.allowed != new.allowed:
-                    kind = ChangeKind.LOST if old.allowed else ChangeKind.GAINED
-                    found.setdefault((kind, src.key, dst.key, port, protocol), []).append(
-                        (old, new)
-                    )
+            for (kind, port, protocol), (count, first) in classes.cell(src, dst).items():
+                s, d = first
+                old = decide(before, s, d, port, protocol, None)
+                new = decide(after, s, d, port, protocol, None)
+                found[kind, src.key, dst.key, port, protocol] = (count, old, new)
+    dns = dns_backends(after.cluster)
     to_dns = {g.key for g in groups if any(p.key in dns for p in g.pods)}
-    changes = [_change(key, pairs, to_dns) for key, pairs in found.items()]
+    changes = [_change(key, *change, to_dns) for key, change in found.items()]
     changes.sort(
         key=lambda c: (not c.dns, c.kind is not ChangeKind.LOST, c.source, c.destination, c.port)
     )
     return Diff(tuple(changes))
 
 
+_UnitPair = tuple[tuple[int, int], tuple[int, int]]
+
+
+class _Classes:
+    """The pods of each state grouped as the engine sees them (analysis.matrix's
+    EngineClasses): one verdict per class pair and port stands for its pod pairs.
+    A pod's unit is its pair of classes (before, after)."""
+
+    def __init__(self, before: State, after: State) -> None:
+        self.before = EngineClasses(before.compiled, before.cluster, None)
+        self.after = EngineClasses(after.compiled, after.cluster, None)
+
+    def _units(self, group: Group) -> dict[tuple[int, int], list[Pod]]:
+        out: dict[tuple[int, int], list[Pod]] = {}
+        for pod in group.pods:
+            out.setdefault((self.before.of[id(pod)], self.after.of[id(pod)]), []).append(pod)
+        return out
+
+    def cell(
+        self, src: Group, dst: Group
+    ) -> dict[tuple[ChangeKind, int, Protocol], tuple[int, tuple[Pod, Pod]]]:
+        """Per change of verdict (kind, port, protocol): how many pod pairs, and the
+        first of them in the order ``probes`` yields them."""
+        counts: dict[tuple[ChangeKind, int, Protocol], int] = {}
+        changed: dict[tuple[ChangeKind, int, Protocol], set[_UnitPair]] = {}
+        units_s, units_d = self._units(src), self._units(dst)
+        for us, spods in units_s.items():
+            for ud, dpods in units_d.items():
+                pairs = len(spods) * len(dpods) - (len(spods) if src is dst and us == ud else 0)
+                if not pairs:
+                    continue
+                for port, protocol in destination_ports(dpods[0], None, None):
+                    old = self.before.allowed(us[0], ud[0], port, protocol)
+                    if old != self.after.allowed(us[1], ud[1], port, protocol):
+                        key = (ChangeKind.LOST if old else ChangeKind.GAINED, port, protocol)
+                        counts[key] = counts.get(key, 0) + pairs
+                        changed.setdefault(key, set()).add((us, ud))
+        return {key: (n, self._first(src, dst, changed[key])) for key, n in counts.items()}
+
+    def _first(
+        self, src: Group, dst: Group, units: set[_UnitPair]
+    ) -> tuple[Pod, Pod]:
+        unit = {
+            id(p): (self.before.of[id(p)], self.after.of[id(p)]) for p in (*src.pods, *dst.pods)
+        }
+        return next(
+            (s, d)
+            for s in src.pods
+            for d in dst.pods
+            if s is not d and (unit[id(s)], unit[id(d)]) in units
+        )
+
+
 def _change(
     key: tuple[ChangeKind, str, str, int, Protocol],
-    pairs: list[tuple[Decision, Decision]],
+    pairs: int,
+    before: Decision,
+    after: Decision,
     dns_groups: set[str],
 ) -> ConnectionChange:
     """As analysis/diff.py reports a change: its first pair's decisions, DNS flagged."""
     kind, src, dst, port, protocol = key
     dns = port == DNS_PORT and dst in dns_groups
-    first = pairs[0]
-    return ConnectionChange(kind, src, dst, port, protocol, len(pairs), first[0], first[1], dns)
+    return ConnectionChange(kind, src, dst, port, protocol, pairs, before, after, dns)
 
 
 def after_state(
