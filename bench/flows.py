@@ -42,7 +42,9 @@ from netfence.io.manifests import read_text
 from netfence.parse.flows import read_flows
 loaded = netfence.load([sys.argv[1]])
 flows = read_flows(read_text(sys.argv[2]), sys.argv[2]).flows
-result = explain_flows(loaded.compiled, loaded.cluster, flows, AddressBook(loaded.cluster), memo=sys.argv[3] == "memo")
+book = AddressBook(loaded.cluster)
+memo = sys.argv[3] == "memo"
+result = explain_flows(loaded.compiled, loaded.cluster, flows, book, memo=memo)
 print(json.dumps({s.value: len(result.of(s)) for s in Status}))
 """
 
@@ -52,20 +54,21 @@ class Run:
     cpu: float
     wall: float
     rss_mb: float
-    out: str
+    out: Path  # stdout, on disk: held in memory, every later child would count it too
 
 
-def measure(command: list[str]) -> Run:
+def measure(command: list[str], out_dir: Path, name: str) -> Run:
+    """One child: CPU (user + system), wall, peak RSS. This process stays small: a
+    forked child's ru_maxrss counts the parent's image before exec."""
+    out = out_dir / f"out-{name.split()[0]}-{time.monotonic_ns()}.txt"
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, env=ENV)
+    with out.open("wb") as stream:
+        proc = subprocess.Popen(command, stdout=stream, stderr=subprocess.DEVNULL, env=ENV)
         _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        text = out.read().decode()
+    wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         raise RuntimeError(f"{' '.join(command)}: exit {os.waitstatus_to_exitcode(status)}")
-    return Run(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024, text)
+    return Run(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024, out)
 
 
 def write_flows(cluster: Path, count: int, out_dir: Path) -> tuple[Path, Path]:
@@ -105,28 +108,38 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out-dir", type=Path)
     parser.add_argument("--with-generate", action="store_true")
+    parser.add_argument("--write-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="netfence-flows-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    own, vpc = write_flows(args.cluster, args.flows, out_dir)
+    if args.write_only:
+        write_flows(args.cluster, args.flows, out_dir)
+        return
+    # written by a child: a child forked from a process that holds the cluster would
+    # count that memory in its own peak RSS (ru_maxrss includes the image before exec)
+    subprocess.run([sys.executable, __file__, "--write-only", "--cluster", str(args.cluster),
+                    "--flows", str(args.flows), "--out-dir", str(out_dir)], check=True)  # fmt: skip
+    own, vpc = out_dir / "flows.jsonl", out_dir / "flows.vpc.log"
     nf = [sys.executable, "-m", "netfence"]
+    cluster = ["-f", str(args.cluster)]
+    library = [sys.executable, "-c", ORACLE, str(args.cluster), str(own)]
     commands = {
-        "validate (load floor)": [*nf, "validate", "-f", str(args.cluster)],
-        "explain-flows netfence records": [*nf, "explain-flows", str(own), "-f", str(args.cluster), "-o", "json"],
-        "explain-flows VPC (2x records)": [*nf, "explain-flows", str(vpc), "-f", str(args.cluster), "-o", "json"],
-        "library, fast path (memo)": [sys.executable, "-c", ORACLE, str(args.cluster), str(own), "memo"],
-        "library, oracle (every flow)": [sys.executable, "-c", ORACLE, str(args.cluster), str(own), "every"],
-    }  # fmt: skip
+        "validate (load floor)": [*nf, "validate", *cluster],
+        "explain-flows netfence records": [*nf, "explain-flows", str(own), *cluster, "-o", "json"],
+        "explain-flows VPC (2x records)": [*nf, "explain-flows", str(vpc), *cluster, "-o", "json"],
+        "library, fast path (memo)": [*library, "memo"],
+        "library, oracle (every flow)": [*library, "every"],
+    }
     if args.with_generate:
-        commands["generate -o json"] = [*nf, "generate", str(own), "-f", str(args.cluster), "-o", "json"]
+        commands["generate -o json"] = [*nf, "generate", str(own), *cluster, "-o", "json"]
     runs: dict[str, list[Run]] = {name: [] for name in commands}
     for _ in range(args.runs):  # interleaved
         for name, command in commands.items():
-            runs[name].append(measure(command))
-    fast = json.loads(runs["library, fast path (memo)"][0].out)
-    slow = json.loads(runs["library, oracle (every flow)"][0].out)
+            runs[name].append(measure(command, out_dir, name))
+    fast = json.loads(runs["library, fast path (memo)"][0].out.read_text())
+    slow = json.loads(runs["library, oracle (every flow)"][0].out.read_text())
     assert fast == slow, (fast, slow)
-    command = json.loads(runs["explain-flows netfence records"][0].out)["counts"]
+    command = json.loads(runs["explain-flows netfence records"][0].out.read_text())["counts"]
     assert command == fast, (command, fast)
     floor = statistics.median(r.cpu for r in runs["validate (load floor)"])
     oracle = statistics.median(r.cpu for r in runs["library, oracle (every flow)"])
