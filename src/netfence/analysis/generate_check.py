@@ -158,9 +158,7 @@ class _Classes:
                         changed.setdefault(key, set()).add((us, ud))
         return {key: (n, self._first(src, dst, changed[key])) for key, n in counts.items()}
 
-    def _first(
-        self, src: Group, dst: Group, units: set[_UnitPair]
-    ) -> tuple[Pod, Pod]:
+    def _first(self, src: Group, dst: Group, units: set[_UnitPair]) -> tuple[Pod, Pod]:
         unit = {
             id(p): (self.before.of[id(p)], self.after.of[id(p)]) for p in (*src.pods, *dst.pods)
         }
