@@ -88,3 +88,54 @@ def test_a_record_says_its_mode() -> None:
     )
     with pytest.raises(ValueError, match="mode"):
         audit_record(decision, 1, mode="dry-run")
+
+
+ADMIN_DENY = """
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: no-orders-from-checkout}
+spec:
+  tier: Admin
+  priority: 5
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: orders}}}
+  ingress:
+  - name: deny-checkout
+    action: Deny
+    from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: checkout}}}]
+"""
+
+
+def test_a_tier_decision_is_attributed_to_its_tier_policy_and_rule(tmp_path: object) -> None:
+    import os
+    from pathlib import Path
+
+    admin = Path(str(tmp_path)) / "admin.yaml"
+    admin.write_text(ADMIN_DENY)
+    here = os.getcwd()
+    os.chdir(SCENARIO)
+    try:
+        loaded = netfence.load([str(admin)], ["cluster"])
+    finally:
+        os.chdir(here)
+    checkout, orders = (
+        loaded.cluster.pod("checkout", "checkout-0"),
+        loaded.cluster.pod("orders", "orders-0"),
+    )
+    assert checkout is not None and orders is not None
+    decision = evaluate(
+        loaded.compiled,
+        loaded.cluster,
+        pod_connection(checkout, orders, 8080, orders.ports[0].protocol),
+    )
+    record = audit_record(decision, 40000, mode="audit")
+    hit = decision.ingress.tiers[0].hit
+    assert hit is not None
+    assert record["decided_by"] == {
+        "direction": "ingress", "tier": "Admin", "outcome": "admin-deny",
+        "policies": [hit.rule.policy], "rule": f"{hit.rule.policy} spec.ingress[0]",
+    }  # fmt: skip
+    flow = read_flows(json.dumps(record), "audit.jsonl").flows[0]
+    assert flow.verdict is LoggedVerdict.WOULD_DENY and flow.attribution is not None
+    assert (
+        flow.attribution.tier == "Admin" and flow.attribution.rule == record["decided_by"]["rule"]
+    )
