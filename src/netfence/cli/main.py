@@ -32,6 +32,8 @@ COMMANDS = {
     "agent": "netfence.cli.agent:agent_command",
     "lab": "netfence.cli.lab:lab_group",
     "snapshot": "netfence.cli.snapshot:snapshot_command",
+    "explain-flows": "netfence.cli.explain_flows:explain_flows_command",
+    "generate": "netfence.cli.generate:generate_command",
 }
 # commands that run for long (the agent's loop, the lab and its agents): the cyclic
 # collector is on for them as for any program (main pauses it for the others)
