@@ -329,6 +329,13 @@ class LiveModel:
     def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool:
         return any(k == QUARANTINED or k not in chosen for k in self._contested[family][address])
 
+    def claimants(self, family: int, address: int) -> tuple[Pod | None, ...]:
+        keys = sorted(self._contested[family][address])
+        return tuple(None if k == QUARANTINED else self.pods[k] for k in keys)
+
+    def namespace_labels_of(self, namespace: str) -> Labels:
+        return self._labels_of(namespace)
+
     def selected_pods(self, policy: CompiledPolicy) -> Iterable[Pod]:
         pods = self.pods
         here = self.by_namespace.get(policy.policy.namespace, set())
