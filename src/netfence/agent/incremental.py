@@ -114,7 +114,7 @@ class NodeState:
         self.full_syncs += 1
         prepared = prepare(docs, last_good, self.conversions)
         cluster = prepared.cluster
-        compiled = compile_policies(cluster.policies)
+        compiled = compile_policies(cluster.policies, cluster.cluster_policies)
         orders = [_order_of(p) for p in cluster.policies]
         in_order = orders == sorted(orders)
         if not in_order:  # (then no fast sync follows: only their places matter)
@@ -192,7 +192,7 @@ class NodeState:
 
         def evaluation() -> tuple[Cluster, CompiledPolicySet]:
             cluster = prepare(docs, last_good, conversions).cluster
-            return cluster, compile_policies(cluster.policies)
+            return cluster, compile_policies(cluster.policies, cluster.cluster_policies)
 
         return DesiredState(model, (), good, (), frozenset(), evaluation)
 
@@ -421,7 +421,12 @@ def _live_compiler(
     policies = LivePolicies()
     for order, policy in zip(orders, compiled.policies, strict=True):
         policies.put(order, policy)
-    compiler = LiveNodeCompiler(model, policies, options)
+    tiers = None
+    if compiled.tiers:
+        from netfence.nft.tiers import TierInput  # only when there are tiers
+
+        tiers = TierInput(compiled.tiers, cluster.nodes)
+    compiler = LiveNodeCompiler(model, policies, options, tiers)
     for pod in cluster.pods:
         if not pod.host_network and (node is None or pod.node == node):
             compiler.add_local(pod)

@@ -109,7 +109,7 @@ def desired_state(
 ) -> DesiredState:
     prepared = prepare(documents, last_good, conversions)
     cluster = prepared.cluster
-    compiled = compile_policies(cluster.policies)
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
     model = node_ruleset(compiled, cluster, node, options, prepared.quarantined)
     return DesiredState(
         model,

@@ -622,15 +622,20 @@ class NodeRulesetCompiler:
     def tier_policy_lines(
         self, policy: CompiledClusterPolicy, direction: Direction
     ) -> tuple[str, ...]:
-        from netfence.nft.tiers import TierRuleLines
-
         key = (policy.policy.key, direction)
         lines = self._tier_lines.get(key)
         if lines is None:
-            assert self.tiers is not None
-            maker = TierRuleLines(self.b, self.tiers, self.options.deny_rule)
-            lines = self._tier_lines[key] = maker.policy_lines(policy, direction)
+            lines = self._tier_lines[key] = self.make_tier_lines(policy, direction)
         return lines
+
+    def make_tier_lines(
+        self, policy: CompiledClusterPolicy, direction: Direction
+    ) -> tuple[str, ...]:
+        from netfence.nft.tiers import TierRuleLines
+
+        assert self.tiers is not None
+        maker = TierRuleLines(self.b, self.tiers, self.options.deny_rule)
+        return maker.policy_lines(policy, direction)
 
     def tier_chain(
         self, tier: Tier, direction: Direction, policies: Sequence[CompiledClusterPolicy]

@@ -30,6 +30,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netfence.compile.compiled import CompiledPolicy, PeerMatcher
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
@@ -50,6 +51,10 @@ from netfence.nft.compiler import (
     range_text,
 )
 from netfence.nft.model import NftSet, Ruleset
+
+if TYPE_CHECKING:
+    from netfence.compile.tiers import CompiledClusterPolicy
+    from netfence.nft.tiers import TierInput
 
 PeerKey = tuple[Peer, str]  # a selector peer and its policy's namespace
 RangesKey = tuple[tuple[PeerKey, ...], int]  # a rule's peers and an address family
@@ -480,7 +485,7 @@ def _order(entry: tuple[OrderKey, CompiledPolicy]) -> OrderKey:
 
 @dataclass
 class _Lines:
-    policy: CompiledPolicy
+    policy: CompiledPolicy | None  # None: a cluster-wide (tier) policy's lines
     lines: tuple[str, ...]
     sets: frozenset[str]
     ranges: frozenset[RangesKey]
@@ -491,8 +496,15 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     """NodeRulesetCompiler over a LiveModel and LivePolicies, keeping each
     policy's lines (and the sets they use) until something they read changes."""
 
-    def __init__(self, model: LiveModel, policies: LivePolicies, options: NftOptions) -> None:
-        super().__init__(policies, Cluster((), ()), options, builder=model)  # pods: the model's
+    def __init__(
+        self,
+        model: LiveModel,
+        policies: LivePolicies,
+        options: NftOptions,
+        tiers: TierInput | None = None,
+    ) -> None:
+        # pods: the model's
+        super().__init__(policies, Cluster((), ()), options, builder=model, tiers=tiers)
         self.model = model
         self.policies = policies
         self.local: dict[str, Pod] = {}  # this node's pods (not hostNetwork)
@@ -514,7 +526,11 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         readers = {
             k
             for k, entry in self._lines.items()
-            if entry.named_ports and any(self._reads_ports(entry.policy, k[1], p) for p in pods)
+            if entry.named_ports
+            and (
+                entry.policy is None  # a tier policy's: made again at any pod change
+                or any(self._reads_ports(entry.policy, k[1], p) for p in pods)
+            )
         }
         self._drop(self.model.change_pod(old, new), readers)
         if old is not None and self.local.pop(old.key, None) is not None:
@@ -533,8 +549,10 @@ class LiveNodeCompiler(NodeRulesetCompiler):
 
     def relabel_namespace(self, name: str, labels: Labels) -> None:
         # rules with named ports read the ports of pods a namespace selector
-        # matches only through peers whose ranges are dropped as well
-        self._drop(self.model.relabel_namespace(name, labels), set())
+        # matches only through peers whose ranges are dropped as well (tier
+        # policies' named ports: made again at any change)
+        tiers = {k for k, e in self._lines.items() if e.policy is None and e.named_ports}
+        self._drop(self.model.relabel_namespace(name, labels), tiers)
 
     def _reads_ports(self, policy: CompiledPolicy, direction: Direction, pod: Pod) -> bool:
         """May the lines of ``policy`` read the named ports of ``pod`` (_named_entries)?"""
@@ -604,6 +622,34 @@ class LiveNodeCompiler(NodeRulesetCompiler):
             )
             entry = self._lines[key] = _Lines(
                 policy, lines, frozenset(sets), frozenset(ranges), named
+            )
+            for r in ranges:
+                self._lines_of.setdefault(r, set()).add(key)
+        return entry.lines
+
+    def tier_policy_lines(
+        self, policy: CompiledClusterPolicy, direction: Direction
+    ) -> tuple[str, ...]:
+        """As NodeRulesetCompiler's, kept as a NetworkPolicy's lines are: dropped
+        when a range they used changes (or, with named ports, when any pod or
+        namespace changes). A change of the tier policies makes a new compiler."""
+        from netfence.model.tiers import NamedPort
+
+        key = (f"tier:{policy.policy.key}", direction)
+        self._used.add(key)
+        entry = self._lines.get(key)
+        if entry is None:
+            self.model.recorded = (set(), set())
+            try:
+                lines = self.make_tier_lines(policy, direction)
+                sets, ranges = self.model.recorded
+            finally:
+                self.model.recorded = None
+            named = any(
+                isinstance(p, NamedPort) for r in policy.rules(direction) for p in r.ports or ()
+            )
+            entry = self._lines[key] = _Lines(
+                None, lines, frozenset(sets), frozenset(ranges), named
             )
             for r in ranges:
                 self._lines_of.setdefault(r, set()).add(key)
