@@ -35,9 +35,10 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from netfence.agent.state import DesiredState, Prepared, prepare
+from netfence.agent.state import DesiredState, Prepared, prepare, unenforced
 from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet, compile_policy
+from netfence.compile.tiers import TierRuleRef
 from netfence.model.cluster import Cluster, Namespace, Pod
 from netfence.model.diagnostics import Source
 from netfence.model.policy import IPAddress, NetworkPolicy
@@ -81,6 +82,7 @@ class NodeState:
         self._good = Layered({}, {})
         self._compiler: LiveNodeCompiler | None = None
         self._model: Ruleset | None = None  # the last fast sync's
+        self._unenforced: tuple[TierRuleRef, ...] = ()  # the last full sync's
 
     def sync(
         self,
@@ -125,6 +127,7 @@ class NodeState:
         self._compiler, self._model = compiler, None
         self._good = Layered(dict(prepared.good_documents), {})
         self._live = not prepared.diagnostics and in_order and self._index(docs)
+        self._unenforced = unenforced(compiled)
         return DesiredState(
             model,
             prepared.diagnostics,
@@ -132,6 +135,7 @@ class NodeState:
             prepared.quarantined,
             prepared.kept,
             lambda: (cluster, compiled),
+            self._unenforced,
         )
 
     def _index(self, docs: tuple[RawDocument, ...]) -> bool:
@@ -194,7 +198,8 @@ class NodeState:
             cluster = prepare(docs, last_good, conversions).cluster
             return cluster, compile_policies(cluster.policies, cluster.cluster_policies)
 
-        return DesiredState(model, (), good, (), frozenset(), evaluation)
+        # (a change of the cluster-wide policies is a full sync: these stay)
+        return DesiredState(model, (), good, (), frozenset(), evaluation, self._unenforced)
 
     def _changes(
         self, current: dict[int, tuple[RawDocument, ...]], compiler: LiveNodeCompiler

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from netfence.compile import CompiledPolicySet, compile_policies
+from netfence.compile.tiers import TierRuleRef
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, error, notice
 from netfence.model.labels import MATCH_ALL
@@ -62,6 +63,9 @@ class DesiredState:
     evaluation: Callable[[], tuple[Cluster, CompiledPolicySet]] = field(
         default=lambda: (Cluster((), ()), compile_policies(())), repr=False
     )
+    # rules of cluster-wide policies the dataplane leaves (in part) out: their
+    # ``domainNames`` peers (nft/tiers.py unenforced_rules)
+    unenforced: tuple[TierRuleRef, ...] = ()
 
     @cached_property
     def _evaluated(self) -> tuple[Cluster, CompiledPolicySet]:
@@ -118,7 +122,17 @@ def desired_state(
         prepared.quarantined,
         prepared.kept,
         lambda: (cluster, compiled),
+        unenforced(compiled),
     )
+
+
+def unenforced(compiled: CompiledPolicySet) -> tuple[TierRuleRef, ...]:
+    """The tier rules the dataplane leaves (in part) out (none without tiers)."""
+    if not compiled.tiers:
+        return ()
+    from netfence.nft.tiers import unenforced_rules  # only when there are tiers
+
+    return unenforced_rules(compiled.tiers)
 
 
 def prepare(

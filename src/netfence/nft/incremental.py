@@ -646,7 +646,9 @@ class LiveNodeCompiler(NodeRulesetCompiler):
             finally:
                 self.model.recorded = None
             named = any(
-                isinstance(p, NamedPort) for r in policy.rules(direction) for p in r.ports or ()
+                isinstance(m.port, NamedPort)
+                for r in policy.rules(direction)
+                for m in r.ports or ()
             )
             entry = self._lines[key] = _Lines(
                 None, lines, frozenset(sets), frozenset(ranges), named
