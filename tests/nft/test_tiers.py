@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,9 @@ from tests.nft.test_ruleset import _nft_check, needs_nft
 from netfence.compile import compile_policies
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster, Pod
+from netfence.model.diagnostics import Source
 from netfence.model.ports import Protocol
 from netfence.model.traffic import Connection, Endpoint
-from netfence.model.diagnostics import Source
 from netfence.nft.compiler import NftOptions, node_ruleset
 from netfence.parse import RawDocument, build_cluster
 
