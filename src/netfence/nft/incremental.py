@@ -485,7 +485,7 @@ def _order(entry: tuple[OrderKey, CompiledPolicy]) -> OrderKey:
 
 @dataclass
 class _Lines:
-    policy: CompiledPolicy | None  # None: a cluster-wide (tier) policy's lines
+    policy: CompiledPolicy | CompiledClusterPolicy  # a NetworkPolicy's, or a tier policy's
     lines: tuple[str, ...]
     sets: frozenset[str]
     ranges: frozenset[RangesKey]
@@ -526,11 +526,7 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         readers = {
             k
             for k, entry in self._lines.items()
-            if entry.named_ports
-            and (
-                entry.policy is None  # a tier policy's: made again at any pod change
-                or any(self._reads_ports(entry.policy, k[1], p) for p in pods)
-            )
+            if entry.named_ports and any(self._reads_ports(entry.policy, k[1], p) for p in pods)
         }
         self._drop(self.model.change_pod(old, new), readers)
         if old is not None and self.local.pop(old.key, None) is not None:
@@ -549,13 +545,16 @@ class LiveNodeCompiler(NodeRulesetCompiler):
 
     def relabel_namespace(self, name: str, labels: Labels) -> None:
         # rules with named ports read the ports of pods a namespace selector
-        # matches only through peers whose ranges are dropped as well (tier
-        # policies' named ports: made again at any change)
-        tiers = {k for k, e in self._lines.items() if e.policy is None and e.named_ports}
-        self._drop(self.model.relabel_namespace(name, labels), tiers)
+        # matches only through peers whose ranges are dropped as well (a tier
+        # policy's subject too: its ranges are read for that, nft/tiers.py)
+        self._drop(self.model.relabel_namespace(name, labels), set())
 
-    def _reads_ports(self, policy: CompiledPolicy, direction: Direction, pod: Pod) -> bool:
+    def _reads_ports(
+        self, policy: CompiledPolicy | CompiledClusterPolicy, direction: Direction, pod: Pod
+    ) -> bool:
         """May the lines of ``policy`` read the named ports of ``pod`` (_named_entries)?"""
+        if not isinstance(policy, CompiledPolicy):
+            return self._tier_reads_ports(policy, direction, pod)
         for rule in policy.rules(direction):
             if not any(isinstance(m.port.port, str) for m in rule.ports or ()):
                 continue
@@ -570,6 +569,36 @@ class LiveNodeCompiler(NodeRulesetCompiler):
                     if any(block.contains(ip) for ip in pod.ips):
                         return True
                 elif self.model.covers((m.peer, m.policy_namespace), pod):
+                    return True
+        return False
+
+    def _tier_reads_ports(
+        self, policy: CompiledClusterPolicy, direction: Direction, pod: Pod
+    ) -> bool:
+        """The same for a tier policy (nft/tiers.py, _named_lines): ingress rules read
+        the subject's pods, egress rules the pods their peers match."""
+        from netfence.model.tiers import NamedPort
+        from netfence.nft.tiers import selector_peer, subject_peer
+
+        assert self.tiers is not None
+        for rule in policy.rules(direction):
+            if not any(isinstance(m.port, NamedPort) for m in rule.ports or ()):
+                continue
+            if direction is Direction.INGRESS:
+                if self.model.covers((subject_peer(policy.policy.subject), ""), pod):
+                    return True
+                continue
+            for m in rule.peers:
+                peer = selector_peer(m.peer)
+                if peer is not None and self.model.covers((peer, ""), pod):
+                    return True
+                if any(ip in net for net in m.peer.networks or () for ip in pod.ips):
+                    return True
+                if m.peer.nodes is not None and any(
+                    lo <= int(ip) <= hi
+                    for ip in pod.ips
+                    for lo, hi in self.tiers.node_ranges(m.peer.nodes, ip.version)
+                ):
                     return True
         return False
 
@@ -651,7 +680,7 @@ class LiveNodeCompiler(NodeRulesetCompiler):
                 for m in r.ports or ()
             )
             entry = self._lines[key] = _Lines(
-                None, lines, frozenset(sets), frozenset(ranges), named
+                policy, lines, frozenset(sets), frozenset(ranges), named
             )
             for r in ranges:
                 self._lines_of.setdefault(r, set()).add(key)

@@ -259,7 +259,9 @@ class TierRuleLines:
         ip = IP_KEYWORD[family]
         match = f"{ip} daddr . meta l4proto . th dport"
         if rule.origin.direction is Direction.INGRESS:
-            pods = self.b.peer_pods(matcher(None, 0, subject_peer(policy.policy.subject)))
+            subject = matcher(None, 0, subject_peer(policy.policy.subject))
+            self.b.peer_ranges((subject,), family)  # (kept models: made again when it changes)
+            pods = self.b.peer_pods(subject)
             entries = [
                 (a, proto, n)
                 for pod in pods
