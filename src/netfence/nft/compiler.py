@@ -112,9 +112,9 @@ class _Builder:
     ) -> str | None:
         return named_set(self.sets, family, entries)
 
-    def selectable_pods(self) -> Iterable[Pod]:
-        """Every pod but hostNetwork ones."""
-        return (p for p in self.cluster.pods if not p.host_network)
+    def every_pod(self) -> Iterable[Pod]:
+        """Every pod, hostNetwork ones too (a destination all the same)."""
+        return iter(self.cluster.pods)
 
     def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]:
         """Pods (hostNetwork ones too) whose address of ``family`` is in ``block``."""
@@ -355,7 +355,7 @@ class PeerLookup(Interface):
     def contested(self, family: int) -> Mapping[int, object]: ...
     def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool: ...
     def selected_pods(self, policy: CompiledPolicy) -> Iterable[Pod]: ...
-    def selectable_pods(self) -> Iterable[Pod]: ...
+    def every_pod(self) -> Iterable[Pod]: ...
     def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]: ...
     def claimants(self, family: int, address: int) -> tuple[Pod | None, ...]: ...
     def namespace_labels_of(self, namespace: str) -> Labels: ...
@@ -390,6 +390,7 @@ class NodeRulesetCompiler:
         self.tiers = tiers if tiers is not None and tiers.tiers else None
         self._tier_lines: dict[tuple[str, Direction], tuple[str, ...]] = {}
         self._tier_owners: dict[TierChainKey, dict[str, None]] = {}
+        self.node_pods: Sequence[Pod] = ()  # the pods of the ruleset being made
 
     # --- one rule -------------------------------------------------------------------------
 
@@ -451,11 +452,12 @@ class NodeRulesetCompiler:
     ) -> list[tuple[IPAddress, Protocol, int]]:
         """API reference (port): "a numerical or named port on a pod" — the
         destination pod: for egress the peers (every pod when the rule has no
-        peers), for ingress the pods the policy selects."""
+        peers, hostNetwork ones too: the engine resolves the name on them), for
+        ingress the pods the policy selects."""
         if direction is Direction.INGRESS:
             candidates: Iterable[Pod] = self.b.selected_pods(policy)
         elif rule.peers is None:
-            candidates = self.b.selectable_pods()
+            candidates = self.b.every_pod()
         else:
             candidates = self._peer_pods_of_rule(rule.peers, family)
         entries = []
@@ -566,6 +568,7 @@ class NodeRulesetCompiler:
     def ruleset(self, pods: Sequence[Pod], quarantined: Sequence[IPAddress] = ()) -> Ruleset:
         """``quarantined``: addresses of this node's unreadable pods (deny only)."""
         self._tier_owners = {}
+        self.node_pods = pods
         directions = (Direction.EGRESS, Direction.INGRESS)
         selected = {
             (d, f): self.dispatch(pods, d, f, quarantined) for d in directions for f in FAMILIES
@@ -634,7 +637,7 @@ class NodeRulesetCompiler:
         from netfence.nft.tiers import TierRuleLines
 
         assert self.tiers is not None
-        maker = TierRuleLines(self.b, self.tiers, self.options.deny_rule)
+        maker = TierRuleLines(self.b, self.tiers, self.options.deny_rule, self.node_pods)
         return maker.policy_lines(policy, direction)
 
     def tier_chain(

@@ -346,8 +346,8 @@ class LiveModel:
         here = self.by_namespace.get(policy.policy.namespace, set())
         return [pods[k] for k in here if policy.target.matches(pods[k].labels)]
 
-    def selectable_pods(self) -> Iterable[Pod]:
-        return (p for p in self.pods.values() if not p.host_network)
+    def every_pod(self) -> Iterable[Pod]:
+        return self.pods.values()
 
     def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]:
         for pod in self.pods.values():
@@ -522,11 +522,13 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     # --- changes --------------------------------------------------------------------------
 
     def change_pod(self, old: Pod | None, new: Pod | None, local: bool) -> None:
-        pods = [p for p in (old, new) if p is not None]
+        # each version of the pod, and whether it is (was) one of this node's
+        pods = [(p, local if p is new else p.key in self.local) for p in (old, new) if p]
         readers = {
             k
             for k, entry in self._lines.items()
-            if entry.named_ports and any(self._reads_ports(entry.policy, k[1], p) for p in pods)
+            if entry.named_ports
+            and any(self._reads_ports(entry.policy, k[1], p, here) for p, here in pods)
         }
         self._drop(self.model.change_pod(old, new), readers)
         if old is not None and self.local.pop(old.key, None) is not None:
@@ -550,11 +552,16 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         self._drop(self.model.relabel_namespace(name, labels), set())
 
     def _reads_ports(
-        self, policy: CompiledPolicy | CompiledClusterPolicy, direction: Direction, pod: Pod
+        self,
+        policy: CompiledPolicy | CompiledClusterPolicy,
+        direction: Direction,
+        pod: Pod,
+        local: bool = True,
     ) -> bool:
-        """May the lines of ``policy`` read the named ports of ``pod`` (_named_entries)?"""
+        """May the lines of ``policy`` read the named ports of ``pod`` (_named_entries)?
+        ``local``: the pod is (or was) one of this node's."""
         if not isinstance(policy, CompiledPolicy):
-            return self._tier_reads_ports(policy, direction, pod)
+            return self._tier_reads_ports(policy, direction, pod, local)
         for rule in policy.rules(direction):
             if not any(isinstance(m.port.port, str) for m in rule.ports or ()):
                 continue
@@ -573,10 +580,10 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         return False
 
     def _tier_reads_ports(
-        self, policy: CompiledClusterPolicy, direction: Direction, pod: Pod
+        self, policy: CompiledClusterPolicy, direction: Direction, pod: Pod, local: bool
     ) -> bool:
         """The same for a tier policy (nft/tiers.py, _named_lines): ingress rules read
-        the subject's pods, egress rules the pods their peers match."""
+        the subject's pods of this node, egress rules the pods their peers match."""
         from netfence.model.tiers import NamedPort
         from netfence.nft.tiers import selector_peer, subject_peer
 
@@ -585,7 +592,7 @@ class LiveNodeCompiler(NodeRulesetCompiler):
             if not any(isinstance(m.port, NamedPort) for m in rule.ports or ()):
                 continue
             if direction is Direction.INGRESS:
-                if self.model.covers((subject_peer(policy.policy.subject), ""), pod):
+                if local and self.model.covers((subject_peer(policy.policy.subject), ""), pod):
                     return True
                 continue
             for m in rule.peers:

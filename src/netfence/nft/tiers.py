@@ -151,10 +151,13 @@ class TierLookup(Interface):
 class TierRuleLines:
     """The nft rules of one tier policy in one direction, in written order."""
 
-    def __init__(self, lookup: TierLookup, tiers: TierInput, deny_rule: str) -> None:
+    def __init__(
+        self, lookup: TierLookup, tiers: TierInput, deny_rule: str, local: Sequence[Pod]
+    ) -> None:
         self.b = lookup
         self.tiers = tiers
         self.deny_rule = deny_rule
+        self.local = local  # the pods this node dispatches (the only ingress destinations)
 
     def policy_lines(self, policy: CompiledClusterPolicy, direction: Direction) -> tuple[str, ...]:
         lines = [line for rule in policy.rules(direction) for line in self.rule_lines(policy, rule)]
@@ -255,13 +258,14 @@ class TierRuleLines:
     ) -> list[str]:
         """Named ports resolve on the destination pod: for egress the peer pods
         (``networks``/``nodes`` peers cannot have named ports), for ingress the
-        pods of the subject. ``address . protocol . port`` sets."""
+        pods of the subject that this node dispatches (no other destination
+        reaches the chain). ``address . protocol . port`` sets."""
         ip = IP_KEYWORD[family]
         match = f"{ip} daddr . meta l4proto . th dport"
         if rule.origin.direction is Direction.INGRESS:
             subject = matcher(None, 0, subject_peer(policy.policy.subject))
             self.b.peer_ranges((subject,), family)  # (kept models: made again when it changes)
-            pods = self.b.peer_pods(subject)
+            pods = [p for p in self.local if self._matches([subject], p)]
             entries = [
                 (a, proto, n)
                 for pod in pods
