@@ -391,6 +391,7 @@ class NodeRulesetCompiler:
         self._tier_lines: dict[tuple[str, Direction], tuple[str, ...]] = {}
         self._tier_owners: dict[TierChainKey, dict[str, None]] = {}
         self.node_pods: Sequence[Pod] = ()  # the pods of the ruleset being made
+        self._tier_selecting: dict[tuple[object, ...], tuple[CompiledClusterPolicy, ...]] = {}
 
     # --- one rule -------------------------------------------------------------------------
 
@@ -639,6 +640,22 @@ class NodeRulesetCompiler:
         assert self.tiers is not None
         maker = TierRuleLines(self.b, self.tiers, self.options.deny_rule, self.node_pods)
         return maker.policy_lines(policy, direction)
+
+    def tier_selecting(self, tier: Tier, pod: Pod) -> tuple[CompiledClusterPolicy, ...]:
+        """The policies of ``tier`` whose subject is ``pod``, in precedence order;
+        kept per namespace, labels and namespace labels while the tiers are the
+        same (a change of the tiers makes a new compiler)."""
+        assert self.tiers is not None
+        labels = self.b.namespace_labels_of(pod.namespace)
+        key = (tier, pod.namespace, pod.labels, labels)
+        found = self._tier_selecting.get(key)
+        if found is None:
+            if len(self._tier_selecting) > 100_000:
+                self._tier_selecting.clear()  # labels come and go: bounded
+            policies = self.tiers.tiers.tier(tier)
+            found = tuple(p for p in policies if p.selects(pod, labels))
+            self._tier_selecting[key] = found
+        return found
 
     def tier_chain(
         self, tier: Tier, direction: Direction, policies: Sequence[CompiledClusterPolicy]

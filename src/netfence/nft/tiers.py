@@ -352,6 +352,7 @@ class TierCompiler(Interface):
     @property
     def b(self) -> TierLookup: ...
     def deny_only(self, direction: Direction) -> tuple[Direction, tuple[str, ...]]: ...
+    def tier_selecting(self, tier: Tier, pod: Pod) -> tuple[CompiledClusterPolicy, ...]: ...
     def tier_chain(
         self, tier: Tier, direction: Direction, policies: Sequence[CompiledClusterPolicy]
     ) -> TierChainKey | None: ...
@@ -368,10 +369,9 @@ def tier_dispatch(
     both directions. Addresses whose owner is in doubt go to the deny-only chain
     from the Admin map (before every tier); they are in no Baseline map."""
     assert compiler.tiers is not None
-    tiers = compiler.tiers.tiers
     b = compiler.b
     found: MapEntries = {}
-    chosen: dict[tuple[Tier, Direction, str, Labels], TierChainKey | None] = {}
+    chosen: dict[tuple[object, ...], TierChainKey | None] = {}
     for direction in (Direction.EGRESS, Direction.INGRESS):
         short = "eg" if direction is Direction.EGRESS else "in"
         for family in FAMILIES:
@@ -388,10 +388,9 @@ def tier_dispatch(
                 for tier, entries in ((Tier.ADMIN, admin), (Tier.BASELINE, baseline)):
                     if tier is Tier.BASELINE and compiler.network_policies_isolate(pod, direction):
                         continue  # the NetworkPolicy tier is final for it
-                    memo = (tier, direction, pod.namespace, pod.labels)
+                    policies = compiler.tier_selecting(tier, pod)
+                    memo = (tier, direction, *map(id, policies))
                     if memo not in chosen:
-                        labels = b.namespace_labels_of(pod.namespace)
-                        policies = [p for p in tiers.tier(tier) if p.selects(pod, labels)]
                         chosen[memo] = compiler.tier_chain(tier, direction, policies)
                     key = chosen[memo]
                     if key is not None:
