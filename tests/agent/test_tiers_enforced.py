@@ -75,3 +75,28 @@ def test_domain_names_peers_are_said_not_enforced(tmp_path: Path) -> None:
     (root / "cnp.yaml").unlink()
     agent.sync()
     assert agent.metrics.tier_rules_not_enforced == 0
+
+
+def test_an_invalid_cluster_wide_policy_keeps_its_last_good_version(tmp_path: Path) -> None:
+    """An edit the API server would refuse (priority 5000) never drops what the
+    policy enforced: its last good version stands in for it; a policy never valid
+    is said NOT enforced."""
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, cnp_yaml=cnp([DENY_OUT]))
+    lines: list[str] = []
+    applier = FakeApplier()
+    agent = Agent(DirectorySource(root), applier, log=lines.append)
+    agent.sync()
+    enforced = applier.applied[-1]
+    assert "Admin Egress: ClusterNetworkPolicy/no-egress" in enforced
+    broken = yaml.safe_load((root / "cnp.yaml").read_text())
+    broken["spec"]["priority"] = 5000
+    (root / "cnp.yaml").write_text(yaml.safe_dump(broken))
+    report = agent.sync()
+    assert not report.applied  # the same ruleset: the last good version stands in
+    assert agent.state is not None and agent.state.model.render() == enforced
+    assert any("kept its last good version" in line for line in lines)
+    fresh_lines: list[str] = []
+    fresh = Agent(DirectorySource(root), FakeApplier(), log=fresh_lines.append)
+    fresh.sync()  # no last good version: said, and the rest enforced
+    assert any("never valid: NOT enforced" in line for line in fresh_lines)
+    assert fresh.state is not None and "adm_eg_" not in fresh.state.model.render()
