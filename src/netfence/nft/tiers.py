@@ -111,6 +111,9 @@ def subject_peer(subject: Subject) -> Peer:
 
 
 def matcher(origin: TierRuleRef | None, index: int, peer: Peer) -> PeerMatcher:
+    """A NetworkPolicy peer matcher standing for a tier peer (or a subject: no
+    origin), so that the peer sets are the NetworkPolicy ones, shared by content.
+    Its namespace is never read: every such peer has a namespace selector."""
     ref = RuleRef(
         origin.policy if origin else "",
         origin.direction if origin else Direction.INGRESS,
