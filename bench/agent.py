@@ -23,8 +23,13 @@ a new agent on the same files (each such cold sync is a cold sample), and the
 bench says how many warm syncs were full ones (none expected). The applier
 records the ruleset instead of calling nft (bench/nft.py measures nft).
 
+With ``--tiers N`` the same runs again, rounds interleaved, on the same cluster
+with N ClusterNetworkPolicies added (bench/tier_policies.py: Admin and Baseline,
+namespaces/pods/networks peers, named ports), and a table of the ratios with /
+without tiers per kind of sync.
+
     python bench/agent.py [--pods 10000] [--policies 1000] [--node-pods 1000]
-                          [--changes 3] [--format yaml|json]
+                          [--changes 3] [--format yaml|json] [--tiers 20]
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from bench.synth import dumps_yaml, generate
+from bench.tier_policies import tier_policies
 from netfence.agent.agent import Agent
 from netfence.agent.sources import DirectorySource
 from netfence.agent.state import desired_state
@@ -107,6 +114,30 @@ def new_agent(cluster: Cluster) -> Agent:
     return Agent(DirectorySource(cluster.root), Recorder(), node=cluster.node)
 
 
+@dataclass
+class Run:
+    """One agent on its own copy of the cluster (with or without cluster-wide
+    policies), timed change by change."""
+
+    name: str
+    cluster: Cluster
+    agent: Agent
+    changes: dict[str, Callable[[int], str]]
+    cpu: dict[str, list[float]]
+    wall: dict[str, list[float]]
+    checks: list[bool]
+
+
+def start(name: str, root: Path, objects: list[Obj], args: argparse.Namespace) -> Run:
+    root.mkdir()
+    cluster = Cluster(root, objects, args.node_pods, args.format)
+    cpu: dict[str, list[float]] = {k: [] for k in ("cold", "recompute", *KINDS)}
+    wall: dict[str, list[float]] = {k: [] for k in cpu}
+    agent = new_agent(cluster)
+    _record(cpu, wall, "cold", timed(agent))
+    return Run(name, cluster, agent, _changes(cluster, agent), cpu, wall, [])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=10_000)
@@ -114,33 +145,54 @@ def main() -> None:
     parser.add_argument("--node-pods", type=int, default=1_000)
     parser.add_argument("--changes", type=int, default=3, help="rounds of the five changes")
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    parser.add_argument(
+        "--tiers",
+        type=int,
+        default=0,
+        help="also run with this many ClusterNetworkPolicies (bench/tier_policies.py), "
+        "side by side, rounds interleaved",
+    )
     args = parser.parse_args()
-    objects = generate(args.pods, args.policies, seed=1)
-    cpu: dict[str, list[float]] = {k: [] for k in ("cold", "recompute", *KINDS)}
-    wall: dict[str, list[float]] = {k: [] for k in cpu}
-    checks: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="netfence-agent-") as tmp:
-        cluster = Cluster(Path(tmp), objects, args.node_pods, args.format)
-        agent = new_agent(cluster)
-        _record(cpu, wall, "cold", timed(agent))
-        changes = _changes(cluster, agent)
+        runs = [
+            start("without tiers", Path(tmp) / "plain", generate(args.pods, args.policies, 1), args)
+        ]
+        if args.tiers:
+            objects = generate(args.pods, args.policies, seed=1)
+            objects += tier_policies(objects, args.tiers, seed=1)
+            runs.append(start(f"{args.tiers} tier policies", Path(tmp) / "tiers", objects, args))
         for i in range(args.changes):
             for kind in KINDS:
-                cluster.write(changes[kind](i))
-                _record(cpu, wall, kind, timed(agent))
-            _record(cpu, wall, "recompute", _recompute(agent))
-            fresh = new_agent(cluster)
-            _record(cpu, wall, "cold", timed(fresh))
-            assert agent.state is not None and fresh.state is not None
-            checks.append(agent.state.model == fresh.state.model)
-        full = agent.full_syncs - 1
+                for run in runs:
+                    run.cluster.write(run.changes[kind](i))
+                    _record(run.cpu, run.wall, kind, timed(run.agent))
+            for run in runs:
+                _record(run.cpu, run.wall, "recompute", _recompute(run.agent))
+                fresh = new_agent(run.cluster)
+                _record(run.cpu, run.wall, "cold", timed(fresh))
+                assert run.agent.state is not None and fresh.state is not None
+                run.checks.append(run.agent.state.model == fresh.state.model)
+                del fresh
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cluster = runs[0].cluster
     print(
         f"{args.pods:,} pods / {args.policies:,} policies ({args.format}), node {cluster.node} "
-        f"with {len(cluster.local):,} pods, {args.changes} rounds; peak RSS {peak:,.0f} MiB"
+        f"with {len(cluster.local):,} pods, {args.changes} rounds; peak RSS {peak:,.0f} MiB "
+        f"(the process, {len(runs)} agent(s) and their cold twins)"
     )
+    for run in runs:
+        report(run, args)
+    if len(runs) == 2:
+        side_by_side(*runs)
+    if not all(c for run in runs for c in run.checks):
+        raise SystemExit("a warm sync's ruleset differs from a cold sync's")
+
+
+def report(run: Run, args: argparse.Namespace) -> None:
+    cpu, wall = run.cpu, run.wall
     cold_cpu, cold_wall = statistics.median(cpu["cold"]), statistics.median(wall["cold"])
     was_cpu, was_wall = statistics.median(cpu["recompute"]), statistics.median(wall["recompute"])
+    print(f"\n{run.name}:")
     print(
         f"{'sync':<22}{'CPU':>10}{'wall':>10}{'cold/this CPU':>15}{'wall':>8}"
         f"{'recompute/this CPU':>20}{'wall':>8}  (medians)"
@@ -152,10 +204,19 @@ def main() -> None:
             f"{cold_cpu / c:>14.1f}x{cold_wall / w:>7.1f}x"
             f"{was_cpu / c:>19.1f}x{was_wall / w:>7.1f}x  (n={len(cpu[kind])})"
         )
+    checks = run.checks
     print(f"warm == cold after each round: {all(checks)} ({sum(checks)}/{len(checks)})")
+    full = run.agent.full_syncs - 1
     print(f"full syncs among the warm ones: {full} of {args.changes * len(KINDS)}")
-    if not all(checks):
-        raise SystemExit("a warm sync's ruleset differs from a cold sync's")
+
+
+def side_by_side(plain: Run, tiered: Run) -> None:
+    """Each kind of sync with tiers against the same without, medians."""
+    print(f"\n{'sync':<22}{'with/without tiers: CPU':>24}{'wall':>8}")
+    for kind in plain.cpu:
+        c = statistics.median(tiered.cpu[kind]) / statistics.median(plain.cpu[kind])
+        w = statistics.median(tiered.wall[kind]) / statistics.median(plain.wall[kind])
+        print(f"{kind:<22}{c:>23.2f}x{w:>7.2f}x")
 
 
 def _recompute(agent: Agent) -> tuple[float, float]:

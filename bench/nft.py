@@ -7,7 +7,9 @@ dispatched on one node) and loaded with `nft -f` into fresh network namespaces
 - prototype: the inventory of the dataplane prototype (docs/prototype.md,
   "Measurements") rebuilt by bench/prototype_workload.py, which loaded its ruleset
   in 0.19 s on this kind of machine (2 vCPU, Linux 6.18, nft 1.0.6);
-- synth: bench/synth.py's busier multi-team cluster.
+- synth: bench/synth.py's busier multi-team cluster;
+- synth+20 tiers: the same with 20 ClusterNetworkPolicies (bench/tier_policies.py),
+  netfence's layout only, its ratio against synth's.
 
 Variants:
 
@@ -108,6 +110,9 @@ def cluster_of(objects: list[dict[str, Any]], name: str) -> Cluster:
 
 
 def variants(cluster: Cluster) -> dict[str, Ruleset]:
+    if cluster.cluster_policies:  # the tiers: netfence's layout only, against synth's
+        tiered = compile_policies(cluster.policies, cluster.cluster_policies)
+        return {"netfence": node_ruleset(tiered, cluster)}
     compiled = compile_policies(cluster.policies)
     everyone = node_pods(cluster, None)
     return {
@@ -133,14 +138,15 @@ def measure(
 
 
 def print_rows(rows: dict[tuple[str, str], dict[str, Any]]) -> None:
-    print(f"{'workload':<10} {'variant':<17} {'sets':>5} {'elements':>9} {'chains':>6} "
+    print(f"{'workload':<15} {'variant':<17} {'sets':>5} {'elements':>9} {'chains':>6} "
           f"{'rules':>6} {'KB':>6} {'load s':>7} {'ratio':>6}")  # fmt: skip
     for (workload, variant), row in rows.items():
         r: Ruleset = row["ruleset"]
         elements = sum(len(s.elements) for s in r.sets) + sum(len(m.elements) for m in r.maps)
         load = statistics.median(row["loads"])
-        mine = statistics.median(rows[(workload, "netfence")]["loads"])
-        print(f"{workload:<10} {variant:<17} {len(r.sets):>5} {elements:>9} {len(r.chains):>6} "
+        against = "synth" if workload == "synth+20 tiers" else workload
+        mine = statistics.median(rows[(against, "netfence")]["loads"])
+        print(f"{workload:<15} {variant:<17} {len(r.sets):>5} {elements:>9} {len(r.chains):>6} "
               f"{sum(len(c.rules) for c in r.chains):>6} {row['path'].stat().st_size / 1024:>6.0f} "
               f"{load:>7.3f} {load / mine:>5.2f}x")  # fmt: skip
     mine = statistics.median(rows[("prototype", "netfence")]["loads"])
@@ -156,12 +162,18 @@ def main() -> None:
     args = parser.parse_args()
     from bench import prototype_workload
     from bench.synth import generate
+    from bench.tier_policies import tier_policies
 
+    objects = generate(args.pods, args.policies, seed=1)
     workloads = {
         "prototype": cluster_of(prototype_workload.generate(), "prototype"),
-        "synth": cluster_of(generate(args.pods, args.policies, seed=1), "synth"),
+        "synth": cluster_of(objects, "synth"),
+        "synth+20 tiers": cluster_of(objects + tier_policies(objects, 20, seed=1), "tiers"),
     }
-    print(f"whole-cluster rulesets, {args.runs} loads each, interleaved; ratio = load / netfence")
+    print(
+        f"whole-cluster rulesets, {args.runs} loads each, interleaved; ratio = load / "
+        "netfence (synth+20 tiers: / synth's netfence)"
+    )
     with tempfile.TemporaryDirectory(prefix="netfence-nft-") as tmp:
         print_rows(measure(workloads, args.runs, Path(tmp)))
     cluster = workloads["synth"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from bench.synth import generate
+from bench.tier_policies import tier_policies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from netfence.parse.documents import RawDocument
 
 Obj = dict[str, Any]
 BASE = generate(200, 20, seed=3)  # two nodes of 100 pods, 20 policies
+TIERED = BASE + tier_policies(BASE, 8, seed=5)  # and eight ClusterNetworkPolicies
 OPTIONS = NftOptions()
 
 
@@ -113,9 +115,36 @@ def change(world: World, op: str, i: int, j: int, node: str) -> None:
         labels = dict(other) if op == "namespace takes another's labels" else {}
         labels["kubernetes.io/metadata.name"] = name  # as the API server keeps it
         namespace["metadata"]["labels"] = labels
+    elif op.endswith("cluster policy") and world.of_kind("ClusterNetworkPolicy"):
+        _change_cluster_policy(world, op, i, j)
+        return
     elif op == "change service" and world.of_kind("Service"):
         file, service = world.of_kind("Service")[i % len(world.of_kind("Service"))]
         service["metadata"].setdefault("labels", {})["changed"] = str(j)
+    world.touch(file)
+
+
+def _change_cluster_policy(world: World, op: str, i: int, j: int) -> None:
+    found = world.of_kind("ClusterNetworkPolicy")
+    file, policy = found[i % len(found)]
+    spec = policy["spec"]
+    if op == "change cluster policy":
+        if j % 3 == 0:
+            spec["priority"] = j % 1001
+        elif j % 3 == 1:
+            key, value = _pod_labels(world)[j % len(_pod_labels(world))]
+            spec["subject"] = {
+                "pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {key: value}}}
+            }
+        else:
+            rule = {
+                "name": "new",
+                "action": ("Accept", "Deny")[j % 2],
+                "from": [{"namespaces": {}}],
+            }
+            spec["ingress"] = [rule, *spec.get("ingress", [])]
+    elif op == "remove cluster policy":
+        world.files[file].remove(policy)
     world.touch(file)
 
 
@@ -166,6 +195,7 @@ OPS = [
     "namespace loses its labels",
     "change service",
 ]
+TIER_OPS = [*OPS, "change cluster policy", "remove cluster policy"]
 
 
 def assert_same(state: DesiredState, oracle: DesiredState) -> None:
@@ -191,7 +221,28 @@ def nodes_of(world: World) -> list[str]:
 def test_any_sequence_of_changes_gives_the_full_computation(
     changes: list[tuple[str, int, int]], which: int
 ) -> None:
-    world = World(BASE)
+    check_changes(BASE, changes, which)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    changes=st.lists(
+        st.tuples(st.sampled_from(TIER_OPS), st.integers(0, 10_000), st.integers(0, 10_000)),
+        min_size=1,
+        max_size=8,
+    ),
+    which=st.integers(0, 3),
+)
+def test_any_sequence_of_changes_with_tiers_gives_the_full_computation(
+    changes: list[tuple[str, int, int]], which: int
+) -> None:
+    """The same with cluster-wide policies (Admin and Baseline, named ports,
+    domainNames), changed and removed too: the tier chains follow every change."""
+    check_changes(TIERED, changes, which)
+
+
+def check_changes(base: list[Obj], changes: list[tuple[str, int, int]], which: int) -> None:
+    world = World(base)
     nodes = nodes_of(world)
     node = None if which == 3 else nodes[which % len(nodes)]
     engine = NodeState(node, OPTIONS)
@@ -215,10 +266,12 @@ def test_any_sequence_of_changes_gives_the_full_computation(
     assert state.cluster == oracle.cluster
 
 
-def test_clean_changes_take_the_fast_way_and_give_the_full_computation() -> None:
+@pytest.mark.parametrize("tiered", [False, True])
+def test_clean_changes_take_the_fast_way_and_give_the_full_computation(tiered: bool) -> None:
     """Pods added, removed and relabelled, policies changed, added and removed,
-    namespaces relabelled: no full sync after the first, each ruleset the oracle's."""
-    world = World(BASE)
+    namespaces relabelled: no full sync after the first, each ruleset the oracle's
+    (with cluster-wide policies too: their chains are in every ruleset)."""
+    world = World(TIERED if tiered else BASE)
     node = nodes_of(world)[1]
     engine = NodeState(node, OPTIONS)
     parts = world.parts()
@@ -253,6 +306,8 @@ def test_clean_changes_take_the_fast_way_and_give_the_full_computation() -> None
         state = engine.sync(docs, last_good, parts)
         assert_same(state, oracle)
         last_good = state.good_documents
+        tier_chains = [c for c in state.model.chains if c.name.startswith(("adm_", "bl_"))]
+        assert bool(tier_chains) == tiered
     assert (engine.full_syncs, engine.failed_fast) == (1, 0)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from tests.agent.test_agent import FakeApplier
 
 from netfence.agent.agent import Agent
-from netfence.agent.kubernetes import KINDS, KubernetesSource
+from netfence.agent.kubernetes import ABSENT, CUSTOM, KINDS, KubernetesSource
 
 POD = {
     "metadata": {"name": "db", "namespace": "shop", "labels": {"app": "db"}},
@@ -99,6 +99,7 @@ def test_the_daemonset_rbac_grants_list_and_watch_on_every_watched_kind() -> Non
         "Pod": "pods",
         "Service": "services",
         "NetworkPolicy": "networkpolicies",
+        **CUSTOM,
     }
     for kind, api_version in KINDS.items():
         group = api_version.rpartition("/")[0]
@@ -136,3 +137,51 @@ def test_the_daemonset_runs_least_privileged_with_probes_and_a_state_volume() ->
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volume = next(v for v in pod["volumes"] if v["name"] == mounts[state_dir])
     assert volume["hostPath"]["path"] == state_dir  # outlives the pod, not only the container
+
+
+CNP = {
+    "metadata": {"name": "guard"},
+    "spec": {"tier": "Admin", "priority": 1, "subject": {"namespaces": {}},
+             "ingress": [{"action": "Deny", "from": [{"namespaces": {}}]}]},
+}  # fmt: skip
+
+
+@dataclass
+class NoCrds(FakeClient):
+    """An API server without the cluster-wide policies' CRDs but the upstream
+    ClusterNetworkPolicy one."""
+
+    listed: list[str] = field(default_factory=list)
+
+    def list(self, kind: str) -> tuple[list[dict[str, Any]], str]:
+        self.listed.append(kind)
+        if kind in CUSTOM and kind != "ClusterNetworkPolicy":
+            return [], ABSENT
+        return super().list(kind)
+
+
+def test_cluster_wide_policies_are_watched_and_enforced() -> None:
+    """The custom resources become documents of their kind and API (the EKS one
+    keeps its group), a missing CRD is an empty list that is not watched, and the
+    agent enforces what arrives."""
+    client = NoCrds({"Pod": [POD], "ClusterNetworkPolicy": [CNP]})
+    source = KubernetesSource(client)
+    stop = threading.Event()
+    threads = source.start(stop)
+    source.wait_synced(5)
+    stop.set()
+    for thread in threads:
+        thread.join(5)
+    assert set(client.listed) == set(KINDS)
+    absent = [k for k in CUSTOM if k != "ClusterNetworkPolicy"]
+    assert all(client.listed.count(k) == 1 for k in absent)  # listed again in a minute
+    docs = source.snapshot().documents
+    assert [(d.kind, d.obj["apiVersion"]) for d in docs if d.kind != "Pod"] == [
+        ("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2")
+    ]
+    applier = FakeApplier()
+    Agent(source, applier, node="n1").sync()
+    assert "10.1.0.2 : jump adm_in_" in applier.applied[0]
+    source.apply_event("ClusterNetworkPolicy.networking.k8s.aws", "ADDED", CNP)
+    kinds = {(d.kind, d.obj["apiVersion"]) for d in source.snapshot().documents}
+    assert ("ClusterNetworkPolicy", "networking.k8s.aws/v1alpha1") in kinds

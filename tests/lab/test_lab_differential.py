@@ -165,6 +165,80 @@ def random_policies(rng: random.Random) -> list[dict[str, Any]]:
     return policies
 
 
+TIERED_SCENARIOS = 14
+
+
+def random_tier_policies(rng: random.Random) -> list[dict[str, Any]]:
+    """1-3 ClusterNetworkPolicies (v1alpha2) in tiers Admin and Baseline: Accept,
+    Deny and Pass; namespaces and pods peers both ways, networks egress; numbers,
+    ranges and named ports on TCP, UDP and SCTP."""
+
+    def namespaces() -> dict[str, Any]:
+        return rng.choice([{}, {"matchLabels": {"team": rng.choice(["red", "blue"])}},
+                           {"matchLabels": {"kubernetes.io/metadata.name": rng.choice("xy")}}])  # fmt: skip
+
+    def pods() -> dict[str, Any]:
+        chosen = rng.choice([{"matchLabels": {"pod": rng.choice("abc")}},
+                             {"matchLabels": {"app": rng.choice(["front", "back"])}}, {}])  # fmt: skip
+        return {"namespaceSelector": namespaces(), "podSelector": chosen}
+
+    def peer(egress: bool) -> dict[str, Any]:
+        choices: list[dict[str, Any]] = [{"namespaces": namespaces()}, {"pods": pods()}]
+        if egress:
+            choices.append({"networks": rng.choice([
+                ["10.244.0.0/24"], ["10.244.0.21/32", "fd00:10:244::21/128"],
+                ["fd00:10:244::/64"], ["10.244.0.8/29", "fd00:10:244::10/124"], ["0.0.0.0/0", "::/0"]])})  # fmt: skip
+        return rng.choice(choices)
+
+    def protocols(named: bool) -> list[dict[str, Any]] | None:
+        choices: list[list[dict[str, Any]] | None] = [
+            None, [{"tcp": {"destinationPort": {"number": 80}}}],
+            [{"tcp": {"destinationPort": {"range": {"start": 80, "end": 81}}}}],
+            [{"udp": {"destinationPort": {"number": 82}}}, {"sctp": {"destinationPort": {"number": 83}}}],
+        ]  # fmt: skip
+        if named:
+            choices += [[{"destinationNamedPort": "web"}],
+                        [{"destinationNamedPort": rng.choice(["dgram", "assoc"])}]]  # fmt: skip
+        return rng.choice(choices)
+
+    policies = []
+    for i in range(rng.randint(1, 3)):
+        tier = rng.choice(["Admin", "Admin", "Baseline"])
+        spec: dict[str, Any] = {
+            "tier": tier, "priority": rng.randint(0, 3) * 10 + i,
+            "subject": rng.choice([{"namespaces": namespaces()}, {"pods": pods()}]),
+        }  # fmt: skip
+        for direction, field in (("ingress", "from"), ("egress", "to")):
+            rules = []
+            for r in range(rng.randint(0, 3)):
+                peers = [peer(direction == "egress") for _ in range(rng.randint(1, 2))]
+                actions = ["Accept", "Deny", "Pass"] if tier == "Admin" else ["Accept", "Deny"]
+                rule: dict[str, Any] = {
+                    "name": f"r{r}",
+                    "action": rng.choice(actions),
+                    field: peers,
+                }
+                chosen = protocols(named=not any("networks" in p for p in peers))
+                if chosen is not None:
+                    rule["protocols"] = chosen
+                rules.append(rule)
+            if rules:
+                spec[direction] = rules
+        policies.append({
+            "apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
+            "metadata": {"name": f"t{i}"}, "spec": spec,
+        })  # fmt: skip
+    return policies
+
+
+def tiered_scenario(seed: int) -> list[dict[str, Any]]:
+    """Cluster-wide policies, and NetworkPolicies in half of the scenarios (the tier
+    between Admin and Baseline)."""
+    rng = random.Random(1000 + seed)
+    tiers = random_tier_policies(rng)
+    return tiers + (random_policies(rng) if seed % 2 else [])
+
+
 def documents(objects: list[dict[str, Any]]) -> list[RawDocument]:
     return [RawDocument(Source("differential", i + 1), o) for i, o in enumerate(objects)]
 
@@ -226,7 +300,7 @@ def forget_connections(lab_dir: Path, plan: LabPlan) -> None:
 
 
 def engine_verdicts(cluster: Cluster) -> dict[Probe, bool]:
-    compiled = compile_policies(cluster.policies)
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
     out = {}
     probed = [p for p in cluster.pods if p.key in PODS]
     for src in probed:
@@ -296,8 +370,20 @@ def describe(probe: Probe, engine: bool) -> str:
 
 @pytest.mark.parametrize("seed", range(SCENARIOS))
 def test_dataplane_equals_engine(running: tuple[Path, LabPlan, Cluster], seed: int) -> None:
+    check_scenario(running, random_policies(random.Random(seed)))
+
+
+@pytest.mark.parametrize("seed", range(TIERED_SCENARIOS))
+def test_dataplane_equals_engine_with_tiers(
+    running: tuple[Path, LabPlan, Cluster], seed: int
+) -> None:
+    """Generated Admin and Baseline ClusterNetworkPolicies (with NetworkPolicies in
+    half of them): real packets, both families, TCP/UDP/SCTP, equal the engine."""
+    check_scenario(running, tiered_scenario(seed))
+
+
+def check_scenario(running: tuple[Path, LabPlan, Cluster], policies: list[dict[str, Any]]) -> None:
     lab_dir, plan, _ = running
-    policies = random_policies(random.Random(seed))
     cluster = build_cluster(documents([*cluster_objects(), *policies])).cluster
     enforce.replace_all(documents(policies), plan, lab_dir)
     forget_connections(lab_dir, plan)

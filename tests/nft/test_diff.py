@@ -120,3 +120,35 @@ def test_no_rename_when_the_pods_of_a_chain_split() -> None:
     script = update_script(old, ruleset_of(web_policy([{"port": 80}]), more))
     assert script is not None and "rename chain" not in script
     assert "10.244.0.21 : jump in_set_" in script
+
+
+def tiered_ruleset(seed: int | None) -> Ruleset:
+    """The differential test's tiered scenario ``seed`` (None: no policy at all)."""
+    from tests.lab.test_lab_differential import tiered_scenario
+
+    policies = [] if seed is None else tiered_scenario(seed)
+    cluster = build_cluster(documents([*cluster_objects(), *policies])).cluster
+    return node_ruleset(compile_policies(cluster.policies, cluster.cluster_policies), cluster)
+
+
+def test_tiers_coming_or_going_replace_the_table() -> None:
+    """The base chains gain (or lose) the Admin and Baseline lookups: a full replace
+    (one transaction as well), never an update."""
+    assert update_script(tiered_ruleset(None), tiered_ruleset(0)) is None
+    assert update_script(tiered_ruleset(0), tiered_ruleset(None)) is None
+
+
+@needs_nft
+@pytest.mark.parametrize("pair", [*((i, i + 1) for i in range(0, 12, 2)), (3, 3)], ids=str)
+def test_tiered_update_equals_full_load(netns: str, pair: tuple[int, int]) -> None:
+    """Between tiered policy sets (tier chains and maps changed, NetworkPolicies
+    too): old + update == new, in a real nft."""
+    old, new = tiered_ruleset(pair[0]), tiered_ruleset(pair[1])
+    nft(netns, "-f", "-", stdin=old.render())
+    script = update_script(old, new)
+    assert script is not None
+    if script:
+        nft(netns, "-f", "-", stdin=script)
+    updated = blocks(nft(netns, "list", "table", "inet", "netfence"))
+    nft(netns, "-f", "-", stdin=new.render())
+    assert updated == blocks(nft(netns, "list", "table", "inet", "netfence"))

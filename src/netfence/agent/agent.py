@@ -22,12 +22,13 @@ import ipaddress
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from netfence.agent.incremental import NodeState
 from netfence.agent.sources import DirectorySource, Source, version_digest
 from netfence.agent.state import KEPT_KINDS, DesiredState, document_key
+from netfence.compile.tiers import TierRuleRef
 from netfence.engine.evaluate import evaluate
 from netfence.errors import EnvironmentProblem
 from netfence.io.agent_store import StateStore, StoredState
@@ -35,14 +36,13 @@ from netfence.io.nft import Applier, Conntrack, Flow
 from netfence.model.diagnostics import Diagnostic
 from netfence.model.diagnostics import Source as Origin
 from netfence.model.ports import Protocol
-from netfence.model.tiers import TierKind
+from netfence.model.tiers import short_key
 from netfence.model.traffic import Connection, Endpoint
 from netfence.nft.compiler import NftOptions
 from netfence.nft.diff import update_script
 from netfence.nft.model import Ruleset
 from netfence.parse.build import ConversionCache
 from netfence.parse.documents import RawDocument, parse_documents
-from netfence.parse.objects import object_ref
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Metrics:
     diagnostics: Counter[str] = field(default_factory=Counter)  # severity → count (last sync)
     flows_deleted: int = 0
     store_failures: int = 0
-    tiers_not_enforced: int = 0  # cluster-wide policies in the source, not programmed
+    tier_rules_not_enforced: int = 0  # rules of cluster-wide policies left (in part) out
 
     def record(self, report: SyncReport, state: DesiredState | None) -> None:
         outcome = "waiting" if report.waiting else "applied" if report.applied else "unchanged"
@@ -134,12 +134,7 @@ class Agent:
     state: DesiredState | None = None
     _conversions: ConversionCache = field(default_factory=ConversionCache)
     _node_state: NodeState | None = None  # the desired state, kept between syncs
-    _unenforced: tuple[str, ...] = ()  # cluster-wide policies said not enforced
-    # per group of documents (a file's, the same tuple object while unchanged): its
-    # cluster-wide policies, so that a sync reads only the groups that changed
-    _tier_names: dict[int, tuple[tuple[RawDocument, ...], tuple[str, ...]]] = field(
-        default_factory=dict
-    )
+    _unenforced: tuple[TierRuleRef, ...] = ()  # tier rules said not enforced
 
     @property
     def conversions(self) -> ConversionCache:
@@ -223,7 +218,7 @@ class Agent:
         if self._node_state is None:
             self._node_state = NodeState(self.node, self.options, self._conversions)
         state = self._node_state.sync(snapshot.documents, last_good, snapshot.parts)
-        self._say_unenforced(snapshot.parts or (snapshot.documents,))
+        self._say_unenforced(state.unenforced)
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
             self.log(f"{d.severity.value}: {d.format()}")
@@ -248,34 +243,20 @@ class Agent:
         _settle_heap()
         return report
 
-    def _say_unenforced(self, parts: Sequence[tuple[RawDocument, ...]]) -> None:
-        """The nftables dataplane does not program the cluster-wide tiers yet: say
-        which policies it leaves out (when that changes) and count them. Only the
-        groups of documents that changed are read (100k documents cost ~20 ms)."""
-        names: dict[int, tuple[tuple[RawDocument, ...], tuple[str, ...]]] = {}
-        for part in parts:
-            seen = self._tier_names.get(id(part))
-            if seen is None or seen[0] is not part:
-                seen = (
-                    part,
-                    tuple(
-                        f"{d.kind}/{object_ref(d, None).name or '?'}"
-                        for d in part
-                        if d.kind in TIER_KINDS
-                    ),
-                )
-            names[id(part)] = seen
-        self._tier_names = names
-        found = tuple(sorted(name for _, names_of in names.values() for name in names_of))
-        self.metrics.tiers_not_enforced = len(found)
-        if found != self._unenforced and found:
+    def _say_unenforced(self, rules: tuple[TierRuleRef, ...]) -> None:
+        """Cluster-wide policies are enforced but for ``domainNames`` peers, which
+        match a connection made to a name: the dataplane sees addresses only. Say
+        which rules lose such a peer (when that changes) and count them."""
+        self.metrics.tier_rules_not_enforced = len(rules)
+        if rules != self._unenforced and rules:
+            shown = [f"{short_key(r.policy)} {r.path}" for r in rules[:5]]
             self.log(
-                f"warning: {len(found)} cluster-wide policies are NOT enforced by this agent "
-                "(AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy are "
-                f"not programmed into nftables yet): {', '.join(found[:5])}"
-                + (" and others" if len(found) > 5 else "")
+                f"warning: {len(rules)} rule(s) of cluster-wide policies are NOT enforced "
+                "in part: their domainNames peers are left out (nftables sees addresses, "
+                "not the names connections were made to; the rest of each policy is "
+                f"enforced): {', '.join(shown)}" + (" and others" if len(rules) > 5 else "")
             )
-        self._unenforced = found
+        self._unenforced = rules
 
     def _persist(self) -> None:
         """Store the last good state when it changed (after a successful sync)."""
@@ -404,9 +385,6 @@ class _WithFallback(Mapping[str, RawDocument]):
 
     def __len__(self) -> int:
         return len(self._own)
-
-
-TIER_KINDS = frozenset(k.kind for k in TierKind)
 
 
 def _is_error(d: Diagnostic) -> bool:

@@ -35,9 +35,10 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from netfence.agent.state import DesiredState, Prepared, prepare
+from netfence.agent.state import DesiredState, Prepared, prepare, unenforced
 from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet, compile_policy
+from netfence.compile.tiers import TierRuleRef
 from netfence.model.cluster import Cluster, Namespace, Pod
 from netfence.model.diagnostics import Source
 from netfence.model.policy import IPAddress, NetworkPolicy
@@ -81,6 +82,7 @@ class NodeState:
         self._good = Layered({}, {})
         self._compiler: LiveNodeCompiler | None = None
         self._model: Ruleset | None = None  # the last fast sync's
+        self._unenforced: tuple[TierRuleRef, ...] = ()  # the last full sync's
 
     def sync(
         self,
@@ -114,7 +116,7 @@ class NodeState:
         self.full_syncs += 1
         prepared = prepare(docs, last_good, self.conversions)
         cluster = prepared.cluster
-        compiled = compile_policies(cluster.policies)
+        compiled = compile_policies(cluster.policies, cluster.cluster_policies)
         orders = [_order_of(p) for p in cluster.policies]
         in_order = orders == sorted(orders)
         if not in_order:  # (then no fast sync follows: only their places matter)
@@ -125,6 +127,7 @@ class NodeState:
         self._compiler, self._model = compiler, None
         self._good = Layered(dict(prepared.good_documents), {})
         self._live = not prepared.diagnostics and in_order and self._index(docs)
+        self._unenforced = unenforced(compiled)
         return DesiredState(
             model,
             prepared.diagnostics,
@@ -132,6 +135,7 @@ class NodeState:
             prepared.quarantined,
             prepared.kept,
             lambda: (cluster, compiled),
+            self._unenforced,
         )
 
     def _index(self, docs: tuple[RawDocument, ...]) -> bool:
@@ -192,9 +196,10 @@ class NodeState:
 
         def evaluation() -> tuple[Cluster, CompiledPolicySet]:
             cluster = prepare(docs, last_good, conversions).cluster
-            return cluster, compile_policies(cluster.policies)
+            return cluster, compile_policies(cluster.policies, cluster.cluster_policies)
 
-        return DesiredState(model, (), good, (), frozenset(), evaluation)
+        # (a change of the cluster-wide policies is a full sync: these stay)
+        return DesiredState(model, (), good, (), frozenset(), evaluation, self._unenforced)
 
     def _changes(
         self, current: dict[int, tuple[RawDocument, ...]], compiler: LiveNodeCompiler
@@ -421,7 +426,12 @@ def _live_compiler(
     policies = LivePolicies()
     for order, policy in zip(orders, compiled.policies, strict=True):
         policies.put(order, policy)
-    compiler = LiveNodeCompiler(model, policies, options)
+    tiers = None
+    if compiled.tiers:
+        from netfence.nft.tiers import TierInput  # only when there are tiers
+
+        tiers = TierInput(compiled.tiers, cluster.nodes)
+    compiler = LiveNodeCompiler(model, policies, options, tiers)
     for pod in cluster.pods:
         if not pod.host_network and (node is None or pod.node == node):
             compiler.add_local(pod)

@@ -1,9 +1,11 @@
 """The Kubernetes API as the agent's source: list + watch with the official client.
 
 A thin adapter: it keeps the latest version of every Namespace, Pod, Service,
-Node and NetworkPolicy, and hands them to the agent as the same raw documents
-the directory source produces, so everything after it is the code the
-directory source exercises.
+Node, NetworkPolicy and cluster-wide policy (AdminNetworkPolicy,
+BaselineAdminNetworkPolicy, ClusterNetworkPolicy of both APIs: custom
+resources, an empty list where their CRD is not installed), and hands them to
+the agent as the same raw documents the directory source produces, so
+everything after it is the code the directory source exercises.
 """
 
 from __future__ import annotations
@@ -19,13 +21,31 @@ from netfence.errors import EnvironmentProblem
 from netfence.model.diagnostics import Source
 from netfence.parse.documents import RawDocument
 
-KINDS = {
+KINDS = {  # what is watched (the kind, then ``.group`` when two groups share it) → apiVersion
     "Namespace": "v1",
     "Node": "v1",
     "Pod": "v1",
     "Service": "v1",
     "NetworkPolicy": "networking.k8s.io/v1",
+    # the cluster-wide tiers: custom resources, which a cluster may not have (then
+    # an empty list, listed again now and then)
+    "AdminNetworkPolicy": "policy.networking.k8s.io/v1alpha1",
+    "BaselineAdminNetworkPolicy": "policy.networking.k8s.io/v1alpha1",
+    "ClusterNetworkPolicy": "policy.networking.k8s.io/v1alpha2",
+    "ClusterNetworkPolicy.networking.k8s.aws": "networking.k8s.aws/v1alpha1",
 }
+CUSTOM = {  # the custom resources' plural names
+    "AdminNetworkPolicy": "adminnetworkpolicies",
+    "BaselineAdminNetworkPolicy": "baselineadminnetworkpolicies",
+    "ClusterNetworkPolicy": "clusternetworkpolicies",
+    "ClusterNetworkPolicy.networking.k8s.aws": "clusternetworkpolicies",
+}
+ABSENT = ""  # the resourceVersion of a kind the API server does not serve (no CRD)
+
+
+def kind_of(watched: str) -> str:
+    """The document kind of a KINDS key."""
+    return watched.partition(".")[0]
 
 
 class Client(Protocol):
@@ -70,7 +90,7 @@ class KubernetesSource:
         if event_type == "DELETED":
             self._objects.pop(key, None)
         else:
-            document = {**obj, "kind": kind, "apiVersion": KINDS[kind]}
+            document = {**obj, "kind": kind_of(kind), "apiVersion": KINDS[kind]}
             # one document per object version: the agent reuses what it converted
             self._objects[key] = RawDocument(Source(f"kubernetes {kind}", 0), document)
 
@@ -98,6 +118,9 @@ class KubernetesSource:
         while not stop.is_set():
             try:
                 resource_version = self.sync_kind(kind)
+                if resource_version == ABSENT:  # not served (yet): look again later
+                    stop.wait(60.0)
+                    continue
                 for event_type, obj in self.client.watch(kind, resource_version):
                     if stop.is_set():
                         return
@@ -155,14 +178,30 @@ class OfficialClient:
         api_name, method = self._LISTS[kind]
         return getattr(getattr(self._k8s.client, api_name)(self._api), method)
 
+    def _custom(self, kind: str) -> tuple[Any, tuple[str, str, str]]:
+        """The custom objects' list function, and (group, version, plural)."""
+        group, _, version = KINDS[kind].partition("/")
+        api = self._k8s.client.CustomObjectsApi(self._api)
+        return api.list_cluster_custom_object, (group, version, CUSTOM[kind])
+
     def list(self, kind: str) -> tuple[list[dict[str, Any]], str]:
+        if kind in CUSTOM:
+            function, args = self._custom(kind)
+            try:
+                found = function(*args)
+            except self._k8s.client.ApiException as exc:
+                if exc.status == 404:
+                    return [], ABSENT  # the CRD is not installed
+                raise
+            return list(found.get("items") or []), found["metadata"]["resourceVersion"]
         result = self._list_function(kind)()
         items = [self._api.sanitize_for_serialization(item) for item in result.items]
         return items, result.metadata.resource_version
 
     def watch(self, kind: str, resource_version: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        function, args = self._custom(kind) if kind in CUSTOM else (self._list_function(kind), ())
         stream = self._k8s.watch.Watch().stream(
-            self._list_function(kind), resource_version=resource_version, timeout_seconds=300
+            function, *args, resource_version=resource_version, timeout_seconds=300
         )
         for event in stream:
             yield event["type"], self._api.sanitize_for_serialization(event["object"])

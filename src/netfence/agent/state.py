@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from netfence.compile import CompiledPolicySet, compile_policies
+from netfence.compile.tiers import TierRuleRef
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, error, notice
 from netfence.model.labels import MATCH_ALL
 from netfence.model.policy import Direction, IPAddress, NetworkPolicy
+from netfence.model.tiers import TierKind
 from netfence.nft.compiler import NftOptions, node_ruleset
 from netfence.nft.model import Ruleset
 from netfence.parse.build import (
@@ -44,8 +46,10 @@ from netfence.parse.documents import RawDocument
 from netfence.parse.fields import parse_ip
 from netfence.parse.objects import WORKLOAD_KINDS, namespace_of, object_ref
 
-KEPT_KINDS = ("NetworkPolicy", "Pod", "Namespace")  # objects whose last good version is kept
-CLUSTER_SCOPED = ("Namespace", "Node")
+TIER_KINDS = tuple(sorted({k.kind for k in TierKind}))  # the cluster-wide policies
+# objects whose last good version is kept
+KEPT_KINDS = ("NetworkPolicy", "Pod", "Namespace", *TIER_KINDS)
+CLUSTER_SCOPED = ("Namespace", "Node", *TIER_KINDS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +66,9 @@ class DesiredState:
     evaluation: Callable[[], tuple[Cluster, CompiledPolicySet]] = field(
         default=lambda: (Cluster((), ()), compile_policies(())), repr=False
     )
+    # rules of cluster-wide policies the dataplane leaves (in part) out: their
+    # ``domainNames`` peers (nft/tiers.py unenforced_rules)
+    unenforced: tuple[TierRuleRef, ...] = ()
 
     @cached_property
     def _evaluated(self) -> tuple[Cluster, CompiledPolicySet]:
@@ -95,8 +102,14 @@ class Prepared:
 
 
 def document_key(doc: RawDocument) -> str:
-    """``Kind/namespace/name`` of a document, as the build keys it."""
+    """``Kind/namespace/name`` of a document, as the build keys it; a cluster-wide
+    policy's ``Kind.group//name`` whether it is valid or not (the two
+    ClusterNetworkPolicy APIs may share a name)."""
     ref = _ref(doc)
+    if doc.kind in TIER_KINDS:
+        api_version = doc.obj.get("apiVersion")
+        group = api_version.partition("/")[0] if isinstance(api_version, str) else ""
+        return f"{doc.kind}.{group}//{ref.name}"
     return f"{doc.kind}/{ref.namespace}/{ref.name}"
 
 
@@ -109,7 +122,7 @@ def desired_state(
 ) -> DesiredState:
     prepared = prepare(documents, last_good, conversions)
     cluster = prepared.cluster
-    compiled = compile_policies(cluster.policies)
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
     model = node_ruleset(compiled, cluster, node, options, prepared.quarantined)
     return DesiredState(
         model,
@@ -118,7 +131,17 @@ def desired_state(
         prepared.quarantined,
         prepared.kept,
         lambda: (cluster, compiled),
+        unenforced(compiled),
     )
+
+
+def unenforced(compiled: CompiledPolicySet) -> tuple[TierRuleRef, ...]:
+    """The tier rules the dataplane leaves (in part) out (none without tiers)."""
+    if not compiled.tiers:
+        return ()
+    from netfence.nft.tiers import unenforced_rules  # only when there are tiers
+
+    return unenforced_rules(compiled.tiers)
 
 
 def prepare(
@@ -146,6 +169,14 @@ def prepare(
             diagnostics.append(
                 notice(
                     f"invalid and never valid: namespace {ref.namespace} isolated (fail closed)",
+                    obj=ref,
+                )
+            )
+        elif ref.kind in TIER_KINDS:
+            diagnostics.append(
+                notice(
+                    "invalid and never valid: NOT enforced (whom it meant cannot be known); "
+                    "the rest of the policies are",
                     obj=ref,
                 )
             )
@@ -234,7 +265,8 @@ def _converted(
 ) -> tuple[str, ObjectRef | None, str, list[Diagnostic]]:
     """A document's key, object, table (empty: left out) and problems."""
     converted = cache.convert(doc, DEFAULT_NAMESPACE)
-    return converted.key, converted.ref, converted.table, list(converted.diagnostics)
+    key = document_key(doc) if doc.kind in TIER_KINDS else converted.key
+    return key, converted.ref, converted.table, list(converted.diagnostics)
 
 
 def _valid(doc: RawDocument, cache: ConversionCache) -> bool:

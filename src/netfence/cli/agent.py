@@ -276,11 +276,10 @@ def _prometheus_text(m: Metrics) -> str:
         [("", m.objects_kept)],
     )
     metric(
-        "cluster_policies_not_enforced",
+        "cluster_policy_rules_not_enforced",
         "gauge",
-        "AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy objects "
-        "in the source, which the agent does not program yet.",
-        [("", m.tiers_not_enforced)],
+        "Rules of cluster-wide policies whose domainNames peers the agent leaves out.",
+        [("", m.tier_rules_not_enforced)],
     )
     metric(
         "diagnostics",

@@ -69,7 +69,7 @@ def up_command(
 
     loaded = load(files, kustomizations, namespace, leave_out_invalid=False)
     documents = with_default_namespace(load_manifests(files, kustomizations).documents, namespace)
-    policies = [d for d in documents if d.kind == "NetworkPolicy"]
+    policies = enforce.policy_documents(documents)
     try:
         plan = up(
             loaded.cluster,
@@ -83,11 +83,16 @@ def up_command(
     click.echo(f"node agents enforce {len(loaded.cluster.policies)} NetworkPolicies (deny: {deny})")
     tiers = loaded.cluster.cluster_policies
     if tiers:
-        click.echo(
-            f"NOT enforced: {len(tiers)} cluster-wide policies (AdminNetworkPolicy, "
-            "BaselineAdminNetworkPolicy, ClusterNetworkPolicy): the node agents do not "
-            "program them yet; packets in the lab ignore them"
-        )
+        from netfence.agent.state import unenforced
+        from netfence.compile import compile_policies
+
+        left_out = unenforced(compile_policies((), tiers))
+        click.echo(f"node agents enforce {len(tiers)} cluster-wide policies (Admin, Baseline)")
+        if left_out:
+            click.echo(
+                f"NOT enforced: the domainNames peers of {len(left_out)} rule(s) of "
+                "cluster-wide policies (nftables sees addresses, not names)"
+            )
 
 
 def _up_lines(plan: LabPlan, lab_dir: Path) -> list[str]:

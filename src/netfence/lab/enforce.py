@@ -35,6 +35,7 @@ from netfence.lab.lab import (
 from netfence.lab.plan import LabPlan, safe_name, with_lab_nodes
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Severity, error
+from netfence.model.tiers import TierKind
 from netfence.parse.build import build_cluster
 from netfence.parse.documents import KubectlDumper, RawDocument
 
@@ -91,7 +92,7 @@ def apply(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None 
 def delete(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None = None) -> int:
     """Remove the NetworkPolicies these documents name; the number removed."""
     paths = LabPaths(lab_dir or default_lab_dir())
-    removed = sum(remove_file(paths, _policy_path(paths, d)) for d in _policy_documents(documents))
+    removed = sum(remove_file(paths, _policy_path(paths, d)) for d in policy_documents(documents))
     wait_enforced(plan, paths)
     return removed
 
@@ -136,30 +137,46 @@ def _reported(path: Path) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def _policy_documents(documents: Sequence[RawDocument]) -> list[RawDocument]:
-    return [d for d in documents if d.kind == "NetworkPolicy"]
+POLICY_KINDS = frozenset({"NetworkPolicy", *(k.kind for k in TierKind)})
+
+
+def policy_documents(documents: Sequence[RawDocument]) -> list[RawDocument]:
+    """NetworkPolicies and the cluster-wide policies (AdminNetworkPolicy,
+    BaselineAdminNetworkPolicy, ClusterNetworkPolicy): what the agents enforce."""
+    return [d for d in documents if d.kind in POLICY_KINDS]
 
 
 def _checked(documents: Sequence[RawDocument]) -> list[RawDocument]:
-    """Only NetworkPolicies, and only valid ones: the API server would refuse the
-    rest, and nothing is written when anything is wrong."""
-    others = [d for d in documents if d.kind != "NetworkPolicy"]
+    """Only policies, and only valid ones: the API server would refuse the rest,
+    and nothing is written when anything is wrong."""
+    others = [d for d in documents if d.kind not in POLICY_KINDS]
     problems = [
-        error("lab apply takes NetworkPolicies; the cluster is fixed by lab up", d.source)
+        error(
+            "lab apply takes NetworkPolicies and cluster-wide policies; the cluster is "
+            "fixed by lab up",
+            d.source,
+        )
         for d in others
     ]
-    built = build_cluster(_policy_documents(documents))
+    built = build_cluster(policy_documents(documents))
     problems.extend(d for d in built.diagnostics if d.severity is Severity.ERROR)
     if problems:
         raise InvalidInputError(problems)
-    return _policy_documents(documents)
+    return policy_documents(documents)
 
 
 def _policy_path(paths: LabPaths, doc: RawDocument) -> Path:
-    """``<namespace>__<name>.yaml``, both through ``safe_name`` ("_" is in neither)."""
+    """``<namespace>__<name>.yaml``, both through ``safe_name`` ("_" is in neither);
+    for a cluster-wide policy ``<kind>.<group>__<name>.yaml`` (a namespace has no
+    dot, so the two never meet)."""
     meta = doc.obj.get("metadata") or {}
-    namespace, name = str(meta.get("namespace", "default")), str(meta.get("name"))
-    file = f"{safe_name(namespace, dots=False)}__{safe_name(name)}.yaml"
+    name = str(meta.get("name"))
+    if doc.kind == "NetworkPolicy":
+        scope = safe_name(str(meta.get("namespace", "default")), dots=False)
+    else:
+        group = str(doc.obj.get("apiVersion", "")).partition("/")[0]
+        scope = f"{safe_name(doc.kind.lower())}.{safe_name(group)}"
+    file = f"{scope}__{safe_name(name)}.yaml"
     return desired_dir(paths) / "policies" / file
 
 

@@ -34,14 +34,21 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from typing import Protocol as Interface
 
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledRule, PeerMatcher
 from netfence.compile.label_index import LabelIndex
 from netfence.model.cluster import Cluster, Pod
+from netfence.model.labels import Labels
 from netfence.model.policy import Direction, IPAddress, IPBlock, IPNetwork
 from netfence.model.ports import Protocol
 from netfence.nft.model import Chain, NftSet, Ruleset, VerdictMap
+
+if TYPE_CHECKING:
+    from netfence.compile.tiers import CompiledClusterPolicy
+    from netfence.model.tiers import Tier
+    from netfence.nft.tiers import TierChainKey, TierInput
 
 FAMILIES = (4, 6)
 IP_KEYWORD = {4: "ip", 6: "ip6"}
@@ -105,9 +112,9 @@ class _Builder:
     ) -> str | None:
         return named_set(self.sets, family, entries)
 
-    def selectable_pods(self) -> Iterable[Pod]:
-        """Every pod but hostNetwork ones."""
-        return (p for p in self.cluster.pods if not p.host_network)
+    def every_pod(self) -> Iterable[Pod]:
+        """Every pod, hostNetwork ones too (a destination all the same)."""
+        return iter(self.cluster.pods)
 
     def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]:
         """Pods (hostNetwork ones too) whose address of ``family`` is in ``block``."""
@@ -121,6 +128,14 @@ class _Builder:
         by a pod that could not be read?"""
         pods = self.cluster.pods
         return any(i < 0 or pods[i].key not in chosen for i in self.contested(family)[address])
+
+    def claimants(self, family: int, address: int) -> tuple[Pod | None, ...]:
+        """The pods claiming a contested address (None: a pod that could not be read)."""
+        pods = self.cluster.pods
+        return tuple(None if i < 0 else pods[i] for i in sorted(self.contested(family)[address]))
+
+    def namespace_labels_of(self, namespace: str) -> Labels:
+        return self.cluster.namespace_labels(namespace)
 
     # --- peers ----------------------------------------------------------------------------
 
@@ -295,7 +310,7 @@ def _address_text(family: int, value: int) -> str:
     return str(ipaddress.IPv6Address(value))
 
 
-def _ports_text(ports: Sequence[tuple[int, int]]) -> str:
+def ports_text(ports: Sequence[tuple[int, int]]) -> str:
     items = [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in sorted(set(ports))]
     return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
 
@@ -340,8 +355,10 @@ class PeerLookup(Interface):
     def contested(self, family: int) -> Mapping[int, object]: ...
     def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool: ...
     def selected_pods(self, policy: CompiledPolicy) -> Iterable[Pod]: ...
-    def selectable_pods(self) -> Iterable[Pod]: ...
+    def every_pod(self) -> Iterable[Pod]: ...
     def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]: ...
+    def claimants(self, family: int, address: int) -> tuple[Pod | None, ...]: ...
+    def namespace_labels_of(self, namespace: str) -> Labels: ...
 
 
 class PolicySelection(Interface):
@@ -358,6 +375,7 @@ class NodeRulesetCompiler:
         options: NftOptions,
         quarantined: Sequence[IPAddress] = (),
         builder: PeerLookup | None = None,
+        tiers: TierInput | None = None,
     ) -> None:
         if builder is None:
             assert isinstance(compiled, CompiledPolicySet)
@@ -369,6 +387,11 @@ class NodeRulesetCompiler:
         self._policy_lines: dict[tuple[str, Direction], tuple[str, ...]] = {}
         # per combination chain: the sets of policies using it, in order of use
         self._owners: dict[ChainKey, dict[str, None]] = {}
+        self.tiers = tiers if tiers is not None and tiers.tiers else None
+        self._tier_lines: dict[tuple[str, Direction], tuple[str, ...]] = {}
+        self._tier_owners: dict[TierChainKey, dict[str, None]] = {}
+        self.node_pods: Sequence[Pod] = ()  # the pods of the ruleset being made
+        self._tier_selecting: dict[tuple[object, ...], tuple[CompiledClusterPolicy, ...]] = {}
 
     # --- one rule -------------------------------------------------------------------------
 
@@ -408,7 +431,7 @@ class NodeRulesetCompiler:
         if ports.every_port:
             return [f"{address}accept"]
         lines = [
-            f"{address}meta l4proto {proto.value.lower()} th dport {_ports_text(ranges)} accept"
+            f"{address}meta l4proto {proto.value.lower()} th dport {ports_text(ranges)} accept"
             for proto, ranges in sorted(ports.numeric.items(), key=lambda kv: kv[0].value)
         ]
         if ports.named:
@@ -430,11 +453,12 @@ class NodeRulesetCompiler:
     ) -> list[tuple[IPAddress, Protocol, int]]:
         """API reference (port): "a numerical or named port on a pod" — the
         destination pod: for egress the peers (every pod when the rule has no
-        peers), for ingress the pods the policy selects."""
+        peers, hostNetwork ones too: the engine resolves the name on them), for
+        ingress the pods the policy selects."""
         if direction is Direction.INGRESS:
             candidates: Iterable[Pod] = self.b.selected_pods(policy)
         elif rule.peers is None:
-            candidates = self.b.selectable_pods()
+            candidates = self.b.every_pod()
         else:
             candidates = self._peer_pods_of_rule(rule.peers, family)
         entries = []
@@ -544,23 +568,34 @@ class NodeRulesetCompiler:
 
     def ruleset(self, pods: Sequence[Pod], quarantined: Sequence[IPAddress] = ()) -> Ruleset:
         """``quarantined``: addresses of this node's unreadable pods (deny only)."""
+        self._tier_owners = {}
+        self.node_pods = pods
+        directions = (Direction.EGRESS, Direction.INGRESS)
         selected = {
-            (d, f): self.dispatch(pods, d, f, quarantined)
-            for d in (Direction.EGRESS, Direction.INGRESS)
-            for f in FAMILIES
+            (d, f): self.dispatch(pods, d, f, quarantined) for d in directions for f in FAMILIES
         }
+        tiered = {}
+        if self.tiers is not None:
+            from netfence.nft.tiers import tier_dispatch  # only when there are tiers
+
+            tiered = tier_dispatch(self, pods, quarantined)
         chains = self.chains()
-        maps = tuple(
+        maps = [
             VerdictMap(
                 f"{SHORT[d]}{f}",
                 ADDRESS_TYPE[f],
                 tuple(sorted((str(ip), f"jump {chains[key].name}") for ip, key in entries.items())),
             )
             for (d, f), entries in selected.items()
-        )
+        ]
+        tier_chains = self.tier_chains()
+        names: dict[object, str] = {k: c.name for k, c in (*chains.items(), *tier_chains.items())}
+        for (name, f), entries in tiered.items():
+            items = sorted((str(ip), f"jump {names[key]}") for ip, key in entries.items())
+            maps.append(VerdictMap(f"{name}{f}", ADDRESS_TYPE[f], tuple(items)))
         established = "ct state established,related accept"
-        egress = (established, "ip saddr vmap @eg4", "ip6 saddr vmap @eg6")
-        ingress = (established, "ip daddr vmap @in4", "ip6 daddr vmap @in6")
+        egress = (established, *self.lookups(Direction.EGRESS, "saddr"))
+        ingress = (established, *self.lookups(Direction.INGRESS, "daddr"))
         base = (
             Chain(
                 "forward_egress", egress, "type filter hook forward priority filter; policy accept;"
@@ -572,9 +607,85 @@ class NodeRulesetCompiler:
             ),
             Chain("input_egress", egress, "type filter hook input priority filter; policy accept;"),
         )
-        combos = sorted(chains.values(), key=lambda c: c.name)
+        combos = sorted([*chains.values(), *tier_chains.values()], key=lambda c: c.name)
         sets = self.used_sets()
-        return Ruleset("inet", self.options.table, sets, maps, (*base, *combos))
+        return Ruleset("inet", self.options.table, sets, tuple(maps), (*base, *combos))
+
+    def network_policies_isolate(self, pod: Pod, direction: Direction) -> bool:
+        return bool(self.compiled.selecting(pod, direction))
+
+    def lookups(self, direction: Direction, side: str) -> list[str]:
+        """The verdict-map lookups of a base chain: Admin, NetworkPolicy, Baseline."""
+        names = [SHORT[direction]]
+        if self.tiers is not None:
+            names = [f"adm_{SHORT[direction]}", SHORT[direction], f"bl_{SHORT[direction]}"]
+        return [f"{IP_KEYWORD[f]} {side} vmap @{n}{f}" for n in names for f in FAMILIES]
+
+    # --- the tiers (nft/tiers.py) ---------------------------------------------------------
+
+    def tier_policy_lines(
+        self, policy: CompiledClusterPolicy, direction: Direction
+    ) -> tuple[str, ...]:
+        key = (policy.policy.key, direction)
+        lines = self._tier_lines.get(key)
+        if lines is None:
+            lines = self._tier_lines[key] = self.make_tier_lines(policy, direction)
+        return lines
+
+    def make_tier_lines(
+        self, policy: CompiledClusterPolicy, direction: Direction
+    ) -> tuple[str, ...]:
+        from netfence.nft.tiers import TierRuleLines
+
+        assert self.tiers is not None
+        maker = TierRuleLines(self.b, self.tiers, self.options.deny_rule, self.node_pods)
+        return maker.policy_lines(policy, direction)
+
+    def tier_selecting(self, tier: Tier, pod: Pod) -> tuple[CompiledClusterPolicy, ...]:
+        """The policies of ``tier`` whose subject is ``pod``, in precedence order;
+        kept per namespace, labels and namespace labels while the tiers are the
+        same (a change of the tiers makes a new compiler)."""
+        assert self.tiers is not None
+        labels = self.b.namespace_labels_of(pod.namespace)
+        key = (tier, pod.namespace, pod.labels, labels)
+        found = self._tier_selecting.get(key)
+        if found is None:
+            if len(self._tier_selecting) > 100_000:
+                self._tier_selecting.clear()  # labels come and go: bounded
+            policies = self.tiers.tiers.tier(tier)
+            found = tuple(p for p in policies if p.selects(pod, labels))
+            self._tier_selecting[key] = found
+        return found
+
+    def tier_chain(
+        self, tier: Tier, direction: Direction, policies: Sequence[CompiledClusterPolicy]
+    ) -> TierChainKey | None:
+        """The chain of one tier for the pods ``policies`` select (None: no rule)."""
+        lines = dict.fromkeys(
+            line for p in policies for line in self.tier_policy_lines(p, direction)
+        )
+        if not lines:
+            return None
+        from netfence.model.tiers import short_key
+
+        key: TierChainKey = (tier, direction, tuple(lines))
+        owners = ", ".join(short_key(p.policy.key) for p in policies)
+        self._tier_owners.setdefault(key, {})[owners] = None
+        return key
+
+    def tier_chains(self) -> dict[TierChainKey, Chain]:
+        """The tier chains, named and commented as the combination chains."""
+        chains = {}
+        for key, owners in self._tier_owners.items():
+            tier, direction, rules = key
+            prefix = "adm" if tier.value == "Admin" else "bl"
+            comment = _comment(
+                f"{tier.value} {direction.value}: {min(owners)}",
+                " and others" if len(owners) > 1 else "",
+            )
+            name = f"{prefix}_{SHORT[direction]}_{digest(rules, comment)}"
+            chains[key] = Chain(name, rules, comment=comment)
+        return chains
 
     def used_sets(self) -> tuple[NftSet, ...]:
         """The sets of the ruleset, by name: every set made for its chains."""
@@ -598,7 +709,12 @@ def node_ruleset(
     both directions on their node (on every node when it is unknown) and in no
     peer set on any node."""
     ips = tuple(ip for ip, _ in quarantined)
-    compiler = NodeRulesetCompiler(compiled, cluster, options or NftOptions(), ips)
+    tiers = None
+    if compiled.tiers:
+        from netfence.nft.tiers import TierInput  # only when there are tiers
+
+        tiers = TierInput(compiled.tiers, cluster.nodes)
+    compiler = NodeRulesetCompiler(compiled, cluster, options or NftOptions(), ips, tiers=tiers)
     here = [ip for ip, on in quarantined if node is None or on is None or on == node]
     return compiler.ruleset(node_pods(cluster, node), here)
 

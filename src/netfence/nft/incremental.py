@@ -30,6 +30,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netfence.compile.compiled import CompiledPolicy, PeerMatcher
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
@@ -50,6 +51,10 @@ from netfence.nft.compiler import (
     range_text,
 )
 from netfence.nft.model import NftSet, Ruleset
+
+if TYPE_CHECKING:
+    from netfence.compile.tiers import CompiledClusterPolicy
+    from netfence.nft.tiers import TierInput
 
 PeerKey = tuple[Peer, str]  # a selector peer and its policy's namespace
 RangesKey = tuple[tuple[PeerKey, ...], int]  # a rule's peers and an address family
@@ -329,13 +334,20 @@ class LiveModel:
     def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool:
         return any(k == QUARANTINED or k not in chosen for k in self._contested[family][address])
 
+    def claimants(self, family: int, address: int) -> tuple[Pod | None, ...]:
+        keys = sorted(self._contested[family][address])
+        return tuple(None if k == QUARANTINED else self.pods[k] for k in keys)
+
+    def namespace_labels_of(self, namespace: str) -> Labels:
+        return self._labels_of(namespace)
+
     def selected_pods(self, policy: CompiledPolicy) -> Iterable[Pod]:
         pods = self.pods
         here = self.by_namespace.get(policy.policy.namespace, set())
         return [pods[k] for k in here if policy.target.matches(pods[k].labels)]
 
-    def selectable_pods(self) -> Iterable[Pod]:
-        return (p for p in self.pods.values() if not p.host_network)
+    def every_pod(self) -> Iterable[Pod]:
+        return self.pods.values()
 
     def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]:
         for pod in self.pods.values():
@@ -473,7 +485,7 @@ def _order(entry: tuple[OrderKey, CompiledPolicy]) -> OrderKey:
 
 @dataclass
 class _Lines:
-    policy: CompiledPolicy
+    policy: CompiledPolicy | CompiledClusterPolicy  # a NetworkPolicy's, or a tier policy's
     lines: tuple[str, ...]
     sets: frozenset[str]
     ranges: frozenset[RangesKey]
@@ -484,8 +496,15 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     """NodeRulesetCompiler over a LiveModel and LivePolicies, keeping each
     policy's lines (and the sets they use) until something they read changes."""
 
-    def __init__(self, model: LiveModel, policies: LivePolicies, options: NftOptions) -> None:
-        super().__init__(policies, Cluster((), ()), options, builder=model)  # pods: the model's
+    def __init__(
+        self,
+        model: LiveModel,
+        policies: LivePolicies,
+        options: NftOptions,
+        tiers: TierInput | None = None,
+    ) -> None:
+        # pods: the model's
+        super().__init__(policies, Cluster((), ()), options, builder=model, tiers=tiers)
         self.model = model
         self.policies = policies
         self.local: dict[str, Pod] = {}  # this node's pods (not hostNetwork)
@@ -503,11 +522,13 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     # --- changes --------------------------------------------------------------------------
 
     def change_pod(self, old: Pod | None, new: Pod | None, local: bool) -> None:
-        pods = [p for p in (old, new) if p is not None]
+        # each version of the pod, and whether it is (was) one of this node's
+        pods = [(p, local if p is new else p.key in self.local) for p in (old, new) if p]
         readers = {
             k
             for k, entry in self._lines.items()
-            if entry.named_ports and any(self._reads_ports(entry.policy, k[1], p) for p in pods)
+            if entry.named_ports
+            and any(self._reads_ports(entry.policy, k[1], p, here) for p, here in pods)
         }
         self._drop(self.model.change_pod(old, new), readers)
         if old is not None and self.local.pop(old.key, None) is not None:
@@ -526,11 +547,21 @@ class LiveNodeCompiler(NodeRulesetCompiler):
 
     def relabel_namespace(self, name: str, labels: Labels) -> None:
         # rules with named ports read the ports of pods a namespace selector
-        # matches only through peers whose ranges are dropped as well
+        # matches only through peers whose ranges are dropped as well (a tier
+        # policy's subject too: its ranges are read for that, nft/tiers.py)
         self._drop(self.model.relabel_namespace(name, labels), set())
 
-    def _reads_ports(self, policy: CompiledPolicy, direction: Direction, pod: Pod) -> bool:
-        """May the lines of ``policy`` read the named ports of ``pod`` (_named_entries)?"""
+    def _reads_ports(
+        self,
+        policy: CompiledPolicy | CompiledClusterPolicy,
+        direction: Direction,
+        pod: Pod,
+        local: bool = True,
+    ) -> bool:
+        """May the lines of ``policy`` read the named ports of ``pod`` (_named_entries)?
+        ``local``: the pod is (or was) one of this node's."""
+        if not isinstance(policy, CompiledPolicy):
+            return self._tier_reads_ports(policy, direction, pod, local)
         for rule in policy.rules(direction):
             if not any(isinstance(m.port.port, str) for m in rule.ports or ()):
                 continue
@@ -545,6 +576,36 @@ class LiveNodeCompiler(NodeRulesetCompiler):
                     if any(block.contains(ip) for ip in pod.ips):
                         return True
                 elif self.model.covers((m.peer, m.policy_namespace), pod):
+                    return True
+        return False
+
+    def _tier_reads_ports(
+        self, policy: CompiledClusterPolicy, direction: Direction, pod: Pod, local: bool
+    ) -> bool:
+        """The same for a tier policy (nft/tiers.py, _named_lines): ingress rules read
+        the subject's pods of this node, egress rules the pods their peers match."""
+        from netfence.model.tiers import NamedPort
+        from netfence.nft.tiers import selector_peer, subject_peer
+
+        assert self.tiers is not None
+        for rule in policy.rules(direction):
+            if not any(isinstance(m.port, NamedPort) for m in rule.ports or ()):
+                continue
+            if direction is Direction.INGRESS:
+                if local and self.model.covers((subject_peer(policy.policy.subject), ""), pod):
+                    return True
+                continue
+            for m in rule.peers:
+                peer = selector_peer(m.peer)
+                if peer is not None and self.model.covers((peer, ""), pod):
+                    return True
+                if any(ip in net for net in m.peer.networks or () for ip in pod.ips):
+                    return True
+                if m.peer.nodes is not None and any(
+                    lo <= int(ip) <= hi
+                    for ip in pod.ips
+                    for lo, hi in self.tiers.node_ranges(m.peer.nodes, ip.version)
+                ):
                     return True
         return False
 
@@ -594,6 +655,36 @@ class LiveNodeCompiler(NodeRulesetCompiler):
                 isinstance(m.port.port, str)
                 for rule in policy.rules(direction)
                 for m in rule.ports or ()
+            )
+            entry = self._lines[key] = _Lines(
+                policy, lines, frozenset(sets), frozenset(ranges), named
+            )
+            for r in ranges:
+                self._lines_of.setdefault(r, set()).add(key)
+        return entry.lines
+
+    def tier_policy_lines(
+        self, policy: CompiledClusterPolicy, direction: Direction
+    ) -> tuple[str, ...]:
+        """As NodeRulesetCompiler's, kept as a NetworkPolicy's lines are: dropped
+        when a range they used changes (or, with named ports, when any pod or
+        namespace changes). A change of the tier policies makes a new compiler."""
+        from netfence.model.tiers import NamedPort
+
+        key = (f"tier:{policy.policy.key}", direction)
+        self._used.add(key)
+        entry = self._lines.get(key)
+        if entry is None:
+            self.model.recorded = (set(), set())
+            try:
+                lines = self.make_tier_lines(policy, direction)
+                sets, ranges = self.model.recorded
+            finally:
+                self.model.recorded = None
+            named = any(
+                isinstance(m.port, NamedPort)
+                for r in policy.rules(direction)
+                for m in r.ports or ()
             )
             entry = self._lines[key] = _Lines(
                 policy, lines, frozenset(sets), frozenset(ranges), named
