@@ -41,7 +41,7 @@ def test_cluster_wide_policies_are_programmed(tmp_path: Path) -> None:
     agent = Agent(DirectorySource(root), applier, log=lines.append)
     assert agent.sync().applied
     assert not said(lines)
-    assert agent.metrics.tier_rules_not_enforced == 0
+    assert agent.metrics.rules_not_enforced == 0
     ruleset = applier.applied[-1]
     assert "ip saddr vmap @adm_eg4" in ruleset
     assert (
@@ -62,19 +62,19 @@ def test_domain_names_peers_are_said_not_enforced(tmp_path: Path) -> None:
     agent = Agent(DirectorySource(root), FakeApplier(), log=lines.append)
     assert agent.sync().applied
     assert said(lines) == [
-        "warning: 1 rule(s) of cluster-wide policies are NOT enforced in part: their "
+        "warning: 1 rule(s) are NOT enforced in part: their "
         "domainNames peers are left out (nftables sees addresses, not the names connections "
         "were made to; the rest of each policy is enforced): "
         "ClusterNetworkPolicy/no-egress spec.egress[0]"
     ]
-    assert agent.metrics.tier_rules_not_enforced == 1
+    assert agent.metrics.rules_not_enforced == 1
     metrics = _health_handlers(agent, stall_seconds=60)["/metrics"]()[2]
-    assert "netfence_agent_cluster_policy_rules_not_enforced 1" in metrics
+    assert "netfence_agent_rules_not_enforced 1" in metrics
     agent.sync()
     assert len(said(lines)) == 1  # said once
     (root / "cnp.yaml").unlink()
     agent.sync()
-    assert agent.metrics.tier_rules_not_enforced == 0
+    assert agent.metrics.rules_not_enforced == 0
 
 
 def test_an_invalid_cluster_wide_policy_keeps_its_last_good_version(tmp_path: Path) -> None:
@@ -100,3 +100,37 @@ def test_an_invalid_cluster_wide_policy_keeps_its_last_good_version(tmp_path: Pa
     fresh.sync()  # no last good version: said, and the rest enforced
     assert any("never valid: NOT enforced" in line for line in fresh_lines)
     assert fresh.state is not None and "adm_eg_" not in fresh.state.model.render()
+
+
+def application_policy(names: list[str]) -> str:
+    return yaml.safe_dump({
+        "apiVersion": "networking.k8s.aws/v1alpha1", "kind": "ApplicationNetworkPolicy",
+        "metadata": {"name": "to-names", "namespace": "shop"},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+                 "egress": [{"to": [{"domainNames": names}]}, {"ports": [{"port": 53, "protocol": "UDP"}]}]},
+    })  # fmt: skip
+
+
+def test_an_application_network_policy_is_enforced_but_its_names(tmp_path: Path) -> None:
+    """EKS ApplicationNetworkPolicy: a NetworkPolicy of the same tier (its pods are
+    isolated, its address rules programmed); its domainNames rules are said, on a
+    full sync and on the fast syncs that add, change or remove it."""
+    root = make(tmp_path, cluster_yaml=CLUSTER, db_yaml=DB, deny_yaml=DENY)
+    lines: list[str] = []
+    applier = FakeApplier()
+    agent = Agent(DirectorySource(root), applier, log=lines.append)
+    assert agent.sync().applied and agent.metrics.rules_not_enforced == 0
+    (root / "anp.yaml").write_text(application_policy(["*.example.com"]))
+    agent.sync()
+    assert agent.metrics.rules_not_enforced == 1
+    assert said(lines)[-1].endswith("ApplicationNetworkPolicy:shop/to-names spec.egress[0]")
+    assert "meta l4proto udp th dport 53 accept" in applier.applied[-1]  # its address rule
+    (root / "anp.yaml").write_text(
+        application_policy(["*.example.com"]).replace("to-names", "other")
+    )
+    agent.sync()
+    assert said(lines)[-1].endswith("ApplicationNetworkPolicy:shop/other spec.egress[0]")
+    assert agent.metrics.rules_not_enforced == 1
+    (root / "anp.yaml").unlink()
+    agent.sync()
+    assert agent.metrics.rules_not_enforced == 0

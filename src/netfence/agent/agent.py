@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 
 from netfence.agent.incremental import NodeState
 from netfence.agent.sources import DirectorySource, Source, version_digest
-from netfence.agent.state import KEPT_KINDS, DesiredState, document_key
-from netfence.compile.tiers import TierRuleRef
+from netfence.agent.state import KEPT_KINDS, DesiredState, UnenforcedRule, document_key
 from netfence.engine.evaluate import evaluate
 from netfence.errors import EnvironmentProblem
 from netfence.io.agent_store import StateStore, StoredState
@@ -79,7 +78,7 @@ class Metrics:
     diagnostics: Counter[str] = field(default_factory=Counter)  # severity → count (last sync)
     flows_deleted: int = 0
     store_failures: int = 0
-    tier_rules_not_enforced: int = 0  # rules of cluster-wide policies left (in part) out
+    rules_not_enforced: int = 0  # rules with domainNames peers, left (in part) out
 
     def record(self, report: SyncReport, state: DesiredState | None) -> None:
         outcome = "waiting" if report.waiting else "applied" if report.applied else "unchanged"
@@ -134,7 +133,7 @@ class Agent:
     state: DesiredState | None = None
     _conversions: ConversionCache = field(default_factory=ConversionCache)
     _node_state: NodeState | None = None  # the desired state, kept between syncs
-    _unenforced: tuple[TierRuleRef, ...] = ()  # tier rules said not enforced
+    _unenforced: tuple[UnenforcedRule, ...] = ()  # rules said not enforced
 
     @property
     def conversions(self) -> ConversionCache:
@@ -243,15 +242,16 @@ class Agent:
         _settle_heap()
         return report
 
-    def _say_unenforced(self, rules: tuple[TierRuleRef, ...]) -> None:
-        """Cluster-wide policies are enforced but for ``domainNames`` peers, which
-        match a connection made to a name: the dataplane sees addresses only. Say
-        which rules lose such a peer (when that changes) and count them."""
-        self.metrics.tier_rules_not_enforced = len(rules)
+    def _say_unenforced(self, rules: tuple[UnenforcedRule, ...]) -> None:
+        """Policies are enforced but for ``domainNames`` peers (cluster-wide policies,
+        EKS ApplicationNetworkPolicies), which match a connection made to a name:
+        the dataplane sees addresses only. Say which rules lose such a peer (when
+        that changes) and count them."""
+        self.metrics.rules_not_enforced = len(rules)
         if rules != self._unenforced and rules:
             shown = [f"{short_key(r.policy)} {r.path}" for r in rules[:5]]
             self.log(
-                f"warning: {len(rules)} rule(s) of cluster-wide policies are NOT enforced "
+                f"warning: {len(rules)} rule(s) are NOT enforced "
                 "in part: their domainNames peers are left out (nftables sees addresses, "
                 "not the names connections were made to; the rest of each policy is "
                 f"enforced): {', '.join(shown)}" + (" and others" if len(rules) > 5 else "")

@@ -35,10 +35,16 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from netfence.agent.state import DesiredState, Prepared, prepare, unenforced
+from netfence.agent.state import (
+    DesiredState,
+    Prepared,
+    UnenforcedRule,
+    names_rules,
+    prepare,
+    unenforced,
+)
 from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet, compile_policy
-from netfence.compile.tiers import TierRuleRef
 from netfence.model.cluster import Cluster, Namespace, Pod
 from netfence.model.diagnostics import Source
 from netfence.model.policy import IPAddress, NetworkPolicy
@@ -82,7 +88,11 @@ class NodeState:
         self._good = Layered({}, {})
         self._compiler: LiveNodeCompiler | None = None
         self._model: Ruleset | None = None  # the last fast sync's
-        self._unenforced: tuple[TierRuleRef, ...] = ()  # the last full sync's
+        self._unenforced: tuple[UnenforcedRule, ...] = ()  # the last full sync's
+        # policy key → its rules with domainNames peers (ApplicationNetworkPolicy), kept
+        # up to date by fast syncs; the tiers' are in _unenforced (a change of them
+        # is a full sync)
+        self._names: dict[str, tuple[UnenforcedRule, ...]] = {}
 
     def sync(
         self,
@@ -128,6 +138,7 @@ class NodeState:
         self._good = Layered(dict(prepared.good_documents), {})
         self._live = not prepared.diagnostics and in_order and self._index(docs)
         self._unenforced = unenforced(compiled)
+        self._names = {}
         return DesiredState(
             model,
             prepared.diagnostics,
@@ -199,7 +210,14 @@ class NodeState:
             return cluster, compile_policies(cluster.policies, cluster.cluster_policies)
 
         # (a change of the cluster-wide policies is a full sync: these stay)
-        return DesiredState(model, (), good, (), frozenset(), evaluation, self._unenforced)
+        return DesiredState(model, (), good, (), frozenset(), evaluation, self._left_out_now())
+
+    def _left_out_now(self) -> tuple[UnenforcedRule, ...]:
+        """The last full sync's rules left out, with the fast syncs' policy changes."""
+        if not self._names:
+            return self._unenforced
+        kept = tuple(r for r in self._unenforced if r.policy not in self._names)
+        return (*kept, *(r for refs in self._names.values() for r in refs))
 
     def _changes(
         self, current: dict[int, tuple[RawDocument, ...]], compiler: LiveNodeCompiler
@@ -327,9 +345,12 @@ class NodeState:
         elif isinstance(after, Namespace):
             compiler.relabel_namespace(after.name, after.labels)
         elif isinstance(after, NetworkPolicy):
-            compiler.put_policy(_order_of(after), compile_policy(after))
+            compiled = compile_policy(after)
+            compiler.put_policy(_order_of(after), compiled)
+            self._names[after.key] = names_rules(compiled)
         elif isinstance(before, NetworkPolicy):
             compiler.remove_policy(before.namespace, before.key)
+            self._names[before.key] = ()
 
 
 def _pieces(

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from netfence.compile import CompiledPolicySet, compile_policies
+from netfence.compile.compiled import CompiledPolicy, RuleRef
 from netfence.compile.tiers import TierRuleRef
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.diagnostics import Diagnostic, ObjectRef, Severity, error, notice
@@ -66,9 +67,10 @@ class DesiredState:
     evaluation: Callable[[], tuple[Cluster, CompiledPolicySet]] = field(
         default=lambda: (Cluster((), ()), compile_policies(())), repr=False
     )
-    # rules of cluster-wide policies the dataplane leaves (in part) out: their
-    # ``domainNames`` peers (nft/tiers.py unenforced_rules)
-    unenforced: tuple[TierRuleRef, ...] = ()
+    # rules the dataplane leaves (in part) out: their ``domainNames`` peers, in
+    # cluster-wide policies (nft/tiers.py unenforced_rules) and in EKS
+    # ApplicationNetworkPolicies (names_rules)
+    unenforced: tuple[UnenforcedRule, ...] = ()
 
     @cached_property
     def _evaluated(self) -> tuple[Cluster, CompiledPolicySet]:
@@ -135,13 +137,24 @@ def desired_state(
     )
 
 
-def unenforced(compiled: CompiledPolicySet) -> tuple[TierRuleRef, ...]:
-    """The tier rules the dataplane leaves (in part) out (none without tiers)."""
+UnenforcedRule = TierRuleRef | RuleRef
+
+
+def unenforced(compiled: CompiledPolicySet) -> tuple[UnenforcedRule, ...]:
+    """The rules the dataplane leaves (in part) out: those with ``domainNames`` peers."""
+    named = tuple(ref for p in compiled.policies for ref in names_rules(p))
     if not compiled.tiers:
-        return ()
+        return named
     from netfence.nft.tiers import unenforced_rules  # only when there are tiers
 
-    return unenforced_rules(compiled.tiers)
+    return (*unenforced_rules(compiled.tiers), *named)
+
+
+def names_rules(policy: CompiledPolicy) -> tuple[RuleRef, ...]:
+    """An ApplicationNetworkPolicy's egress rules with ``domainNames`` peers: the nft
+    compiler reads only address peers (compile.CompiledRule.names stay out), so the
+    rule allows less than the engine says for connections made to those names."""
+    return tuple(rule.origin for rule in policy.egress if rule.names)
 
 
 def prepare(

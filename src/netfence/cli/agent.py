@@ -276,10 +276,11 @@ def _prometheus_text(m: Metrics) -> str:
         [("", m.objects_kept)],
     )
     metric(
-        "cluster_policy_rules_not_enforced",
+        "rules_not_enforced",
         "gauge",
-        "Rules of cluster-wide policies whose domainNames peers the agent leaves out.",
-        [("", m.tier_rules_not_enforced)],
+        "Rules (of cluster-wide policies and EKS ApplicationNetworkPolicies) whose "
+        "domainNames peers the agent leaves out.",
+        [("", m.rules_not_enforced)],
     )
     metric(
         "diagnostics",

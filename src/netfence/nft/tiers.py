@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Protocol as Interface
 
 from netfence.compile.compiled import CompiledTiers, PeerMatcher, RuleRef
+from netfence.compile.ir import PeerEnd, of_peer
 from netfence.compile.tiers import (
     CompiledClusterPolicy,
     CompiledTierRule,
@@ -119,7 +120,7 @@ def matcher(origin: TierRuleRef | None, index: int, peer: Peer) -> PeerMatcher:
         origin.direction if origin else Direction.INGRESS,
         origin.rule if origin else 0,
     )
-    return PeerMatcher(ref, index, peer, "")
+    return PeerMatcher(ref, index, peer, "", of_peer(peer, ""))
 
 
 def _numbers(pod: Pod, names: Sequence[str]) -> set[tuple[Protocol, int]]:
@@ -235,7 +236,7 @@ class TierRuleLines:
         if pod is None:
             return False  # a pod that could not be read matches nothing
         labels = self.b.namespace_labels_of(pod.namespace)
-        return any(m.matches(None, pod, labels) for m in selectors)
+        return any(m.matches(PeerEnd(None, pod, labels)) for m in selectors)
 
     def _address_matchers(self, rule: CompiledTierRule) -> tuple[PeerMatcher, ...]:
         """The ``namespaces``, ``pods`` and ``networks`` peers as NetworkPolicy peer
