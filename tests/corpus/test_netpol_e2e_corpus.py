@@ -401,3 +401,33 @@ def test_case_matches_whole_cluster_analysis(path: Path) -> None:
                 if allowed != (probe.table[src][column] == ALLOWED):
                     wrong.append(f"{probe.label()} {src} -> {dst}: analysis says {allowed}")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_case_matches_the_nft_ruleset(path: Path) -> None:
+    """The same tables through the nftables ruleset the agent would load (the
+    whole cluster on one node, read by tests/nft/ruleset_interpreter.py): every
+    off-diagonal cell of every probe, IPv4 and IPv6, null cases included. The lab's
+    differential test checks the interpreter's reading against real packets."""
+    from tests.nft.ruleset_interpreter import Interpreter, Packet
+
+    from netfence.nft.compiler import node_ruleset
+
+    built = build(path)
+    interpreter = Interpreter(node_ruleset(built.compiled, built.cluster))
+    wrong = []
+    for probe in probes_of(load_case(path)):
+        for src in PODS:
+            for column, dst in enumerate(PODS):
+                if src == dst:
+                    continue
+                source, destination = (
+                    built.cluster.pod(*key.split("/")).ip_of_version(probe.family)  # type: ignore[union-attr]
+                    for key in (src, dst)
+                )
+                assert source is not None and destination is not None
+                packet = Packet(source, destination, probe.protocol.lower(), probe.port)
+                allowed = interpreter.forward(packet)
+                if allowed != (probe.table[src][column] == ALLOWED):
+                    wrong.append(f"{probe.label()} {src} -> {dst}: the ruleset says {allowed}")
+    assert not wrong, "\n".join(wrong)

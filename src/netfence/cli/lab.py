@@ -83,16 +83,15 @@ def up_command(
     click.echo(f"node agents enforce {len(loaded.cluster.policies)} NetworkPolicies (deny: {deny})")
     tiers = loaded.cluster.cluster_policies
     if tiers:
-        from netfence.agent.state import unenforced
-        from netfence.compile import compile_policies
-
-        left_out = unenforced(compile_policies((), tiers))
         click.echo(f"node agents enforce {len(tiers)} cluster-wide policies (Admin, Baseline)")
-        if left_out:
-            click.echo(
-                f"NOT enforced: the domainNames peers of {len(left_out)} rule(s) of "
-                "cluster-wide policies (nftables sees addresses, not names)"
-            )
+    from netfence.agent.state import unenforced
+
+    left_out = unenforced(loaded.compiled)
+    if left_out:
+        click.echo(
+            f"NOT enforced: the domainNames peers of {len(left_out)} rule(s) "
+            "(nftables sees addresses, not the names connections were made to)"
+        )
 
 
 def _up_lines(plan: LabPlan, lab_dir: Path) -> list[str]:
