@@ -151,3 +151,9 @@ class Interpreter:
     def forward(self, packet: Packet) -> bool:
         """A packet routed through the node: the egress then the ingress base chain."""
         return self.accepts("forward_egress", packet) and self.accepts("forward_ingress", packet)
+
+    def delivered(self, packet: Packet, from_local_node: bool) -> bool:
+        """Is the first packet delivered? One sent by the destination's own node (its
+        address is the node's: a hostNetwork pod there, the kubelet) leaves through
+        the node's ``output`` hook straight to the pod, past no netfence chain."""
+        return from_local_node or self.forward(packet)
