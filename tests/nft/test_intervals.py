@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netfence.nft.compiler import merge_ranges, range_text
+from netfence.compile.addresses import merge_ranges
+from netfence.nft.compiler import range_text
 from netfence.nft.incremental import Intervals
 
 addresses = st.integers(min_value=0, max_value=63)

@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from typing import Protocol as Interface
 
+from netfence.compile.addresses import Ranges, merge_ranges
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledRule, PeerMatcher
-from netfence.compile.label_index import LabelIndex
+from netfence.compile.ir import AddressesIn, ClusterIndex, OwnNamespace, PodsSelected, pod_scope
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.labels import Labels
-from netfence.model.policy import Direction, IPAddress, IPBlock, IPNetwork
+from netfence.model.policy import Direction, IPAddress, IPBlock
 from netfence.model.ports import Protocol
 from netfence.nft.model import Chain, NftSet, Ruleset, VerdictMap
 
@@ -73,7 +74,6 @@ def digest(*parts: object) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:10]
 
 
-Ranges = tuple[tuple[int, int], ...]  # sorted, disjoint, inclusive integer address ranges
 ChainKey = tuple[Direction, tuple[str, ...]]  # a combination chain: direction and rules
 
 
@@ -83,24 +83,14 @@ class _Builder:
     cluster: Cluster
     options: NftOptions
     sets: dict[str, NftSet] = field(default_factory=dict)
-    _peer_indexes: dict[tuple[object, ...], tuple[int, ...]] = field(default_factory=dict)
+    _peer_indexes: dict[PodsSelected, tuple[int, ...]] = field(default_factory=dict)
     _ranges: dict[tuple[object, ...], Ranges] = field(default_factory=dict)
     _addresses: dict[int, list[int | None]] = field(default_factory=dict)  # per family
     quarantined: tuple[IPAddress, ...] = ()  # addresses of pods that could not be read
     _contested: dict[int, dict[int, frozenset[int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        pods = self.cluster.pods
-        selectable = [i for i, p in enumerate(pods) if not p.host_network]
-        self._pod_labels = LabelIndex([p.labels for p in pods], selectable)
-        namespaces = sorted(
-            {p.namespace for p in pods} | {ns.name for ns in self.cluster.namespaces}
-        )
-        self._namespaces = namespaces
-        self._ns_labels = LabelIndex([self.cluster.namespace_labels(n) for n in namespaces])
-        self._in_namespace: dict[str, set[int]] = {}
-        for i in selectable:
-            self._in_namespace.setdefault(pods[i].namespace, set()).add(i)
+        self._index = ClusterIndex(self.cluster)  # the IR's label-index backend
 
     # --- sets -----------------------------------------------------------------------------
 
@@ -145,20 +135,12 @@ class _Builder:
         return tuple(self.cluster.pods[i] for i in self.peer_indexes(matcher))
 
     def peer_indexes(self, matcher: PeerMatcher) -> tuple[int, ...]:
-        """The same as indexes into ``cluster.pods``, in order."""
-        peer = matcher.peer
-        key = (peer, matcher.policy_namespace)
-        found = self._peer_indexes.get(key)
+        """The same as indexes into ``cluster.pods``, in order (compile.ir.ClusterIndex)."""
+        selection = matcher.selection
+        assert isinstance(selection, PodsSelected), "an address peer selects no pods"
+        found = self._peer_indexes.get(selection)
         if found is None:
-            if peer.namespace_selector is None:
-                chosen = set(self._in_namespace.get(matcher.policy_namespace, set()))
-            else:
-                chosen = set()
-                for n in self._ns_labels.select(peer.namespace_selector):
-                    chosen |= self._in_namespace.get(self._namespaces[n], set())
-            if peer.pod_selector is not None:
-                chosen &= self._pod_labels.select(peer.pod_selector)
-            found = self._peer_indexes[key] = tuple(sorted(chosen))
+            found = self._peer_indexes[selection] = tuple(sorted(self._index.pods(selection)))
         return found
 
     def addresses(self, family: int) -> list[int | None]:
@@ -191,9 +173,8 @@ class _Builder:
     def selected_pods(self, policy: CompiledPolicy) -> list[Pod]:
         """The pods a policy selects (never hostNetwork pods), through the label
         index; checked against CompiledPolicy.selects in tests/nft."""
-        chosen = self._in_namespace.get(policy.policy.namespace, set())
-        chosen = chosen & self._pod_labels.select(policy.policy.pod_selector)
-        return [self.cluster.pods[i] for i in sorted(chosen)]
+        target = PodsSelected(OwnNamespace(policy.policy.namespace), pod_scope(policy.target))
+        return [self.cluster.pods[i] for i in sorted(self._index.pods(target))]
 
     def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges:
         """The addresses of a rule's peers as merged integer ranges. API reference
@@ -205,7 +186,7 @@ class _Builder:
             ranges = block_ranges(peers, family)
             chosen: set[int] = set()
             for m in peers:
-                if m.peer.ip_block is None:
+                if isinstance(m.selection, PodsSelected):
                     chosen.update(self.peer_indexes(m))
             addresses, contested = self.addresses(family), self.contested(family)
             for i in chosen:
@@ -257,40 +238,14 @@ def named_set(
 
 
 def block_ranges(peers: Sequence[PeerMatcher], family: int) -> list[tuple[int, int]]:
-    """The address ranges of a rule's ipBlock peers of ``family``, ``except`` holes cut."""
-    ranges: list[tuple[int, int]] = []
-    for m in peers:
-        block = m.peer.ip_block
-        if block is not None and block.cidr.version == family:
-            holes = [_span(e) for e in block.except_ if e.version == family]
-            ranges.extend(_subtract(_span(block.cidr), holes))
-    return ranges
-
-
-def _span(network: IPNetwork) -> tuple[int, int]:
-    return int(network.network_address), int(network.broadcast_address)
-
-
-def _subtract(span: tuple[int, int], holes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    pieces = [span]
-    for lo_h, hi_h in holes:
-        pieces = [
-            part
-            for lo, hi in pieces
-            for part in ((lo, min(hi, lo_h - 1)), (max(lo, hi_h + 1), hi))
-            if part[0] <= part[1]
-        ]
-    return pieces
-
-
-def merge_ranges(ranges: list[tuple[int, int]]) -> Ranges:
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return tuple(merged)
+    """The address ranges of a rule's ipBlock peers of ``family``, ``except`` holes
+    already cut (compile.ir.AddressesIn)."""
+    return [
+        r
+        for m in peers
+        if isinstance(m.selection, AddressesIn)
+        for r in m.selection.addresses.family(family)
+    ]
 
 
 def range_text(family: int, lo: int, hi: int) -> str:

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from netfence.compile.addresses import Ranges, merge_ranges
 from netfence.compile.compiled import CompiledPolicy, PeerMatcher
 from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
 from netfence.model.labels import Labels, LabelSelector
@@ -42,11 +43,9 @@ from netfence.nft.compiler import (
     ChainKey,
     NftOptions,
     NodeRulesetCompiler,
-    Ranges,
     address_set,
     block_ranges,
     interval_set,
-    merge_ranges,
     named_set,
     range_text,
 )

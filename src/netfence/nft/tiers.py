@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol as Interface
 
+from netfence.compile.addresses import Ranges, merge_ranges
 from netfence.compile.compiled import CompiledTiers, PeerMatcher, RuleRef
 from netfence.compile.ir import PeerEnd, of_peer
 from netfence.compile.tiers import (
@@ -49,7 +50,7 @@ from netfence.model.labels import Labels, LabelSelector
 from netfence.model.policy import Direction, IPAddress, IPBlock, Peer
 from netfence.model.ports import Protocol
 from netfence.model.tiers import NamedPort, PortRange, RuleAction, Subject, Tier, TierPeer
-from netfence.nft.compiler import FAMILIES, IP_KEYWORD, Ranges, merge_ranges, ports_text
+from netfence.nft.compiler import FAMILIES, IP_KEYWORD, ports_text
 
 Entry = tuple[IPAddress, Protocol, int]
 TierChainKey = tuple[Tier, Direction, tuple[str, ...]]
