@@ -162,12 +162,7 @@ class IncrementalAnalysis:
         egress = self._tier_commit(a.egress, a.egress_rows, key, compiled, position, planned)
         old_rows = self._rows_before(a.ingress_rows, change)
         ingress = self._tier_commit(a.ingress, a.ingress_rows, key, compiled, position, change)
-        self._refresh_members(egress)
-        touched = np.union1d(egress.affected, ingress.affected)
-        for q in range(len(a.ports.classes)):
-            self._update_counts(q, egress, ingress, old_rows)
-            self._update_self(q, touched)
-        return UpdateReport(UpdateMode.INCREMENTAL, time.perf_counter() - start, int(touched.size))
+        return self._counted(egress, ingress, old_rows, start)
 
     def _tier_plan(
         self, tables: DirectionTables, key: str, compiled: CompiledClusterPolicy | None
@@ -263,9 +258,20 @@ class IncrementalAnalysis:
         planned = self._plan(a.ingress, key, compiled)
         old_rows = self._rows_before(a.ingress_rows, planned[0])
         ingress = self._commit(a.ingress, a.ingress_rows, key, compiled, planned)
+        return self._counted(egress, ingress, old_rows, start)
+
+    def _counted(
+        self,
+        egress: _DirectionChange,
+        ingress: _DirectionChange,
+        old_rows: dict[tuple[int, int], Row],
+        start: float,
+    ) -> UpdateReport:
+        """After both directions' commits (NetworkPolicy or tier change): members,
+        then the counts and self pairs of every port class the moved classes touch."""
         self._refresh_members(egress)
         touched = np.union1d(egress.affected, ingress.affected)
-        for q in range(len(a.ports.classes)):
+        for q in range(len(self.analysis.ports.classes)):
             self._update_counts(q, egress, ingress, old_rows)
             self._update_self(q, touched)
         return UpdateReport(UpdateMode.INCREMENTAL, time.perf_counter() - start, int(touched.size))
