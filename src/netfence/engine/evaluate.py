@@ -13,7 +13,7 @@ ingress policy on the destination pod need to allow the connection."
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from netfence.compile.compiled import CompiledPolicySet, CompiledRule
@@ -55,19 +55,24 @@ def _direction(
         return DirectionVerdict(direction, Outcome.NOT_A_POD)
     if subject.pod.host_network:
         return DirectionVerdict(direction, Outcome.HOST_NETWORK)
-    if compiled.tiers:
-        return _tiered(compiled, cluster, conn, direction, subject.pod, peer)
-    return _network_policies(compiled, cluster, conn, direction, subject.pod, peer)
+    asked = _Asked(compiled, cluster, conn, direction, subject.pod, peer)
+    return _tiered(asked) if compiled.tiers else _network_policies(asked)
 
 
-def _tiered(
-    compiled: CompiledPolicySet,
-    cluster: Cluster,
-    conn: Connection,
-    direction: Direction,
-    pod: Pod,
-    peer: Endpoint,
-) -> DirectionVerdict:
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """One direction of one connection: ``pod`` is the subject (the source for
+    egress, the destination for ingress), ``peer`` the other end."""
+
+    compiled: CompiledPolicySet
+    cluster: Cluster
+    conn: Connection
+    direction: Direction
+    pod: Pod
+    peer: Endpoint
+
+
+def _tiered(asked: _Asked) -> DirectionVerdict:
     """v1alpha2 (spec.tier): "Policy tiers are evaluated in the following order:
     * Admin tier * NetworkPolicy tier * Baseline tier". "If Admin tier has made a
     final decision (Accept or Deny) on a connection, then no further evaluation is
@@ -80,29 +85,26 @@ def _tiered(
     from netfence.engine.tiers import Traffic, evaluate_tier  # not at start-up
     from netfence.model.tiers import Tier
 
-    ns_labels = cluster.namespace_labels(pod.namespace)
-    end = _peer_end(cluster, peer, direction)
+    conn, direction, pod = asked.conn, asked.direction, asked.pod
+    ns_labels = asked.cluster.namespace_labels(pod.namespace)
+    end = _peer_end(asked.cluster, asked.peer, direction)
     traffic = Traffic(conn.port, conn.protocol, conn.dst.pod)
 
     def ask(tier: Tier) -> TierVerdict:
-        return evaluate_tier(compiled.tiers, tier, direction, pod, ns_labels, end, traffic)
+        return evaluate_tier(asked.compiled.tiers, tier, direction, pod, ns_labels, end, traffic)
 
     admin = ask(Tier.ADMIN)
-    asked: tuple[TierVerdict, ...] = (admin,) if admin.policies else ()
+    consulted: tuple[TierVerdict, ...] = (admin,) if admin.policies else ()
     if admin.final:
-        return DirectionVerdict(
-            direction, _FINAL[admin.tier.value, admin.answer.value], tiers=asked
-        )
-    verdict = _network_policies(compiled, cluster, conn, direction, pod, peer)
+        return DirectionVerdict(direction, _final(admin), tiers=consulted)
+    verdict = _network_policies(asked)
     if verdict.outcome is not Outcome.NOT_ISOLATED:
-        return replace(verdict, tiers=asked)
+        return replace(verdict, tiers=consulted)
     baseline = ask(Tier.BASELINE)
-    asked += (baseline,) if baseline.policies else ()
+    consulted += (baseline,) if baseline.policies else ()
     if baseline.final:
-        return DirectionVerdict(
-            direction, _FINAL[baseline.tier.value, baseline.answer.value], tiers=asked
-        )
-    return DirectionVerdict(direction, Outcome.NOT_ISOLATED, tiers=asked)
+        return DirectionVerdict(direction, _final(baseline), tiers=consulted)
+    return DirectionVerdict(direction, Outcome.NOT_ISOLATED, tiers=consulted)
 
 
 _FINAL = {  # (tier, answer) values: the tier modules load only when there are tiers
@@ -130,14 +132,7 @@ def _peer_end(
     return PeerEnd(peer.ip, pod, labels, node, name)
 
 
-def _network_policies(
-    compiled: CompiledPolicySet,
-    cluster: Cluster,
-    conn: Connection,
-    direction: Direction,
-    pod: Pod,
-    peer: Endpoint,
-) -> DirectionVerdict:
+def _network_policies(asked: _Asked) -> DirectionVerdict:
     """The NetworkPolicy tier: isolated pods get the union of what their policies
     allow; a pod no policy isolates is NOT_ISOLATED.
 
@@ -148,7 +143,10 @@ def _network_policies(
     objects whose podSelector matches the pod." The local node: the source address
     is one of the addresses of the node the pod runs on (a hostNetwork pod there
     has the node's address)."""
-    policies = compiled.selecting(pod, direction)
+    cluster, conn, direction, pod, peer = (
+        asked.cluster, asked.conn, asked.direction, asked.pod, asked.peer
+    )  # fmt: skip
+    policies = asked.compiled.selecting(pod, direction)
     if not policies:
         return DirectionVerdict(direction, Outcome.NOT_ISOLATED)
     if direction is Direction.INGRESS and _from_local_node(cluster, peer, pod):
