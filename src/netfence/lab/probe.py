@@ -4,7 +4,8 @@
 
 Prints one JSON object: {"tcp:10.244.0.3:80": true, ...}; IPv6 addresses are
 written in brackets. TCP: the connection is accepted. UDP: the echo server
-answers the datagram. SCTP: the INIT is answered with INIT ACK
+answers the datagram. DNS (``dns:HOST:PORT``): a query over UDP is answered
+(the lab's DNS server, whatever the answer says). SCTP: the INIT is answered with INIT ACK
 (``netfence.lab.sctp``, raw sockets). Every probe runs in its own thread, so a
 scenario's probes take about one timeout in all.
 """
@@ -12,7 +13,9 @@ scenario's probes take about one timeout in all.
 from __future__ import annotations
 
 import json
+import os
 import socket
+import struct
 import sys
 import threading
 from collections.abc import Sequence
@@ -31,6 +34,8 @@ def probe(spec: str, timeout: float) -> bool:
     protocol, host, port = parse_spec(spec)
     if protocol == "sctp":
         return sctp.probe(host, port, timeout)
+    if protocol == "dns":
+        return dns_probe(host, port, timeout)
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, kind) as sock:
@@ -43,6 +48,22 @@ def probe(spec: str, timeout: float) -> bool:
             return sock.recvfrom(2048)[0] == b"netfence-probe"
         except OSError:
             return False
+
+
+def dns_probe(host: str, port: int, timeout: float) -> bool:
+    """A UDP query (type A, class IN) for ``netfence-probe.``: any reply with its id."""
+    ident = int.from_bytes(os.urandom(2), "big")
+    query = struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + b"\x0enetfence-probe\x00"
+    query += struct.pack("!HH", 1, 1)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(query, (host, port))
+            reply = sock.recvfrom(4096)[0]
+        except OSError:
+            return False
+    return len(reply) >= 2 and int.from_bytes(reply[:2], "big") == ident
 
 
 def probe_all(specs: Sequence[str], timeout: float) -> dict[str, bool]:

@@ -1,0 +1,156 @@
+"""Runners answer probe jobs: the engine itself (simulated), or the lab's real
+packets (a batch prober in each source pod's network namespace, every source at
+once). A runner returns one Observation per job, in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol as TypingProtocol
+
+from netfence.compile.compiled import CompiledPolicySet
+from netfence.engine.evaluate import evaluate
+from netfence.errors import EnvironmentProblem
+from netfence.io import netns as io
+from netfence.lab import lab
+from netfence.lab.plan import LabPlan, ServerKind, ServerSpec
+from netfence.model.cluster import Cluster
+from netfence.model.ports import Protocol
+from netfence.probe.compare import Observation
+from netfence.probe.plan import Job
+
+PROBE_TIMEOUT = 0.7  # seconds per probe; a source's probes run in parallel
+BATCH_TIMEOUT = 60.0
+
+
+class Runner(TypingProtocol):
+    def run(self, jobs: Sequence[Job]) -> tuple[Observation, ...]: ...
+
+
+class EngineRunner:
+    """Simulated: each job's connection evaluated again by the engine."""
+
+    def __init__(self, compiled: CompiledPolicySet, cluster: Cluster) -> None:
+        self.compiled, self.cluster = compiled, cluster
+
+    def run(self, jobs: Sequence[Job]) -> tuple[Observation, ...]:
+        return tuple(
+            Observation(evaluate(self.compiled, self.cluster, j.decision.connection).allowed)
+            for j in jobs
+        )
+
+
+_KINDS: dict[Protocol, tuple[ServerKind, ...]] = {
+    Protocol.TCP: (ServerKind.HTTP, ServerKind.TCP, ServerKind.DNS),
+    Protocol.UDP: (ServerKind.UDP, ServerKind.DNS),
+    Protocol.SCTP: (ServerKind.SCTP,),
+}
+
+
+class LabRunner:
+    """Real packets in the running lab: one prober process per source (its pod's
+    network namespace, or the external host), all sources at once. A job whose
+    ends the lab does not have, or whose port no lab server answers (a refused or
+    silent port would look denied whatever the policies say), is not probed."""
+
+    def __init__(
+        self,
+        lab_dir: Path,
+        plan: LabPlan,
+        *,
+        timeout: float = PROBE_TIMEOUT,
+        runner: io.Runner | None = None,
+    ) -> None:
+        self.lab_dir, self.plan, self.timeout = lab_dir, plan, timeout
+        self.runner = runner or io.SubprocessRunner()
+
+    def run(self, jobs: Sequence[Job]) -> tuple[Observation, ...]:
+        placed = [self._place(j) for j in jobs]
+        batches: dict[str, list[str]] = {}
+        for where in placed:
+            if isinstance(where, tuple):
+                batches.setdefault(where[0], []).append(where[1])
+        if any(j.fresh for j, w in zip(jobs, placed, strict=True) if isinstance(w, tuple)):
+            self.forget_connections()
+        seen = self._probe(batches)
+        return tuple(Observation(seen[w[0]][w[1]]) if isinstance(w, tuple) else w for w in placed)
+
+    def forget_connections(self) -> None:
+        """Established connections stay allowed by design (``ct state established
+        accept``): jobs about new connections need the nodes to forget them."""
+        for node in self.plan.nodes:
+            for family in ("ipv4", "ipv6"):
+                argv = ["conntrack", "-F", "-f", family]
+                self.runner.run(lab.exec_argv(self.lab_dir, self.plan, f"node:{node.name}", argv),
+                                check=False)  # fmt: skip
+
+    def _probe(self, batches: dict[str, list[str]]) -> dict[str, dict[str, bool]]:
+        def one(source: str) -> tuple[str, dict[str, bool]]:
+            specs = list(dict.fromkeys(batches[source]))
+            probe = lab.python_argv(
+                "netfence.lab.probe", "--timeout", str(self.timeout), *specs, lab_dir=self.lab_dir
+            )
+            argv = lab.exec_argv(self.lab_dir, self.plan, source, probe)
+            done = self.runner.run(argv, timeout=BATCH_TIMEOUT)
+            try:
+                found = json.loads(done.stdout)
+            except ValueError:
+                raise EnvironmentProblem(
+                    f"probe from {source}: no result ({done.stderr[:500]})"
+                ) from None
+            return source, {str(k): bool(v) for k, v in found.items()}
+
+        if not batches:
+            return {}
+        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+            return dict(pool.map(one, batches))
+
+    def _place(self, job: Job) -> tuple[str, str] | Observation:
+        """(the lab target to probe from, the prober's spec), or why not probed."""
+        source = self._source(job)
+        if isinstance(source, Observation):
+            return source
+        servers = self._servers(job)
+        if isinstance(servers, Observation):
+            return servers
+        kinds = [s.kind for s in servers if s.port == job.port and s.kind in _KINDS[job.protocol]]
+        if not kinds:
+            return Observation.not_probed(
+                f"the lab serves nothing on {job.port}/{job.protocol.value} of {job.destination}"
+            )
+        dns = job.protocol is Protocol.UDP and kinds[0] is ServerKind.DNS
+        kind = "dns" if dns else job.protocol.value.lower()
+        host = f"[{job.destination_ip}]" if job.family == 6 else job.destination_ip
+        return source, f"{kind}:{host}:{job.port}"
+
+    def _source(self, job: Job) -> str | Observation:
+        ext = self.plan.external
+        if job.source_ip is not None and job.source_ip in (ext.address, ext.address6):
+            return "external"
+        pod = self.plan.pod(job.source)
+        if pod is None:
+            return Observation.not_probed(_absent(job.source))
+        if job.source_ip not in (pod.ip, pod.ip6):
+            return Observation.not_probed(f"the lab gives {job.source} no address {job.source_ip}")
+        return pod.key
+
+    def _servers(self, job: Job) -> tuple[ServerSpec, ...] | Observation:
+        ext = self.plan.external
+        if job.destination_ip is not None and job.destination_ip in (ext.address, ext.address6):
+            return ext.servers
+        pod = self.plan.pod(job.destination)
+        if pod is None:
+            return Observation.not_probed(_absent(job.destination))
+        if job.destination_ip is None or job.destination_ip not in (pod.ip, pod.ip6):
+            return Observation.not_probed(
+                f"the lab gives {job.destination} no address {job.destination_ip}"
+            )
+        return pod.servers
+
+
+def _absent(end: str) -> str:
+    if "/" in end:
+        return f"{end} has no network namespace in the lab (hostNetwork, or not in the lab)"
+    return f"no lab namespace has the address {end} (only the pods and the external host)"
