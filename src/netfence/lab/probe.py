@@ -5,7 +5,10 @@
 Prints one JSON object: {"tcp:10.244.0.3:80": true, ...}; IPv6 addresses are
 written in brackets. TCP: the connection is accepted. UDP: the echo server
 answers the datagram. DNS (``dns:HOST:PORT``): a query over UDP is answered
-(the lab's DNS server, whatever the answer says). SCTP: the INIT is answered with INIT ACK
+(the lab's DNS server, whatever the answer says). TCP to a port nothing
+listens on (``tcp-any:HOST:PORT``): the SYN reached the pod if its kernel answers
+with a reset (connection refused); a policy's drop times out, its reject is an
+ICMP error, never a reset. SCTP: the INIT is answered with INIT ACK
 (``netfence.lab.sctp``, raw sockets). Every probe runs in its own thread, so a
 scenario's probes take about one timeout in all.
 """
@@ -15,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import struct
 import sys
 import threading
 from collections.abc import Sequence
@@ -36,6 +38,8 @@ def probe(spec: str, timeout: float) -> bool:
         return sctp.probe(host, port, timeout)
     if protocol == "dns":
         return dns_probe(host, port, timeout)
+    if protocol == "tcp-any":
+        return tcp_reached(host, port, timeout)
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, kind) as sock:
@@ -50,11 +54,26 @@ def probe(spec: str, timeout: float) -> bool:
             return False
 
 
+def tcp_reached(host: str, port: int, timeout: float) -> bool:
+    """Accepted, or refused by the destination itself (a reset: nothing listens)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect((host, port))
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return False
+        return True
+
+
 def dns_probe(host: str, port: int, timeout: float) -> bool:
     """A UDP query (type A, class IN) for ``netfence-probe.``: any reply with its id."""
+    from netfence.lab import dns  # only here: every prober imports this module
+
     ident = int.from_bytes(os.urandom(2), "big")
-    query = struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + b"\x0enetfence-probe\x00"
-    query += struct.pack("!HH", 1, 1)
+    query = dns.query_message("netfence-probe.", ident=ident)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)

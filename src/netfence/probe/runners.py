@@ -5,7 +5,7 @@ once). A runner returns one Observation per job, in order."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol as TypingProtocol
@@ -52,8 +52,9 @@ _KINDS: dict[Protocol, tuple[ServerKind, ...]] = {
 class LabRunner:
     """Real packets in the running lab: one prober process per source (its pod's
     network namespace, or the external host), all sources at once. A job whose
-    ends the lab does not have, or whose port no lab server answers (a refused or
-    silent port would look denied whatever the policies say), is not probed."""
+    ends the lab does not have is not probed, nor a UDP or SCTP port no lab server
+    answers (silence would look denied whatever the policies say); a TCP port
+    without a server is probed by its reset."""
 
     def __init__(
         self,
@@ -88,7 +89,7 @@ class LabRunner:
 
     def _probe(self, batches: dict[str, list[str]]) -> dict[str, dict[str, bool]]:
         def one(source: str) -> tuple[str, dict[str, bool]]:
-            specs = list(dict.fromkeys(batches[source]))
+            specs = batches[source]
             probe = lab.python_argv(
                 "netfence.lab.probe", "--timeout", str(self.timeout), *specs, lab_dir=self.lab_dir
             )
@@ -115,13 +116,11 @@ class LabRunner:
         servers = self._servers(job)
         if isinstance(servers, Observation):
             return servers
-        kinds = [s.kind for s in servers if s.port == job.port and s.kind in _KINDS[job.protocol]]
-        if not kinds:
+        kind = _probe_kind(job, servers)
+        if kind is None:
             return Observation.not_probed(
                 f"the lab serves nothing on {job.port}/{job.protocol.value} of {job.destination}"
             )
-        dns = job.protocol is Protocol.UDP and kinds[0] is ServerKind.DNS
-        kind = "dns" if dns else job.protocol.value.lower()
         host = f"[{job.destination_ip}]" if job.family == 6 else job.destination_ip
         return source, f"{kind}:{host}:{job.port}"
 
@@ -148,6 +147,26 @@ class LabRunner:
                 f"the lab gives {job.destination} no address {job.destination_ip}"
             )
         return pod.servers
+
+
+def _batches(placed: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The prober specs of each source, each once."""
+    batches: dict[str, list[str]] = {}
+    for source, spec in placed:
+        batches.setdefault(source, []).append(spec)
+    return {source: list(dict.fromkeys(specs)) for source, specs in batches.items()}
+
+
+def _probe_kind(job: Job, servers: Sequence[ServerSpec]) -> str | None:
+    """The prober's kind for the job: the server's protocol (``dns`` for the lab DNS
+    over UDP); a TCP port nothing listens on is still probed (``tcp-any``: reached
+    when the destination's kernel refuses it); other ports without a server, None."""
+    kinds = [s.kind for s in servers if s.port == job.port and s.kind in _KINDS[job.protocol]]
+    if not kinds:
+        return "tcp-any" if job.protocol is Protocol.TCP else None
+    if job.protocol is Protocol.UDP and kinds[0] is ServerKind.DNS:
+        return "dns"
+    return job.protocol.value.lower()
 
 
 def _absent(end: str) -> str:
