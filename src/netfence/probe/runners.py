@@ -62,30 +62,37 @@ class LabRunner:
         plan: LabPlan,
         *,
         timeout: float = PROBE_TIMEOUT,
+        retries: int = 1,
         runner: io.Runner | None = None,
     ) -> None:
-        self.lab_dir, self.plan, self.timeout = lab_dir, plan, timeout
+        self.lab_dir, self.plan, self.timeout, self.retries = lab_dir, plan, timeout, retries
         self.runner = runner or io.SubprocessRunner()
 
     def run(self, jobs: Sequence[Job]) -> tuple[Observation, ...]:
+        """Each job probed once; a job expected to pass that did not is probed again
+        (``retries`` times): a probe can be lost under load, a pass proves itself,
+        and a real denial denies again."""
         placed = [self._place(j) for j in jobs]
-        batches: dict[str, list[str]] = {}
-        for where in placed:
-            if isinstance(where, tuple):
-                batches.setdefault(where[0], []).append(where[1])
-        if any(j.fresh for j, w in zip(jobs, placed, strict=True) if isinstance(w, tuple)):
+        probed = [(j, w) for j, w in zip(jobs, placed, strict=True) if isinstance(w, tuple)]
+        if any(j.fresh for j, _ in probed):
             self.forget_connections()
-        seen = self._probe(batches)
+        seen = self._probe(_batches(w for _, w in probed))
+        for _ in range(self.retries):
+            again = [w for j, w in probed if j.expected and not seen[w[0]][w[1]]]
+            if not again:
+                break
+            for source, found in self._probe(_batches(again)).items():
+                seen[source].update({spec: ok for spec, ok in found.items() if ok})
         return tuple(Observation(seen[w[0]][w[1]]) if isinstance(w, tuple) else w for w in placed)
 
     def forget_connections(self) -> None:
         """Established connections stay allowed by design (``ct state established
-        accept``): jobs about new connections need the nodes to forget them."""
+        accept``): jobs about new connections need the nodes to forget them; a
+        flush that fails (no ``conntrack``) is the environment's problem."""
         for node in self.plan.nodes:
             for family in ("ipv4", "ipv6"):
                 argv = ["conntrack", "-F", "-f", family]
-                self.runner.run(lab.exec_argv(self.lab_dir, self.plan, f"node:{node.name}", argv),
-                                check=False)  # fmt: skip
+                self.runner.run(lab.exec_argv(self.lab_dir, self.plan, f"node:{node.name}", argv))
 
     def _probe(self, batches: dict[str, list[str]]) -> dict[str, dict[str, bool]]:
         def one(source: str) -> tuple[str, dict[str, bool]]:
