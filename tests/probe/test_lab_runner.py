@@ -144,3 +144,22 @@ def test_a_pass_expected_but_not_seen_is_probed_once_more(
     assert report.counts()[Agreement.MATCH] == len(jobs)
     retried = [specs for _, specs in engine.probers[3:]]
     assert sum(len(s) for s in retried) == sum(1 for j in jobs if j.expected) > 0
+
+
+def test_a_source_with_more_probes_than_a_batch_runs_several_probers(
+    lab_and_cluster: tuple[Path, LabPlan, Cluster], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netfence.probe import runners
+
+    monkeypatch.setattr(runners, "BATCH", 5)
+    lab_dir, plan, cluster = lab_and_cluster
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
+    jobs = pair_plan(
+        compiled, cluster, pods=["x/a", "x/b", "x/c", "y/a"], ports=[(80, Protocol.TCP)]
+    )
+    engine = EngineInTheLab(plan, cluster, compiled)
+    report = compare(
+        jobs, LabRunner(lab_dir, plan, runner=RecordingRunner(respond=engine)).run(jobs)
+    )
+    assert report.counts()[Agreement.MATCH] == len(jobs) == 4 * 3 * 2
+    assert sorted(len(specs) for _, specs in engine.probers) == [1] * 4 + [5] * 4

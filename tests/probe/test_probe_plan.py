@@ -230,3 +230,19 @@ def test_a_job_can_carry_another_oracle() -> None:
     other = [replace(j, expected=not j.expected) for j in jobs]
     report = compare(other, EngineRunner(compiled, cluster).run(other))
     assert len(report.differences) == len(jobs)
+
+
+def test_a_plan_past_its_bound_is_refused_before_it_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from netfence.errors import TargetError
+    from netfence.probe import plan
+
+    cluster = scenario(0)
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
+    count = len(pair_plan(compiled, cluster, pods=PODS))
+    monkeypatch.setattr(plan, "MAX_JOBS", count)
+    assert len(pair_plan(compiled, cluster, pods=PODS)) == count  # at the bound: built
+    monkeypatch.setattr(plan, "MAX_JOBS", count - 1)
+    with pytest.raises(TargetError, match=f"{count} probes planned, more than {count - 1}"):
+        pair_plan(compiled, cluster, pods=PODS)

@@ -19,6 +19,7 @@ from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.check import StepKind, is_loopback
 from netfence.engine.decision import Decision
 from netfence.engine.evaluate import evaluate
+from netfence.errors import TargetError
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.policy import IPAddress
 from netfence.model.ports import Protocol
@@ -26,6 +27,7 @@ from netfence.model.traffic import Connection, Endpoint
 
 FAMILIES = (4, 6)
 FIRST_UNNAMED = 1024  # the port no policy names is looked for from here up
+MAX_JOBS = 200_000  # a plan's bound: each job holds the engine's Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,11 @@ def pair_plan(
     destination's port classes (``port_classes``)."""
     chosen = _pods(cluster, pods)
     unnamed = unnamed_port(compiled, cluster) if ports is None else None
+    _bounded(
+        (len(chosen) - 1)
+        * len(families)
+        * sum(len(ports if ports is not None else port_classes(p, unnamed)) for p in chosen)
+    )
     jobs = []
     for dst in chosen:
         dst_ports = ports if ports is not None else port_classes(dst, unnamed)
@@ -119,6 +126,13 @@ def address_plan(
                 conn = Connection(Endpoint(src_ip, src), Endpoint(ip), port, protocol)
                 jobs.append(job_of(evaluate(compiled, cluster, conn)))
     return tuple(jobs)
+
+
+def _bounded(count: int) -> None:
+    if count > MAX_JOBS:
+        raise TargetError(
+            f"{count} probes planned, more than {MAX_JOBS}: probe fewer pods or ports"
+        )
 
 
 def _pods(cluster: Cluster, keys: Iterable[str] | None) -> list[Pod]:

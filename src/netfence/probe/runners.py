@@ -23,6 +23,7 @@ from netfence.probe.plan import Job
 
 PROBE_TIMEOUT = 0.7  # seconds per probe; a source's probes run in parallel
 BATCH_TIMEOUT = 60.0
+BATCH = 512  # probes per prober process (a thread and a socket each)
 
 
 class Runner(TypingProtocol):
@@ -96,24 +97,30 @@ class LabRunner:
 
     def _probe(self, batches: dict[str, list[str]]) -> dict[str, dict[str, bool]]:
         def one(source: str) -> tuple[str, dict[str, bool]]:
+            found: dict[str, bool] = {}
             specs = batches[source]
-            probe = lab.python_argv(
-                "netfence.lab.probe", "--timeout", str(self.timeout), *specs, lab_dir=self.lab_dir
-            )
-            argv = lab.exec_argv(self.lab_dir, self.plan, source, probe)
-            done = self.runner.run(argv, timeout=BATCH_TIMEOUT)
-            try:
-                found = json.loads(done.stdout)
-            except ValueError:
-                raise EnvironmentProblem(
-                    f"probe from {source}: no result ({done.stderr[:500]})"
-                ) from None
-            return source, {str(k): bool(v) for k, v in found.items()}
+            for at in range(0, len(specs), BATCH):  # threads and sockets per prober, bounded
+                found |= self._prober(source, specs[at : at + BATCH])
+            return source, found
 
         if not batches:
             return {}
         with ThreadPoolExecutor(max_workers=len(batches)) as pool:
             return dict(pool.map(one, batches))
+
+    def _prober(self, source: str, specs: Sequence[str]) -> dict[str, bool]:
+        probe = lab.python_argv(
+            "netfence.lab.probe", "--timeout", str(self.timeout), *specs, lab_dir=self.lab_dir
+        )
+        done = self.runner.run(
+            lab.exec_argv(self.lab_dir, self.plan, source, probe), timeout=BATCH_TIMEOUT
+        )
+        try:
+            found = json.loads(done.stdout)
+        except ValueError:
+            said = done.stderr.strip()[:500] or "no output"
+            raise EnvironmentProblem(f"probe from {source}: no result ({said})") from None
+        return {str(k): bool(v) for k, v in found.items()}
 
     def _place(self, job: Job) -> tuple[str, str] | Observation:
         """(the lab target to probe from, the prober's spec), or why not probed."""
