@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from netfence.analysis.expectations import ExpectationResult
 from netfence.analysis.scale.ports import MAX_PORT, spec_of
-from netfence.analysis.scale.tiers import tier_port_specs
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.check import StepKind, is_loopback
 from netfence.engine.decision import Decision
@@ -175,6 +174,9 @@ def unnamed_port(compiled: CompiledPolicySet, cluster: Cluster) -> int | None:
 
 
 def _numeric_specs(compiled: CompiledPolicySet) -> list[tuple[Protocol, int, int]]:
+    # imported here: the scale analysis brings numpy, which only this needs
+    from netfence.analysis.scale.tiers import tier_port_specs
+
     specs = [
         *tier_port_specs(compiled.tiers),
         *(
