@@ -59,6 +59,10 @@ def test_the_ci_doc_lab_commands_pass(repo: tuple[Path, dict[str, str]]) -> None
     done = run_line(verify, directory, env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert " 0 differ, 0 not probed" in done.stdout
+    scope = done.stdout.splitlines()[0]
+    assert scope.startswith("probed: each ordered pair of 11 pods on every port")
+    assert "and 1024/TCP (no policy names it)" in scope
+    assert scope.endswith("every pod to 203.0.113.10:80/TCP")
 
 
 def test_a_false_expectation_fails_and_an_unprobed_one_never_passes(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,25 +59,56 @@ def lab_verify_command(
     partial).
     """
     from netfence.probe.compare import compare
-    from netfence.probe.plan import address_plan, pair_plan
+    from netfence.probe.plan import address_plan, pair_plan, unnamed_port
     from netfence.probe.runners import LabRunner
 
     loaded = load_scenario(files, kustomizations, namespace)
     plan = running_plan(lab_dir)
+    outside = external_ports(plan)
     jobs = pair_plan(loaded.compiled, loaded.cluster) + address_plan(
-        loaded.compiled, loaded.cluster, external_ports(plan)
+        loaded.compiled, loaded.cluster, outside
     )
     report = compare(jobs, LabRunner(lab_dir, plan).run(jobs))
+    scope = Scope(
+        len([p for p in loaded.cluster.pods if p.ips]),
+        unnamed_port(loaded.compiled, loaded.cluster),
+        sorted({j.family for j in jobs}),
+        [f"{_host(str(ip))}:{port}/{protocol.value}" for ip, port, protocol in outside],
+    )
     partial = loaded.completeness
     if output == "json":
         from netfence.render.completeness import with_input
 
-        click.echo(json_text(with_input(verify_data(report), partial)))
+        click.echo(json_text(with_input(verify_data(report, scope), partial)))
     else:
-        click.echo("\n".join(verify_text(report)))
+        click.echo("\n".join(verify_text(report, scope)))
         echo_partial(partial)
     code = EXIT_FAILED if report.differences else EXIT_OK
     sys.exit(exit_code(code, partial, strict_input))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What was planned: the pods, the port no policy names, the families, the
+    outside destinations."""
+
+    pods: int
+    unnamed: int | None
+    families: list[int]
+    outside: list[str]
+
+    def format(self) -> str:
+        unnamed = f" and {self.unnamed}/TCP (no policy names it)" if self.unnamed else ""
+        families = " and ".join(f"IPv{f}" for f in self.families)
+        outside = ", ".join(self.outside) or "none"
+        return (
+            f"probed: each ordered pair of {self.pods} pods on every port the destination "
+            f"declares{unnamed}, over {families}; every pod to {outside}"
+        )
+
+
+def _host(ip: str) -> str:
+    return f"[{ip}]" if ":" in ip else ip
 
 
 def external_ports(plan: LabPlan) -> list[tuple[IPAddress, int, Protocol]]:
@@ -104,11 +136,11 @@ def _difference(c: Comparison) -> str:
     )
 
 
-def verify_text(report: ComparisonReport) -> list[str]:
-    counts = report.counts()
+def verify_text(report: ComparisonReport, scope: Scope) -> list[str]:
     from netfence.probe.compare import Agreement
 
-    lines = [_difference(c) for c in report.differences]
+    counts = report.counts()
+    lines = [scope.format(), *(_difference(c) for c in report.differences)]
     lines += [f"not probed ({n}): {why}" for why, n in sorted(report.why_not_probed().items())]
     lines.append(
         f"lab verify: {len(report.comparisons)} probes: {counts[Agreement.MATCH]} agree with "
@@ -117,11 +149,15 @@ def verify_text(report: ComparisonReport) -> list[str]:
     return lines
 
 
-def verify_data(report: ComparisonReport) -> dict[str, Any]:
+def verify_data(report: ComparisonReport, scope: Scope) -> dict[str, Any]:
     from netfence.probe.compare import Agreement
 
     counts = report.counts()
     return {
+        "pods": scope.pods,
+        "unnamed_port": scope.unnamed,
+        "families": scope.families,
+        "outside": scope.outside,
         "probes": len(report.comparisons),
         "agree": counts[Agreement.MATCH],
         "differ": len(report.differences),
