@@ -79,7 +79,8 @@ def lab_test_command(
     are probed from the source pods' network namespaces; the observed verdict is
     printed beside the engine's. An expectation the lab cannot probe (an end with no
     namespace in the lab, such as a hostNetwork pod or an outside address other than
-    the lab's external host, or a port no lab server answers) is NOT PROBED and never
+    the lab's external host, or a UDP or SCTP port no lab server answers) is NOT
+    PROBED and never
     passes. Exit 0 when every expectation holds on the packets, 1 when any fails or
     is not probed, 2 for invalid input, 3 when the lab is not up (4 with
     --strict-input when the input was partial).

@@ -51,9 +51,10 @@ def lab_verify_command(
     The manifests are those the lab was brought up with (default, as `lab up`: the
     bundled EKS scenario's cluster). Every pod probes every other pod on each port
     the destination declares and on one TCP port no policy names, over each address
-    family both have, and the lab's external host on its port 80; conntrack is
-    flushed first (new connections only). What the lab cannot probe is listed with
-    why (no namespace for a hostNetwork pod, no server on a port). Exit 0 when the
+    family both have, and the lab's external host on each port it serves; conntrack
+    is flushed first (new connections only). What the lab cannot probe is listed
+    with why (no namespace for a hostNetwork pod, no server on a UDP or SCTP port; a
+    TCP port without one is probed by its reset). Exit 0 when the
     engine and the packets agree on every probe, 1 when any differ, 2 for invalid
     input, 3 when the lab is not up (4 with --strict-input when the input was
     partial).
