@@ -17,9 +17,8 @@ model has none: named ports keep their meaning)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +32,18 @@ from tests.corpus.test_npa_conformance_corpus import (
     numbered,
     probes_of,
 )
-from tests.lab.test_lab_differential import documents, forget_connections
+from tests.lab.test_lab_differential import documents
 from tests.lab.test_lab_real import REASON, leftovers
 
+from netfence.compile import compile_policies
 from netfence.lab import enforce, lab
 from netfence.lab.plan import LabPlan
-from netfence.lab.probe import parse_spec
 from netfence.model.cluster import Cluster
+from netfence.model.ports import Protocol
 from netfence.parse import build_cluster
+from netfence.probe.compare import ComparisonReport, compare
+from netfence.probe.plan import Job, pair_plan
+from netfence.probe.runners import LabRunner
 
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 CASES = numbered()
@@ -93,53 +96,35 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, La
         assert not leftovers(lab_dir, plan.lab_id)
 
 
-def probe_tables(
-    lab_dir: Path, plan: LabPlan, cluster: Cluster, probes: list[Probe]
+def case_jobs(cluster: Cluster, probes: list[Probe]) -> dict[tuple[int, str, str], Job]:
+    """Each probe between every two lab pods, planned from the engine (the case's
+    policies in ``cluster``) with the case's table as the expected answer; keyed by
+    (probe index, source, destination)."""
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
+    keys = [p.key for p in cluster.pods if p.name in IN_LAB]
+    jobs = {}
+    for i, probe in enumerate(probes):
+        port = [(probe.port, Protocol(probe.protocol))]
+        for job in pair_plan(compiled, cluster, pods=keys, ports=port, families=[probe.family]):
+            src, dst = job.source.split("/")[1], job.destination.split("/")[1]
+            cell = probe.table[src][PODS.index(dst)]
+            jobs[(i, src, dst)] = replace(job, expected=cell == ALLOWED)
+    return jobs
+
+
+def observed_tables(
+    probes: list[Probe], keys: list[tuple[int, str, str]], report: ComparisonReport
 ) -> list[dict[str, str]]:
-    """For each probe, its table over the lab's pods (rows and columns in PODS order,
-    the pod itself '.'), from real sockets: all sources at once."""
-    pods = {p.name: p for p in cluster.pods}
-    address = {
-        (name, probe.family): str(pods[name].ip_of_version(probe.family))
-        for name in IN_LAB
-        for probe in probes
-    }
-    procs = {}
-    for src in IN_LAB:
-        specs = [
-            f"{p.protocol.lower()}:{_host(address[(dst, p.family)])}:{p.port}"
-            for p in probes
-            for dst in IN_LAB
-            if dst != src
-        ]
-        argv = lab.python_argv("netfence.lab.probe", "--timeout", "0.7", *specs, lab_dir=lab_dir)
-        key = f"{pods[src].namespace}/{src}"
-        procs[src] = subprocess.Popen(
-            lab.exec_argv(lab_dir, plan, key, argv), stdout=subprocess.PIPE, text=True
-        )
-    results: dict[tuple[str, str, str, str, int], bool] = {}
-    owner = {ip: name for (name, _), ip in address.items()}
-    for src, proc in procs.items():
-        out, _ = proc.communicate(timeout=60)
-        for spec, ok in json.loads(out).items():
-            kind, host, port = parse_spec(spec)
-            results[(src, owner[host], kind, host, port)] = ok
-    tables = []
-    for p in probes:
-        table = {}
-        for src in IN_LAB:
-            cells = []
-            for dst in IN_LAB:
-                host = address[(dst, p.family)]
-                ok = src == dst or results[(src, dst, p.protocol.lower(), host, p.port)]
-                cells.append(ALLOWED if ok else DENIED)
-            table[src] = "".join(cells)
-        tables.append(table)
-    return tables
-
-
-def _host(ip: str) -> str:
-    return f"[{ip}]" if ":" in ip else ip
+    """For each probe, its table over the lab's pods from real packets (rows and
+    columns in PODS order, the pod itself '.')."""
+    seen = {key: c.observation.reached for key, c in zip(keys, report.comparisons, strict=True)}
+    return [
+        {
+            src: "".join(ALLOWED if src == dst or seen[(i, src, dst)] else DENIED for dst in IN_LAB)
+            for src in IN_LAB
+        }
+        for i in range(len(probes))
+    ]
 
 
 def expected_in_lab(probe: Probe) -> dict[str, str]:
@@ -150,13 +135,17 @@ def expected_in_lab(probe: Probe) -> dict[str, str]:
 
 @pytest.mark.parametrize("number", CHOSEN, ids=[CASES[n]["name"] for n in CHOSEN])
 def test_conformance_case_in_the_lab(running: tuple[Path, LabPlan, Cluster], number: int) -> None:
-    lab_dir, plan, cluster = running
+    lab_dir, plan, _ = running
     case = CASES[number]
     enforce.replace_all(documents(case["policies"]), plan, lab_dir)
-    forget_connections(lab_dir, plan)
+    cluster = build_cluster(documents([*lab_objects(), *case["policies"]])).cluster
     probes = probes_of(case)
+    jobs = case_jobs(cluster, probes)
+    report = compare(list(jobs.values()), LabRunner(lab_dir, plan).run(list(jobs.values())))
+    assert not report.not_probed, report.why_not_probed()
+    assert len(jobs) == len(probes) * len(IN_LAB) * (len(IN_LAB) - 1)
     wrong = []
-    for probe, actual in zip(probes, probe_tables(lab_dir, plan, cluster, probes), strict=True):
+    for probe, actual in zip(probes, observed_tables(probes, list(jobs), report), strict=True):
         expected = expected_in_lab(probe)
         if actual != expected:
             rows = [f"  {s:<17} {expected[s]} {actual[s]}" for s in IN_LAB]

@@ -22,15 +22,15 @@ import pytest
 from tests.lab.test_lab_real import REASON, leftovers
 
 from netfence.compile import compile_policies
-from netfence.engine.evaluate import evaluate
 from netfence.lab import enforce, lab
 from netfence.lab.plan import LabPlan
-from netfence.lab.probe import parse_spec
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Source
 from netfence.model.ports import Protocol
-from netfence.model.traffic import Connection, Endpoint
 from netfence.parse import RawDocument, build_cluster
+from netfence.probe.compare import compare
+from netfence.probe.plan import Job, pair_plan
+from netfence.probe.runners import LabRunner
 
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 SCENARIOS = 36
@@ -257,64 +257,20 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, La
 
 
 Probe = tuple[str, str, str, int, int]  # source, destination, protocol, port, family
+PORTS = [(port, protocol) for _, port, protocol in PROBES]
 
 
-def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[Probe, bool]:
-    """All sources at once, each probing every other pod on every port, both families."""
-    procs = {}
-    for src in PODS:
-        specs = [
-            f"{kind}:{ip if family == 4 else f'[{ip}]'}:{port}"
-            for dst, ips in PODS.items()
-            if dst != src
-            for family, ip in zip(FAMILIES, ips, strict=True)
-            for kind, port, _ in PROBES
-        ]
-        probe = lab.python_argv("netfence.lab.probe", "--timeout", "0.7", *specs, lab_dir=lab_dir)
-        argv = lab.exec_argv(lab_dir, plan, src, probe)
-        procs[src] = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    results = {}
-    by_ip = {
-        ip: (key, family)
-        for key, ips in PODS.items()
-        for family, ip in zip(FAMILIES, ips, strict=True)
-    }
-    for src, proc in procs.items():
-        out, _ = proc.communicate(timeout=60)
-        for spec, ok in json.loads(out).items():
-            kind, ip, port = parse_spec(spec)
-            dst, family = by_ip[ip]
-            results[(src, dst, kind, port, family)] = ok
-    return results
-
-
-def forget_connections(lab_dir: Path, plan: LabPlan) -> None:
-    """Connections of the previous scenario stay established by design (ct state
-    established accept); this test is about new connections, so the nodes forget
-    them. (UDP entries otherwise live 30-120 s and an echo probe can reuse one.)"""
-    for node in plan.nodes:
-        for family in ("ipv4", "ipv6"):
-            argv = ["conntrack", "-F", "-f", family]
-            subprocess.run(lab.exec_argv(lab_dir, plan, f"node:{node.name}", argv), check=False,
-                           capture_output=True)  # fmt: skip
+def planned(cluster: Cluster) -> tuple[Job, ...]:
+    """Every pod to every other pod, on every probed port, over both families."""
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
+    return pair_plan(compiled, cluster, pods=PODS, ports=PORTS, families=FAMILIES)
 
 
 def engine_verdicts(cluster: Cluster) -> dict[Probe, bool]:
-    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
-    out = {}
-    probed = [p for p in cluster.pods if p.key in PODS]
-    for src in probed:
-        for dst in probed:
-            if src is dst:
-                continue
-            for family in FAMILIES:
-                src_ip, dst_ip = src.ip_of_version(family), dst.ip_of_version(family)
-                assert src_ip is not None and dst_ip is not None
-                for kind, port, protocol in PROBES:
-                    conn = Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)
-                    key = (src.key, dst.key, kind, port, family)
-                    out[key] = evaluate(compiled, cluster, conn).allowed
-    return out
+    return {
+        (j.source, j.destination, j.protocol.value.lower(), j.port, j.family): j.expected
+        for j in planned(cluster)
+    }
 
 
 def test_a_dual_stack_service_answers_by_name_over_both_families(
@@ -363,11 +319,6 @@ def test_no_ipv6_route_leaves_the_lab(running: tuple[Path, LabPlan, Cluster]) ->
         assert "default" not in routes.stdout
 
 
-def describe(probe: Probe, engine: bool) -> str:
-    src, dst, kind, port, family = probe
-    return f"{src} -> {dst} IPv{family} {kind}/{port}: engine {engine}"
-
-
 @pytest.mark.parametrize("seed", range(SCENARIOS))
 def test_dataplane_equals_engine(running: tuple[Path, LabPlan, Cluster], seed: int) -> None:
     check_scenario(running, random_policies(random.Random(seed)))
@@ -383,14 +334,17 @@ def test_dataplane_equals_engine_with_tiers(
 
 
 def check_scenario(running: tuple[Path, LabPlan, Cluster], policies: list[dict[str, Any]]) -> None:
+    """The agents enforce ``policies``; every planned job, on real packets, equals
+    the engine (probe/: plan, the lab runner, compare)."""
     lab_dir, plan, _ = running
     cluster = build_cluster(documents([*cluster_objects(), *policies])).cluster
     enforce.replace_all(documents(policies), plan, lab_dir)
-    forget_connections(lab_dir, plan)
-    expected = engine_verdicts(cluster)
-    actual = probe_everything(lab_dir, plan)
-    wrong = sorted(describe(key, expected[key]) for key in expected if expected[key] != actual[key])
+    jobs = planned(cluster)
+    report = compare(jobs, LabRunner(lab_dir, plan).run(jobs))
+    assert len(jobs) == len(PODS) * (len(PODS) - 1) * len(FAMILIES) * len(PROBES)
+    assert not report.not_probed, report.why_not_probed()
+    wrong = sorted(f"{c.job.format()}: engine {c.job.expected}" for c in report.differences)
     assert not wrong, (
-        f"{len(wrong)} of {len(expected)} probes differ for policies {json.dumps(policies)}:\n"
+        f"{len(wrong)} of {len(jobs)} probes differ for policies {json.dumps(policies)}:\n"
         + "\n".join(wrong)
     )

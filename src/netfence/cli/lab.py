@@ -268,3 +268,16 @@ def _change(verb: str, files: tuple[str, ...], namespace: str | None, lab_dir: P
         meta = doc.obj.get("metadata") or {}
         word = "configured" if verb == "apply" else "deleted"
         click.echo(f"networkpolicy {meta.get('namespace')}/{meta.get('name')} {word}")
+
+
+def _register() -> None:
+    """``lab test`` and ``lab verify`` live in modules of their own (cli/lab_test.py,
+    cli/lab_verify.py), which import this one's options."""
+    from netfence.cli.lab_test import lab_test_command
+    from netfence.cli.lab_verify import lab_verify_command
+
+    lab_group.add_command(lab_test_command)
+    lab_group.add_command(lab_verify_command)
+
+
+_register()

@@ -217,6 +217,7 @@ class DNSUDPServer(socketserver.ThreadingUDPServer):
 class DNSTCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # as the lab's servers: a batch of probes connects at once
 
     def __init__(self, address: tuple[str, int], zone: Zone) -> None:
         self.zone = zone

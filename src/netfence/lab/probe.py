@@ -4,7 +4,11 @@
 
 Prints one JSON object: {"tcp:10.244.0.3:80": true, ...}; IPv6 addresses are
 written in brackets. TCP: the connection is accepted. UDP: the echo server
-answers the datagram. SCTP: the INIT is answered with INIT ACK
+answers the datagram. DNS (``dns:HOST:PORT``): a query over UDP is answered
+(the lab's DNS server, whatever the answer says). TCP to a port nothing
+listens on (``tcp-any:HOST:PORT``): the SYN reached the pod if its kernel answers
+with a reset (connection refused); a policy's drop times out, its reject is an
+ICMP error, never a reset. SCTP: the INIT is answered with INIT ACK
 (``netfence.lab.sctp``, raw sockets). Every probe runs in its own thread, so a
 scenario's probes take about one timeout in all.
 """
@@ -12,6 +16,7 @@ scenario's probes take about one timeout in all.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import threading
@@ -31,6 +36,10 @@ def probe(spec: str, timeout: float) -> bool:
     protocol, host, port = parse_spec(spec)
     if protocol == "sctp":
         return sctp.probe(host, port, timeout)
+    if protocol == "dns":
+        return dns_probe(host, port, timeout)
+    if protocol == "tcp-any":
+        return tcp_reached(host, port, timeout)
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, kind) as sock:
@@ -43,6 +52,37 @@ def probe(spec: str, timeout: float) -> bool:
             return sock.recvfrom(2048)[0] == b"netfence-probe"
         except OSError:
             return False
+
+
+def tcp_reached(host: str, port: int, timeout: float) -> bool:
+    """Accepted, or refused by the destination itself (a reset: nothing listens)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect((host, port))
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return False
+        return True
+
+
+def dns_probe(host: str, port: int, timeout: float) -> bool:
+    """A UDP query (type A, class IN) for ``netfence-probe.``: any reply with its id."""
+    from netfence.lab import dns  # only here: every prober imports this module
+
+    ident = int.from_bytes(os.urandom(2), "big")
+    query = dns.query_message("netfence-probe.", ident=ident)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(query, (host, port))
+            reply = sock.recvfrom(4096)[0]
+        except OSError:
+            return False
+    return len(reply) >= 2 and int.from_bytes(reply[:2], "big") == ident
 
 
 def probe_all(specs: Sequence[str], timeout: float) -> dict[str, bool]:
