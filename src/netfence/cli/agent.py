@@ -71,6 +71,40 @@ if TYPE_CHECKING:
     show_default=True,
     help="/healthz fails when the loop has shown no sign of life for this long.",
 )
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit mode: write would-be denies here (JSON lines, docs/flows.md); "
+    "needs ulogd2 (NFLOG). See docs/agent.md, 'Audit mode'.",
+)
+@click.option(
+    "--audit-namespace",
+    multiple=True,
+    help="Audit (record, never enforce) the NetworkPolicies of this namespace. Repeatable.",
+)
+@click.option(
+    "--audit-policy",
+    multiple=True,
+    help="Audit this policy: NAMESPACE/NAME (NetworkPolicy) or KIND/NAME. Repeatable.",
+)
+@click.option(
+    "--candidates",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of staged candidate policies: audited beside the enforced ones.",
+)
+@click.option(
+    "--audit-rate",
+    default=200,
+    show_default=True,
+    help="Most would-be denies logged a second (burst twice that); the rest are counted.",
+)
+@click.option("--audit-group", default=7, show_default=True, help="NFLOG group of audit mode.")
+@click.option(
+    "--audit-log-bytes",
+    default=64 << 20,
+    show_default=True,
+    help="The audit log is rotated (to FILE.1) past this size.",
+)
 def agent_command(
     directory: Path | None,
     kubernetes: bool,
@@ -87,6 +121,13 @@ def agent_command(
     settle: float,
     health_address: str,
     stall_seconds: float,
+    audit_log: Path | None = None,
+    audit_namespace: tuple[str, ...] = (),
+    audit_policy: tuple[str, ...] = (),
+    candidates: Path | None = None,
+    audit_rate: int = 200,
+    audit_group: int = 7,
+    audit_log_bytes: int = 64 << 20,
 ) -> None:
     """Watch manifests and keep this node's nftables ruleset equal to them.
 
@@ -142,6 +183,19 @@ def agent_command(
         on_sync=_status_writer(status_file, log),
         store=StateStore(state_file) if state_file is not None and not dry_run else None,
     )
+    if audit_log is None and (audit_namespace or audit_policy or candidates):
+        raise click.UsageError(
+            "--audit-namespace, --audit-policy and --candidates need --audit-log"
+        )
+    audit = None
+    if audit_log is not None:
+        from netfence.agent.audit import AuditMode
+
+        audit = AuditMode.create(
+            audit_log, audit_log_bytes, audit_namespace, audit_policy, candidates,
+            (audit_rate, audit_group), applier, node, log,
+        )  # fmt: skip
+        agent.audit = audit.auditor
     if once or dry_run:
         report = agent.sync()
         stop.set()
@@ -167,6 +221,8 @@ def agent_command(
             server.start()
             shown_host, shown_port = server.address
             log(f"health: listening on {shown_host}:{shown_port} (/healthz /readyz /metrics)")
+    if audit is not None:
+        audit.start(stop, netns)
     try:
         while wait_for_api is not None and not stop.is_set():
             try:  # no sync, and the kernel table untouched, until every kind is listed
@@ -179,6 +235,8 @@ def agent_command(
     finally:
         if server is not None:
             server.stop()
+        if audit is not None:
+            audit.stop()
 
 
 def _logger() -> Callable[[str], None]:
