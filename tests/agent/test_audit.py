@@ -223,3 +223,16 @@ def test_flow_record_of_an_event_without_a_cluster() -> None:
     record = flow_record(event_of(f"{PREFIX}k", "192.0.2.1", "10.0.0.2", 80), None, None, "n", "k")
     assert record["src"] == {"ip": "192.0.2.1", "port": 40001, "pod": None, "workload": None}
     assert record["audit_id"] == "k" and record["node"] == "n"
+
+
+def test_audit_counters_are_in_the_metrics(tmp_path: Path) -> None:
+    from netfence.cli.agent import _health_handlers
+
+    root = make_dir(tmp_path, cluster=CLUSTER)
+    auditor = Auditor(AuditOptions(), AuditSelection(), FakeApplier())
+    agent = Agent(DirectorySource(root), FakeApplier(), audit=auditor)
+    auditor.record(event_of(f"{PREFIX}0123456789", "10.0.0.1", "10.0.0.2", 80))
+    status, _, text = _health_handlers(agent, 120.0)["/metrics"]()
+    assert status == 200
+    assert "netfence_agent_audit_records_total 1" in text
+    assert "netfence_agent_audit_unknown_total 1" in text

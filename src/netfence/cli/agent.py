@@ -15,6 +15,7 @@ import click
 
 if TYPE_CHECKING:
     from netfence.agent.agent import Agent, Metrics, SyncReport
+    from netfence.agent.audit import AuditStats
 
 
 @click.command("agent")
@@ -264,7 +265,10 @@ def _health_handlers(
         return 503, "text/plain", "not ready: no complete sync applied yet\n"
 
     def prometheus() -> tuple[int, str, str]:
-        return 200, "text/plain; version=0.0.4", _prometheus_text(metrics)
+        text = _prometheus_text(metrics)
+        if agent.audit is not None:
+            text += _audit_text(agent.audit.stats)
+        return 200, "text/plain; version=0.0.4", text
 
     return {"/healthz": healthz, "/readyz": readyz, "/metrics": prometheus}
 
@@ -358,6 +362,24 @@ def _prometheus_text(m: Metrics) -> str:
         "Times the last good state could not be stored.",
         [("", m.store_failures)],
     )
+    return "\n".join(out) + "\n"
+
+
+def _audit_text(stats: AuditStats) -> str:
+    """Audit mode's counters (docs/agent.md, "Audit mode")."""
+    rows = (
+        ("events_total", "NFLOG events read from the audit table.", stats.events),
+        ("records_total", "Would-be denies recorded.", stats.records),
+        ("not_recorded_total", "Would-be denies the rate limit left out.", stats.over_limit),
+        ("unknown_total", "Events whose deny id no audit table had.", stats.unknown),
+        ("other_protocol_total", "Events of other protocols (ICMP): not recorded.", stats.other),
+        ("table_failures_total", "Audit tables not applied.", stats.failures),
+    )
+    out = []
+    for name, text, value in rows:
+        out += [f"# HELP netfence_agent_audit_{name} {text}",
+                f"# TYPE netfence_agent_audit_{name} counter",
+                f"netfence_agent_audit_{name} {value}"]  # fmt: skip
     return "\n".join(out) + "\n"
 
 
