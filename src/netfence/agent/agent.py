@@ -247,7 +247,7 @@ class Agent:
         self.metrics.record(report, state)
         self.metrics.ready = True
         if self.audit is not None:  # after the enforced table; never raises
-            self.audit.sync(snapshot.documents, state.good_documents)
+            self.audit.sync(snapshot.documents, state.good_documents, self._conversions)
         self.on_sync(report)
         _settle_heap()
         return report

@@ -48,7 +48,7 @@ from netfence.nft.audit import (
     audit_table,
     entry_of_prefix,
 )
-from netfence.parse.build import build_cluster
+from netfence.parse.build import ConversionCache, build_cluster
 from netfence.parse.documents import RawDocument
 from netfence.parse.flows_json import GAP_KIND, NETFENCE_KIND, NETFENCE_VERSION
 
@@ -144,17 +144,24 @@ class Auditor:
     on_built: Callable[[str], None] = lambda version: None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _failed: bool = False  # the last build failed: try again at the next refresh
+    _conversions: ConversionCache = field(default_factory=ConversionCache)
 
     def enforced(self, documents: tuple[RawDocument, ...]) -> tuple[RawDocument, ...]:
         return self.selection.split(documents)[0]
 
     def sync(
-        self, documents: tuple[RawDocument, ...], last_good: Mapping[str, RawDocument]
+        self,
+        documents: tuple[RawDocument, ...],
+        last_good: Mapping[str, RawDocument],
+        conversions: ConversionCache | None = None,
     ) -> None:
         """After each enforced sync: the audit table of every document (enforced and
-        audited) plus the staged candidates. Never raises."""
+        audited) plus the staged candidates. Never raises. ``conversions``: the
+        agent's, so that documents are converted once for both tables."""
         with self._lock:
             self._documents, self._last_good = documents, last_good
+            if conversions is not None:
+                self._conversions = conversions
             self._rebuild()
 
     def refresh(self) -> None:
@@ -169,7 +176,8 @@ class Auditor:
         try:
             if read:
                 self._read_candidates()
-            prepared = prepare((*self._documents, *self._staged), self._last_good)
+            documents = (*self._documents, *self._staged)
+            prepared = prepare(documents, self._last_good, self._conversions)
             cluster = prepared.cluster
             compiled = compile_policies(cluster.policies, cluster.cluster_policies)
             table = audit_table(compiled, cluster, self.node, self.options, prepared.quarantined)
