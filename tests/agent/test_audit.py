@@ -236,3 +236,28 @@ def test_audit_counters_are_in_the_metrics(tmp_path: Path) -> None:
     assert status == 200
     assert "netfence_agent_audit_records_total 1" in text
     assert "netfence_agent_audit_unknown_total 1" in text
+
+
+def test_audit_options_need_the_audit_log(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from netfence.cli.agent import agent_command
+
+    done = CliRunner().invoke(
+        agent_command, ["--dir", str(tmp_path), "--dry-run", "--candidates", str(tmp_path)]
+    )
+    assert done.exit_code == 2 and "need --audit-log" in done.output
+
+
+def test_dry_run_prints_the_audit_table_too(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from netfence.cli.agent import agent_command
+
+    root = make_dir(fresh(tmp_path / "desired"), cluster=CLUSTER, policy=DENY_DB)
+    argv = ["--dir", str(root), "--dry-run", "--audit-log", str(tmp_path / "a.jsonl"),
+            "--audit-policy", "shop/db"]  # fmt: skip
+    done = CliRunner().invoke(agent_command, argv)
+    assert done.exit_code == 0, done.output
+    enforced, _, audit = done.output.partition("table inet netfence_audit")
+    assert "10.1.0.2 : jump" not in enforced and "10.1.0.2 : jump" in audit

@@ -35,6 +35,7 @@ from typing import Any
 from netfence.agent.sources import DirectorySource, Source, version_digest
 from netfence.agent.state import prepare
 from netfence.compile import compile_policies
+from netfence.errors import EnvironmentProblem
 from netfence.io.nflog import NflogEvent, RecordFile, UlogdReader, over_limit
 from netfence.io.nft import Applier
 from netfence.model.cluster import Cluster, Pod
@@ -349,11 +350,17 @@ class AuditMode:
         return AuditMode(auditor, RecordFile(path, max_bytes), workdir, log)
 
     def start(self, stop: threading.Event, netns: str | None) -> None:
-        """Read events (ulogd runs in this process's network namespace: give
-        ``--netns`` no meaning here but the counter's)."""
-        self._reader = UlogdReader(self.auditor.options.group, self.workdir, self._event, self.log)
-        self._reader.start()
-        self.log(f"audit: recording would-be denies in {self.records.path}")
+        """Read events: ulogd runs in ``netns`` (where the tables are), or in this
+        process's network namespace."""
+        group = self.auditor.options.group
+        reader = UlogdReader(group, self.workdir, self._event, self.log, netns)
+        try:
+            reader.start()
+        except (EnvironmentProblem, OSError) as exc:  # enforcing matters more than recording
+            self.log(f"error: audit: would-be denies are NOT recorded: {exc}")
+        else:
+            self._reader = reader
+            self.log(f"audit: recording would-be denies in {self.records.path}")
         self._thread = threading.Thread(target=self._watch, args=(stop, netns), daemon=True)
         self._thread.start()
 
@@ -382,6 +389,7 @@ class AuditMode:
     def stop(self) -> None:
         if self._reader is not None:
             self._reader.stop()
+        self.records.close()
 
 
 def _write_status(path: Path, version: str) -> None:

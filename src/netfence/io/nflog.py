@@ -132,8 +132,10 @@ class UlogdReader:
         workdir: Path,
         on_event: Callable[[NflogEvent], None],
         log: Callable[[str], None] = lambda line: None,
+        netns: str | None = None,
     ) -> None:
         self.group, self.workdir, self.on_event, self.log = group, workdir, on_event, log
+        self.netns = netns  # run ulogd there (ip netns exec); the socket is a path
         self.socket_path = str(workdir / "ulogd.sock")
         self._proc: subprocess.Popen[bytes] | None = None
         self._server: socket.socket | None = None
@@ -162,8 +164,11 @@ class UlogdReader:
 
     def _spawn(self, config: Path) -> None:
         try:
+            argv = ["ulogd", "-c", str(config)]
+            if self.netns:
+                argv = ["ip", "netns", "exec", self.netns, *argv]
             self._proc = subprocess.Popen(
-                ["ulogd", "-c", str(config)],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
