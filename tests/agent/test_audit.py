@@ -178,7 +178,30 @@ def test_gaps_say_what_the_limit_left_out() -> None:
     assert auditor.gap(7, 2.0) is None
     second = auditor.gap(10, 3.0)
     assert second is not None and second["not_recorded"] == 3
-    assert len(lines) == 2
+    restarted = auditor.gap(2, 4.0)  # a counter that went back restarted at 0
+    assert restarted is not None and restarted["not_recorded"] == 2
+    assert auditor.stats.over_limit == 12 and len(lines) == 3
+
+
+def test_a_new_audit_table_says_the_gap_of_the_one_it_replaces(tmp_path: Path) -> None:
+    """The table's counters restart with each table applied: what the old one
+    counted is said just before it is replaced, and counting starts again at 0."""
+    root = make_dir(fresh(tmp_path / "desired"), cluster=CLUSTER)
+    kernel = {"count": 0}
+    gaps: list[int] = []
+    auditor = Auditor(AuditOptions(), AuditSelection(), FakeApplier())
+    auditor.counter = lambda: kernel["count"]
+    auditor.on_gap = lambda record: gaps.append(record["not_recorded"])
+    agent = Agent(DirectorySource(root), FakeApplier(), audit=auditor)
+    agent.sync()
+    kernel["count"] = 5
+    auditor.check_gap()
+    kernel["count"] = 8
+    (root / "policy.yaml").write_text(DENY_DB)  # a new audit table
+    agent.sync()
+    kernel["count"] = 1  # the new table's counter
+    auditor.check_gap()
+    assert gaps == [5, 3, 1] and auditor.stats.over_limit == 9
 
 
 def test_the_record_file_is_bounded(tmp_path: Path) -> None:

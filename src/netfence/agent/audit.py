@@ -146,6 +146,9 @@ class Auditor:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _failed: bool = False  # the last build failed: try again at the next refresh
     _conversions: ConversionCache = field(default_factory=ConversionCache)
+    counter: Callable[[], int | None] | None = None  # the over-limit counter (nft)
+    on_gap: Callable[[Json], None] = lambda record: None
+    _counter_seen: int = 0  # the counter's value at the last gap said
 
     def enforced(self, documents: tuple[RawDocument, ...]) -> tuple[RawDocument, ...]:
         return self.selection.split(documents)[0]
@@ -184,7 +187,9 @@ class Auditor:
             table = audit_table(compiled, cluster, self.node, self.options, prepared.quarantined)
             text = table.render()
             if self._current is None or text != self._current.text:
+                self._check_gap()  # the table's counters restart with it
                 self.applier.apply(text)
+                self._counter_seen = 0
                 self._previous, self._current = self._current, _Table(table, cluster, text)
             self._failed = False
             self.on_built(version_digest(self._staged_version))
@@ -240,12 +245,15 @@ class Auditor:
 
     def gap(self, over_limit: int, now: float) -> Json | None:
         """A record that says how many events the rate limit left out since the last
-        one (None: none). ``over_limit``: the counter's value now."""
-        dropped = over_limit - self.stats.over_limit
+        one (None: none). ``over_limit``: the counter's value now (it restarts at 0
+        with each audit table applied)."""
+        if over_limit < self._counter_seen:
+            self._counter_seen = 0  # the counter restarted
+        dropped = over_limit - self._counter_seen
         if dropped <= 0:
-            self.stats.over_limit = max(self.stats.over_limit, over_limit)
             return None
-        self.stats.over_limit = over_limit
+        self._counter_seen = over_limit
+        self.stats.over_limit += dropped
         self.log(f"warning: audit: {dropped} would-be denies not recorded (rate limit)")
         return {
             "kind": GAP_KIND,
@@ -255,6 +263,17 @@ class Auditor:
             "reason": "rate-limit",
             "not_recorded": dropped,
         }
+
+    def check_gap(self) -> None:
+        """Read the rate limit's counter and say what it left out (``on_gap``)."""
+        with self._lock:
+            self._check_gap()
+
+    def _check_gap(self) -> None:
+        value = self.counter() if self.counter is not None else None
+        found = None if value is None else self.gap(value, time.time())
+        if found is not None:
+            self.on_gap(found)
 
 
 def flow_record(
@@ -361,30 +380,31 @@ class AuditMode:
         else:
             self._reader = reader
             self.log(f"audit: recording would-be denies in {self.records.path}")
-        self._thread = threading.Thread(target=self._watch, args=(stop, netns), daemon=True)
+        table = self.auditor.options.table
+        self.auditor.counter = lambda: over_limit(table, OVER_LIMIT, netns)
+        self.auditor.on_gap = self._write
+        self._thread = threading.Thread(target=self._watch, args=(stop,), daemon=True)
         self._thread.start()
 
     def _event(self, event: NflogEvent) -> None:
         record = self.auditor.record(event)
         if record is not None:
-            try:
-                self.records.write(record)
-            except OSError as exc:
-                self.log(f"error: audit record not written: {exc}")
+            self._write(record)
 
-    def _watch(self, stop: threading.Event, netns: str | None) -> None:
-        table = self.auditor.options.table
+    def _write(self, record: Json) -> None:
+        try:
+            self.records.write(record)
+        except OSError as exc:
+            self.log(f"error: audit record not written: {exc}")
+
+    def _watch(self, stop: threading.Event) -> None:
         ticks = 0
         while not stop.wait(0.25):
             self.auditor.refresh()
             ticks += 1
             if ticks % 4:
                 continue  # the counter once a second
-            count = over_limit(table, OVER_LIMIT, netns)
-            gap = None if count is None else self.auditor.gap(count, time.time())
-            if gap is not None:
-                with contextlib.suppress(OSError):
-                    self.records.write(gap)
+            self.auditor.check_gap()
 
     def stop(self) -> None:
         if self._reader is not None:
