@@ -127,26 +127,26 @@ def differences(cluster: Cluster) -> list[str]:
     return wrong
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_audit_table_logs_what_the_engine_denies_with_tiers(data: st.DataObject) -> None:
     cluster = data.draw(with_tiers(data.draw(clusters())))
     assert not differences(cluster)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(clusters())
 def test_audit_table_logs_what_the_engine_denies(cluster: Cluster) -> None:
     assert not differences(cluster)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(replicated_cluster())
 def test_audit_table_dual_stack_nodes_and_networks(cluster: Cluster) -> None:
     assert not differences(cluster)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(24))
 def test_audit_table_on_the_lab_scenarios(seed: int) -> None:
     """The lab's differential generators (tests/lab/test_lab_differential.py)."""
     policies = random_policies(random.Random(seed)) if seed % 2 else tiered_scenario(seed)
