@@ -61,6 +61,22 @@ AUDITED_NAMESPACES = ("y",)
 SCTP_PORT = next(port for kind, port, _ in PROBES if kind == "sctp")  # the only one probed
 
 Running = tuple[Path, LabPlan]
+
+
+def processes_of(lab_dir: Path) -> list[str]:
+    """Processes whose command line names the lab's directory (agents, their ulogd)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if str(lab_dir) in line:
+                found.append(line)
+    return found
+
+
 Key = tuple[Probe, str]  # a probe and the direction that would deny it
 
 
@@ -76,6 +92,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     finally:
         lab.down(lab_dir)
         assert not leftovers(lab_dir, plan.lab_id)
+        assert not processes_of(lab_dir), "ulogd (or an agent) outlived the lab"
 
 
 def logs(lab_dir: Path, plan: LabPlan) -> list[Path]:
