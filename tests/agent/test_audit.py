@@ -284,3 +284,19 @@ def test_dry_run_prints_the_audit_table_too(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     enforced, _, audit = done.output.partition("table inet netfence_audit")
     assert "10.1.0.2 : jump" not in enforced and "10.1.0.2 : jump" in audit
+
+
+def test_a_staged_version_replaces_the_policy_in_the_audit_table(tmp_path: Path) -> None:
+    """A candidate named as an enforced policy is its staged version: the audit
+    table holds the candidate instead of it; the enforced table keeps it."""
+    root = make_dir(fresh(tmp_path / "desired"), cluster=CLUSTER, policy=DENY_DB)
+    staged = fresh(tmp_path / "candidates")
+    (staged / "db.yaml").write_text(
+        DENY_DB.replace("ports: [{port: 5432}]", "ports: [{port: 6432}]")
+    )
+    enforced, audit = FakeApplier(), FakeApplier()
+    auditor = Auditor(AuditOptions(), AuditSelection(), audit, "node-b", DirectorySource(staged))
+    Agent(DirectorySource(root), enforced, node="node-b", audit=auditor).sync()
+    assert "th dport 5432 accept" in enforced.applied[-1]
+    assert "th dport 6432 accept" in audit.applied[-1]
+    assert "th dport 5432 accept" not in audit.applied[-1]

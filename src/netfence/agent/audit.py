@@ -57,6 +57,14 @@ Json = dict[str, Any]
 AUDIT_ANNOTATION = "netfence.io/audit"
 POLICY_KINDS = frozenset({"NetworkPolicy", *(k.kind for k in TierKind)})
 PROTOCOLS = {6: "TCP", 17: "UDP", 132: "SCTP"}
+RETRY_SECONDS = 5.0  # a failed audit table is tried again this long after
+
+
+def _policy_key(doc: RawDocument) -> tuple[str, str, str] | None:
+    if doc.kind not in POLICY_KINDS:
+        return None
+    namespace = _name(doc.obj, "namespace") if doc.kind == "NetworkPolicy" else ""
+    return doc.kind, namespace or "default", _name(doc.obj, "name")
 
 
 def _annotated(obj: Mapping[str, Any]) -> bool:
@@ -144,7 +152,8 @@ class Auditor:
     # after each audit table built: the digest of the candidates' version it holds
     on_built: Callable[[str], None] = lambda version: None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _failed: bool = False  # the last build failed: try again at the next refresh
+    _failed: bool = False  # the last build failed: try again (after RETRY_SECONDS)
+    _retry_at: float = 0.0
     _conversions: ConversionCache = field(default_factory=ConversionCache)
     counter: Callable[[], int | None] | None = None  # the over-limit counter (nft)
     on_gap: Callable[[Json], None] = lambda record: None
@@ -173,6 +182,8 @@ class Auditor:
         with self._lock:
             if not self._documents:
                 return  # no enforced sync yet
+            if self._failed and time.monotonic() < self._retry_at:
+                return
             if self._failed or self._read_candidates():
                 self._rebuild(read=False)
 
@@ -180,7 +191,9 @@ class Auditor:
         try:
             if read:
                 self._read_candidates()
-            documents = (*self._documents, *self._staged)
+            staged = {_policy_key(d) for d in self._staged}
+            kept = (d for d in self._documents if _policy_key(d) not in staged)
+            documents = (*kept, *self._staged)  # a staged version replaces the policy
             prepared = prepare(documents, self._last_good, self._conversions)
             cluster = prepared.cluster
             compiled = compile_policies(cluster.policies, cluster.cluster_policies)
@@ -194,7 +207,7 @@ class Auditor:
             self._failed = False
             self.on_built(version_digest(self._staged_version))
         except Exception as exc:  # audit must never stop enforcement
-            self._failed = True
+            self._failed, self._retry_at = True, time.monotonic() + RETRY_SECONDS
             self.stats.failures += 1
             self.log(f"error: audit table not updated (enforcement unchanged): {exc}")
 
