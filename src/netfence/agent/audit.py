@@ -122,6 +122,7 @@ class AuditStats:
     other: int = 0  # events of other protocols (ICMP, neighbour discovery): not recorded
     over_limit: int = 0  # events the rate limit left out (the nft counter)
     failures: int = 0  # audit tables not applied
+    queue_dropped: int = 0  # lines read from ulogd but not handled (the queue was full)
 
 
 @dataclass
@@ -414,6 +415,8 @@ class AuditMode:
         ticks = 0
         while not stop.wait(0.25):
             self.auditor.refresh()
+            if self._reader is not None:
+                self.auditor.stats.queue_dropped = self._reader.dropped
             ticks += 1
             if ticks % 4:
                 continue  # the counter once a second

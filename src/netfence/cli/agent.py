@@ -374,6 +374,11 @@ def _audit_text(stats: AuditStats) -> str:
         ("unknown_total", "Events whose deny id no audit table had.", stats.unknown),
         ("other_protocol_total", "Events of other protocols (ICMP): not recorded.", stats.other),
         ("table_failures_total", "Audit tables not applied.", stats.failures),
+        (
+            "queue_dropped_total",
+            "Events read but dropped: the queue was full.",
+            stats.queue_dropped,
+        ),
     )
     out = []
     for name, text, value in rows:
