@@ -35,8 +35,6 @@ from tests.lab.test_lab_differential import (
     Probe,
     cluster_objects,
     documents,
-    forget_connections,
-    probe_everything,
     random_policies,
     service_objects,
     tiered_scenario,
@@ -49,6 +47,7 @@ from netfence.engine.evaluate import evaluate
 from netfence.lab import enforce, lab
 from netfence.lab.lab import LabPaths
 from netfence.lab.plan import LabPlan
+from netfence.lab.probe import parse_spec
 from netfence.model.cluster import Cluster
 from netfence.model.flows import LoggedVerdict
 from netfence.model.traffic import Connection, Endpoint
@@ -93,6 +92,47 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         lab.down(lab_dir)
         assert not leftovers(lab_dir, plan.lab_id)
         assert not processes_of(lab_dir), "ulogd (or an agent) outlived the lab"
+
+
+def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[Probe, bool]:
+    """Every pod probes every other pod on every port of PROBES, both families, all
+    sources at once (netfence.lab.probe in each pod's namespace)."""
+    procs = {}
+    for src in PODS:
+        specs = [
+            f"{kind}:{ip if family == 4 else f'[{ip}]'}:{port}"
+            for dst, ips in PODS.items()
+            if dst != src
+            for family, ip in zip(FAMILIES, ips, strict=True)
+            for kind, port, _ in PROBES
+        ]
+        argv = lab.python_argv("netfence.lab.probe", "--timeout", "0.7", *specs, lab_dir=lab_dir)
+        procs[src] = subprocess.Popen(
+            lab.exec_argv(lab_dir, plan, src, argv), stdout=subprocess.PIPE, text=True
+        )
+    by_ip = {
+        ip: (key, family)
+        for key, ips in PODS.items()
+        for family, ip in zip(FAMILIES, ips, strict=True)
+    }
+    results = {}
+    for src, proc in procs.items():
+        out, _ = proc.communicate(timeout=60)
+        for spec, ok in json.loads(out).items():
+            kind, ip, port = parse_spec(spec)
+            dst, family = by_ip[ip]
+            results[(src, dst, kind, port, family)] = ok
+    return results
+
+
+def forget_connections(lab_dir: Path, plan: LabPlan) -> None:
+    """Connections of the scenario before stay established (not logged again): the
+    nodes forget them."""
+    for node in plan.nodes:
+        for family in ("ipv4", "ipv6"):
+            argv = ["conntrack", "-F", "-f", family]
+            subprocess.run(lab.exec_argv(lab_dir, plan, f"node:{node.name}", argv),
+                           check=False, capture_output=True)  # fmt: skip
 
 
 def logs(lab_dir: Path, plan: LabPlan) -> list[Path]:
