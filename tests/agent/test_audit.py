@@ -300,3 +300,14 @@ def test_a_staged_version_replaces_the_policy_in_the_audit_table(tmp_path: Path)
     assert "th dport 5432 accept" in enforced.applied[-1]
     assert "th dport 6432 accept" in audit.applied[-1]
     assert "th dport 5432 accept" not in audit.applied[-1]
+
+
+def test_audit_numbers_are_checked(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from netfence.cli.agent import agent_command
+
+    base = ["--dir", str(tmp_path), "--dry-run", "--audit-log", str(tmp_path / "a.jsonl")]
+    for bad in (["--audit-rate", "0"], ["--audit-group", "70000"], ["--audit-log-bytes", "10"]):
+        done = CliRunner().invoke(agent_command, base + bad)
+        assert done.exit_code == 2 and bad[0] in done.output, (bad, done.output)

@@ -95,13 +95,21 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--audit-rate",
+    type=click.IntRange(1, 1_000_000),
     default=200,
     show_default=True,
     help="Most would-be denies logged a second (burst twice that); the rest are counted.",
 )
-@click.option("--audit-group", default=7, show_default=True, help="NFLOG group of audit mode.")
+@click.option(
+    "--audit-group",
+    type=click.IntRange(0, 65535),
+    default=7,
+    show_default=True,
+    help="NFLOG group of audit mode.",
+)
 @click.option(
     "--audit-log-bytes",
+    type=click.IntRange(4096),
     default=64 << 20,
     show_default=True,
     help="The audit log is rotated (to FILE.1) past this size.",
