@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netfence.agent.incremental import NodeState
 from netfence.agent.sources import DirectorySource, Source, version_digest
@@ -42,6 +43,9 @@ from netfence.nft.diff import update_script
 from netfence.nft.model import Ruleset
 from netfence.parse.build import ConversionCache
 from netfence.parse.documents import RawDocument, parse_documents
+
+if TYPE_CHECKING:
+    from netfence.agent.audit import Auditor
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class Agent:
     store: StateStore | None = None  # the last good state on disk
     incremental: bool = True  # apply only what changed (one transaction), else replace
     metrics: Metrics = field(default_factory=Metrics)
+    audit: Auditor | None = None  # audit mode (agent/audit.py): audited policies not enforced
     backoff: tuple[float, float] = (0.5, 30.0)  # first and longest wait after a failed sync
     # "Kind/namespace/name" → raw document of the last valid version (Pods, policies)
     _last_good: Mapping[str, RawDocument] = field(default_factory=dict)
@@ -216,7 +221,10 @@ class Agent:
             last_good = _WithFallback(self._last_good, self._fallback)
         if self._node_state is None:
             self._node_state = NodeState(self.node, self.options, self._conversions)
-        state = self._node_state.sync(snapshot.documents, last_good, snapshot.parts)
+        documents, parts = snapshot.documents, snapshot.parts
+        if self.audit is not None:  # audited policies: in the audit table only
+            documents, parts = self.audit.enforced(documents), None
+        state = self._node_state.sync(documents, last_good, parts)
         self._say_unenforced(state.unenforced)
         diagnostics = (*snapshot.diagnostics, *state.diagnostics)
         for d in diagnostics:
@@ -238,6 +246,8 @@ class Agent:
         self._persist()
         self.metrics.record(report, state)
         self.metrics.ready = True
+        if self.audit is not None:  # after the enforced table; never raises
+            self.audit.sync(snapshot.documents, state.good_documents, self._conversions)
         self.on_sync(report)
         _settle_heap()
         return report

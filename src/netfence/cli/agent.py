@@ -15,6 +15,7 @@ import click
 
 if TYPE_CHECKING:
     from netfence.agent.agent import Agent, Metrics, SyncReport
+    from netfence.agent.audit import AuditStats
 
 
 @click.command("agent")
@@ -71,6 +72,48 @@ if TYPE_CHECKING:
     show_default=True,
     help="/healthz fails when the loop has shown no sign of life for this long.",
 )
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit mode: write would-be denies here (JSON lines, docs/flows.md); "
+    "needs ulogd2 (NFLOG). See docs/agent.md, 'Audit mode'.",
+)
+@click.option(
+    "--audit-namespace",
+    multiple=True,
+    help="Audit (record, never enforce) the NetworkPolicies of this namespace. Repeatable.",
+)
+@click.option(
+    "--audit-policy",
+    multiple=True,
+    help="Audit this policy: NAMESPACE/NAME (NetworkPolicy) or KIND/NAME. Repeatable.",
+)
+@click.option(
+    "--candidates",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of staged candidate policies: audited beside the enforced ones.",
+)
+@click.option(
+    "--audit-rate",
+    type=click.IntRange(1, 1_000_000),
+    default=200,
+    show_default=True,
+    help="Most would-be denies logged a second (burst twice that); the rest are counted.",
+)
+@click.option(
+    "--audit-group",
+    type=click.IntRange(0, 65535),
+    default=7,
+    show_default=True,
+    help="NFLOG group of audit mode.",
+)
+@click.option(
+    "--audit-log-bytes",
+    type=click.IntRange(4096),
+    default=64 << 20,
+    show_default=True,
+    help="The audit log is rotated (to FILE.1) past this size.",
+)
 def agent_command(
     directory: Path | None,
     kubernetes: bool,
@@ -87,6 +130,13 @@ def agent_command(
     settle: float,
     health_address: str,
     stall_seconds: float,
+    audit_log: Path | None = None,
+    audit_namespace: tuple[str, ...] = (),
+    audit_policy: tuple[str, ...] = (),
+    candidates: Path | None = None,
+    audit_rate: int = 200,
+    audit_group: int = 7,
+    audit_log_bytes: int = 64 << 20,
 ) -> None:
     """Watch manifests and keep this node's nftables ruleset equal to them.
 
@@ -142,6 +192,19 @@ def agent_command(
         on_sync=_status_writer(status_file, log),
         store=StateStore(state_file) if state_file is not None and not dry_run else None,
     )
+    if audit_log is None and (audit_namespace or audit_policy or candidates):
+        raise click.UsageError(
+            "--audit-namespace, --audit-policy and --candidates need --audit-log"
+        )
+    audit = None
+    if audit_log is not None:
+        from netfence.agent.audit import AuditMode
+
+        audit = AuditMode.create(
+            audit_log, audit_log_bytes, audit_namespace, audit_policy, candidates,
+            (audit_rate, audit_group), applier, node, log,
+        )  # fmt: skip
+        agent.audit = audit.auditor
     if once or dry_run:
         report = agent.sync()
         stop.set()
@@ -167,6 +230,8 @@ def agent_command(
             server.start()
             shown_host, shown_port = server.address
             log(f"health: listening on {shown_host}:{shown_port} (/healthz /readyz /metrics)")
+    if audit is not None:
+        audit.start(stop, netns)
     try:
         while wait_for_api is not None and not stop.is_set():
             try:  # no sync, and the kernel table untouched, until every kind is listed
@@ -179,6 +244,8 @@ def agent_command(
     finally:
         if server is not None:
             server.stop()
+        if audit is not None:
+            audit.stop()
 
 
 def _logger() -> Callable[[str], None]:
@@ -206,7 +273,10 @@ def _health_handlers(
         return 503, "text/plain", "not ready: no complete sync applied yet\n"
 
     def prometheus() -> tuple[int, str, str]:
-        return 200, "text/plain; version=0.0.4", _prometheus_text(metrics)
+        text = _prometheus_text(metrics)
+        if agent.audit is not None:
+            text += _audit_text(agent.audit.stats)
+        return 200, "text/plain; version=0.0.4", text
 
     return {"/healthz": healthz, "/readyz": readyz, "/metrics": prometheus}
 
@@ -300,6 +370,29 @@ def _prometheus_text(m: Metrics) -> str:
         "Times the last good state could not be stored.",
         [("", m.store_failures)],
     )
+    return "\n".join(out) + "\n"
+
+
+def _audit_text(stats: AuditStats) -> str:
+    """Audit mode's counters (docs/agent.md, "Audit mode")."""
+    rows = (
+        ("events_total", "NFLOG events read from the audit table.", stats.events),
+        ("records_total", "Would-be denies recorded.", stats.records),
+        ("not_recorded_total", "Would-be denies the rate limit left out.", stats.over_limit),
+        ("unknown_total", "Events whose deny id no audit table had.", stats.unknown),
+        ("other_protocol_total", "Events of other protocols (ICMP): not recorded.", stats.other),
+        ("table_failures_total", "Audit tables not applied.", stats.failures),
+        (
+            "queue_dropped_total",
+            "Events read but dropped: the queue was full.",
+            stats.queue_dropped,
+        ),
+    )
+    out = []
+    for name, text, value in rows:
+        out += [f"# HELP netfence_agent_audit_{name} {text}",
+                f"# TYPE netfence_agent_audit_{name} counter",
+                f"netfence_agent_audit_{name} {value}"]  # fmt: skip
     return "\n".join(out) + "\n"
 
 

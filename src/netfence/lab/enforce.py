@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -48,6 +49,34 @@ def status_file(paths: LabPaths, node: str) -> Path:
     return paths.agent_dir(node) / "status.json"
 
 
+@dataclass(frozen=True)
+class LabAudit:
+    """Audit mode for the lab's agents (docs/agent.md, "Audit mode"): each writes
+    would-be denies to ``audit_log(paths, node)``; candidates are staged in
+    ``<lab>/candidates`` (``stage``)."""
+
+    namespaces: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
+    rate: int = 1000
+
+    def args(self, paths: LabPaths, node: str) -> list[str]:
+        argv = ["--audit-log", str(audit_log(paths, node)), "--audit-rate", str(self.rate)]
+        argv += ["--candidates", str(candidates_dir(paths))]
+        for namespace in self.namespaces:
+            argv += ["--audit-namespace", namespace]
+        for policy in self.policies:
+            argv += ["--audit-policy", policy]
+        return argv
+
+
+def audit_log(paths: LabPaths, node: str) -> Path:
+    return paths.agent_dir(node) / "audit.jsonl"
+
+
+def candidates_dir(paths: LabPaths) -> Path:
+    return paths.root / "candidates"
+
+
 def start(
     cluster: Cluster,
     plan: LabPlan,
@@ -57,6 +86,7 @@ def start(
     *,
     runner: io.Runner | None = None,
     timeout: float = 20.0,
+    audit: LabAudit | None = None,
 ) -> None:
     """Write the desired state, start one agent per node (with the lab's recorded
     interpreter), wait until all enforce it. The desired directory and each agent's
@@ -69,12 +99,15 @@ def start(
     make_dirs(paths, desired_dir(paths), fresh=True)
     write_file(paths, desired_dir(paths) / "cluster.json", json.dumps(listing))
     _write_policies(paths, checked)
+    if audit is not None:
+        make_dirs(paths, candidates_dir(paths), fresh=True)
     for node in plan.nodes:
         make_tree(paths, paths.agent_dir(node.name))
+        extra = audit.args(paths, node.name) if audit is not None else []
         argv = python_argv(
             "netfence", "agent", "--dir", str(desired_dir(paths)),
             "--node", node.name, "--deny", deny, "--poll", "0.1", "--min-interval", "0.05",
-            "--status-file", str(status_file(paths, node.name)), lab_dir=paths.root,
+            "--status-file", str(status_file(paths, node.name)), *extra, lab_dir=paths.root,
         )  # fmt: skip
         start_in_node(node.name, f"agent-{safe_name(node.name)}", argv, paths.root, runner)
     wait_enforced(plan, paths, timeout)
@@ -110,13 +143,45 @@ def replace_all(
     return len(policies)
 
 
+def stage(documents: Sequence[RawDocument], plan: LabPlan, lab_dir: Path | None = None) -> int:
+    """Make these the staged candidate policies (audit mode), and wait until every
+    agent's audit table has them."""
+    paths = LabPaths(lab_dir or default_lab_dir())
+    policies = _checked(documents)
+    folder = candidates_dir(paths)
+    for old in lab_files(paths, folder):
+        remove_file(paths, old)
+    for doc in policies:
+        text = yaml.dump(doc.obj, Dumper=KubectlDumper, sort_keys=False)
+        write_file(paths, folder / _policy_path(paths, doc).name, text)
+    expected = version_digest(DirectorySource(folder).snapshot().version)
+    _wait_reported(plan, paths, expected, lambda n: audit_status(paths, n), 20.0)
+    return len(policies)
+
+
+def audit_status(paths: LabPaths, node: str) -> Path:
+    """Where the agent says which candidates its audit table holds (agent/audit.py)."""
+    log = audit_log(paths, node)
+    return log.with_name(log.name + ".status.json")
+
+
 def wait_enforced(plan: LabPlan, paths: LabPaths, timeout: float = 20.0) -> None:
     """Until every node's agent reports the version now in the directory."""
     expected = version_digest(DirectorySource(desired_dir(paths)).snapshot().version)
+    _wait_reported(plan, paths, expected, lambda n: status_file(paths, n), timeout)
+
+
+def _wait_reported(
+    plan: LabPlan,
+    paths: LabPaths,
+    expected: str,
+    where: Callable[[str], Path],
+    timeout: float,
+) -> None:
     deadline = time.monotonic() + timeout
     waiting = [n.name for n in plan.nodes]
     while waiting and time.monotonic() < deadline:
-        waiting = [n for n in waiting if _reported(status_file(paths, n)) != expected]
+        waiting = [n for n in waiting if _reported(where(n)) != expected]
         if waiting:
             time.sleep(0.05)
     if waiting:

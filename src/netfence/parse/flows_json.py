@@ -34,6 +34,7 @@ from netfence.parse.flows_common import (
 
 NETFENCE_KIND = "netfence.flow"
 NETFENCE_VERSION = 1
+GAP_KIND = "netfence.gap"  # the agent's audit mode: events its rate limit left out
 
 
 def load_object(line: str) -> dict[str, Any]:
@@ -55,6 +56,8 @@ _VERDICTS = {"allowed": LoggedVerdict.ALLOWED, "denied": LoggedVerdict.DENIED}
 
 def parse_netfence_line(line: str, origin: FlowOrigin) -> Flow | Skip:
     record = load_object(line)
+    if record.get("kind") == GAP_KIND:
+        return Skip("record gaps (would-be denies the agent's rate limit left out)")
     if record.get("kind") != NETFENCE_KIND:
         raise LineError("kind", f"expected {NETFENCE_KIND!r}, got {record.get('kind')!r}")
     if record.get("version") != NETFENCE_VERSION:
