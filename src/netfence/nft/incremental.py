@@ -42,7 +42,7 @@ from netfence.compile.ir import (
     PortNamed,
     Selection,
 )
-from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
+from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Node, Pod
 from netfence.model.labels import Labels, LabelSelector
 from netfence.model.policy import Direction, IPAddress
 from netfence.model.ports import Protocol
@@ -61,7 +61,8 @@ from netfence.nft.compiler import (
 from netfence.nft.model import NftSet, Ruleset
 
 if TYPE_CHECKING:
-    from netfence.compile.tiers import CompiledClusterPolicy
+    from netfence.compile.compiled import CompiledTiers
+    from netfence.compile.tiers import CompiledClusterPolicy, TierRuleRef
     from netfence.nft.tiers import TierInput
 
 PeerKey = PodsSelected  # the pods a peer selects (compile/ir.py), shared by every rule
@@ -499,6 +500,19 @@ def _order(entry: tuple[OrderKey, CompiledPolicy]) -> OrderKey:
     return entry[0]
 
 
+def _ordered_tiers(
+    entries: Iterable[tuple[OrderKey, CompiledClusterPolicy]],
+) -> CompiledTiers:
+    """Admin and Baseline by priority, then by the place of the document."""
+    from netfence.compile.compiled import CompiledTiers
+    from netfence.model.tiers import Tier
+
+    ordered = sorted(entries, key=lambda e: (e[1].policy.priority or 0, e[0]))
+    admin = tuple(p for _, p in ordered if p.policy.tier is Tier.ADMIN)
+    baseline = tuple(p for _, p in ordered if p.policy.tier is Tier.BASELINE)
+    return CompiledTiers(admin, baseline)
+
+
 @dataclass
 class _Lines:
     policy: CompiledPolicy | CompiledClusterPolicy  # a NetworkPolicy's, or a tier policy's
@@ -518,11 +532,16 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         policies: LivePolicies,
         options: NftOptions,
         tiers: TierInput | None = None,
+        nodes: Sequence[Node] = (),
     ) -> None:
         # pods: the model's
         super().__init__(policies, Cluster((), ()), options, builder=model, tiers=tiers)
         self.model = model
         self.policies = policies
+        # the cluster-wide policies by key, with their document's place (put_tier_policy),
+        # and the nodes whose addresses their ``nodes`` peers match
+        self._tier_policies: dict[str, tuple[OrderKey, CompiledClusterPolicy]] = {}
+        self._nodes = tuple(tiers.nodes if tiers is not None else nodes)
         self.local: dict[str, Pod] = {}  # this node's pods (not hostNetwork)
         # the same by namespace and labels (all that selection reads): key → pod
         self._groups: dict[tuple[str, Labels], dict[str, tuple[Pod, dict[int, IPAddress]]]] = {}
@@ -637,6 +656,47 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         for direction in Direction:
             self._forget((key, direction))
 
+    def set_tier_policies(self, policies: Iterable[tuple[OrderKey, CompiledClusterPolicy]]) -> None:
+        """The cluster-wide policies, each with the place of its document."""
+        self._tier_policies = {p.policy.key: (order, p) for order, p in policies}
+        self._tiers_changed()
+
+    def put_tier_policy(self, order: OrderKey, policy: CompiledClusterPolicy) -> None:
+        """A cluster-wide policy added or changed: only its own lines are made
+        again (its rules' peer sets are the model's, shared by content), and which
+        tier policies select each pod of the node is looked up again."""
+        self._tier_policies[policy.policy.key] = (order, policy)
+        self._drop_tier_policy(policy.policy.key)
+
+    def remove_tier_policy(self, key: str) -> None:
+        self._tier_policies.pop(key, None)
+        self._drop_tier_policy(key)
+
+    def _drop_tier_policy(self, key: str) -> None:
+        for direction in Direction:
+            self._forget((f"tier:{key}", direction))
+        self._tiers_changed()
+
+    def tier_unenforced(self) -> tuple[TierRuleRef, ...]:
+        """The tier rules the dataplane leaves (in part) out (nft.tiers.unenforced_rules)."""
+        if self.tiers is None:
+            return ()
+        from netfence.nft.tiers import unenforced_rules
+
+        return unenforced_rules(self.tiers.tiers)
+
+    def _tiers_changed(self) -> None:
+        """The tiers as compile.tiers.compile_tiers orders them: by priority, equal
+        priorities in the order of their documents."""
+        self._tier_selecting.clear()
+        compiled = _ordered_tiers(self._tier_policies.values())
+        if not compiled:
+            self.tiers = None
+            return
+        from netfence.nft.tiers import TierInput  # only when there are tiers
+
+        self.tiers = TierInput(compiled, self._nodes)
+
     def _drop(self, ranges: set[RangesKey], also: set[LinesKey]) -> None:
         keys = {k for r in ranges for k in self._lines_of.pop(r, ())} | also
         for key in keys:
@@ -684,7 +744,7 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     ) -> tuple[str, ...]:
         """As NodeRulesetCompiler's, kept as a NetworkPolicy's lines are: dropped
         when a range they used changes (or, with named ports, when any pod or
-        namespace changes). A change of the tier policies makes a new compiler."""
+        namespace changes), or when the policy changes (put_tier_policy)."""
         from netfence.nft.tiers import has_named_ports
 
         key = (f"tier:{policy.policy.key}", direction)
