@@ -9,8 +9,9 @@ when only a few Pods, NetworkPolicies and Namespaces changed:
   document re-read with the same content and place is no change;
 - each changed object updates the live model of nft/incremental.py: a pod
   the peer sets that match its old or new labels and, on this node, its own
-  dispatch; a policy its own lines; a namespace's labels the peers whose
-  namespace selector matches its old or new labels.
+  dispatch; a policy (an ApplicationNetworkPolicy too) its own lines; a
+  cluster-wide policy its own lines and the tier order; a namespace's labels
+  the peers whose namespace selector matches its old or new labels.
 
 A change is taken the fast way only when it cannot change anything else of the
 state, so the result is the full computation's; anything else makes a full
@@ -18,12 +19,14 @@ sync (``prepare`` and a new live model), which is also the first sync:
 
 - the state before has no diagnostic at all (so nothing invalid, kept,
   quarantined, duplicated, shared or assumed: each of those is said in one);
-- every changed document is a Pod, NetworkPolicy or Namespace that converts
-  without any diagnostic; a Pod is live, not hostNetwork, with an address no
-  other pod has; a Pod or a policy is in a declared namespace; a Namespace
-  is relabelled, not added or removed; no object is given twice;
-- the policies are in the order of their documents (file, document, item;
-  then namespace and name), as both sources give them.
+- every changed document is a Pod, NetworkPolicy, ApplicationNetworkPolicy,
+  cluster-wide policy or Namespace that converts without any diagnostic; a Pod
+  is live, not hostNetwork, with an address no other pod has; a Pod or a
+  namespaced policy is in a declared namespace; a Namespace is relabelled, not
+  added or removed; no object is given twice;
+- the policies (and, apart, the cluster-wide ones) are in the order of their
+  documents (file, document, item; then namespace and name), as both sources
+  give them.
 
 The whole cluster (for strict mode's conntrack check) is built only when asked
 for (``DesiredState.cluster``).

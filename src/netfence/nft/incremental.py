@@ -5,17 +5,21 @@ lives on (``LiveModel``: pods by key, pods by namespace, namespace labels, the
 policies per namespace in document order) instead of one Cluster. What it
 computed is kept, each piece dropped only by what can change it:
 
-- the pods a selector peer matches (per peer and policy namespace): updated per
-  changed pod (its old and new version tested against the peer), recomputed
-  when a namespace's labels change and the peer's namespace selector matched
-  the old or the new labels;
+- the pods a peer selects (per IR selection, compile.ir.PodsSelected: one set
+  for every NetworkPolicy and tier peer, and tier subject, that selects the same
+  pods): updated per changed pod (its old and new version tested against the
+  selection), updated when a namespace's labels change and the selection's
+  namespace selector matched the old or the new labels;
 - the address ranges of a rule's peers (and so its sets): dropped when the
   members of one of its peers change;
 - each policy's lines per direction: dropped when the policy changes, when a
   range it used is dropped, and, for rules with named ports (which read the
   ports of the pods at the other end), when any pod or namespace changes;
 - which policies select a pod: per namespace, dropped when a policy of that
-  namespace changes.
+  namespace changes;
+- the cluster-wide policies by key with their documents' places: a change of
+  one drops its own lines and which tier policies select each group of pods
+  (the tiers are ordered again as compile.tiers.compile_tiers orders them).
 
 Chains, maps and the list of sets are assembled again at every sync from these
 pieces (cheap: one node's pods). Addresses whose owner is in doubt (two pods, or
