@@ -546,6 +546,7 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         # and the nodes whose addresses their ``nodes`` peers match
         self._tier_policies: dict[str, tuple[OrderKey, CompiledClusterPolicy]] = {}
         self._nodes = tuple(tiers.nodes if tiers is not None else nodes)
+        self._left_out: tuple[TierInput, tuple[TierRuleRef, ...]] | None = None  # per tiers
         self.local: dict[str, Pod] = {}  # this node's pods (not hostNetwork)
         # the same by namespace and labels (all that selection reads): key → pod
         self._groups: dict[tuple[str, Labels], dict[str, tuple[Pod, dict[int, IPAddress]]]] = {}
@@ -685,9 +686,11 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         """The tier rules the dataplane leaves (in part) out (nft.tiers.unenforced_rules)."""
         if self.tiers is None:
             return ()
-        from netfence.nft.tiers import unenforced_rules
+        if self._left_out is None or self._left_out[0] is not self.tiers:
+            from netfence.nft.tiers import unenforced_rules
 
-        return unenforced_rules(self.tiers.tiers)
+            self._left_out = (self.tiers, unenforced_rules(self.tiers.tiers))
+        return self._left_out[1]
 
     def _tiers_changed(self) -> None:
         """The tiers as compile.tiers.compile_tiers orders them: by priority, equal
