@@ -502,3 +502,33 @@ def test_an_incremental_sync_that_raises_gives_way_to_a_full_one(
         last_good = state.good_documents
         monkeypatch.undo()
     assert (engine.failed_fast, engine.full_syncs) == (1, 2)
+
+
+def test_the_first_cluster_policy_and_the_last_go_the_fast_way() -> None:
+    """A cluster without tiers gets its first cluster-wide policy (the base chains
+    gain the Admin and Baseline lookups, its domainNames rule is said not
+    enforced), which is then changed and removed: fast syncs, each the oracle's."""
+    world = World(BASE)
+    node = nodes_of(world)[0]
+    engine = NodeState(node, OPTIONS)
+    parts = world.parts()
+    engine.sync(tuple(d for part in parts for d in part), {}, parts)
+    policy = tier_policies(BASE, 1, seed=7)[0]
+    policy["spec"]["subject"] = {"namespaces": {}}
+    steps: list[Any] = [
+        lambda: world.files["_cluster.yaml"].append(policy),
+        lambda: policy["spec"].update(priority=(policy["spec"]["priority"] + 1) % 1001),
+        lambda: world.files["_cluster.yaml"].remove(policy),
+    ]
+    tiered = []
+    for step in steps:
+        step()
+        world.touch("_cluster.yaml")
+        parts = world.parts()
+        docs = tuple(d for part in parts for d in part)
+        state = engine.sync(docs, {}, parts)
+        assert_same(state, desired_state(docs, node, {}, OPTIONS))
+        tiered.append((any("vmap @adm_" in line for line in state.ruleset.splitlines()),
+                       bool(state.unenforced)))  # fmt: skip
+    assert tiered == [(True, True), (True, True), (False, False)]
+    assert (engine.full_syncs, engine.failed_fast) == (1, 0)
