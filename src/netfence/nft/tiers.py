@@ -348,35 +348,59 @@ def tier_dispatch(
 ) -> MapEntries:
     """(map name, family) → address → chain key, for the Admin and Baseline maps of
     both directions. Addresses whose owner is in doubt go to the deny-only chain
-    from the Admin map (before every tier); they are in no Baseline map."""
+    from the Admin map (before every tier); they are in no Baseline map. The chains
+    of a pod depend only on its namespace, labels (and namespace labels, the same
+    for the whole ruleset): they are found once per such group and direction, when
+    a pod of the group first has an address not in doubt."""
     assert compiler.tiers is not None
-    b = compiler.b
     found: MapEntries = {}
+    for short in ("eg", "in"):
+        for family in FAMILIES:
+            found[(f"adm_{short}", family)] = {}
+            found[(f"bl_{short}", family)] = {}
+    contested = {family: compiler.b.contested(family) for family in FAMILIES}
     chosen: dict[tuple[object, ...], TierChainKey | None] = {}
+    groups: dict[tuple[object, ...], tuple[TierChainKey | None, TierChainKey | None]] = {}
+    for pod in pods:
+        ips = [(f, ip) for f in FAMILIES if (ip := pod.ip_of_version(f)) is not None]
+        for direction in (Direction.EGRESS, Direction.INGRESS):
+            short = "eg" if direction is Direction.EGRESS else "in"
+            for family, ip in ips:
+                if int(ip) in contested[family]:
+                    found[(f"adm_{short}", family)][ip] = compiler.deny_only(direction)
+                    continue
+                group = (direction, pod.namespace, pod.labels, pod.host_network)
+                keys = groups.get(group)
+                if keys is None:
+                    keys = groups[group] = _tier_keys(compiler, pod, direction, chosen)
+                admin, baseline = keys
+                if admin is not None:
+                    found[(f"adm_{short}", family)][ip] = admin
+                if baseline is not None:
+                    found[(f"bl_{short}", family)][ip] = baseline
     for direction in (Direction.EGRESS, Direction.INGRESS):
         short = "eg" if direction is Direction.EGRESS else "in"
-        for family in FAMILIES:
-            admin = found.setdefault((f"adm_{short}", family), {})
-            baseline = found.setdefault((f"bl_{short}", family), {})
-            contested = b.contested(family)
-            for pod in pods:
-                ip = pod.ip_of_version(family)
-                if ip is None:
-                    continue
-                if int(ip) in contested:
-                    admin[ip] = compiler.deny_only(direction)
-                    continue
-                for tier, entries in ((Tier.ADMIN, admin), (Tier.BASELINE, baseline)):
-                    if tier is Tier.BASELINE and compiler.network_policies_isolate(pod, direction):
-                        continue  # the NetworkPolicy tier is final for it
-                    policies = compiler.tier_selecting(tier, pod)
-                    memo = (tier, direction, *map(id, policies))
-                    if memo not in chosen:
-                        chosen[memo] = compiler.tier_chain(tier, direction, policies)
-                    key = chosen[memo]
-                    if key is not None:
-                        entries[ip] = key
-            for ip in quarantined:
-                if ip.version == family:
-                    admin[ip] = compiler.deny_only(direction)
+        for ip in quarantined:
+            found[(f"adm_{short}", ip.version)][ip] = compiler.deny_only(direction)
     return found
+
+
+def _tier_keys(
+    compiler: TierCompiler,
+    pod: Pod,
+    direction: Direction,
+    chosen: dict[tuple[object, ...], TierChainKey | None],
+) -> tuple[TierChainKey | None, TierChainKey | None]:
+    """The Admin and the Baseline chain of ``pod`` in ``direction`` (None: no rule
+    for it, or, in Baseline, some NetworkPolicy isolates it: that tier is final)."""
+    keys: list[TierChainKey | None] = []
+    for tier in (Tier.ADMIN, Tier.BASELINE):
+        if tier is Tier.BASELINE and compiler.network_policies_isolate(pod, direction):
+            keys.append(None)
+            continue
+        policies = compiler.tier_selecting(tier, pod)
+        memo = (tier, direction, *map(id, policies))
+        if memo not in chosen:
+            chosen[memo] = compiler.tier_chain(tier, direction, policies)
+        keys.append(chosen[memo])
+    return keys[0], keys[1]
