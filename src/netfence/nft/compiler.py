@@ -605,7 +605,7 @@ class NodeRulesetCompiler:
     def tier_selecting(self, tier: Tier, pod: Pod) -> tuple[CompiledClusterPolicy, ...]:
         """The policies of ``tier`` whose subject is ``pod``, in precedence order;
         kept per namespace, labels and namespace labels while the tiers are the
-        same (a change of the tiers makes a new compiler)."""
+        same (a change of the tiers clears them: nft.incremental.LiveNodeCompiler)."""
         assert self.tiers is not None
         labels = self.b.namespace_labels_of(pod.namespace)
         key = (tier, pod.namespace, pod.labels, labels)
