@@ -25,8 +25,12 @@ records the ruleset instead of calling nft (bench/nft.py measures nft).
 
 With ``--tiers N`` the same runs again, rounds interleaved, on the same cluster
 with N ClusterNetworkPolicies added (bench/tier_policies.py: Admin and Baseline,
-namespaces/pods/networks peers, named ports), and a table of the ratios with /
-without tiers per kind of sync.
+namespaces/pods/networks peers, named ports; the second one's subject made every
+namespace), and a table of the ratios with / without tiers per kind of sync.
+That run also times four changes of the cluster-wide policies in each round: a
+narrow one (its subject pods of the namespaces some label selects) has the
+action of its first rule flipped (Accept/Deny); a copy of it is added, then
+removed; the wide one (subject: every namespace) has its first rule flipped.
 
     python bench/agent.py [--pods 10000] [--policies 1000] [--node-pods 1000]
                           [--changes 3] [--format yaml|json] [--tiers 20]
@@ -64,6 +68,12 @@ KINDS = (
     "pod removed",
     "pod relabelled",
     "namespace relabelled",
+)
+TIER_CHANGES = (
+    "cluster policy changed",
+    "cluster policy added",
+    "cluster policy removed",
+    "wide cluster policy changed",
 )
 
 
@@ -128,14 +138,20 @@ class Run:
     checks: list[bool]
 
 
-def start(name: str, root: Path, objects: list[Obj], args: argparse.Namespace) -> Run:
+def start(
+    name: str, root: Path, objects: list[Obj], args: argparse.Namespace, tiered: bool = False
+) -> Run:
     root.mkdir()
     cluster = Cluster(root, objects, args.node_pods, args.format)
-    cpu: dict[str, list[float]] = {k: [] for k in ("cold", "recompute", *KINDS)}
+    changes = (*KINDS, *(TIER_CHANGES if tiered else ()))
+    cpu: dict[str, list[float]] = {k: [] for k in ("cold", "recompute", *changes)}
     wall: dict[str, list[float]] = {k: [] for k in cpu}
     agent = new_agent(cluster)
     _record(cpu, wall, "cold", timed(agent))
-    return Run(name, cluster, agent, _changes(cluster, agent), cpu, wall, [])
+    kinds = _changes(cluster, agent)
+    if tiered:
+        kinds.update(_tier_changes(cluster))
+    return Run(name, cluster, agent, kinds, cpu, wall, [])
 
 
 def main() -> None:
@@ -159,13 +175,18 @@ def main() -> None:
         ]
         if args.tiers:
             objects = generate(args.pods, args.policies, seed=1)
-            objects += tier_policies(objects, args.tiers, seed=1)
-            runs.append(start(f"{args.tiers} tier policies", Path(tmp) / "tiers", objects, args))
+            tiers = tier_policies(objects, args.tiers, seed=1)
+            if len(tiers) > 1:
+                tiers[1]["spec"]["subject"] = {"namespaces": {}}  # the wide one
+            objects += tiers
+            name = f"{args.tiers} tier policies"
+            runs.append(start(name, Path(tmp) / "tiers", objects, args, tiered=True))
         for i in range(args.changes):
-            for kind in KINDS:
+            for kind in (*KINDS, *TIER_CHANGES):
                 for run in runs:
-                    run.cluster.write(run.changes[kind](i))
-                    _record(run.cpu, run.wall, kind, timed(run.agent))
+                    if kind in run.changes:
+                        run.cluster.write(run.changes[kind](i))
+                        _record(run.cpu, run.wall, kind, timed(run.agent))
             for run in runs:
                 _record(run.cpu, run.wall, "recompute", _recompute(run.agent))
                 fresh = new_agent(run.cluster)
@@ -194,29 +215,29 @@ def report(run: Run, args: argparse.Namespace) -> None:
     was_cpu, was_wall = statistics.median(cpu["recompute"]), statistics.median(wall["recompute"])
     print(f"\n{run.name}:")
     print(
-        f"{'sync':<22}{'CPU':>10}{'wall':>10}{'cold/this CPU':>15}{'wall':>8}"
+        f"{'sync':<28}{'CPU':>10}{'wall':>10}{'cold/this CPU':>15}{'wall':>8}"
         f"{'recompute/this CPU':>20}{'wall':>8}  (medians)"
     )
     for kind in cpu:
         c, w = statistics.median(cpu[kind]), statistics.median(wall[kind])
         print(
-            f"{kind:<22}{c * 1000:>8.1f}ms{w * 1000:>8.1f}ms"
+            f"{kind:<28}{c * 1000:>8.1f}ms{w * 1000:>8.1f}ms"
             f"{cold_cpu / c:>14.1f}x{cold_wall / w:>7.1f}x"
             f"{was_cpu / c:>19.1f}x{was_wall / w:>7.1f}x  (n={len(cpu[kind])})"
         )
     checks = run.checks
     print(f"warm == cold after each round: {all(checks)} ({sum(checks)}/{len(checks)})")
     full = run.agent.full_syncs - 1
-    print(f"full syncs among the warm ones: {full} of {args.changes * len(KINDS)}")
+    print(f"full syncs among the warm ones: {full} of {args.changes * len(run.changes)}")
 
 
 def side_by_side(plain: Run, tiered: Run) -> None:
     """Each kind of sync with tiers against the same without, medians."""
-    print(f"\n{'sync':<22}{'with/without tiers: CPU':>24}{'wall':>8}")
-    for kind in plain.cpu:
+    print(f"\n{'sync':<28}{'with/without tiers: CPU':>24}{'wall':>8}")
+    for kind in plain.cpu:  # (the tier changes have no counterpart without tiers)
         c = statistics.median(tiered.cpu[kind]) / statistics.median(plain.cpu[kind])
         w = statistics.median(tiered.wall[kind]) / statistics.median(plain.wall[kind])
-        print(f"{kind:<22}{c:>23.2f}x{w:>7.2f}x")
+        print(f"{kind:<28}{c:>23.2f}x{w:>7.2f}x")
 
 
 def _recompute(agent: Agent) -> tuple[float, float]:
@@ -292,6 +313,55 @@ def _changes(cluster: Cluster, agent: Agent) -> dict[str, Callable[[int], str]]:
         "pod relabelled": pod_relabelled,
         "namespace relabelled": namespace_relabelled,
     }
+
+
+def _tier_changes(cluster: Cluster) -> dict[str, Callable[[int], str]]:
+    """The changes of the cluster-wide policies (all in the ``_cluster`` file)."""
+    objects = cluster.files["_cluster"]
+    policies = [o for o in objects if o["kind"] == "ClusterNetworkPolicy"]
+    narrow = next(p for p in policies if _narrow(p) and _first_rule(p) is not None)
+    wide = next(p for p in policies if p["spec"]["subject"] == {"namespaces": {}})
+    added: list[Obj] = []
+
+    def flip(policy: Obj) -> str:
+        rule = _first_rule(policy)
+        assert rule is not None
+        rule["action"] = "Deny" if rule["action"] != "Deny" else "Accept"
+        return "_cluster"
+
+    def add(i: int) -> str:
+        new = copy.deepcopy(narrow)
+        new["metadata"]["name"] = f"bench-added-{i}"
+        new["spec"]["priority"] = (narrow["spec"]["priority"] + 1 + i) % 1001
+        objects.append(new)
+        added.append(new)
+        return "_cluster"
+
+    def remove(i: int) -> str:
+        objects.remove(added.pop())
+        return "_cluster"
+
+    return {
+        "cluster policy changed": lambda i: flip(narrow),
+        "cluster policy added": add,
+        "cluster policy removed": remove,
+        "wide cluster policy changed": lambda i: flip(wide),
+    }
+
+
+def _narrow(policy: Obj) -> bool:
+    """A subject of pods (by label) in the namespaces a label selects."""
+    pods = policy["spec"]["subject"].get("pods")
+    return pods is not None and bool(pods["namespaceSelector"])
+
+
+def _first_rule(policy: Obj) -> Obj | None:
+    """The first rule whose action may be Accept or Deny (no domainNames peer)."""
+    for direction, field in (("ingress", "from"), ("egress", "to")):
+        for rule in policy["spec"].get(direction, []):
+            if not any("domainNames" in peer for peer in rule[field]):
+                return rule
+    return None
 
 
 def _plain(namespace: Obj) -> dict[str, str]:

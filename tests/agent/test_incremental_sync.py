@@ -99,6 +99,12 @@ def change(world: World, op: str, i: int, j: int, node: str) -> None:
         pod["status"] = {"phase": "Pending"}
     elif op == "hostNetwork pod" and pod:
         pod["spec"]["hostNetwork"] = True
+    elif op.endswith("cluster policy") and world.of_kind("ClusterNetworkPolicy"):
+        _change_cluster_policy(world, op, i, j)
+        return
+    elif op.endswith("application policy"):
+        _change_application_policy(world, op, i, j)
+        return
     elif op.endswith("policy") and policies:
         file, policy = policies[i % len(policies)]
         _change_policy(world, op, file, policy, j)
@@ -115,9 +121,6 @@ def change(world: World, op: str, i: int, j: int, node: str) -> None:
         labels = dict(other) if op == "namespace takes another's labels" else {}
         labels["kubernetes.io/metadata.name"] = name  # as the API server keeps it
         namespace["metadata"]["labels"] = labels
-    elif op.endswith("cluster policy") and world.of_kind("ClusterNetworkPolicy"):
-        _change_cluster_policy(world, op, i, j)
-        return
     elif op == "change service" and world.of_kind("Service"):
         file, service = world.of_kind("Service")[i % len(world.of_kind("Service"))]
         service["metadata"].setdefault("labels", {})["changed"] = str(j)
@@ -129,21 +132,69 @@ def _change_cluster_policy(world: World, op: str, i: int, j: int) -> None:
     file, policy = found[i % len(found)]
     spec = policy["spec"]
     if op == "change cluster policy":
-        if j % 3 == 0:
+        if j % 5 == 0:
             spec["priority"] = j % 1001
-        elif j % 3 == 1:
+        elif j % 5 == 1:
             key, value = _pod_labels(world)[j % len(_pod_labels(world))]
             spec["subject"] = {
                 "pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {key: value}}}
             }
-        else:
+        elif j % 5 == 2:
             rule = {
                 "name": "new",
-                "action": ("Accept", "Deny")[j % 2],
+                "action": ("Accept", "Deny", "Pass")[j % 3],
                 "from": [{"namespaces": {}}],
             }
             spec["ingress"] = [rule, *spec.get("ingress", [])]
+        elif j % 5 == 3:
+            key, value = _pod_labels(world)[j % len(_pod_labels(world))]
+            peer = {"pods": {"namespaceSelector": {}, "podSelector": {"matchLabels": {key: value}}}}
+            rule = {"name": "to", "action": ("Accept", "Deny", "Pass")[j % 3], "to": [peer]}
+            rule["protocols"] = [{"tcp": {"destinationPort": {"number": 80 + j % 3}}}]
+            spec["egress"] = [*spec.get("egress", []), rule]
+        else:
+            spec["subject"] = {"namespaces": {}}  # every pod: the widest change
     elif op == "remove cluster policy":
+        world.files[file].remove(policy)
+    elif op == "add cluster policy":
+        new = copy.deepcopy(policy)
+        new["metadata"]["name"] += f"-copy{world.next_address().replace('.', '-')}"
+        if new["spec"]["tier"] == "Admin":
+            new["spec"]["priority"] = j % 1001
+        target = "extra.yaml" if j % 2 else file
+        world.files.setdefault(target, []).append(new)
+        world.touch(target)
+    world.touch(file)
+
+
+def _change_application_policy(world: World, op: str, i: int, j: int) -> None:
+    """EKS ApplicationNetworkPolicies (the NetworkPolicy tier, domainNames egress)."""
+    found = world.of_kind("ApplicationNetworkPolicy")
+    namespaces = [o["metadata"]["name"] for _, o in world.of_kind("Namespace")]
+    if op == "add application policy" or not found:
+        namespace = namespaces[i % len(namespaces)]
+        key, value = _pod_labels(world)[j % len(_pod_labels(world))]
+        policy = {
+            "apiVersion": "networking.k8s.aws/v1alpha1",
+            "kind": "ApplicationNetworkPolicy",
+            "metadata": {"name": f"anp-{world.next_address().replace('.', '-')}"},
+            "spec": {
+                "podSelector": {"matchLabels": {key: value}},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [{"domainNames": ["*.example.com"]}]},
+                    {"to": [{"podSelector": {}}], "ports": [{"port": 53, "protocol": "UDP"}]},
+                ],
+            },
+        }
+        policy["metadata"]["namespace"] = namespace
+        world.files.setdefault(f"{namespace}.yaml", []).append(policy)
+        world.touch(f"{namespace}.yaml")
+        return
+    file, policy = found[i % len(found)]
+    if op == "change application policy":
+        policy["spec"]["egress"] = policy["spec"]["egress"][j % 2 :]
+    else:
         world.files[file].remove(policy)
     world.touch(file)
 
@@ -195,11 +246,20 @@ OPS = [
     "namespace loses its labels",
     "change service",
 ]
-TIER_OPS = [*OPS, "change cluster policy", "remove cluster policy"]
+TIER_OPS = [
+    *OPS,
+    "change cluster policy",
+    "remove cluster policy",
+    "add cluster policy",
+    "add application policy",
+    "change application policy",
+    "remove application policy",
+]
 
 
 def assert_same(state: DesiredState, oracle: DesiredState) -> None:
     assert state.model == oracle.model
+    assert sorted(map(repr, state.unenforced)) == sorted(map(repr, oracle.unenforced))
     assert state.diagnostics == oracle.diagnostics
     assert dict(state.good_documents) == dict(oracle.good_documents)
     assert (state.quarantined, state.kept) == (oracle.quarantined, oracle.kept)
@@ -270,7 +330,8 @@ def check_changes(base: list[Obj], changes: list[tuple[str, int, int]], which: i
 def test_clean_changes_take_the_fast_way_and_give_the_full_computation(tiered: bool) -> None:
     """Pods added, removed and relabelled, policies changed, added and removed,
     namespaces relabelled: no full sync after the first, each ruleset the oracle's
-    (with cluster-wide policies too: their chains are in every ruleset)."""
+    (with cluster-wide policies too: their chains are in every ruleset, and they
+    and ApplicationNetworkPolicies are changed, added and removed the fast way)."""
     world = World(TIERED if tiered else BASE)
     node = nodes_of(world)[1]
     engine = NodeState(node, OPTIONS)
@@ -298,6 +359,21 @@ def test_clean_changes_take_the_fast_way_and_give_the_full_computation(tiered: b
         ("namespace takes another's labels", 3, 0),
         ("unlabel pod", 9, 0),
     ]
+    if tiered:  # cluster-wide policies changed, added and removed: no full sync either
+        clean += [
+            ("change cluster policy", i, j)
+            for i, j in ((0, 5), (1, 1), (2, 2), (3, 3), (4, 4), (5, 10))
+        ]
+        clean += [
+            ("add cluster policy", 0, 7),
+            ("add cluster policy", 1, 8),
+            ("remove cluster policy", 2, 0),
+            ("add application policy", 1, 2),
+            ("change application policy", 0, 1),
+            ("add application policy", 2, 3),
+            ("remove application policy", 0, 0),
+            ("relabel pod", 6, 3),
+        ]
     for op, i, j in clean:
         change(world, op, i, j, node)
         parts = world.parts()
@@ -426,3 +502,33 @@ def test_an_incremental_sync_that_raises_gives_way_to_a_full_one(
         last_good = state.good_documents
         monkeypatch.undo()
     assert (engine.failed_fast, engine.full_syncs) == (1, 2)
+
+
+def test_the_first_cluster_policy_and_the_last_go_the_fast_way() -> None:
+    """A cluster without tiers gets its first cluster-wide policy (the base chains
+    gain the Admin and Baseline lookups, its domainNames rule is said not
+    enforced), which is then changed and removed: fast syncs, each the oracle's."""
+    world = World(BASE)
+    node = nodes_of(world)[0]
+    engine = NodeState(node, OPTIONS)
+    parts = world.parts()
+    engine.sync(tuple(d for part in parts for d in part), {}, parts)
+    policy = tier_policies(BASE, 1, seed=7)[0]
+    policy["spec"]["subject"] = {"namespaces": {}}
+    steps: list[Any] = [
+        lambda: world.files["_cluster.yaml"].append(policy),
+        lambda: policy["spec"].update(priority=(policy["spec"]["priority"] + 1) % 1001),
+        lambda: world.files["_cluster.yaml"].remove(policy),
+    ]
+    tiered = []
+    for step in steps:
+        step()
+        world.touch("_cluster.yaml")
+        parts = world.parts()
+        docs = tuple(d for part in parts for d in part)
+        state = engine.sync(docs, {}, parts)
+        assert_same(state, desired_state(docs, node, {}, OPTIONS))
+        tiered.append((any("vmap @adm_" in line for line in state.ruleset.splitlines()),
+                       bool(state.unenforced)))  # fmt: skip
+    assert tiered == [(True, True), (True, True), (False, False)]
+    assert (engine.full_syncs, engine.failed_fast) == (1, 0)

@@ -256,7 +256,7 @@ def test_indexed_peer_pods_equal_the_peer_matcher(case: Path) -> None:
                     if not p.host_network
                     and m.matches(PeerEnd(None, p, cluster.namespace_labels(p.namespace)))
                 ]
-                assert list(builder.peer_pods(m)) == expected
+                assert list(builder.peer_pods(m.selection)) == expected
 
 
 @given(

@@ -9,8 +9,9 @@ when only a few Pods, NetworkPolicies and Namespaces changed:
   document re-read with the same content and place is no change;
 - each changed object updates the live model of nft/incremental.py: a pod
   the peer sets that match its old or new labels and, on this node, its own
-  dispatch; a policy its own lines; a namespace's labels the peers whose
-  namespace selector matches its old or new labels.
+  dispatch; a policy (an ApplicationNetworkPolicy too) its own lines; a
+  cluster-wide policy its own lines and the tier order; a namespace's labels
+  the peers whose namespace selector matches its old or new labels.
 
 A change is taken the fast way only when it cannot change anything else of the
 state, so the result is the full computation's; anything else makes a full
@@ -18,12 +19,14 @@ sync (``prepare`` and a new live model), which is also the first sync:
 
 - the state before has no diagnostic at all (so nothing invalid, kept,
   quarantined, duplicated, shared or assumed: each of those is said in one);
-- every changed document is a Pod, NetworkPolicy or Namespace that converts
-  without any diagnostic; a Pod is live, not hostNetwork, with an address no
-  other pod has; a Pod or a policy is in a declared namespace; a Namespace
-  is relabelled, not added or removed; no object is given twice;
-- the policies are in the order of their documents (file, document, item;
-  then namespace and name), as both sources give them.
+- every changed document is a Pod, NetworkPolicy, ApplicationNetworkPolicy,
+  cluster-wide policy or Namespace that converts without any diagnostic; a Pod
+  is live, not hostNetwork, with an address no other pod has; a Pod or a
+  namespaced policy is in a declared namespace; a Namespace is relabelled, not
+  added or removed; no object is given twice;
+- the policies (and, apart, the cluster-wide ones) are in the order of their
+  documents (file, document, item; then namespace and name), as both sources
+  give them.
 
 The whole cluster (for strict mode's conntrack check) is built only when asked
 for (``DesiredState.cluster``).
@@ -36,25 +39,31 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from netfence.agent.state import (
+    KEPT_KINDS,
+    TIER_KINDS,
     DesiredState,
     Prepared,
     UnenforcedRule,
     names_rules,
     prepare,
-    unenforced,
 )
 from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet, compile_policy
+from netfence.compile.tiers import compile_cluster_policy
 from netfence.model.cluster import Cluster, Namespace, Pod
 from netfence.model.diagnostics import Source
 from netfence.model.policy import IPAddress, NetworkPolicy
+from netfence.model.tiers import ClusterPolicy
 from netfence.nft.compiler import NftOptions
 from netfence.nft.incremental import LiveModel, LiveNodeCompiler, LivePolicies, OrderKey
 from netfence.nft.model import Ruleset
 from netfence.parse.build import DEFAULT_NAMESPACE, ConversionCache
 from netfence.parse.documents import RawDocument
 
-TRACKED = ("Pod", "NetworkPolicy", "Namespace")
+# the kinds a fast sync follows: an ApplicationNetworkPolicy is a NetworkPolicy of
+# the NetworkPolicy tier; the cluster-wide kinds are ClusterPolicies
+TRACKED = ("Pod", "NetworkPolicy", "Namespace", "ApplicationNetworkPolicy", *TIER_KINDS)
+VALUES = (Pod, NetworkPolicy, Namespace, ClusterPolicy)  # what tracked documents convert to
 
 
 @dataclass(frozen=True)
@@ -90,8 +99,7 @@ class NodeState:
         self._model: Ruleset | None = None  # the last fast sync's
         self._unenforced: tuple[UnenforcedRule, ...] = ()  # the last full sync's
         # policy key → its rules with domainNames peers (ApplicationNetworkPolicy), kept
-        # up to date by fast syncs; the tiers' are in _unenforced (a change of them
-        # is a full sync)
+        # up to date by fast syncs; the tiers' are the compiler's (tier_unenforced)
         self._names: dict[str, tuple[UnenforcedRule, ...]] = {}
 
     def sync(
@@ -128,16 +136,21 @@ class NodeState:
         cluster = prepared.cluster
         compiled = compile_policies(cluster.policies, cluster.cluster_policies)
         orders = [_order_of(p) for p in cluster.policies]
-        in_order = orders == sorted(orders)
+        tier_orders = [_order_of(p) for p in cluster.cluster_policies]
+        in_order = orders == sorted(orders) and tier_orders == sorted(tier_orders)
         if not in_order:  # (then no fast sync follows: only their places matter)
             orders = [(i,) for i in range(len(orders))]
+            tier_orders = [(i,) for i in range(len(tier_orders))]
         compiler = _live_compiler(cluster, compiled, orders, self.node, self.options, prepared)
+        places = dict(zip((p.key for p in cluster.cluster_policies), tier_orders, strict=True))
+        every = (*compiled.tiers.admin, *compiled.tiers.baseline)
+        compiler.set_tier_policies((places[c.policy.key], c) for c in every)
         here = [ip for ip, on in prepared.quarantined if _here(on, self.node)]
         model = compiler.current(here)
         self._compiler, self._model = compiler, None
         self._good = Layered(dict(prepared.good_documents), {})
         self._live = not prepared.diagnostics and in_order and self._index(docs)
-        self._unenforced = unenforced(compiled)
+        self._unenforced = tuple(ref for p in compiled.policies for ref in names_rules(p))
         self._names = {}
         return DesiredState(
             model,
@@ -146,7 +159,7 @@ class NodeState:
             prepared.quarantined,
             prepared.kept,
             lambda: (cluster, compiled),
-            self._unenforced,
+            (*compiler.tier_unenforced(), *self._unenforced),
         )
 
     def _index(self, docs: tuple[RawDocument, ...]) -> bool:
@@ -209,11 +222,12 @@ class NodeState:
             cluster = prepare(docs, last_good, conversions).cluster
             return cluster, compile_policies(cluster.policies, cluster.cluster_policies)
 
-        # (a change of the cluster-wide policies is a full sync: these stay)
-        return DesiredState(model, (), good, (), frozenset(), evaluation, self._left_out_now())
+        left_out = (*compiler.tier_unenforced(), *self._left_out_now())
+        return DesiredState(model, (), good, (), frozenset(), evaluation, left_out)
 
     def _left_out_now(self) -> tuple[UnenforcedRule, ...]:
-        """The last full sync's rules left out, with the fast syncs' policy changes."""
+        """The last full sync's NetworkPolicy-tier rules left out, with the fast
+        syncs' policy changes."""
         if not self._names:
             return self._unenforced
         kept = tuple(r for r in self._unenforced if r.policy not in self._names)
@@ -287,10 +301,14 @@ class NodeState:
         obj = self._objects[key]
         self._objects[key] = _Object(doc, key, obj.value)
         self._by_doc[id(doc)] = key
-        self._good.put(key, doc)
+        if doc.kind in KEPT_KINDS:
+            self._good.put(key, doc)
         if isinstance(obj.value, NetworkPolicy) and doc.source != before.source:
             policy = dataclasses.replace(obj.value, source=doc.source)
             compiler.policies.put(_order_of(policy), compile_policy(policy))
+        elif isinstance(obj.value, ClusterPolicy) and doc.source != before.source:
+            moved = dataclasses.replace(obj.value, source=doc.source)
+            compiler.put_tier_policy(_order_of(moved), compile_cluster_policy(moved))
 
     def _converted(self, doc: RawDocument) -> _Object | None:
         """The document as a tracked object; None when it cannot be a fast change."""
@@ -303,6 +321,8 @@ class NodeState:
         if not converted.table or converted.diagnostics:
             return None
         value = converted.value
+        if not isinstance(value, VALUES):
+            return None  # e.g. a ClusterNetworkPolicy of an API not evaluated
         if isinstance(value, Pod) and not _programmed(value):
             return None
         return _Object(doc, converted.key, value)
@@ -310,6 +330,8 @@ class NodeState:
     def _allowed(self, changes: Mapping[str, tuple[_Object | None, _Object | None]]) -> bool:
         for key, (old, new) in changes.items():
             value = new.value if new is not None else old.value if old is not None else None
+            if not isinstance(value, VALUES):
+                return False  # a document kept as another kind of policy
             if isinstance(value, Namespace):
                 if old is None or new is None:
                     return False  # a namespace added or removed
@@ -329,10 +351,12 @@ class NodeState:
     ) -> None:
         if old is not None:
             self._untrack(old)
-            self._good.put(key, None)
+            if old.doc.kind in KEPT_KINDS:
+                self._good.put(key, None)
         if new is not None:
             self._track(new)
-            self._good.put(key, new.doc)
+            if new.doc.kind in KEPT_KINDS:
+                self._good.put(key, new.doc)
         if old is not None and new is not None and old.value is new.value:
             return  # re-read, unchanged
         before = old.value if old is not None else None
@@ -351,6 +375,10 @@ class NodeState:
         elif isinstance(before, NetworkPolicy):
             compiler.remove_policy(before.namespace, before.key)
             self._names[before.key] = ()
+        elif isinstance(after, ClusterPolicy):
+            compiler.put_tier_policy(_order_of(after), compile_cluster_policy(after))
+        elif isinstance(before, ClusterPolicy):
+            compiler.remove_tier_policy(before.key)
 
 
 def _pieces(
@@ -424,12 +452,13 @@ def _here(node: str | None, this: str | None) -> bool:
     return this is None or node is None or node == this
 
 
-def _order_of(policy: NetworkPolicy) -> OrderKey:
+def _order_of(policy: NetworkPolicy | ClusterPolicy) -> OrderKey:
     """Where a policy's document is among the others (file, document, item), then
     its name: the order both sources give documents in."""
     source = policy.source or Source("", 0)
     item = -1 if source.item is None else source.item
-    return (source.file, source.doc, item, source.nested, policy.namespace, policy.name)
+    namespace = policy.namespace if isinstance(policy, NetworkPolicy) else ""
+    return (source.file, source.doc, item, source.nested, namespace, policy.name)
 
 
 def _live_compiler(
@@ -447,12 +476,7 @@ def _live_compiler(
     policies = LivePolicies()
     for order, policy in zip(orders, compiled.policies, strict=True):
         policies.put(order, policy)
-    tiers = None
-    if compiled.tiers:
-        from netfence.nft.tiers import TierInput  # only when there are tiers
-
-        tiers = TierInput(compiled.tiers, cluster.nodes)
-    compiler = LiveNodeCompiler(model, policies, options, tiers)
+    compiler = LiveNodeCompiler(model, policies, options, nodes=cluster.nodes)
     for pod in cluster.pods:
         if not pod.host_network and (node is None or pod.node == node):
             compiler.add_local(pod)

@@ -37,12 +37,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from typing import Protocol as Interface
 
-from netfence.compile.addresses import Ranges, merge_ranges
+from netfence.compile.addresses import AddressRanges, Ranges, merge_ranges
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledRule, PeerMatcher
-from netfence.compile.ir import AddressesIn, ClusterIndex, OwnNamespace, PodsSelected, pod_scope
+from netfence.compile.ir import (
+    AddressesIn,
+    ClusterIndex,
+    OwnNamespace,
+    PodsSelected,
+    PortNamed,
+    Selection,
+    pod_scope,
+)
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.labels import Labels
-from netfence.model.policy import Direction, IPAddress, IPBlock
+from netfence.model.policy import Direction, IPAddress
 from netfence.model.ports import Protocol
 from netfence.nft.model import Chain, NftSet, Ruleset, VerdictMap
 
@@ -106,11 +114,11 @@ class _Builder:
         """Every pod, hostNetwork ones too (a destination all the same)."""
         return iter(self.cluster.pods)
 
-    def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]:
-        """Pods (hostNetwork ones too) whose address of ``family`` is in ``block``."""
+    def pods_in(self, addresses: AddressRanges, family: int) -> Iterable[Pod]:
+        """Pods (hostNetwork ones too) whose address of ``family`` is in ``addresses``."""
         for pod in self.cluster.pods:
             ip = pod.ip_of_version(family)
-            if ip is not None and block.contains(ip):
+            if ip is not None and addresses.contains(ip):
                 yield pod
 
     def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool:
@@ -129,15 +137,13 @@ class _Builder:
 
     # --- peers ----------------------------------------------------------------------------
 
-    def peer_pods(self, matcher: PeerMatcher) -> tuple[Pod, ...]:
-        """Pods a selector peer matches (never hostNetwork pods), through the label
-        indexes; the rules are those of compile.PeerMatcher."""
-        return tuple(self.cluster.pods[i] for i in self.peer_indexes(matcher))
+    def peer_pods(self, selection: PodsSelected) -> tuple[Pod, ...]:
+        """Pods a selection covers (never hostNetwork pods), through the label
+        indexes of compile.ir.ClusterIndex."""
+        return tuple(self.cluster.pods[i] for i in self.peer_indexes(selection))
 
-    def peer_indexes(self, matcher: PeerMatcher) -> tuple[int, ...]:
-        """The same as indexes into ``cluster.pods``, in order (compile.ir.ClusterIndex)."""
-        selection = matcher.selection
-        assert isinstance(selection, PodsSelected), "an address peer selects no pods"
+    def peer_indexes(self, selection: PodsSelected) -> tuple[int, ...]:
+        """The same as indexes into ``cluster.pods``, in order."""
         found = self._peer_indexes.get(selection)
         if found is None:
             found = self._peer_indexes[selection] = tuple(sorted(self._index.pods(selection)))
@@ -176,18 +182,19 @@ class _Builder:
         target = PodsSelected(OwnNamespace(policy.policy.namespace), pod_scope(policy.target))
         return [self.cluster.pods[i] for i in sorted(self._index.pods(target))]
 
-    def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges:
-        """The addresses of a rule's peers as merged integer ranges. API reference
-        (ipBlock): "except is a list of CIDRs that should not be included within an
-        IPBlock" — subtracted here, so sets hold plain ranges."""
-        key = (tuple((m.peer, m.policy_namespace) for m in peers), family)
+    def peer_ranges(self, peers: Sequence[Selection], family: int) -> Ranges:
+        """The addresses of a rule's peers (their selections) as merged integer
+        ranges. API reference (ipBlock): "except is a list of CIDRs that should not
+        be included within an IPBlock" — already subtracted (AddressesIn), so sets
+        hold plain ranges."""
+        key = (tuple(peers), family)
         found = self._ranges.get(key)
         if found is None:
             ranges = block_ranges(peers, family)
             chosen: set[int] = set()
-            for m in peers:
-                if isinstance(m.selection, PodsSelected):
-                    chosen.update(self.peer_indexes(m))
+            for selection in peers:
+                if isinstance(selection, PodsSelected):
+                    chosen.update(self.peer_indexes(selection))
             addresses, contested = self.addresses(family), self.contested(family)
             for i in chosen:
                 a = addresses[i]
@@ -237,15 +244,15 @@ def named_set(
     return name
 
 
-def block_ranges(peers: Sequence[PeerMatcher], family: int) -> list[tuple[int, int]]:
-    """The address ranges of a rule's ipBlock peers of ``family``, ``except`` holes
+def block_ranges(peers: Sequence[Selection], family: int) -> list[tuple[int, int]]:
+    """The address ranges of a rule's address peers of ``family``, ``except`` holes
     already cut (compile.ir.AddressesIn)."""
-    return [
-        r
-        for m in peers
-        if isinstance(m.selection, AddressesIn)
-        for r in m.selection.addresses.family(family)
-    ]
+    return [r for s in peers if isinstance(s, AddressesIn) for r in s.addresses.family(family)]
+
+
+def address_peers(peers: Sequence[PeerMatcher]) -> tuple[Selection, ...]:
+    """The selections of a NetworkPolicy rule's peers (pods or addresses)."""
+    return tuple(m.selection for m in peers)
 
 
 def range_text(family: int, lo: int, hi: int) -> str:
@@ -280,18 +287,17 @@ class _RulePorts:
 
     @staticmethod
     def of(rule: CompiledRule) -> _RulePorts:
+        """From the rules' port selections (compile.ir.of_policy_port: no port is
+        every port of the protocol, 1-65535)."""
         numeric: dict[Protocol, list[tuple[int, int]]] = {}
         named: list[tuple[Protocol, str]] = []
         for m in rule.ports or ():
-            spec = m.port
-            if isinstance(spec.port, str):
-                named.append((spec.protocol, spec.port))
-            elif spec.port is None:
-                numeric.setdefault(spec.protocol, []).append((1, 65535))
+            spec = m.selection
+            if isinstance(spec, PortNamed):
+                assert spec.protocol is not None  # a NetworkPolicy port has one
+                named.append((spec.protocol, spec.name))
             else:
-                numeric.setdefault(spec.protocol, []).append(
-                    (spec.port, spec.end_port or spec.port)
-                )
+                numeric.setdefault(spec.protocol, []).append((spec.first, spec.last))
         return _RulePorts(numeric, named, rule.ports is None)
 
 
@@ -305,13 +311,13 @@ class PeerLookup(Interface):
     def named_set(
         self, family: int, entries: Iterable[tuple[IPAddress, Protocol, int]]
     ) -> str | None: ...
-    def peer_pods(self, matcher: PeerMatcher) -> Iterable[Pod]: ...
-    def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges: ...
+    def peer_pods(self, selection: PodsSelected) -> Iterable[Pod]: ...
+    def peer_ranges(self, peers: Sequence[Selection], family: int) -> Ranges: ...
     def contested(self, family: int) -> Mapping[int, object]: ...
     def claimed_outside(self, family: int, address: int, chosen: set[str]) -> bool: ...
     def selected_pods(self, policy: CompiledPolicy) -> Iterable[Pod]: ...
     def every_pod(self) -> Iterable[Pod]: ...
-    def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]: ...
+    def pods_in(self, addresses: AddressRanges, family: int) -> Iterable[Pod]: ...
     def claimants(self, family: int, address: int) -> tuple[Pod | None, ...]: ...
     def namespace_labels_of(self, namespace: str) -> Labels: ...
 
@@ -371,7 +377,8 @@ class NodeRulesetCompiler:
     def _peer_match(self, rule: CompiledRule, family: int, side: str) -> str | None:
         if rule.peers is None:
             return ""
-        name = self.b.address_set(family, self.b.peer_ranges(rule.peers, family), rule.origin)
+        ranges = self.b.peer_ranges(address_peers(rule.peers), family)
+        name = self.b.address_set(family, ranges, rule.origin)
         return None if name is None else f"{IP_KEYWORD[family]} {side} @{name} "
 
     def _port_lines(
@@ -439,12 +446,11 @@ class NodeRulesetCompiler:
         address in an ipBlock peer (hostNetwork pods included: a block matches
         their address)."""
         found: dict[str, Pod] = {}
-        for m in peers:
-            block = m.peer.ip_block
-            if block is None:
-                found.update((p.key, p) for p in self.b.peer_pods(m))
-                continue
-            found.update((p.key, p) for p in self.b.pods_in_block(block, family))
+        for selection in address_peers(peers):
+            if isinstance(selection, PodsSelected):
+                found.update((p.key, p) for p in self.b.peer_pods(selection))
+            elif isinstance(selection, AddressesIn):
+                found.update((p.key, p) for p in self.b.pods_in(selection.addresses, family))
         return list(found.values())
 
     # --- chains ---------------------------------------------------------------------------
@@ -599,7 +605,7 @@ class NodeRulesetCompiler:
     def tier_selecting(self, tier: Tier, pod: Pod) -> tuple[CompiledClusterPolicy, ...]:
         """The policies of ``tier`` whose subject is ``pod``, in precedence order;
         kept per namespace, labels and namespace labels while the tiers are the
-        same (a change of the tiers makes a new compiler)."""
+        same (a change of the tiers clears them: nft.incremental.LiveNodeCompiler)."""
         assert self.tiers is not None
         labels = self.b.namespace_labels_of(pod.namespace)
         key = (tier, pod.namespace, pod.labels, labels)

@@ -5,17 +5,21 @@ lives on (``LiveModel``: pods by key, pods by namespace, namespace labels, the
 policies per namespace in document order) instead of one Cluster. What it
 computed is kept, each piece dropped only by what can change it:
 
-- the pods a selector peer matches (per peer and policy namespace): updated per
-  changed pod (its old and new version tested against the peer), recomputed
-  when a namespace's labels change and the peer's namespace selector matched
-  the old or the new labels;
+- the pods a peer selects (per IR selection, compile.ir.PodsSelected: one set
+  for every NetworkPolicy and tier peer, and tier subject, that selects the same
+  pods): updated per changed pod (its old and new version tested against the
+  selection), updated when a namespace's labels change and the selection's
+  namespace selector matched the old or the new labels;
 - the address ranges of a rule's peers (and so its sets): dropped when the
   members of one of its peers change;
 - each policy's lines per direction: dropped when the policy changes, when a
   range it used is dropped, and, for rules with named ports (which read the
   ports of the pods at the other end), when any pod or namespace changes;
 - which policies select a pod: per namespace, dropped when a policy of that
-  namespace changes.
+  namespace changes;
+- the cluster-wide policies by key with their documents' places: a change of
+  one drops its own lines and which tier policies select each group of pods
+  (the tiers are ordered again as compile.tiers.compile_tiers orders them).
 
 Chains, maps and the list of sets are assembled again at every sync from these
 pieces (cheap: one node's pods). Addresses whose owner is in doubt (two pods, or
@@ -32,17 +36,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from netfence.compile.addresses import Ranges, merge_ranges
-from netfence.compile.compiled import CompiledPolicy, PeerMatcher
-from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Pod
+from netfence.compile.addresses import AddressRanges, Ranges, merge_ranges
+from netfence.compile.compiled import CompiledPolicy
+from netfence.compile.ir import (
+    AddressesIn,
+    NamespacesMatching,
+    OwnNamespace,
+    PodsSelected,
+    PortNamed,
+    Selection,
+)
+from netfence.model.cluster import NAMESPACE_NAME_LABEL, Cluster, Node, Pod
 from netfence.model.labels import Labels, LabelSelector
-from netfence.model.policy import Direction, IPAddress, IPBlock, Peer
+from netfence.model.policy import Direction, IPAddress
 from netfence.model.ports import Protocol
 from netfence.nft.compiler import (
     FAMILIES,
     ChainKey,
     NftOptions,
     NodeRulesetCompiler,
+    address_peers,
     address_set,
     block_ranges,
     interval_set,
@@ -52,11 +65,12 @@ from netfence.nft.compiler import (
 from netfence.nft.model import NftSet, Ruleset
 
 if TYPE_CHECKING:
-    from netfence.compile.tiers import CompiledClusterPolicy
+    from netfence.compile.compiled import CompiledTiers
+    from netfence.compile.tiers import CompiledClusterPolicy, TierRuleRef
     from netfence.nft.tiers import TierInput
 
-PeerKey = tuple[Peer, str]  # a selector peer and its policy's namespace
-RangesKey = tuple[tuple[PeerKey, ...], int]  # a rule's peers and an address family
+PeerKey = PodsSelected  # the pods a peer selects (compile/ir.py), shared by every rule
+RangesKey = tuple[tuple[Selection, ...], int]  # a rule's peers and an address family
 LinesKey = tuple[str, Direction]  # a policy and a direction
 OrderKey = tuple[object, ...]  # where a policy's document is: its place among the others
 QUARANTINED = ""  # the claimant standing for a pod that could not be read
@@ -153,7 +167,7 @@ class LiveModel:
             intervals = self._ranges.get(ranges_key)
             if intervals is None:
                 continue
-            selectors = [k for k in ranges_key[0] if k[0].ip_block is None]
+            selectors = [k for k in ranges_key[0] if isinstance(k, PodsSelected)]
             family = ranges_key[1]
             if old is not None and any(before.get(k, False) for k in selectors):
                 for ip in old.ips:
@@ -172,13 +186,16 @@ class LiveModel:
         here = self.by_namespace.get(name, set())
         touched: set[RangesKey] = set()
         for key, members in list(self._members.items()):
-            selector = key[0].namespace_selector
+            scope = key.namespaces
+            if isinstance(scope, OwnNamespace):
+                continue  # by name: labels do not matter
+            selector = scope.selector if isinstance(scope, NamespacesMatching) else None
             if selector is None or (
                 old is not None and selector.matches(old) == selector.matches(labels)
             ):
-                continue
+                continue  # every namespace (or the same answer before and after)
             if selector.matches(labels):
-                pod_selector = key[0].pod_selector
+                pod_selector = key.pods
                 arriving = {
                     k
                     for k in here
@@ -195,7 +212,7 @@ class LiveModel:
                 if intervals is None:
                     continue
                 touched.add(ranges_key)
-                selectors = [k for k in ranges_key[0] if k[0].ip_block is None]
+                selectors = [k for k in ranges_key[0] if isinstance(k, PodsSelected)]
                 addresses = self._addresses[ranges_key[1]]
                 for k in leaving:
                     if k in addresses and not any(k in self.members(s) for s in selectors):
@@ -215,16 +232,19 @@ class LiveModel:
             intervals.remove(address)
 
     def covers(self, key: PeerKey, pod: Pod) -> bool:
-        """PeerMatcher.matches for a selector peer (hostNetwork pods never)."""
-        peer, policy_namespace = key
+        """compile.ir.PodsSelected.covers with this model's namespace labels, looked
+        up only when a namespace selector asks (hostNetwork pods never)."""
         if pod.host_network:
             return False
-        if peer.namespace_selector is None:
-            if pod.namespace != policy_namespace:
+        scope = key.namespaces
+        if isinstance(scope, OwnNamespace):
+            if pod.namespace != scope.name:
                 return False
-        elif not peer.namespace_selector.matches(self._labels_of(pod.namespace)):
+        elif isinstance(scope, NamespacesMatching) and not scope.selector.matches(
+            self._labels_of(pod.namespace)
+        ):
             return False
-        return peer.pod_selector is None or peer.pod_selector.matches(pod.labels)
+        return key.pods is None or key.pods.matches(pod.labels)
 
     def _labels_of(self, namespace: str) -> Labels:
         found = self.namespace_labels.get(namespace)
@@ -235,16 +255,18 @@ class LiveModel:
         be read at once and not kept (the next change changes it)."""
         found = self._members.get(key)
         if found is None:
-            peer, policy_namespace = key
-            selector = peer.namespace_selector
-            if selector is None:
-                namespaces = [policy_namespace]
-            else:
+            scope = key.namespaces
+            if isinstance(scope, OwnNamespace):
+                namespaces = [scope.name]
+            elif isinstance(scope, NamespacesMatching):
+                selector = scope.selector
                 namespaces = [
                     n for n, labels in self.namespace_labels.items() if selector.matches(labels)
                 ]
+            else:
+                namespaces = list(self.namespace_labels)
             chosen: set[str] = set()
-            select = peer.pod_selector
+            select = key.pods
             narrowest = self._narrowest(select) if select is not None else None
             for namespace in namespaces:
                 here = self.by_namespace.get(namespace, set())
@@ -293,12 +315,12 @@ class LiveModel:
             self.recorded[0].add(name)
         return name
 
-    def peer_pods(self, matcher: PeerMatcher) -> Iterable[Pod]:
+    def peer_pods(self, selection: PodsSelected) -> Iterable[Pod]:
         pods = self.pods
-        return [pods[k] for k in self.members((matcher.peer, matcher.policy_namespace))]
+        return [pods[k] for k in self.members(selection)]
 
-    def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges:
-        key = (tuple((m.peer, m.policy_namespace) for m in peers), family)
+    def peer_ranges(self, peers: Sequence[Selection], family: int) -> Ranges:
+        key = (tuple(peers), family)
         if self.recorded is not None:
             self.recorded[1].add(key)
         intervals = self._ranges.get(key)
@@ -307,7 +329,7 @@ class LiveModel:
             blocks = merge_ranges(list(ranges))
             chosen: set[str] = set()
             for peer_key in key[0]:
-                if peer_key[0].ip_block is None:
+                if isinstance(peer_key, PodsSelected):
                     chosen |= self.members(peer_key)
                     self._ranges_of.setdefault(peer_key, set()).add(key)
             addresses, contested = self._addresses[family], self._contested[family]
@@ -348,10 +370,10 @@ class LiveModel:
     def every_pod(self) -> Iterable[Pod]:
         return self.pods.values()
 
-    def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]:
+    def pods_in(self, addresses: AddressRanges, family: int) -> Iterable[Pod]:
         for pod in self.pods.values():
             ip = pod.ip_of_version(family)
-            if ip is not None and block.contains(ip):
+            if ip is not None and addresses.contains(ip):
                 yield pod
 
 
@@ -482,6 +504,19 @@ def _order(entry: tuple[OrderKey, CompiledPolicy]) -> OrderKey:
     return entry[0]
 
 
+def _ordered_tiers(
+    entries: Iterable[tuple[OrderKey, CompiledClusterPolicy]],
+) -> CompiledTiers:
+    """Admin and Baseline by priority, then by the place of the document."""
+    from netfence.compile.compiled import CompiledTiers
+    from netfence.model.tiers import Tier
+
+    ordered = sorted(entries, key=lambda e: (e[1].policy.priority or 0, e[0]))
+    admin = tuple(p for _, p in ordered if p.policy.tier is Tier.ADMIN)
+    baseline = tuple(p for _, p in ordered if p.policy.tier is Tier.BASELINE)
+    return CompiledTiers(admin, baseline)
+
+
 @dataclass
 class _Lines:
     policy: CompiledPolicy | CompiledClusterPolicy  # a NetworkPolicy's, or a tier policy's
@@ -501,11 +536,17 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         policies: LivePolicies,
         options: NftOptions,
         tiers: TierInput | None = None,
+        nodes: Sequence[Node] = (),
     ) -> None:
         # pods: the model's
         super().__init__(policies, Cluster((), ()), options, builder=model, tiers=tiers)
         self.model = model
         self.policies = policies
+        # the cluster-wide policies by key, with their document's place (put_tier_policy),
+        # and the nodes whose addresses their ``nodes`` peers match
+        self._tier_policies: dict[str, tuple[OrderKey, CompiledClusterPolicy]] = {}
+        self._nodes = tuple(tiers.nodes if tiers is not None else nodes)
+        self._left_out: tuple[TierInput, tuple[TierRuleRef, ...]] | None = None  # per tiers
         self.local: dict[str, Pod] = {}  # this node's pods (not hostNetwork)
         # the same by namespace and labels (all that selection reads): key → pod
         self._groups: dict[tuple[str, Labels], dict[str, tuple[Pod, dict[int, IPAddress]]]] = {}
@@ -562,20 +603,24 @@ class LiveNodeCompiler(NodeRulesetCompiler):
         if not isinstance(policy, CompiledPolicy):
             return self._tier_reads_ports(policy, direction, pod, local)
         for rule in policy.rules(direction):
-            if not any(isinstance(m.port.port, str) for m in rule.ports or ()):
+            if not any(isinstance(m.selection, PortNamed) for m in rule.ports or ()):
                 continue
             if direction is Direction.INGRESS:
                 if policy.selects(pod):
                     return True
             elif rule.peers is None:
                 return True
-            for m in rule.peers or ():
-                block = m.peer.ip_block
-                if block is not None:
-                    if any(block.contains(ip) for ip in pod.ips):
-                        return True
-                elif self.model.covers((m.peer, m.policy_namespace), pod):
-                    return True
+            if any(self._covers(s, pod) for s in address_peers(rule.peers or ())):
+                return True
+        return False
+
+    def _covers(self, selection: Selection, pod: Pod) -> bool:
+        """Does a pod or address selection take ``pod`` in (by its labels, or by any
+        of its addresses: hostNetwork pods' too)?"""
+        if isinstance(selection, PodsSelected):
+            return self.model.covers(selection, pod)
+        if isinstance(selection, AddressesIn):
+            return any(selection.addresses.contains(ip) for ip in pod.ips)
         return False
 
     def _tier_reads_ports(
@@ -583,29 +628,25 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     ) -> bool:
         """The same for a tier policy (nft/tiers.py, _named_lines): ingress rules read
         the subject's pods of this node, egress rules the pods their peers match."""
-        from netfence.model.tiers import NamedPort
-        from netfence.nft.tiers import selector_peer, subject_peer
+        from netfence.nft.tiers import address_selections, has_named_ports, node_selections
 
         assert self.tiers is not None
         for rule in policy.rules(direction):
-            if not any(isinstance(m.port, NamedPort) for m in rule.ports or ()):
+            if not has_named_ports(rule):
                 continue
             if direction is Direction.INGRESS:
-                if local and self.model.covers((subject_peer(policy.policy.subject), ""), pod):
+                if local and self.model.covers(policy.subject, pod):
                     return True
                 continue
-            for m in rule.peers:
-                peer = selector_peer(m.peer)
-                if peer is not None and self.model.covers((peer, ""), pod):
-                    return True
-                if any(ip in net for net in m.peer.networks or () for ip in pod.ips):
-                    return True
-                if m.peer.nodes is not None and any(
-                    lo <= int(ip) <= hi
-                    for ip in pod.ips
-                    for lo, hi in self.tiers.node_ranges(m.peer.nodes, ip.version)
-                ):
-                    return True
+            if any(self._covers(s, pod) for s in address_selections(rule)):
+                return True
+            if any(
+                lo <= int(ip) <= hi
+                for s in node_selections(rule)
+                for ip in pod.ips
+                for lo, hi in self.tiers.node_ranges(s.selector, ip.version)
+            ):
+                return True
         return False
 
     def put_policy(self, order: OrderKey, policy: CompiledPolicy) -> None:
@@ -619,6 +660,49 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     def _drop_policy(self, key: str) -> None:
         for direction in Direction:
             self._forget((key, direction))
+
+    def set_tier_policies(self, policies: Iterable[tuple[OrderKey, CompiledClusterPolicy]]) -> None:
+        """The cluster-wide policies, each with the place of its document."""
+        self._tier_policies = {p.policy.key: (order, p) for order, p in policies}
+        self._tiers_changed()
+
+    def put_tier_policy(self, order: OrderKey, policy: CompiledClusterPolicy) -> None:
+        """A cluster-wide policy added or changed: only its own lines are made
+        again (its rules' peer sets are the model's, shared by content), and which
+        tier policies select each pod of the node is looked up again."""
+        self._tier_policies[policy.policy.key] = (order, policy)
+        self._drop_tier_policy(policy.policy.key)
+
+    def remove_tier_policy(self, key: str) -> None:
+        self._tier_policies.pop(key, None)
+        self._drop_tier_policy(key)
+
+    def _drop_tier_policy(self, key: str) -> None:
+        for direction in Direction:
+            self._forget((f"tier:{key}", direction))
+        self._tiers_changed()
+
+    def tier_unenforced(self) -> tuple[TierRuleRef, ...]:
+        """The tier rules the dataplane leaves (in part) out (nft.tiers.unenforced_rules)."""
+        if self.tiers is None:
+            return ()
+        if self._left_out is None or self._left_out[0] is not self.tiers:
+            from netfence.nft.tiers import unenforced_rules
+
+            self._left_out = (self.tiers, unenforced_rules(self.tiers.tiers))
+        return self._left_out[1]
+
+    def _tiers_changed(self) -> None:
+        """The tiers as compile.tiers.compile_tiers orders them: by priority, equal
+        priorities in the order of their documents."""
+        self._tier_selecting.clear()
+        compiled = _ordered_tiers(self._tier_policies.values())
+        if not compiled:
+            self.tiers = None
+            return
+        from netfence.nft.tiers import TierInput  # only when there are tiers
+
+        self.tiers = TierInput(compiled, self._nodes)
 
     def _drop(self, ranges: set[RangesKey], also: set[LinesKey]) -> None:
         keys = {k for r in ranges for k in self._lines_of.pop(r, ())} | also
@@ -651,7 +735,7 @@ class LiveNodeCompiler(NodeRulesetCompiler):
             finally:
                 self.model.recorded = None
             named = any(
-                isinstance(m.port.port, str)
+                isinstance(m.selection, PortNamed)
                 for rule in policy.rules(direction)
                 for m in rule.ports or ()
             )
@@ -667,8 +751,8 @@ class LiveNodeCompiler(NodeRulesetCompiler):
     ) -> tuple[str, ...]:
         """As NodeRulesetCompiler's, kept as a NetworkPolicy's lines are: dropped
         when a range they used changes (or, with named ports, when any pod or
-        namespace changes). A change of the tier policies makes a new compiler."""
-        from netfence.model.tiers import NamedPort
+        namespace changes), or when the policy changes (put_tier_policy)."""
+        from netfence.nft.tiers import has_named_ports
 
         key = (f"tier:{policy.policy.key}", direction)
         self._used.add(key)
@@ -680,11 +764,7 @@ class LiveNodeCompiler(NodeRulesetCompiler):
                 sets, ranges = self.model.recorded
             finally:
                 self.model.recorded = None
-            named = any(
-                isinstance(m.port, NamedPort)
-                for r in policy.rules(direction)
-                for m in r.ports or ()
-            )
+            named = any(has_named_ports(r) for r in policy.rules(direction))
             entry = self._lines[key] = _Lines(
                 policy, lines, frozenset(sets), frozenset(ranges), named
             )

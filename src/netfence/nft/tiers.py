@@ -32,14 +32,21 @@ address), so they are left out here and listed by ``unenforced_rules``.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol as Interface
 
-from netfence.compile.addresses import Ranges, merge_ranges
-from netfence.compile.compiled import CompiledTiers, PeerMatcher, RuleRef
-from netfence.compile.ir import PeerEnd, of_peer
+from netfence.compile.addresses import AddressRanges, Ranges, merge_ranges
+from netfence.compile.compiled import CompiledTiers
+from netfence.compile.ir import (
+    AddressesIn,
+    NamesMatching,
+    NodesSelected,
+    PeerEnd,
+    PodsSelected,
+    PortNamed,
+    Selection,
+)
 from netfence.compile.tiers import (
     CompiledClusterPolicy,
     CompiledTierRule,
@@ -47,9 +54,9 @@ from netfence.compile.tiers import (
 )
 from netfence.model.cluster import Node, Pod
 from netfence.model.labels import Labels, LabelSelector
-from netfence.model.policy import Direction, IPAddress, IPBlock, Peer
+from netfence.model.policy import Direction, IPAddress
 from netfence.model.ports import Protocol
-from netfence.model.tiers import NamedPort, PortRange, RuleAction, Subject, Tier, TierPeer
+from netfence.model.tiers import RuleAction, Tier
 from netfence.nft.compiler import FAMILIES, IP_KEYWORD, ports_text
 
 Entry = tuple[IPAddress, Protocol, int]
@@ -85,43 +92,8 @@ def unenforced_rules(tiers: CompiledTiers) -> tuple[TierRuleRef, ...]:
         for policy in (*tiers.admin, *tiers.baseline)
         for direction in (Direction.EGRESS, Direction.INGRESS)
         for rule in policy.rules(direction)
-        if any(m.peer.domain_names is not None for m in rule.peers)
+        if any(isinstance(m.selection, NamesMatching) for m in rule.peers)
     )
-
-
-def selector_peer(peer: TierPeer) -> Peer | None:
-    """A ``namespaces`` or ``pods`` peer as the NetworkPolicy peer selecting the same
-    pods (both select in the namespaces their namespace selector matches)."""
-    if peer.namespaces is not None:
-        return Peer(namespace_selector=peer.namespaces)
-    if peer.pods is not None:
-        return Peer(
-            pod_selector=peer.pods.pod_selector, namespace_selector=peer.pods.namespace_selector
-        )
-    return None
-
-
-def subject_peer(subject: Subject) -> Peer:
-    """The pods a subject selects, as a NetworkPolicy peer (never hostNetwork pods)."""
-    if subject.namespaces is not None:
-        return Peer(namespace_selector=subject.namespaces)
-    assert subject.pods is not None
-    return Peer(
-        pod_selector=subject.pods.pod_selector,
-        namespace_selector=subject.pods.namespace_selector,
-    )
-
-
-def matcher(origin: TierRuleRef | None, index: int, peer: Peer) -> PeerMatcher:
-    """A NetworkPolicy peer matcher standing for a tier peer (or a subject: no
-    origin), so that the peer sets are the NetworkPolicy ones, shared by content.
-    Its namespace is never read: every such peer has a namespace selector."""
-    ref = RuleRef(
-        origin.policy if origin else "",
-        origin.direction if origin else Direction.INGRESS,
-        origin.rule if origin else 0,
-    )
-    return PeerMatcher(ref, index, peer, "", of_peer(peer, ""))
 
 
 def _numbers(pod: Pod, names: Sequence[str]) -> set[tuple[Protocol, int]]:
@@ -145,12 +117,12 @@ class TierLookup(Interface):
 
     def address_set(self, family: int, ranges: Ranges, owner: object = None) -> str | None: ...
     def named_set(self, family: int, entries: Iterable[Entry]) -> str | None: ...
-    def peer_pods(self, matcher: PeerMatcher) -> Iterable[Pod]: ...
-    def peer_ranges(self, peers: Sequence[PeerMatcher], family: int) -> Ranges: ...
+    def peer_pods(self, selection: PodsSelected) -> Iterable[Pod]: ...
+    def peer_ranges(self, peers: Sequence[Selection], family: int) -> Ranges: ...
     def contested(self, family: int) -> Mapping[int, object]: ...
     def claimants(self, family: int, address: int) -> tuple[Pod | None, ...]: ...
     def namespace_labels_of(self, namespace: str) -> Labels: ...
-    def pods_in_block(self, block: IPBlock, family: int) -> Iterable[Pod]: ...
+    def pods_in(self, addresses: AddressRanges, family: int) -> Iterable[Pod]: ...
 
 
 class TierRuleLines:
@@ -210,12 +182,12 @@ class TierRuleLines:
     def _peer_addresses(self, rule: CompiledTierRule, family: int) -> tuple[Ranges, Ranges]:
         """The addresses every claimant of which matches a peer, and the contested
         ones some (not all) claimants of which match one."""
-        matchers = self._address_matchers(rule)
+        peers = address_selections(rule)
         nodes = self._node_ranges(rule, family)
-        full: Ranges = self.b.peer_ranges(matchers, family) if matchers else ()
+        full: Ranges = self.b.peer_ranges(peers, family) if peers else ()
         if nodes:
             full = merge_ranges([*full, *nodes])
-        selectors = [m for m in matchers if m.peer.ip_block is None]
+        selectors = [s for s in peers if isinstance(s, PodsSelected)]
         partial = []
         if selectors:
             for address in self.b.contested(family):
@@ -227,30 +199,14 @@ class TierRuleLines:
 
     def _node_ranges(self, rule: CompiledTierRule, family: int) -> list[tuple[int, int]]:
         return [
-            r
-            for m in rule.peers
-            if m.peer.nodes is not None
-            for r in self.tiers.node_ranges(m.peer.nodes, family)
+            r for s in node_selections(rule) for r in self.tiers.node_ranges(s.selector, family)
         ]
 
-    def _matches(self, selectors: Sequence[PeerMatcher], pod: Pod | None) -> bool:
+    def _matches(self, selectors: Sequence[PodsSelected], pod: Pod | None) -> bool:
         if pod is None:
             return False  # a pod that could not be read matches nothing
         labels = self.b.namespace_labels_of(pod.namespace)
-        return any(m.matches(PeerEnd(None, pod, labels)) for m in selectors)
-
-    def _address_matchers(self, rule: CompiledTierRule) -> tuple[PeerMatcher, ...]:
-        """The ``namespaces``, ``pods`` and ``networks`` peers as NetworkPolicy peer
-        matchers (``networks``: "cluster-internal traffic will be checked against the
-        rule as well": plain blocks of addresses, pods' included)."""
-        found: list[PeerMatcher] = []
-        for m in rule.peers:
-            peer = selector_peer(m.peer)
-            if peer is not None:
-                found.append(matcher(rule.origin, m.index, peer))
-            for net in m.peer.networks or ():
-                found.append(matcher(rule.origin, m.index, Peer(ip_block=IPBlock(net))))
-        return tuple(found)
+        return any(s.covers(PeerEnd(None, pod, labels)) for s in selectors)
 
     def _named_lines(
         self,
@@ -268,7 +224,7 @@ class TierRuleLines:
         ip = IP_KEYWORD[family]
         match = f"{ip} daddr . meta l4proto . th dport"
         if rule.origin.direction is Direction.INGRESS:
-            subject = matcher(None, 0, subject_peer(policy.policy.subject))
+            subject = policy.subject
             self.b.peer_ranges((subject,), family)  # (kept models: made again when it changes)
             pods = [p for p in self.local if self._matches([subject], p)]
             entries = [
@@ -298,14 +254,16 @@ class TierRuleLines:
         full when every claimant matches the peer and has that port, partial when
         some do."""
         candidates: dict[str, Pod] = {}
-        for m in self._address_matchers(rule):
-            block = m.peer.ip_block
-            pods = self.b.peer_pods(m) if block is None else self.b.pods_in_block(block, family)
+        for s in address_selections(rule):
+            if isinstance(s, PodsSelected):
+                pods = self.b.peer_pods(s)
+            else:
+                pods = self.b.pods_in(s.addresses, family)
             candidates.update((p.key, p) for p in pods)
         for lo, _ in self._node_ranges(rule, family):  # (validation refuses named ports
-            at = ipaddress.ip_address(lo) if family == 4 else ipaddress.IPv6Address(lo)
-            found = self.b.pods_in_block(IPBlock(ipaddress.ip_network(at)), family)
-            candidates.update((p.key, p) for p in found)  # with nodes and networks peers)
+            at = ((lo, lo),)  # with nodes and networks peers)
+            one = AddressRanges(v4=at) if family == 4 else AddressRanges(v6=at)
+            candidates.update((p.key, p) for p in self.b.pods_in(one, family))
         contested = self.b.contested(family)
         full: list[Entry] = []
         partial: list[Entry] = []
@@ -332,16 +290,34 @@ class TierRuleLines:
         return full, partial
 
 
+def address_selections(rule: CompiledTierRule) -> tuple[PodsSelected | AddressesIn, ...]:
+    """The selections of the ``namespaces``, ``pods`` and ``networks`` peers of a rule
+    (``networks``: "cluster-internal traffic will be checked against the rule as
+    well": plain blocks of addresses, pods' included)."""
+    return tuple(
+        m.selection for m in rule.peers if isinstance(m.selection, PodsSelected | AddressesIn)
+    )
+
+
+def node_selections(rule: CompiledTierRule) -> tuple[NodesSelected, ...]:
+    return tuple(m.selection for m in rule.peers if isinstance(m.selection, NodesSelected))
+
+
+def has_named_ports(rule: CompiledTierRule) -> bool:
+    return any(isinstance(m.selection, PortNamed) for m in rule.ports or ())
+
+
 def _rule_ports(rule: CompiledTierRule) -> tuple[list[tuple[str, str]], list[str]]:
-    """Numeric ports as (protocol, nft port text) per protocol, and port names."""
+    """Numeric ports as (protocol, nft port text) per protocol, and port names
+    (compile.ir.of_tier_port)."""
     ranges: dict[Protocol, list[tuple[int, int]]] = {}
     names: list[str] = []
     for m in rule.ports or ():
-        spec = m.port
-        if isinstance(spec, NamedPort):
+        spec = m.selection
+        if isinstance(spec, PortNamed):
             names.append(spec.name)
-        elif isinstance(spec, PortRange):
-            ranges.setdefault(spec.protocol, []).append((spec.start, spec.end))
+        else:
+            ranges.setdefault(spec.protocol, []).append((spec.first, spec.last))
     numeric = [
         (proto.value.lower(), ports_text(found))
         for proto, found in sorted(ranges.items(), key=lambda kv: kv[0].value)
@@ -372,35 +348,59 @@ def tier_dispatch(
 ) -> MapEntries:
     """(map name, family) → address → chain key, for the Admin and Baseline maps of
     both directions. Addresses whose owner is in doubt go to the deny-only chain
-    from the Admin map (before every tier); they are in no Baseline map."""
+    from the Admin map (before every tier); they are in no Baseline map. The chains
+    of a pod depend only on its namespace, labels (and namespace labels, the same
+    for the whole ruleset): they are found once per such group and direction, when
+    a pod of the group first has an address not in doubt."""
     assert compiler.tiers is not None
-    b = compiler.b
     found: MapEntries = {}
+    for short in ("eg", "in"):
+        for family in FAMILIES:
+            found[(f"adm_{short}", family)] = {}
+            found[(f"bl_{short}", family)] = {}
+    contested = {family: compiler.b.contested(family) for family in FAMILIES}
     chosen: dict[tuple[object, ...], TierChainKey | None] = {}
+    groups: dict[tuple[object, ...], tuple[TierChainKey | None, TierChainKey | None]] = {}
+    for pod in pods:
+        ips = [(f, ip) for f in FAMILIES if (ip := pod.ip_of_version(f)) is not None]
+        for direction in (Direction.EGRESS, Direction.INGRESS):
+            short = "eg" if direction is Direction.EGRESS else "in"
+            for family, ip in ips:
+                if int(ip) in contested[family]:
+                    found[(f"adm_{short}", family)][ip] = compiler.deny_only(direction)
+                    continue
+                group = (direction, pod.namespace, pod.labels, pod.host_network)
+                keys = groups.get(group)
+                if keys is None:
+                    keys = groups[group] = _tier_keys(compiler, pod, direction, chosen)
+                admin, baseline = keys
+                if admin is not None:
+                    found[(f"adm_{short}", family)][ip] = admin
+                if baseline is not None:
+                    found[(f"bl_{short}", family)][ip] = baseline
     for direction in (Direction.EGRESS, Direction.INGRESS):
         short = "eg" if direction is Direction.EGRESS else "in"
-        for family in FAMILIES:
-            admin = found.setdefault((f"adm_{short}", family), {})
-            baseline = found.setdefault((f"bl_{short}", family), {})
-            contested = b.contested(family)
-            for pod in pods:
-                ip = pod.ip_of_version(family)
-                if ip is None:
-                    continue
-                if int(ip) in contested:
-                    admin[ip] = compiler.deny_only(direction)
-                    continue
-                for tier, entries in ((Tier.ADMIN, admin), (Tier.BASELINE, baseline)):
-                    if tier is Tier.BASELINE and compiler.network_policies_isolate(pod, direction):
-                        continue  # the NetworkPolicy tier is final for it
-                    policies = compiler.tier_selecting(tier, pod)
-                    memo = (tier, direction, *map(id, policies))
-                    if memo not in chosen:
-                        chosen[memo] = compiler.tier_chain(tier, direction, policies)
-                    key = chosen[memo]
-                    if key is not None:
-                        entries[ip] = key
-            for ip in quarantined:
-                if ip.version == family:
-                    admin[ip] = compiler.deny_only(direction)
+        for ip in quarantined:
+            found[(f"adm_{short}", ip.version)][ip] = compiler.deny_only(direction)
     return found
+
+
+def _tier_keys(
+    compiler: TierCompiler,
+    pod: Pod,
+    direction: Direction,
+    chosen: dict[tuple[object, ...], TierChainKey | None],
+) -> tuple[TierChainKey | None, TierChainKey | None]:
+    """The Admin and the Baseline chain of ``pod`` in ``direction`` (None: no rule
+    for it, or, in Baseline, some NetworkPolicy isolates it: that tier is final)."""
+    keys: list[TierChainKey | None] = []
+    for tier in (Tier.ADMIN, Tier.BASELINE):
+        if tier is Tier.BASELINE and compiler.network_policies_isolate(pod, direction):
+            keys.append(None)
+            continue
+        policies = compiler.tier_selecting(tier, pod)
+        memo = (tier, direction, *map(id, policies))
+        if memo not in chosen:
+            chosen[memo] = compiler.tier_chain(tier, direction, policies)
+        keys.append(chosen[memo])
+    return keys[0], keys[1]
