@@ -15,6 +15,7 @@ from netfence.analysis.scale.reach import reach_all, reach_on
 from netfence.analysis.scale.runs import contains, members, runs_of, spread_runs, union_runs
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.compile import compile_policies
+from netfence.compile.ir import PeerEnd
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Source
 from netfence.parse import RawDocument, build_cluster
@@ -52,16 +53,14 @@ def _check_selectors(cluster: Cluster, analysis: ClusterAnalysis) -> None:
             if table.keys[c].namespace == namespace and selector.matches(table.keys[c].labels)
         ]
         assert found.tolist() == expected
-    for (ns_part, pod_selector), found in index._peers.items():
-        expected = []
-        for c in selectable:
-            key = table.keys[c]
-            if isinstance(ns_part, str):
-                in_ns = key.namespace == ns_part
-            else:
-                in_ns = ns_part.matches(ns_labels.get(key.namespace, {}))
-            if in_ns and (pod_selector is None or pod_selector.matches(key.labels)):
-                expected.append(c)
+    for selection, found in index._peers.items():
+        expected = [
+            c
+            for c in selectable
+            if selection.covers(
+                PeerEnd(None, table.members[c][0], ns_labels.get(table.keys[c].namespace, {}))
+            )
+        ]
         assert found.tolist() == expected
 
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netfence.analysis.scale.backend import PortSpec
 from netfence.analysis.scale.classes import IntVector
-from netfence.analysis.scale.ports import NamedSpec, NumericSpec, spec_of
 from netfence.analysis.scale.rowbook import Row, RowBook, row_contains, row_members
 from netfence.analysis.scale.rules import (
     NOT_ISOLATED,
@@ -47,6 +47,7 @@ from netfence.analysis.scale.summary import (
     ClusterAnalysis,
     ingress_namespaces,
     policy_blocks,
+    policy_port_specs,
     sorted_contains,
     without_cyclic_gc,
 )
@@ -174,7 +175,7 @@ class IncrementalAnalysis:
         before = EMPTY if tiers is None or p < 0 else tiers.subjects[p]
         after = EMPTY
         if compiled is not None and compiled.rules(tables.direction):
-            after = subject_classes(compiled.policy.subject, self.analysis.index)
+            after = subject_classes(compiled.subject, self.analysis.backend)
         affected = np.union1d(before, after)
         return _DirectionChange(p, affected, tables.group_of[affected].copy(), bool(after.size))
 
@@ -196,7 +197,7 @@ class IncrementalAnalysis:
             tables.tiers = empty_tier_tables(a.table.size)
         tiers = tables.tiers
         p, _, now = replace_tier_policy(
-            tiers, key, compiled, tables.direction, a.index, a.ports, position
+            tiers, key, compiled, tables.direction, a.backend, a.ports, position
         )
         ensure_named(tables, [r.vectors for r in tiers.rules[p]], a.table, a.ports)
         regroup(tiers, p, change.affected, now)
@@ -290,15 +291,9 @@ class IncrementalAnalysis:
             return "a new ipBlock splits pod classes"
         if a.ingress.owned_by and not ingress_namespaces((compiled,)) <= a.local_namespaces:
             return "a namespace newly isolated for ingress splits classes by node (local node)"
-        specs: list[NumericSpec | NamedSpec] = [
-            spec_of(m.port)
-            for rules in (compiled.ingress, compiled.egress)
-            for r in rules
-            for m in r.ports or ()
-        ]
-        return self._splits_ports(specs)
+        return self._splits_ports(policy_port_specs(single))
 
-    def _splits_ports(self, specs: Sequence[NumericSpec | NamedSpec]) -> str:
+    def _splits_ports(self, specs: Sequence[PortSpec]) -> str:
         """Why these port specs would split port classes, if they would."""
         a = self.analysis
         for spec in specs:
@@ -347,8 +342,7 @@ class IncrementalAnalysis:
             ns = compiled.policy.namespace
             new_target = a.index.target(ns, compiled.target)
             new_rules = [
-                rule_vectors(r, ns, a.table, a.index, a.ports)
-                for r in compiled.rules(tables.direction)
+                rule_vectors(r, a.backend, a.ports) for r in compiled.rules(tables.direction)
             ]
         old_target = tables.targets[index] if index >= 0 else EMPTY
         affected = np.union1d(old_target, new_target)
