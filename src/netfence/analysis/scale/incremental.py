@@ -34,7 +34,7 @@ import numpy as np
 
 from netfence.analysis.scale.backend import PortSpec
 from netfence.analysis.scale.classes import IntVector
-from netfence.analysis.scale.rowbook import Row, RowBook, row_contains, row_members
+from netfence.analysis.scale.rowbook import Row, RowBook, row_members
 from netfence.analysis.scale.rules import (
     NOT_ISOLATED,
     DirectionTables,
@@ -85,6 +85,18 @@ class UpdateReport:
     seconds: float
     classes_touched: int
     reason: str = ""
+
+
+@dataclass
+class _GroupMoves:
+    """The affected ingress classes by (old group, new group): ``groups`` the
+    distinct moves, ``of_class`` each class's move, ``pods`` each move's pods,
+    ``new_ids`` the row id of each move's new group on each port class."""
+
+    groups: list[tuple[int, int]]
+    of_class: IntVector
+    pods: list[int]
+    new_ids: IntVector
 
 
 @dataclass
@@ -272,9 +284,10 @@ class IncrementalAnalysis:
         then the counts and self pairs of every port class the moved classes touch."""
         self._refresh_members(egress)
         touched = np.union1d(egress.affected, ingress.affected)
+        pairs = self._ingress_moves(ingress)
         for q in range(len(self.analysis.ports.classes)):
-            self._update_counts(q, egress, ingress, old_rows)
-            self._update_self(q, touched)
+            self._update_counts(q, egress, ingress, old_rows, pairs)
+        self._update_self(touched)
         return UpdateReport(UpdateMode.INCREMENTAL, time.perf_counter() - start, int(touched.size))
 
     # --- fallbacks ------------------------------------------------------------------------
@@ -402,11 +415,12 @@ class IncrementalAnalysis:
         egress: _DirectionChange,
         ingress: _DirectionChange,
         old_rows: dict[tuple[int, int], Row],
+        pairs: _GroupMoves,
     ) -> None:
         a = self.analysis
         changed = egress.affected  # classes whose R may follow T
         if ingress.affected.size:
-            changed = np.concatenate([changed, self._move_reach(q, ingress, old_rows)])
+            changed = np.concatenate([changed, self._move_reach(q, old_rows, pairs)])
         everywhere = a.egress_rows.every(a.egress_rows.ids_on(q))  # per group: R = T
         free = changed[everywhere[a.egress.group_of[changed]]]
         a.rows[free, q] = np.rint(a.reach[free, q]).astype(np.int64)
@@ -441,25 +455,44 @@ class IncrementalAnalysis:
             delta -= sorted_contains(lost, members)
             a.rows[members, q] += int(weights[m]) * delta
 
+    def _ingress_moves(self, ingress: _DirectionChange) -> _GroupMoves:
+        """The distinct (old group, new group) moves of the ingress classes a change
+        affects, which class made which, and the pods each carries."""
+        a = self.analysis
+        new_groups = a.ingress.group_of[ingress.affected]
+        stacked = np.stack([ingress.old_groups, new_groups])
+        distinct, inverse = np.unique(stacked, axis=1, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        pods = np.bincount(inverse, weights=a.table.weights[ingress.affected])
+        moves = list(zip(*distinct.tolist(), strict=True)) if distinct.size else []
+        count = len(a.ports.classes)
+        new_ids = np.array([a.ingress_rows.ids(g) for _, g in moves], dtype=np.int64)
+        new_ids = new_ids.reshape(len(moves), count)
+        return _GroupMoves(moves, inverse, np.rint(pods).astype(np.int64).tolist(), new_ids)
+
     def _move_reach(
-        self, q: int, ingress: _DirectionChange, old_rows: dict[tuple[int, int], Row]
+        self, q: int, old_rows: dict[tuple[int, int], Row], pairs: _GroupMoves
     ) -> IntVector:
         """T[s] += Σ_{d ∈ A} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)]); the classes whose
         T changed (or may have). Each distinct move (old row, new row) and the
-        sources it gains and loses are kept in ``_moved`` for ``_shift_sources``."""
+        sources it gains and loses are kept in ``_moved`` for ``_shift_sources``.
+        Destinations that move between the same two groups move between the same
+        two rows: rows are looked up once per group move, not per destination."""
         a = self.analysis
-        size, w = a.table.size, a.table.weights
+        size = a.table.size
         moves: dict[tuple[int, int], _Move] = {}
-        move_of: list[int] = []
-        for d, old_g in zip(ingress.affected.tolist(), ingress.old_groups.tolist(), strict=True):
+        move_of_pair: list[int] = []
+        book = a.ingress_rows
+        new_ids = pairs.new_ids[:, q].tolist() if pairs.groups else []
+        for (old_g, _), new_id, pods in zip(pairs.groups, new_ids, pairs.pods, strict=True):
             old_row = old_rows[(old_g, q)]
-            new_row = a.ingress_rows.row(int(a.ingress.group_of[d]), q)
+            new_row = book.row_by_id(new_id)
             key = (id(old_row), id(new_row))
             move = moves.get(key)
             if move is None:
                 move = moves[key] = _Move(old_row, new_row, index=len(moves))
-            move.weight += int(w[d])
-            move_of.append(move.index)
+            move.weight += pods
+            move_of_pair.append(move.index)
         touched: list[IntVector] = [np.zeros(0, dtype=np.int64)]
         changes: list[tuple[IntVector, IntVector]] = []
         for move in moves.values():
@@ -470,15 +503,16 @@ class IncrementalAnalysis:
             a.reach[lost, q] -= move.weight
             touched += [gained, lost]
             changes.append((gained, lost))
-        self._moved = (np.array(move_of, dtype=np.int64), changes)
+        self._moved = (np.array(move_of_pair, dtype=np.int64)[pairs.of_class], changes)
         return np.concatenate(touched)
 
-    def _update_self(self, q: int, classes: IntVector) -> None:
+    def _update_self(self, classes: IntVector) -> None:
+        """Self pairs of ``classes`` on every port class: is each class in its own
+        groups' egress and ingress rows?"""
         a = self.analysis
-        for c in classes.tolist():
-            e = a.egress_rows.row(int(a.egress.group_of[c]), q)
-            i = a.ingress_rows.row(int(a.ingress.group_of[c]), q)
-            a.self_allowed[c, q] = row_contains(e, c) and row_contains(i, c)
+        a.self_allowed[classes] = a.egress_rows.hold_themselves(
+            classes, a.egress.group_of
+        ) & a.ingress_rows.hold_themselves(classes, a.ingress.group_of)
 
 
 def _groups_meeting(rows: dict[int, IntVector], classes: IntVector, size: int) -> list[int]:
