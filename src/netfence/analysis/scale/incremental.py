@@ -28,7 +28,7 @@ import dataclasses
 import enum
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,9 +66,9 @@ from netfence.compile.compiled import (
     CompiledTiers,
     compile_policy,
 )
-from netfence.compile.tiers import CompiledClusterPolicy, compile_cluster_policy, compile_tiers
+from netfence.compile.tiers import CompiledClusterPolicy, compile_cluster_policy
 from netfence.model.policy import NetworkPolicy
-from netfence.model.tiers import ClusterPolicy
+from netfence.model.tiers import ClusterPolicy, Tier
 
 # past this share of the classes (of a table this large), a tier change is analysed anew
 WIDE_CHANGE, WIDE_MIN = 0.25, 1000
@@ -97,6 +97,9 @@ class _GroupMoves:
     of_class: IntVector
     pods: list[int]
     new_ids: IntVector
+    # (id of the old row, id of the new row) -> the sources gained, lost; the rows
+    # are held by ``old_rows`` and the row book for the whole change
+    diffs: dict[tuple[int, int], tuple[IntVector, IntVector]] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,6 +131,8 @@ class IncrementalAnalysis:
         # in precedence order, which compile_tiers keeps (it sorts stably)
         self.cluster_policies = {c.policy.key: c.policy for c in (*tiers.admin, *tiers.baseline)}
         self._position = {key: i for i, key in enumerate(self.cluster_policies)}
+        # each compiled once, when it comes: a change recompiles only its own
+        self._compiled_tiers = {c.policy.key: c for c in (*tiers.admin, *tiers.baseline)}
 
     def apply(self, policy: NetworkPolicy) -> UpdateReport:
         """Add ``policy``, or replace the policy with its namespace and name."""
@@ -144,12 +149,14 @@ class IncrementalAnalysis:
         self.cluster_policies[policy.key] = policy
         if policy.key not in self._position:
             self._position[policy.key] = 1 + max(self._position.values(), default=-1)
+        compiled = self._compiled_tiers[policy.key] = compile_cluster_policy(policy)
         with without_cyclic_gc():
-            return self._tier_change(policy.key, compile_cluster_policy(policy))
+            return self._tier_change(policy.key, compiled)
 
     def delete_cluster_policy(self, key: str) -> UpdateReport:
         """Remove the cluster-wide policy with ``ClusterPolicy.key`` ``key``."""
         self.cluster_policies.pop(key, None)
+        self._compiled_tiers.pop(key, None)
         self._position.pop(key, None)
         with without_cyclic_gc():
             return self._tier_change(key, None)
@@ -170,7 +177,7 @@ class IncrementalAnalysis:
             size = self.analysis.table.size
             reason = "the cluster-wide policy's subjects are most classes"
             return UpdateReport(UpdateMode.FULL, time.perf_counter() - start, size, reason)
-        a.set_tiers(compile_tiers(tuple(self.cluster_policies.values())))
+        a.set_tiers(self._ordered_tiers())
         position = self._position.get(key, -1)
         egress = self._tier_commit(a.egress, a.egress_rows, key, compiled, position, planned)
         old_rows = self._rows_before(a.ingress_rows, change)
@@ -236,6 +243,7 @@ class IncrementalAnalysis:
         """All the cluster-wide policies at once, in input order (which decides
         between equal priorities)."""
         self.cluster_policies = {p.key: p for p in policies}
+        self._compiled_tiers = {p.key: compile_cluster_policy(p) for p in policies}
         return self._tiers_changed()
 
     def _tiers_changed(self) -> UpdateReport:
@@ -321,9 +329,21 @@ class IncrementalAnalysis:
                 return "a named port resolves inside a wider port class"
         return ""
 
+    def _ordered_tiers(self) -> CompiledTiers:
+        """The tiers as compile_tiers orders the cluster-wide policies (by tier, then
+        priority, in ``cluster_policies`` order among equals), of the policies
+        compiled as they came."""
+        compiled = [self._compiled_tiers[key] for key in self.cluster_policies]
+
+        def ordered(tier: Tier) -> tuple[CompiledClusterPolicy, ...]:
+            found = [c for c in compiled if c.policy.tier is tier]
+            return tuple(sorted(found, key=lambda c: c.policy.priority or 0))  # stable
+
+        return CompiledTiers(ordered(Tier.ADMIN), ordered(Tier.BASELINE))
+
     def _rebuild(self) -> None:
         tiers = tuple(self.cluster_policies.values())
-        compiled = CompiledPolicySet(tuple(self.policies.values()), compile_tiers(tiers))
+        compiled = CompiledPolicySet(tuple(self.policies.values()), self._ordered_tiers())
         cluster = dataclasses.replace(
             self.analysis.cluster,
             policies=tuple(c.policy for c in compiled.policies),
@@ -495,10 +515,15 @@ class IncrementalAnalysis:
             move_of_pair.append(move.index)
         touched: list[IntVector] = [np.zeros(0, dtype=np.int64)]
         changes: list[tuple[IntVector, IntVector]] = []
-        for move in moves.values():
-            old, new = row_members(move.old, size), row_members(move.new, size)
-            gained = np.setdiff1d(new, old, assume_unique=True)
-            lost = np.setdiff1d(old, new, assume_unique=True)
+        for key, move in moves.items():
+            found = pairs.diffs.get(key)
+            if found is None:  # rows recur across port classes: one difference each
+                old, new = row_members(move.old, size), row_members(move.new, size)
+                found = pairs.diffs[key] = (
+                    np.setdiff1d(new, old, assume_unique=True),
+                    np.setdiff1d(old, new, assume_unique=True),
+                )
+            gained, lost = found
             a.reach[gained, q] += move.weight
             a.reach[lost, q] -= move.weight
             touched += [gained, lost]
