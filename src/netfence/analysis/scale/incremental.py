@@ -70,7 +70,8 @@ from netfence.compile.tiers import CompiledClusterPolicy, compile_cluster_policy
 from netfence.model.policy import NetworkPolicy
 from netfence.model.tiers import ClusterPolicy, Tier
 
-# past this share of the classes (of a table this large), a tier change is analysed anew
+# past this share of the classes (of a table this large) as ingress subjects, a tier
+# change is analysed anew (egress ones of any width cost less than that)
 WIDE_CHANGE, WIDE_MIN = 0.25, 1000
 
 
@@ -171,7 +172,7 @@ class IncrementalAnalysis:
         a = self.analysis
         planned = self._tier_plan(a.egress, key, compiled)
         change = self._tier_plan(a.ingress, key, compiled)
-        widest = max(planned.affected.size, change.affected.size)
+        widest = change.affected.size  # ingress only: egress of any width pays (docs/scale.md)
         if a.table.size >= WIDE_MIN and widest > a.table.size * WIDE_CHANGE:
             self._rebuild()  # regrouping most classes one by one costs more
             size = self.analysis.table.size
