@@ -27,7 +27,9 @@ in one child process with its tiers and without them (the same NetworkPolicies),
 interleaved --repeat times: CPU and wall of each, and their ratio; 20
 NetworkPolicy changes with the tiers (IncrementalAnalysis.apply, verified against
 a fresh analysis) and 10 changes of a cluster-wide policy (apply_cluster_policy,
-verified likewise).
+verified likewise), wall and CPU, narrow ones (touching at most 1% of the
+classes) and wide ones apart, each against the full analysis with tiers of the
+same child.
 
 At --nca-sizes, network-config-analyzer's `--connectivity` runs on the same file
 in its own virtual environment (bench/nca.py), twice: its cheaper pair output
@@ -82,6 +84,7 @@ TARGETS = {  # issue 11, seconds / GB
     "500k": {"e2e_json_wall": 90.0, "e2e_json_peak_gb": 8.0, "update": 0.100, "check": 0.001},
 }
 TIER_RATIO = 1.5  # issue 12: the analysis with tiers within 1.5 x of without
+NARROW = 0.01  # a cluster-wide change touching at most 1% of the classes is narrow
 NCA_TARGETS = {"csv": 500.0, "txt_no_fw_rules": 300.0}  # NCA / netfence, whole processes
 JSON_FLOOR = "import json, sys; json.load(open(sys.argv[1], 'rb'))"
 
@@ -210,15 +213,18 @@ def _tier_updates(
     incremental = incremental_cls(analysis_cls(cluster, compiled))
     tiers = {p.key: p for p in incremental.cluster_policies.values()}
     chosen = random.Random(5).sample(list(tiers), min(10, len(tiers)))
-    times, modes = [], []
+    times, modes, cpu, touched = [], [], [], []
     for key in chosen:
         p = tiers[key]
         field = "ingress" if p.ingress else "egress"
         changed = dataclasses.replace(p, **{field: getattr(p, field)[1:]})
+        start_cpu = time.process_time()
         report = incremental.apply_cluster_policy(changed)
+        cpu.append(time.process_time() - start_cpu)
         tiers[key] = changed
         times.append(report.seconds)
         modes.append(report.mode.value)
+        touched.append(report.classes_touched)
     final = dataclasses.replace(cluster, cluster_policies=tuple(tiers.values()))
     fresh = analysis_cls(final, compile_policies(final.policies, final.cluster_policies))
     mine = incremental.analysis
@@ -227,9 +233,19 @@ def _tier_updates(
         == mine.allowed_pairs(mine.ports.class_of(pc.protocol, pc.representative))
         for q, pc in enumerate(fresh.ports.classes)
     )
+    size = mine.table.size
+    narrow = [c for c, n in zip(cpu, touched, strict=True) if n <= size * NARROW]
+    wide = [c for c, n in zip(cpu, touched, strict=True) if n > size * NARROW]
     return {
         "tier_update_s": statistics.median(times),
         "tier_update_max_s": max(times),
+        "tier_update_cpu_s": statistics.median(cpu),
+        "tier_update_cpu_max_s": max(cpu),
+        "tier_update_narrow_cpu_s": statistics.median(narrow) if narrow else None,
+        "tier_update_narrow_cpu_max_s": max(narrow) if narrow else None,
+        "tier_update_wide_cpu_s": statistics.median(wide) if wide else None,
+        "tier_update_wide_cpu_max_s": max(wide) if wide else None,
+        "tier_update_touched": touched,
         "tier_update_modes": sorted(set(modes)),
         "tier_update_verified": verified,
     }
@@ -417,10 +433,32 @@ def _print_tiers(size: str, row: dict[str, Any]) -> None:
             f"  one cluster-wide change  {row['tier_update_s'] * 1000:6.1f} ms (median of 10, max "
             f"{row['tier_update_max_s'] * 1000:.1f} ms, {'/'.join(row['tier_update_modes'])}, "
             f"verified: {row['tier_update_verified']})",
+            *_tier_change_lines(row),
             f"  peak memory            {row['peak_rss_gb']:6.2f} GB",
         ]),
         flush=True,
     )  # fmt: skip
+
+
+def _tier_change_lines(row: dict[str, Any]) -> list[str]:
+    """CPU of the cluster-wide changes, narrow and wide apart, and against the full
+    analysis with tiers of the same run (what a change would cost without the
+    incremental path)."""
+    full = row["with_cpu_s"]
+    lines = [
+        f"    CPU {row['tier_update_cpu_s'] * 1000:6.1f} ms median, max "
+        f"{row['tier_update_cpu_max_s'] * 1000:.1f} ms "
+        f"({row['tier_update_cpu_s'] / full:.3f} x the full analysis with tiers)"
+    ]
+    for kind in ("narrow", "wide"):
+        median = row.get(f"tier_update_{kind}_cpu_s")
+        if median is not None:
+            most = row[f"tier_update_{kind}_cpu_max_s"]
+            lines.append(
+                f"    {kind:6s} CPU {median * 1000:6.1f} ms median, max {most * 1000:.1f} ms "
+                f"({median / full:.3f} x the full analysis)"
+            )
+    return lines
 
 
 def _nca(path: Path, timeout: float, repeat: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from tests.analysis.tier_strategies import cluster_policy, with_tiers
 from netfence.analysis.scale.incremental import IncrementalAnalysis, UpdateMode
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.compile import compile_policies
+from netfence.compile.tiers import compile_tiers
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Source
 from netfence.model.policy import NetworkPolicy
@@ -165,6 +166,8 @@ def test_updates_with_tiers_equal_a_fresh_analysis(
             tier_list[at] = edited
             event(f"edit: {incremental.apply_cluster_policy(edited).mode.value}")
         assert_same(incremental.analysis, cluster, policies, tier_list)
+        # the tiers it keeps compiled one by one, in the order compiling them all gives
+        assert incremental.analysis.tiers == compile_tiers(tier_list)
 
 
 def test_a_change_inside_known_ports_and_blocks_is_incremental() -> None:

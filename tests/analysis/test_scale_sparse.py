@@ -10,11 +10,14 @@ from bench.synth import generate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.analysis.test_scale_oracle import clusters
+from tests.analysis.tier_strategies import with_tiers
 
 from netfence.analysis.scale.reach import reach_all, reach_on
+from netfence.analysis.scale.rowbook import row_contains
 from netfence.analysis.scale.runs import contains, members, runs_of, spread_runs, union_runs
 from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.compile import compile_policies
+from netfence.compile.ir import PeerEnd
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Source
 from netfence.parse import RawDocument, build_cluster
@@ -52,17 +55,32 @@ def _check_selectors(cluster: Cluster, analysis: ClusterAnalysis) -> None:
             if table.keys[c].namespace == namespace and selector.matches(table.keys[c].labels)
         ]
         assert found.tolist() == expected
-    for (ns_part, pod_selector), found in index._peers.items():
-        expected = []
-        for c in selectable:
-            key = table.keys[c]
-            if isinstance(ns_part, str):
-                in_ns = key.namespace == ns_part
-            else:
-                in_ns = ns_part.matches(ns_labels.get(key.namespace, {}))
-            if in_ns and (pod_selector is None or pod_selector.matches(key.labels)):
-                expected.append(c)
+    for selection, found in index._peers.items():
+        expected = [
+            c
+            for c in selectable
+            if selection.covers(
+                PeerEnd(None, table.members[c][0], ns_labels.get(table.keys[c].namespace, {}))
+            )
+        ]
         assert found.tolist() == expected
+
+
+def _check_self(analysis: ClusterAnalysis) -> None:
+    """RowBook.hold_themselves (one membership test per distinct row) against
+    row_contains asked for each class and port class; on every class, and on a
+    strided subset in reverse order (the incremental update asks for some)."""
+    size = analysis.table.size
+    for book, group_of in (
+        (analysis.egress_rows, analysis.egress.group_of),
+        (analysis.ingress_rows, analysis.ingress.group_of),
+    ):
+        for classes in (np.arange(size, dtype=np.int64), np.arange(size, dtype=np.int64)[::-3]):
+            held = book.hold_themselves(classes, group_of)
+            for i, c in enumerate(classes.tolist()):
+                for q in range(len(analysis.ports.classes)):
+                    expected = row_contains(book.row(int(group_of[c]), q), c)
+                    assert bool(held[i, q]) == expected
 
 
 def _check_reach(analysis: ClusterAnalysis) -> None:
@@ -81,6 +99,14 @@ def test_sparse_sets_and_shared_reach_on_generated_clusters(cluster: Cluster) ->
     analysis = ClusterAnalysis(cluster, compile_policies(cluster.policies))
     _check_selectors(cluster, analysis)
     _check_reach(analysis)
+    _check_self(analysis)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clusters().flatmap(with_tiers))
+def test_self_pairs_by_distinct_row_with_tiers(cluster: Cluster) -> None:
+    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
+    _check_self(ClusterAnalysis(cluster, compiled))
 
 
 def test_sparse_sets_and_shared_reach_on_synth() -> None:
@@ -90,6 +116,7 @@ def test_sparse_sets_and_shared_reach_on_synth() -> None:
     analysis = ClusterAnalysis(cluster, compile_policies(cluster.policies))
     _check_selectors(cluster, analysis)
     _check_reach(analysis)
+    _check_self(analysis)
     # classes are numbered namespace by namespace: each namespace is one run
     ids = analysis.table.namespace_ids
     assert bool((np.diff(ids) >= 0).all())

@@ -18,6 +18,8 @@ from netfence.analysis.scale.summary import ClusterAnalysis
 from netfence.compile import compile_policies
 from netfence.model.cluster import Cluster
 from netfence.model.diagnostics import Source
+from netfence.model.labels import LabelSelector
+from netfence.model.tiers import Subject
 from netfence.parse import RawDocument, build_cluster
 
 sys.path.insert(0, str(ROOT))
@@ -58,20 +60,24 @@ def test_aggregated_report_with_guardrails_equals_the_report_by_workload() -> No
 
 
 def test_cluster_wide_changes_on_synth_equal_a_fresh_analysis() -> None:
-    """On a cluster of over 1,000 classes: a guardrail over every namespace (most
-    classes: analysed anew) and a per-team one (incremental), each checked
-    against a fresh analysis of the changed policies."""
+    """On a cluster of over 1,000 classes: a guardrail on every namespace's egress
+    (incremental at any width), a per-team ingress one (incremental), and that
+    one widened to every namespace's ingress (most classes: analysed anew), each
+    checked against a fresh analysis of the changed policies."""
     cluster = _tiered(3000, 300, 12, 4)
     compiled = compile_policies(cluster.policies, cluster.cluster_policies)
     incremental = IncrementalAnalysis(ClusterAnalysis(cluster, compiled))
     assert incremental.analysis.table.size >= 1000
     tiers = {p.key: p for p in incremental.cluster_policies.values()}
     modes = []
-    for name in ("allow-dns", "team-"):
+    for name in ("allow-dns", "team-", "team-"):
         key = next(k for k in tiers if k.split("/")[-1].startswith(name))
         policy = tiers[key]
         field = "ingress" if policy.ingress else "egress"
-        tiers[key] = dataclasses.replace(policy, **{field: getattr(policy, field)[1:]})
+        if len(modes) < 2:
+            tiers[key] = dataclasses.replace(policy, **{field: getattr(policy, field)[1:]})
+        else:
+            tiers[key] = dataclasses.replace(policy, subject=Subject(namespaces=LabelSelector()))
         modes.append(incremental.apply_cluster_policy(tiers[key]).mode)
         final = dataclasses.replace(cluster, cluster_policies=tuple(tiers.values()))
         fresh = ClusterAnalysis(final, compile_policies(final.policies, final.cluster_policies))
@@ -79,4 +85,4 @@ def test_cluster_wide_changes_on_synth_equal_a_fresh_analysis() -> None:
         for q, pc in enumerate(fresh.ports.classes):
             mq = mine.ports.class_of(pc.protocol, pc.representative)
             assert mine.allowed_pairs(mq) == fresh.allowed_pairs(q), (name, pc.format())
-    assert modes == [UpdateMode.FULL, UpdateMode.INCREMENTAL]
+    assert modes == [UpdateMode.INCREMENTAL, UpdateMode.INCREMENTAL, UpdateMode.FULL]

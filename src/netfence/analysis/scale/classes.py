@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from netfence.compile.addresses import AddressRanges, Ranges
 from netfence.model.cluster import Cluster, Pod
 from netfence.model.labels import Labels
-from netfence.model.policy import IPBlock
 from netfence.model.ports import ContainerPort
 
 BoolVector = npt.NDArray[np.bool_]
@@ -56,7 +56,7 @@ class ClassTable:
     namespace_ids: IntVector  # index into ``namespaces``
     namespaces: list[str]
     host_network: BoolVector
-    blocks: list[IPBlock]
+    blocks: list[AddressRanges]  # the address sets classes are split by
     block_members: npt.NDArray[np.bool_]  # (len(blocks), C)
     port_sets: list[tuple[ContainerPort, ...]]  # distinct declared-port lists
     port_set_ids: IntVector  # per class: index into port_sets
@@ -66,35 +66,34 @@ class ClassTable:
         return len(self.keys)
 
 
-def block_membership(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> npt.NDArray[np.bool_]:
-    """(pods × blocks): is each pod's IPv4 address inside each ipBlock (CIDR minus
-    except)? Computed on integer addresses, all pods at once."""
+def block_membership(pods: Sequence[Pod], blocks: Sequence[AddressRanges]) -> npt.NDArray[np.bool_]:
+    """(pods × address sets): is each pod's IPv4 address inside each set (its
+    merged ranges, ``except`` already subtracted)? By bisection on integer
+    addresses, all pods at once."""
     out = np.zeros((len(pods), len(blocks)), dtype=np.bool_)
     if not blocks:
         return out
     ips = (pod.ip_of_version(ANALYSIS_IP_VERSION) for pod in pods)
     values = np.fromiter((-1 if ip is None else int(ip) for ip in ips), np.int64, len(pods))
-    has_ip = values >= 0
-    addresses = np.where(has_ip, values, 0).astype(np.uint32)
     for b, block in enumerate(blocks):
-        if block.cidr.version != ANALYSIS_IP_VERSION:
-            continue
-        inside = _in_network(addresses, block.cidr) & has_ip
-        for excluded in block.except_:
-            if excluded.version == ANALYSIS_IP_VERSION:
-                inside &= ~_in_network(addresses, excluded)
-        out[:, b] = inside
+        out[:, b] = in_ranges(values, block.family(ANALYSIS_IP_VERSION))
     return out
 
 
-def _in_network(addresses: npt.NDArray[np.uint32], network: object) -> npt.NDArray[np.bool_]:
-    mask = np.uint32(int(network.netmask))  # type: ignore[attr-defined]
-    return (addresses & mask) == np.uint32(int(network.network_address))  # type: ignore[attr-defined,no-any-return]
+def in_ranges(values: IntVector, ranges: Ranges) -> npt.NDArray[np.bool_]:
+    """Per value: is it inside one of ``ranges`` (sorted, disjoint; -1: no address)?"""
+    if not ranges:
+        return np.zeros(values.size, dtype=np.bool_)
+    starts = np.array([lo for lo, _ in ranges], dtype=np.int64)
+    ends = np.array([hi for _, hi in ranges], dtype=np.int64)
+    at = np.searchsorted(starts, values, side="right") - 1
+    inside: npt.NDArray[np.bool_] = (at >= 0) & (values <= ends[np.maximum(at, 0)])
+    return inside & (values >= 0)
 
 
 def build_classes(
     cluster: Cluster,
-    blocks: Sequence[IPBlock],
+    blocks: Sequence[AddressRanges],
     by_node: bool = False,
     local_namespaces: frozenset[str] = frozenset(),
 ) -> ClassTable:
@@ -184,7 +183,7 @@ def _block_signatures(membership: npt.NDArray[np.bool_]) -> list[object]:
 def _table(
     keys: list[ClassKey],
     members: list[list[Pod]],
-    blocks: list[IPBlock],
+    blocks: list[AddressRanges],
     block_members: npt.NDArray[np.bool_],
     port_tokens: list[int],
 ) -> ClassTable:

@@ -28,13 +28,13 @@ import dataclasses
 import enum
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from netfence.analysis.scale.backend import PortSpec
 from netfence.analysis.scale.classes import IntVector
-from netfence.analysis.scale.ports import NamedSpec, NumericSpec, spec_of
-from netfence.analysis.scale.rowbook import Row, RowBook, row_contains, row_members
+from netfence.analysis.scale.rowbook import Row, RowBook, row_members
 from netfence.analysis.scale.rules import (
     NOT_ISOLATED,
     DirectionTables,
@@ -47,6 +47,7 @@ from netfence.analysis.scale.summary import (
     ClusterAnalysis,
     ingress_namespaces,
     policy_blocks,
+    policy_port_specs,
     sorted_contains,
     without_cyclic_gc,
 )
@@ -65,11 +66,12 @@ from netfence.compile.compiled import (
     CompiledTiers,
     compile_policy,
 )
-from netfence.compile.tiers import CompiledClusterPolicy, compile_cluster_policy, compile_tiers
+from netfence.compile.tiers import CompiledClusterPolicy, compile_cluster_policy
 from netfence.model.policy import NetworkPolicy
-from netfence.model.tiers import ClusterPolicy
+from netfence.model.tiers import ClusterPolicy, Tier
 
-# past this share of the classes (of a table this large), a tier change is analysed anew
+# past this share of the classes (of a table this large) as ingress subjects, a tier
+# change is analysed anew (egress ones of any width cost less than that)
 WIDE_CHANGE, WIDE_MIN = 0.25, 1000
 
 
@@ -84,6 +86,21 @@ class UpdateReport:
     seconds: float
     classes_touched: int
     reason: str = ""
+
+
+@dataclass
+class _GroupMoves:
+    """The affected ingress classes by (old group, new group): ``groups`` the
+    distinct moves, ``of_class`` each class's move, ``pods`` each move's pods,
+    ``new_ids`` the row id of each move's new group on each port class."""
+
+    groups: list[tuple[int, int]]
+    of_class: IntVector
+    pods: list[int]
+    new_ids: IntVector
+    # (id of the old row, id of the new row) -> the sources gained, lost; the rows
+    # are held by ``old_rows`` and the row book for the whole change
+    diffs: dict[tuple[int, int], tuple[IntVector, IntVector]] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +132,8 @@ class IncrementalAnalysis:
         # in precedence order, which compile_tiers keeps (it sorts stably)
         self.cluster_policies = {c.policy.key: c.policy for c in (*tiers.admin, *tiers.baseline)}
         self._position = {key: i for i, key in enumerate(self.cluster_policies)}
+        # each compiled once, when it comes: a change recompiles only its own
+        self._compiled_tiers = {c.policy.key: c for c in (*tiers.admin, *tiers.baseline)}
 
     def apply(self, policy: NetworkPolicy) -> UpdateReport:
         """Add ``policy``, or replace the policy with its namespace and name."""
@@ -131,12 +150,14 @@ class IncrementalAnalysis:
         self.cluster_policies[policy.key] = policy
         if policy.key not in self._position:
             self._position[policy.key] = 1 + max(self._position.values(), default=-1)
+        compiled = self._compiled_tiers[policy.key] = compile_cluster_policy(policy)
         with without_cyclic_gc():
-            return self._tier_change(policy.key, compile_cluster_policy(policy))
+            return self._tier_change(policy.key, compiled)
 
     def delete_cluster_policy(self, key: str) -> UpdateReport:
         """Remove the cluster-wide policy with ``ClusterPolicy.key`` ``key``."""
         self.cluster_policies.pop(key, None)
+        self._compiled_tiers.pop(key, None)
         self._position.pop(key, None)
         with without_cyclic_gc():
             return self._tier_change(key, None)
@@ -151,13 +172,13 @@ class IncrementalAnalysis:
         a = self.analysis
         planned = self._tier_plan(a.egress, key, compiled)
         change = self._tier_plan(a.ingress, key, compiled)
-        widest = max(planned.affected.size, change.affected.size)
+        widest = change.affected.size  # ingress only: egress of any width pays (docs/scale.md)
         if a.table.size >= WIDE_MIN and widest > a.table.size * WIDE_CHANGE:
             self._rebuild()  # regrouping most classes one by one costs more
             size = self.analysis.table.size
             reason = "the cluster-wide policy's subjects are most classes"
             return UpdateReport(UpdateMode.FULL, time.perf_counter() - start, size, reason)
-        a.set_tiers(compile_tiers(tuple(self.cluster_policies.values())))
+        a.set_tiers(self._ordered_tiers())
         position = self._position.get(key, -1)
         egress = self._tier_commit(a.egress, a.egress_rows, key, compiled, position, planned)
         old_rows = self._rows_before(a.ingress_rows, change)
@@ -174,7 +195,7 @@ class IncrementalAnalysis:
         before = EMPTY if tiers is None or p < 0 else tiers.subjects[p]
         after = EMPTY
         if compiled is not None and compiled.rules(tables.direction):
-            after = subject_classes(compiled.policy.subject, self.analysis.index)
+            after = subject_classes(compiled.subject, self.analysis.backend)
         affected = np.union1d(before, after)
         return _DirectionChange(p, affected, tables.group_of[affected].copy(), bool(after.size))
 
@@ -196,7 +217,7 @@ class IncrementalAnalysis:
             tables.tiers = empty_tier_tables(a.table.size)
         tiers = tables.tiers
         p, _, now = replace_tier_policy(
-            tiers, key, compiled, tables.direction, a.index, a.ports, position
+            tiers, key, compiled, tables.direction, a.backend, a.ports, position
         )
         ensure_named(tables, [r.vectors for r in tiers.rules[p]], a.table, a.ports)
         regroup(tiers, p, change.affected, now)
@@ -223,6 +244,7 @@ class IncrementalAnalysis:
         """All the cluster-wide policies at once, in input order (which decides
         between equal priorities)."""
         self.cluster_policies = {p.key: p for p in policies}
+        self._compiled_tiers = {p.key: compile_cluster_policy(p) for p in policies}
         return self._tiers_changed()
 
     def _tiers_changed(self) -> UpdateReport:
@@ -271,9 +293,10 @@ class IncrementalAnalysis:
         then the counts and self pairs of every port class the moved classes touch."""
         self._refresh_members(egress)
         touched = np.union1d(egress.affected, ingress.affected)
+        pairs = self._ingress_moves(ingress)
         for q in range(len(self.analysis.ports.classes)):
-            self._update_counts(q, egress, ingress, old_rows)
-            self._update_self(q, touched)
+            self._update_counts(q, egress, ingress, old_rows, pairs)
+        self._update_self(touched)
         return UpdateReport(UpdateMode.INCREMENTAL, time.perf_counter() - start, int(touched.size))
 
     # --- fallbacks ------------------------------------------------------------------------
@@ -290,15 +313,9 @@ class IncrementalAnalysis:
             return "a new ipBlock splits pod classes"
         if a.ingress.owned_by and not ingress_namespaces((compiled,)) <= a.local_namespaces:
             return "a namespace newly isolated for ingress splits classes by node (local node)"
-        specs: list[NumericSpec | NamedSpec] = [
-            spec_of(m.port)
-            for rules in (compiled.ingress, compiled.egress)
-            for r in rules
-            for m in r.ports or ()
-        ]
-        return self._splits_ports(specs)
+        return self._splits_ports(policy_port_specs(single))
 
-    def _splits_ports(self, specs: Sequence[NumericSpec | NamedSpec]) -> str:
+    def _splits_ports(self, specs: Sequence[PortSpec]) -> str:
         """Why these port specs would split port classes, if they would."""
         a = self.analysis
         for spec in specs:
@@ -313,9 +330,21 @@ class IncrementalAnalysis:
                 return "a named port resolves inside a wider port class"
         return ""
 
+    def _ordered_tiers(self) -> CompiledTiers:
+        """The tiers as compile_tiers orders the cluster-wide policies (by tier, then
+        priority, in ``cluster_policies`` order among equals), of the policies
+        compiled as they came."""
+        compiled = [self._compiled_tiers[key] for key in self.cluster_policies]
+
+        def ordered(tier: Tier) -> tuple[CompiledClusterPolicy, ...]:
+            found = [c for c in compiled if c.policy.tier is tier]
+            return tuple(sorted(found, key=lambda c: c.policy.priority or 0))  # stable
+
+        return CompiledTiers(ordered(Tier.ADMIN), ordered(Tier.BASELINE))
+
     def _rebuild(self) -> None:
         tiers = tuple(self.cluster_policies.values())
-        compiled = CompiledPolicySet(tuple(self.policies.values()), compile_tiers(tiers))
+        compiled = CompiledPolicySet(tuple(self.policies.values()), self._ordered_tiers())
         cluster = dataclasses.replace(
             self.analysis.cluster,
             policies=tuple(c.policy for c in compiled.policies),
@@ -347,8 +376,7 @@ class IncrementalAnalysis:
             ns = compiled.policy.namespace
             new_target = a.index.target(ns, compiled.target)
             new_rules = [
-                rule_vectors(r, ns, a.table, a.index, a.ports)
-                for r in compiled.rules(tables.direction)
+                rule_vectors(r, a.backend, a.ports) for r in compiled.rules(tables.direction)
             ]
         old_target = tables.targets[index] if index >= 0 else EMPTY
         affected = np.union1d(old_target, new_target)
@@ -408,11 +436,12 @@ class IncrementalAnalysis:
         egress: _DirectionChange,
         ingress: _DirectionChange,
         old_rows: dict[tuple[int, int], Row],
+        pairs: _GroupMoves,
     ) -> None:
         a = self.analysis
         changed = egress.affected  # classes whose R may follow T
         if ingress.affected.size:
-            changed = np.concatenate([changed, self._move_reach(q, ingress, old_rows)])
+            changed = np.concatenate([changed, self._move_reach(q, old_rows, pairs)])
         everywhere = a.egress_rows.every(a.egress_rows.ids_on(q))  # per group: R = T
         free = changed[everywhere[a.egress.group_of[changed]]]
         a.rows[free, q] = np.rint(a.reach[free, q]).astype(np.int64)
@@ -447,44 +476,69 @@ class IncrementalAnalysis:
             delta -= sorted_contains(lost, members)
             a.rows[members, q] += int(weights[m]) * delta
 
+    def _ingress_moves(self, ingress: _DirectionChange) -> _GroupMoves:
+        """The distinct (old group, new group) moves of the ingress classes a change
+        affects, which class made which, and the pods each carries."""
+        a = self.analysis
+        new_groups = a.ingress.group_of[ingress.affected]
+        stacked = np.stack([ingress.old_groups, new_groups])
+        distinct, inverse = np.unique(stacked, axis=1, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        pods = np.bincount(inverse, weights=a.table.weights[ingress.affected])
+        moves = list(zip(*distinct.tolist(), strict=True)) if distinct.size else []
+        count = len(a.ports.classes)
+        new_ids = np.array([a.ingress_rows.ids(g) for _, g in moves], dtype=np.int64)
+        new_ids = new_ids.reshape(len(moves), count)
+        return _GroupMoves(moves, inverse, np.rint(pods).astype(np.int64).tolist(), new_ids)
+
     def _move_reach(
-        self, q: int, ingress: _DirectionChange, old_rows: dict[tuple[int, int], Row]
+        self, q: int, old_rows: dict[tuple[int, int], Row], pairs: _GroupMoves
     ) -> IntVector:
         """T[s] += Σ_{d ∈ A} w_d ([s ∈ I_new(d)] − [s ∈ I_old(d)]); the classes whose
         T changed (or may have). Each distinct move (old row, new row) and the
-        sources it gains and loses are kept in ``_moved`` for ``_shift_sources``."""
+        sources it gains and loses are kept in ``_moved`` for ``_shift_sources``.
+        Destinations that move between the same two groups move between the same
+        two rows: rows are looked up once per group move, not per destination."""
         a = self.analysis
-        size, w = a.table.size, a.table.weights
+        size = a.table.size
         moves: dict[tuple[int, int], _Move] = {}
-        move_of: list[int] = []
-        for d, old_g in zip(ingress.affected.tolist(), ingress.old_groups.tolist(), strict=True):
+        move_of_pair: list[int] = []
+        book = a.ingress_rows
+        new_ids = pairs.new_ids[:, q].tolist() if pairs.groups else []
+        for (old_g, _), new_id, pods in zip(pairs.groups, new_ids, pairs.pods, strict=True):
             old_row = old_rows[(old_g, q)]
-            new_row = a.ingress_rows.row(int(a.ingress.group_of[d]), q)
+            new_row = book.row_by_id(new_id)
             key = (id(old_row), id(new_row))
             move = moves.get(key)
             if move is None:
                 move = moves[key] = _Move(old_row, new_row, index=len(moves))
-            move.weight += int(w[d])
-            move_of.append(move.index)
+            move.weight += pods
+            move_of_pair.append(move.index)
         touched: list[IntVector] = [np.zeros(0, dtype=np.int64)]
         changes: list[tuple[IntVector, IntVector]] = []
-        for move in moves.values():
-            old, new = row_members(move.old, size), row_members(move.new, size)
-            gained = np.setdiff1d(new, old, assume_unique=True)
-            lost = np.setdiff1d(old, new, assume_unique=True)
+        for key, move in moves.items():
+            found = pairs.diffs.get(key)
+            if found is None:  # rows recur across port classes: one difference each
+                old, new = row_members(move.old, size), row_members(move.new, size)
+                found = pairs.diffs[key] = (
+                    np.setdiff1d(new, old, assume_unique=True),
+                    np.setdiff1d(old, new, assume_unique=True),
+                )
+            gained, lost = found
             a.reach[gained, q] += move.weight
             a.reach[lost, q] -= move.weight
             touched += [gained, lost]
             changes.append((gained, lost))
-        self._moved = (np.array(move_of, dtype=np.int64), changes)
+        self._moved = (np.array(move_of_pair, dtype=np.int64)[pairs.of_class], changes)
         return np.concatenate(touched)
 
-    def _update_self(self, q: int, classes: IntVector) -> None:
+    def _update_self(self, classes: IntVector) -> None:
+        """Self pairs of ``classes`` on every port class: is each class in its own
+        groups' egress and ingress rows?"""
         a = self.analysis
-        for c in classes.tolist():
-            e = a.egress_rows.row(int(a.egress.group_of[c]), q)
-            i = a.ingress_rows.row(int(a.ingress.group_of[c]), q)
-            a.self_allowed[c, q] = row_contains(e, c) and row_contains(i, c)
+        a.self_allowed[classes] = a.egress_rows.hold_themselves(
+            classes, a.egress.group_of
+        ) & a.ingress_rows.hold_themselves(classes, a.ingress.group_of)
 
 
 def _groups_meeting(rows: dict[int, IntVector], classes: IntVector, size: int) -> list[int]:

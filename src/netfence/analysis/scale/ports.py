@@ -12,7 +12,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netfence.model.ports import PolicyPort, Protocol
+from netfence.model.ports import Protocol
 
 MAX_PORT = 65535
 NumericSpec = tuple[Protocol, int, int]  # protocol, first, last (inclusive)
@@ -37,16 +37,6 @@ class PortClass:
         shown = [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.ranges[:4]]
         more = f",… ({len(self.ranges)} ranges)" if len(self.ranges) > 4 else ""
         return f"{self.protocol.value} {','.join(shown)}{more}"
-
-
-def spec_of(port: PolicyPort) -> NumericSpec | NamedSpec:
-    """A numeric range (all ports of the protocol when ``port`` is absent) or a name."""
-    if port.port is None:
-        return (port.protocol, 1, MAX_PORT)
-    if isinstance(port.port, str):
-        return (port.protocol, port.port)
-    last = port.end_port if port.end_port is not None else port.port
-    return (port.protocol, port.port, last)
 
 
 @dataclass

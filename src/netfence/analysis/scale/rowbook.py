@@ -218,6 +218,28 @@ class RowBook:
     def row(self, group: int, q: int) -> Row:
         return self.row_by_id(int(self.ids(group)[q]))
 
+    def hold_themselves(self, classes: IntVector, group_of: IntVector) -> BoolVector:
+        """(classes × port classes): does the row of each class's own group hold
+        it? What ``row_contains(row(group_of[c], q), c)`` answers for each pair,
+        with one membership test per distinct row instead of one per pair."""
+        count = self.port_classes
+        out = np.ones((classes.size, count), dtype=np.bool_)
+        if not classes.size:
+            return out
+        groups, inverse = np.unique(group_of[classes], return_inverse=True)
+        ids = np.stack([self.ids(g) for g in groups.tolist()])[inverse.reshape(-1)].reshape(-1)
+        asked = np.repeat(classes, count)  # flat position i asks for classes[i // count]
+        order = np.argsort(ids, kind="stable")
+        distinct, starts = np.unique(ids[order], return_index=True)
+        bounds = [*starts.tolist(), ids.size]
+        held = out.reshape(-1)
+        for k, row_id in enumerate(distinct.tolist()):
+            row = self.row_by_id(row_id)
+            if row is not None:
+                at = order[bounds[k] : bounds[k + 1]]
+                held[at] = rows_contain(row, asked[at])
+        return out
+
     def signature(self, group: int, q: int) -> Signature:
         """The rules of ``group`` that apply on port class ``q``."""
         return self._signatures[int(self.ids(group)[q])]
@@ -493,6 +515,15 @@ def _first_members(group_of: IntVector, groups: int) -> list[int]:
 def row_members(row: Row, size: int) -> IntVector:
     """The classes of a row ("every class" expanded)."""
     return np.arange(size, dtype=np.int64) if row is None else row
+
+
+def rows_contain(row: IntVector, classes: IntVector) -> BoolVector:
+    """For each class: is it in the sorted array ``row``?"""
+    if row.size == 0:
+        return np.zeros(classes.size, dtype=np.bool_)
+    at = np.minimum(np.searchsorted(row, classes), row.size - 1)
+    found: BoolVector = row[at] == classes
+    return found
 
 
 def row_contains(row: Row, c: int) -> bool:

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from netfence.analysis.scale.backend import ClassBackend, port_classes
 from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector
-from netfence.analysis.scale.ports import NamedSpec, PortPartition, spec_of
-from netfence.analysis.scale.selectors import SelectorIndex, union
+from netfence.analysis.scale.ports import NamedSpec, PortPartition
 from netfence.compile.compiled import CompiledPolicy, CompiledRule
-from netfence.model.policy import Direction, Peer
+from netfence.model.policy import Direction
 
 if TYPE_CHECKING:
     from netfence.analysis.scale.tiers import TierTables
@@ -113,44 +113,16 @@ class DirectionTables:
         return g
 
 
-def peer_classes(
-    peers: Sequence[Peer] | None, policy_ns: str, table: ClassTable, index: SelectorIndex
-) -> IntVector | None:
-    """API reference: a rule with no peers matches all (None); peers are ORed; within
-    a peer the selectors are ANDed (see compile.PeerMatcher for the quoted rules). An
-    empty list (a rule whose peers are all ``domainNames``) matches no address."""
-    if peers is None:
-        return None
-    parts: list[IntVector] = []
-    for peer in peers:
-        if peer.ip_block is not None:
-            parts.append(index.block(peer.ip_block))
-        else:
-            parts.append(index.peer(peer.namespace_selector, peer.pod_selector, policy_ns))
-    return union(parts)
-
-
-def rule_vectors(
-    rule: CompiledRule,
-    policy_ns: str,
-    table: ClassTable,
-    index: SelectorIndex,
-    ports: PortPartition,
-) -> RuleVectors:
-    peers = peer_classes(
-        None if rule.peers is None else [m.peer for m in rule.peers], policy_ns, table, index
+def rule_vectors(rule: CompiledRule, backend: ClassBackend, ports: PortPartition) -> RuleVectors:
+    """A rule's IR peers and ports over classes. API reference: a rule with no
+    peers matches all (None); peers are ORed; a rule whose peers are all
+    ``domainNames`` (kept apart in ``rule.names``) has none left and matches no
+    address; a rule with no ports matches every port."""
+    peers = backend.peers(None if rule.peers is None else [m.selection for m in rule.peers])
+    numbers, named = port_classes(
+        None if rule.ports is None else [m.selection for m in rule.ports], ports
     )
-    if rule.ports is None:
-        return RuleVectors(peers, frozenset(range(len(ports.classes))), ())
-    covered: set[int] = set()
-    named: list[NamedSpec] = []
-    for matcher in rule.ports:
-        spec = spec_of(matcher.port)
-        if len(spec) == 2:
-            named.append(spec)
-        else:
-            covered.update(ports.covered(spec))
-    return RuleVectors(peers, frozenset(covered), tuple(named))
+    return RuleVectors(peers, numbers, named)
 
 
 def named_port_classes(spec: NamedSpec, table: ClassTable, ports: PortPartition) -> IntVector:
@@ -191,7 +163,7 @@ def direction_tables(
     direction: Direction,
     policies: Sequence[CompiledPolicy],
     table: ClassTable,
-    index: SelectorIndex,
+    backend: ClassBackend,
     ports: PortPartition,
     tiers: TierTables | None = None,
 ) -> DirectionTables:
@@ -199,11 +171,8 @@ def direction_tables(
     tables = DirectionTables(
         direction=direction,
         policies=list(isolating),
-        rules=[
-            [rule_vectors(r, p.policy.namespace, table, index, ports) for r in p.rules(direction)]
-            for p in isolating
-        ],
-        targets=[index.target(p.policy.namespace, p.target) for p in isolating],
+        rules=[[rule_vectors(r, backend, ports) for r in p.rules(direction)] for p in isolating],
+        targets=[backend.index.target(p.policy.namespace, p.target) for p in isolating],
         group_of=np.zeros(table.size, dtype=np.int64),
         groups=[()],
         group_index={(): NOT_ISOLATED},

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector
+from netfence.compile.addresses import AddressRanges
+from netfence.compile.ir import EveryNamespace, OwnNamespace, PodsSelected, namespace_scope
 from netfence.compile.label_index import LabelIndex, has_positive
 from netfence.model.labels import LabelSelector
-from netfence.model.policy import IPBlock
 
 EMPTY: IntVector = np.zeros(0, dtype=np.int64)
-PeerKey = tuple[LabelSelector | str | None, LabelSelector | None]
 
 
 def sorted_set(classes: Iterable[int]) -> IntVector:
@@ -68,9 +68,9 @@ class SelectorIndex:
         )
         self._ns_classes = [order[bounds[n] : bounds[n + 1]] for n in range(len(table.namespaces))]
         self._pods: dict[LabelSelector, IntVector] = {}
-        self._peers: dict[PeerKey, IntVector] = {}
+        self._peers: dict[PodsSelected, IntVector] = {}
         self._targets: dict[tuple[str, LabelSelector], IntVector] = {}
-        self._blocks: dict[IPBlock, IntVector] = {}
+        self._blocks: dict[AddressRanges, IntVector] = {}
         self._nodes: dict[LabelSelector, IntVector] = {}
         self._block_ids = {block: b for b, block in enumerate(table.blocks)}
 
@@ -93,36 +93,30 @@ class SelectorIndex:
             found = self._targets[key] = self._within(chosen, selector)
         return found
 
-    def peer(
-        self,
-        namespace_selector: LabelSelector | None,
-        pod_selector: LabelSelector | None,
-        policy_namespace: str,
-    ) -> IntVector:
-        """The classes one peer (podSelector and/or namespaceSelector) matches: no
-        namespaceSelector means the policy's own namespace; no podSelector, every
-        pod of the namespaces chosen."""
-        key: PeerKey = (
-            policy_namespace if namespace_selector is None else namespace_selector,
-            pod_selector,
-        )
-        found = self._peers.get(key)
+    def pods_selected(self, selection: PodsSelected) -> IntVector:
+        """The classes a PodsSelected covers: those of the namespaces its scope
+        admits (own, every, or matching) whose labels its pod selector matches
+        (every pod of them when None)."""
+        found = self._peers.get(selection)
         if found is None:
-            if namespace_selector is None:
-                ns_id = self._ns_id.get(policy_namespace)
+            scope = selection.namespaces
+            if isinstance(scope, OwnNamespace):
+                ns_id = self._ns_id.get(scope.name)
                 chosen = [] if ns_id is None else [ns_id]
+            elif isinstance(scope, EveryNamespace):
+                chosen = list(range(len(self._table.namespaces)))
             else:
-                chosen = sorted(self._ns_index.select(namespace_selector))
-            found = self._peers[key] = self._within(chosen, pod_selector)
+                chosen = sorted(self._ns_index.select(scope.selector))
+            found = self._peers[selection] = self._within(chosen, selection.pods)
         return found
 
-    def block(self, block: IPBlock) -> IntVector:
-        """The classes inside one of the table's ipBlocks."""
-        found = self._blocks.get(block)
+    def addresses(self, addresses: AddressRanges) -> IntVector:
+        """The classes whose address is in one of the table's address sets."""
+        found = self._blocks.get(addresses)
         if found is None:
-            b = self._block_ids[block]
+            b = self._block_ids[addresses]
             found = np.flatnonzero(self._table.block_members[b]).astype(np.int64)
-            self._blocks[block] = found
+            self._blocks[addresses] = found
         return found
 
     def nodes(self, selector: LabelSelector) -> IntVector:
@@ -166,10 +160,10 @@ class SelectorIndex:
 
     def namespaces(self, selector: LabelSelector) -> BoolVector:
         """Classes in namespaces whose labels match ``selector`` (hostNetwork excluded)."""
-        return self.dense(self.peer(selector, None, ""))
+        return self.dense(self.pods_selected(PodsSelected(namespace_scope(selector))))
 
     def in_namespace(self, namespace: str) -> BoolVector:
-        return self.dense(self.peer(None, None, namespace))
+        return self.dense(self.pods_selected(PodsSelected(OwnNamespace(namespace))))
 
     def dense(self, classes: IntVector) -> BoolVector:
         vector = np.zeros(self._table.size, dtype=np.bool_)

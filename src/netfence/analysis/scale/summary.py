@@ -22,17 +22,24 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from netfence.analysis.scale.backend import ClassBackend, PortSpec, address_sets, all_port_specs
 from netfence.analysis.scale.classes import BoolVector, ClassTable, IntVector, build_classes
-from netfence.analysis.scale.ports import PortClass, PortPartition, partition, spec_of
+from netfence.analysis.scale.ports import PortClass, PortPartition, partition
 from netfence.analysis.scale.reach import reach_all
 from netfence.analysis.scale.rowbook import Row, RowBook
 from netfence.analysis.scale.rules import direction_tables
 from netfence.analysis.scale.runs import contains as runs_contain
 from netfence.analysis.scale.selectors import SelectorIndex
-from netfence.analysis.scale.tiers import reads_nodes, tier_blocks, tier_port_specs, tier_tables
-from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledTiers
+from netfence.analysis.scale.tiers import (
+    reads_nodes,
+    tier_port_specs,
+    tier_selections,
+    tier_tables,
+)
+from netfence.compile.addresses import AddressRanges
+from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet, CompiledRule, CompiledTiers
 from netfence.model.cluster import Cluster
-from netfence.model.policy import Direction, IPBlock
+from netfence.model.policy import Direction
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class ClusterAnalysis:
             cluster, policy_blocks(compiled), reads_nodes(tiers), self.local_namespaces
         )
         self.index = SelectorIndex(self.table, {ns.name: ns.labels for ns in cluster.namespaces})
+        self.backend = ClassBackend(self.index)
         self.ports: PortPartition = port_partition(compiled, self.table)
         size = self.table.size
         policies = compiled.policies
@@ -83,9 +91,9 @@ class ClusterAnalysis:
                 direction,
                 policies,
                 self.table,
-                self.index,
+                self.backend,
                 self.ports,
-                tier_tables(direction, tiers, self.table, self.index, self.ports),
+                tier_tables(direction, tiers, self.table, self.backend, self.ports),
             )
             for direction in (Direction.EGRESS, Direction.INGRESS)
         )
@@ -273,37 +281,44 @@ def ingress_namespaces(policies: tuple[CompiledPolicy, ...]) -> frozenset[str]:
     return frozenset(p.policy.namespace for p in policies if p.policy.isolates(Direction.INGRESS))
 
 
-def policy_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
-    """Every ipBlock of the NetworkPolicies, then every cluster-wide ``networks``."""
-    seen: dict[IPBlock, None] = {}
-    for c in compiled.policies:
-        for rules in (c.ingress, c.egress):
-            for rule in rules:
-                for m in rule.peers or ():
-                    if m.peer.ip_block is not None:
-                        seen.setdefault(m.peer.ip_block)
-    for block in tier_blocks(compiled.tiers):
-        seen.setdefault(block)
-    return list(seen)
+def policy_blocks(compiled: CompiledPolicySet) -> list[AddressRanges]:
+    """The address sets of every NetworkPolicy ipBlock, then of every cluster-wide
+    ``networks`` (as the IR gives them: ``except`` subtracted, ranges merged)."""
+    return address_sets(
+        [
+            *(
+                m.selection
+                for c in compiled.policies
+                for r in policy_rules(c)
+                for m in r.peers or ()
+            ),
+            *tier_selections(compiled.tiers),
+        ]
+    )
+
+
+def policy_rules(compiled: CompiledPolicy) -> tuple[CompiledRule, ...]:
+    return (*compiled.ingress, *compiled.egress)
+
+
+def policy_port_specs(compiled: CompiledPolicySet) -> list[PortSpec]:
+    """The port specs of every NetworkPolicy rule's ports, then of every tier rule's."""
+    return [
+        *all_port_specs(
+            m.selection for c in compiled.policies for r in policy_rules(c) for m in r.ports or ()
+        ),
+        *tier_port_specs(compiled.tiers),
+    ]
 
 
 def port_partition(compiled: CompiledPolicySet, table: ClassTable) -> PortPartition:
     numeric = []
     named = set()
-    for spec in tier_port_specs(compiled.tiers):
+    for spec in policy_port_specs(compiled):
         if len(spec) == 3:
             numeric.append(spec)
         else:
             named.add(spec)
-    for c in compiled.policies:
-        for rules in (c.ingress, c.egress):
-            for rule in rules:
-                for m in rule.ports or ():
-                    spec = spec_of(m.port)
-                    if len(spec) == 3:
-                        numeric.append(spec)
-                    else:
-                        named.add(spec)
     numbers = {
         (p.protocol, p.port)
         for key in table.keys

@@ -30,16 +30,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from netfence.analysis.scale.backend import (
+    ClassBackend,
+    PortSpec,
+    address_sets,
+    all_port_specs,
+    port_classes,
+)
+from netfence.analysis.scale.backend import reads_nodes as selections_read_nodes
 from netfence.analysis.scale.classes import ClassTable, IntVector
-from netfence.analysis.scale.ports import NamedSpec, NumericSpec, PortPartition
+from netfence.analysis.scale.ports import PortPartition
 from netfence.analysis.scale.rules import RuleVectors
 from netfence.analysis.scale.runs import NO_RUNS, Runs, complement, difference, full, union_runs
-from netfence.analysis.scale.selectors import EMPTY, SelectorIndex, union
+from netfence.analysis.scale.selectors import EMPTY
+from netfence.compile.addresses import AddressRanges
 from netfence.compile.compiled import CompiledTiers
+from netfence.compile.ir import PodsSelected, Selection
 from netfence.compile.tiers import CompiledClusterPolicy, CompiledTierRule
-from netfence.model.policy import Direction, IPBlock
-from netfence.model.ports import Protocol
-from netfence.model.tiers import NamedPort, RuleAction, Subject, TierPeer, TierPort
+from netfence.model.policy import Direction
+from netfence.model.tiers import RuleAction
 
 NO_TIER = 0  # tier group 0: classes no cluster-wide policy takes as subject
 ACCEPT, DENY = RuleAction.ACCEPT.value, RuleAction.DENY.value  # as signatures hold them
@@ -78,93 +87,58 @@ class TierTables:
         return found
 
 
-def tier_blocks(tiers: CompiledTiers) -> list[IPBlock]:
-    """The ``networks`` of every tier rule, as ipBlocks (classes split by them)."""
-    seen: dict[IPBlock, None] = {}
-    for policy in (*tiers.admin, *tiers.baseline):
-        for rule in (*policy.ingress, *policy.egress):
-            for m in rule.peers:
-                for network in m.peer.networks or ():
-                    seen.setdefault(IPBlock(network))
-    return list(seen)
+def tier_selections(tiers: CompiledTiers) -> list[Selection]:
+    """The IR selection of every peer of every tier rule."""
+    return [
+        m.selection
+        for policy in (*tiers.admin, *tiers.baseline)
+        for rule in (*policy.ingress, *policy.egress)
+        for m in rule.peers
+    ]
+
+
+def tier_blocks(tiers: CompiledTiers) -> list[AddressRanges]:
+    """The address sets of every tier rule's ``networks`` (classes split by them)."""
+    return address_sets(tier_selections(tiers))
 
 
 def reads_nodes(tiers: CompiledTiers) -> bool:
     """Does some tier rule have a ``nodes`` peer (classes must split by node labels)?"""
-    return any(
-        m.peer.nodes is not None
-        for policy in (*tiers.admin, *tiers.baseline)
-        for rule in (*policy.ingress, *policy.egress)
-        for m in rule.peers
-    )
+    return selections_read_nodes(tier_selections(tiers))
 
 
-def port_specs(port: TierPort) -> list[NumericSpec | NamedSpec]:
-    """A range on its protocol (none when start > end: it matches no port), or a
-    container port name on every protocol (the name alone decides: "selects a
-    destination port on a pod based on the ContainerPort name")."""
-    if isinstance(port, NamedPort):
-        return [(protocol, port.name) for protocol in Protocol]
-    if port.start > port.end:
-        return []
-    return [(port.protocol, port.start, port.end)]
-
-
-def tier_port_specs(tiers: CompiledTiers) -> list[NumericSpec | NamedSpec]:
-    return [
-        spec
+def tier_port_specs(tiers: CompiledTiers) -> list[PortSpec]:
+    return all_port_specs(
+        m.selection
         for policy in (*tiers.admin, *tiers.baseline)
         for rule in (*policy.ingress, *policy.egress)
         for m in rule.ports or ()
-        for spec in port_specs(m.port)
-    ]
+    )
 
 
-def subject_classes(subject: Subject, index: SelectorIndex) -> IntVector:
+def subject_classes(subject: PodsSelected, backend: ClassBackend) -> IntVector:
     """ "namespaces": every pod of the selected namespaces; "pods": the pods both
-    selectors match; hostNetwork classes never (the index never selects them)."""
-    if subject.namespaces is not None:
-        return index.peer(subject.namespaces, None, "")
-    if subject.pods is not None:
-        return index.peer(subject.pods.namespace_selector, subject.pods.pod_selector, "")
-    return EMPTY
-
-
-def tier_peer_classes(peer: TierPeer, index: SelectorIndex) -> IntVector:
-    if peer.namespaces is not None:
-        return index.peer(peer.namespaces, None, "")
-    if peer.pods is not None:
-        return index.peer(peer.pods.namespace_selector, peer.pods.pod_selector, "")
-    if peer.nodes is not None:
-        return index.nodes(peer.nodes)
-    if peer.networks is not None:
-        return union([index.block(IPBlock(network)) for network in peer.networks])
-    return EMPTY  # domainNames: never a connection made to an address
+    selectors match; hostNetwork classes never (the backend never selects them)."""
+    return backend.classes(subject)
 
 
 def tier_rule_vectors(
-    rule: CompiledTierRule, index: SelectorIndex, ports: PortPartition
+    rule: CompiledTierRule, backend: ClassBackend, ports: PortPartition
 ) -> TierRuleVectors:
-    peers = union([tier_peer_classes(m.peer, index) for m in rule.peers])
-    if rule.ports is None:
-        covered = frozenset(range(len(ports.classes)))
-        return TierRuleVectors(rule.action, RuleVectors(peers, covered, ()))
-    numbers: set[int] = set()
-    named: list[NamedSpec] = []
-    for m in rule.ports:
-        for spec in port_specs(m.port):
-            if len(spec) == 2:
-                named.append(spec)
-            else:
-                numbers.update(ports.covered(spec))
-    return TierRuleVectors(rule.action, RuleVectors(peers, frozenset(numbers), tuple(named)))
+    """A tier rule's IR peers and ports over classes (peers never None: a tier rule
+    always names its peers; ``domainNames`` match no class)."""
+    peers = backend.classes_of_all([m.selection for m in rule.peers])
+    numbers, named = port_classes(
+        None if rule.ports is None else [m.selection for m in rule.ports], ports
+    )
+    return TierRuleVectors(rule.action, RuleVectors(peers, numbers, named))
 
 
 def tier_tables(
     direction: Direction,
     tiers: CompiledTiers,
     table: ClassTable,
-    index: SelectorIndex,
+    backend: ClassBackend,
     ports: PortPartition,
 ) -> TierTables | None:
     """None when no tier policy has rules in ``direction``."""
@@ -177,7 +151,7 @@ def tier_tables(
     if not chosen:
         return None
     policies = [p for p, _ in chosen]
-    subjects = [subject_classes(p.policy.subject, index) for p in policies]
+    subjects = [subject_classes(p.subject, backend) for p in policies]
     selecting: list[list[int]] = [[] for _ in range(table.size)]
     for t, subject in enumerate(subjects):
         for c in subject.tolist():
@@ -186,7 +160,7 @@ def tier_tables(
     found.policies = list(policies)
     found.baseline = [b for _, b in chosen]
     found.rules = [
-        [tier_rule_vectors(r, index, ports) for r in p.rules(direction)] for p in policies
+        [tier_rule_vectors(r, backend, ports) for r in p.rules(direction)] for p in policies
     ]
     found.subjects = subjects
     position = {id(p): i for i, p in enumerate((*tiers.admin, *tiers.baseline))}
@@ -207,7 +181,7 @@ def replace_tier_policy(
     key: str,
     compiled: CompiledClusterPolicy | None,
     direction: Direction,
-    index: SelectorIndex,
+    backend: ClassBackend,
     ports: PortPartition,
     position: int,
 ) -> tuple[int, IntVector, IntVector]:
@@ -232,8 +206,8 @@ def replace_tier_policy(
         baseline = compiled.policy.tier.value == "Baseline"
         tables.baseline[p] = baseline
         tables.order[p] = (baseline, compiled.policy.priority or 0, position)
-        tables.rules[p] = [tier_rule_vectors(r, index, ports) for r in compiled.rules(direction)]
-        tables.subjects[p] = subject_classes(compiled.policy.subject, index)
+        tables.rules[p] = [tier_rule_vectors(r, backend, ports) for r in compiled.rules(direction)]
+        tables.subjects[p] = subject_classes(compiled.subject, backend)
     else:
         tables.rules[p], tables.subjects[p] = [], EMPTY
     return p, before, tables.subjects[p]

@@ -91,10 +91,12 @@ def tier_subjects(
     """The subjects of every cluster-wide policy not in the same place with the same
     content in both lists (in precedence order: a reordering of equal priorities
     counts)."""
+    from netfence.compile.tiers import subject_selection
+
     old, new = _in_precedence(before), _in_precedence(after)
     moved = [p for i, p in enumerate(old) if i >= len(new) or new[i] != p]
     moved += [p for i, p in enumerate(new) if i >= len(old) or old[i] != p]
-    chosen = [subject_classes(p.subject, a.index) for p in moved]
+    chosen = [subject_classes(subject_selection(p.subject), a.backend) for p in moved]
     return np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
 
 
