@@ -21,7 +21,6 @@ from tests.lab.test_lab_differential import (
 )
 
 from netfence.analysis.expectations import run_expectations
-from netfence.analysis.scale.ports import spec_of
 from netfence.analysis.scale.tiers import tier_port_specs
 from netfence.compile import compile_policies
 from netfence.engine.evaluate import evaluate
@@ -85,12 +84,17 @@ def test_port_classes_are_the_declared_ports_and_one_no_policy_names(seed: int) 
     compiled = compile_policies(cluster.policies, cluster.cluster_policies)
     unnamed = unnamed_port(compiled, cluster)
     assert unnamed is not None
-    specs = [
-        spec_of(m.port)
+    written = [  # the NetworkPolicy ports as written: a number, a range, or none (all)
+        m.port
         for c in compiled.policies
         for rules in (c.ingress, c.egress)
         for rule in rules
         for m in rule.ports or ()
+    ]
+    specs = [
+        (p.protocol, 1, 65535) if p.port is None else (p.protocol, p.port, p.end_port or p.port)
+        for p in written
+        if not isinstance(p.port, str)
     ] + tier_port_specs(compiled.tiers)
     numeric = [s for s in specs if len(s) == 3 and s[0] is Protocol.TCP and s[1:] != (1, 65535)]
     assert numeric, "the generated policies name TCP ports"

@@ -20,7 +20,8 @@ any protocol for the cluster-wide kinds, whose named ports give none).
 
 Backends: ``selects``/``port_matches`` decide one connection (the engine);
 ``ClusterIndex`` gives the pods of a selection as index sets over a cluster's pods
-(nft and lint); the class analysis keeps its own vectors over pod classes.
+(nft and lint; nft/incremental.py keeps a live variant up to date); the class
+analysis answers with sets of pod classes (analysis/scale/backend.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from netfence.analysis.expectations import ExpectationResult
-from netfence.analysis.scale.ports import MAX_PORT, spec_of
+from netfence.analysis.scale.ports import MAX_PORT
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.check import StepKind, is_loopback
 from netfence.engine.decision import Decision
@@ -175,12 +175,13 @@ def unnamed_port(compiled: CompiledPolicySet, cluster: Cluster) -> int | None:
 
 def _numeric_specs(compiled: CompiledPolicySet) -> list[tuple[Protocol, int, int]]:
     # imported here: the scale analysis brings numpy, which only this needs
+    from netfence.analysis.scale.backend import all_port_specs
     from netfence.analysis.scale.tiers import tier_port_specs
 
     specs = [
         *tier_port_specs(compiled.tiers),
-        *(
-            spec_of(m.port)
+        *all_port_specs(
+            m.selection
             for c in compiled.policies
             for rules in (c.ingress, c.egress)
             for rule in rules
