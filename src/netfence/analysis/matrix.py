@@ -26,11 +26,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from netfence.compile.addresses import AddressRanges
 from netfence.compile.compiled import CompiledPolicySet
+from netfence.compile.ir import AddressesIn
 from netfence.engine.connections import pod_connection
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster, Pod
-from netfence.model.policy import IPBlock
 from netfence.model.ports import Protocol
 
 
@@ -121,7 +122,7 @@ class EngineClasses:
 
     def __init__(self, compiled: CompiledPolicySet, cluster: Cluster, family: int | None) -> None:
         self.compiled, self.cluster, self.family = compiled, cluster, family
-        blocks = _ip_blocks(compiled)
+        blocks = _address_sets(compiled)
         index: dict[tuple[object, ...], int] = {}
         self.members: list[list[Pod]] = []
         self.of: dict[int, int] = {}  # id(pod) → class
@@ -160,9 +161,9 @@ class EngineClasses:
         return found
 
 
-def _signature(pod: Pod, blocks: Sequence[IPBlock]) -> tuple[object, ...]:
+def _signature(pod: Pod, blocks: Sequence[AddressRanges]) -> tuple[object, ...]:
     """All that the engine reads of a pod: selection, named ports, hostNetwork, and
-    each of its families' membership in every ipBlock (the primary first)."""
+    each of its families' membership in every address set (the primary first)."""
 
     def inside(version: int) -> tuple[bool, ...] | None:
         ip = pod.ip_of_version(version)
@@ -172,20 +173,20 @@ def _signature(pod: Pod, blocks: Sequence[IPBlock]) -> tuple[object, ...]:
     return (pod.namespace, pod.labels, pod.ports, pod.host_network, primary, inside(4), inside(6))
 
 
-def _ip_blocks(compiled: CompiledPolicySet) -> list[IPBlock]:
-    """Every address range a peer reads: NetworkPolicy ipBlocks and the cluster-wide
-    tiers' ``networks``."""
-    seen: dict[IPBlock, None] = {}
+def _address_sets(compiled: CompiledPolicySet) -> list[AddressRanges]:
+    """Every address set a peer reads (compile/ir.py ``AddressesIn``: NetworkPolicy
+    ipBlocks with ``except`` subtracted, the cluster-wide tiers' ``networks``)."""
+    seen: dict[AddressRanges, None] = {}
     for c in compiled.policies:
         for rule in (*c.ingress, *c.egress):
             for m in rule.peers or ():
-                if m.peer.ip_block is not None:
-                    seen.setdefault(m.peer.ip_block)
+                if isinstance(m.selection, AddressesIn):
+                    seen.setdefault(m.selection.addresses)
     for tiered in (*compiled.tiers.admin, *compiled.tiers.baseline):
         for tier_rule in (*tiered.ingress, *tiered.egress):
             for t in tier_rule.peers:
-                for network in t.peer.networks or ():
-                    seen.setdefault(IPBlock(network))
+                if isinstance(t.selection, AddressesIn):
+                    seen.setdefault(t.selection.addresses)
     return list(seen)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from netfence.analysis.lint.findings import Check, Finding
 from netfence.compile.compiled import CompiledPolicy, CompiledPolicySet
+from netfence.compile.ir import AddressesIn
 from netfence.engine.connections import pod_connection
 from netfence.engine.described import describe, described_pod, is_described, labels_satisfying
 from netfence.engine.evaluate import evaluate
@@ -144,7 +145,7 @@ class _SourceVerdicts:
     ) -> None:
         self._compiled, self._cluster = compiled, cluster
         self._address_matters = any(  # an ingress ipBlock of a policy over a DNS backend
-            m.peer.ip_block is not None
+            isinstance(m.selection, AddressesIn)
             for b in backends
             for c in compiled.selecting(b.pod, Direction.INGRESS)
             for r in c.ingress
@@ -171,7 +172,7 @@ def _ip_blocks_may_allow(policies: tuple[CompiledPolicy, ...], backends: list[Dn
     """Does an egress rule with an ipBlock peer allow the kube-dns port? Then the
     kube-dns addresses, unknown when assumed, decide: the check stays quiet."""
     return any(
-        any(m.peer.ip_block is not None for m in r.peers or ())
+        any(isinstance(m.selection, AddressesIn) for m in r.peers or ())
         and (
             r.ports is None
             or any(pm.matches(b.port, b.protocol, b.pod) for pm in r.ports for b in backends)
