@@ -23,18 +23,19 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.lab.test_lab_differential import (
-    FAMILIES,
     PODS,
     PROBES,
     Probe,
     cluster_objects,
     documents,
+    planned,
     random_policies,
     service_objects,
     tiered_scenario,
@@ -42,17 +43,15 @@ from tests.lab.test_lab_differential import (
 from tests.lab.test_lab_real import REASON, leftovers
 
 from netfence.analysis.flows_record import direction_record
-from netfence.compile import compile_policies
-from netfence.engine.evaluate import evaluate
 from netfence.lab import enforce, lab
 from netfence.lab.lab import LabPaths
 from netfence.lab.plan import LabPlan
-from netfence.lab.probe import parse_spec
-from netfence.model.cluster import Cluster
 from netfence.model.flows import LoggedVerdict
-from netfence.model.traffic import Connection, Endpoint
 from netfence.parse import build_cluster
 from netfence.parse.flows import read_flows
+from netfence.probe.compare import compare
+from netfence.probe.plan import Job
+from netfence.probe.runners import LabRunner
 
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 RATE = 1000  # would-be denies logged a second per node (burst twice that)
@@ -94,45 +93,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         assert not processes_of(lab_dir), "ulogd (or an agent) outlived the lab"
 
 
-def probe_everything(lab_dir: Path, plan: LabPlan) -> dict[Probe, bool]:
-    """Every pod probes every other pod on every port of PROBES, both families, all
-    sources at once (netfence.lab.probe in each pod's namespace)."""
-    procs = {}
-    for src in PODS:
-        specs = [
-            f"{kind}:{ip if family == 4 else f'[{ip}]'}:{port}"
-            for dst, ips in PODS.items()
-            if dst != src
-            for family, ip in zip(FAMILIES, ips, strict=True)
-            for kind, port, _ in PROBES
-        ]
-        argv = lab.python_argv("netfence.lab.probe", "--timeout", "0.7", *specs, lab_dir=lab_dir)
-        procs[src] = subprocess.Popen(
-            lab.exec_argv(lab_dir, plan, src, argv), stdout=subprocess.PIPE, text=True
-        )
-    by_ip = {
-        ip: (key, family)
-        for key, ips in PODS.items()
-        for family, ip in zip(FAMILIES, ips, strict=True)
-    }
-    results = {}
-    for src, proc in procs.items():
-        out, _ = proc.communicate(timeout=60)
-        for spec, ok in json.loads(out).items():
-            kind, ip, port = parse_spec(spec)
-            dst, family = by_ip[ip]
-            results[(src, dst, kind, port, family)] = ok
-    return results
-
-
 def forget_connections(lab_dir: Path, plan: LabPlan) -> None:
     """Connections of the scenario before stay established (not logged again): the
     nodes forget them."""
-    for node in plan.nodes:
-        for family in ("ipv4", "ipv6"):
-            argv = ["conntrack", "-F", "-f", family]
-            subprocess.run(lab.exec_argv(lab_dir, plan, f"node:{node.name}", argv),
-                           check=False, capture_output=True)  # fmt: skip
+    LabRunner(lab_dir, plan).forget_connections()
 
 
 def logs(lab_dir: Path, plan: LabPlan) -> list[Path]:
@@ -155,26 +119,18 @@ def new_lines(before: dict[Path, int], settle: float = 1.5) -> list[str]:
     return lines
 
 
-def engine_denies(cluster: Cluster) -> dict[Key, dict[str, Any]]:
+def probe_key(job: Job) -> Probe:
+    return (job.source, job.destination, job.protocol.value.lower(), job.port, job.family)
+
+
+def engine_denies(jobs: Sequence[Job]) -> dict[Key, dict[str, Any]]:
     """(probe, direction) → the engine's explanation, for every direction that denies."""
-    compiled = compile_policies(cluster.policies, cluster.cluster_policies)
     out: dict[Key, dict[str, Any]] = {}
-    probed = [p for p in cluster.pods if p.key in PODS]
-    for src in probed:
-        for dst in probed:
-            if src is dst:
-                continue
-            for family in FAMILIES:
-                src_ip, dst_ip = src.ip_of_version(family), dst.ip_of_version(family)
-                assert src_ip is not None and dst_ip is not None
-                for kind, port, protocol in PROBES:
-                    conn = Connection(Endpoint(src_ip, src), Endpoint(dst_ip, dst), port, protocol)
-                    decision = evaluate(compiled, cluster, conn)
-                    probe = (src.key, dst.key, kind, port, family)
-                    for verdict in (decision.egress, decision.ingress):
-                        if not verdict.allowed:
-                            record = direction_record(verdict)
-                            out[(probe, record["direction"])] = record
+    for job in jobs:
+        for verdict in (job.decision.egress, job.decision.ingress):
+            if not verdict.allowed:
+                record = direction_record(verdict)
+                out[(probe_key(job), record["direction"])] = record
     return out
 
 
@@ -207,13 +163,15 @@ def check_audit(running: Running, policies: list[dict[str, Any]], staged: bool) 
         enforce.stage((), plan, lab_dir)
         enforce.replace_all(documents(policies), plan, lab_dir)
     cluster = build_cluster(documents([*cluster_objects(), *policies])).cluster
-    forget_connections(lab_dir, plan)
+    jobs = planned(cluster)  # the differential test's jobs: each carries the engine's decision
     before = sizes(lab_dir, plan)
-    outcome = probe_everything(lab_dir, plan)
-    blocked = sorted(str(probe) for probe, ok in outcome.items() if not ok)
+    # audit never drops: every job must pass, whatever the engine says of it
+    report = compare([replace(j, expected=True) for j in jobs], LabRunner(lab_dir, plan).run(jobs))
+    assert not report.not_probed, report.why_not_probed()
+    blocked = sorted(c.job.format() for c in report.differences)
     assert not blocked, f"audit mode dropped {len(blocked)} probes: {blocked[:10]}"
     lines = new_lines(before)
-    expected = engine_denies(cluster)
+    expected = engine_denies(jobs)
     found = recorded(lines)
     missing = sorted(str(k) for k in expected.keys() - found.keys())
     extra = sorted(str(k) for k in found.keys() - expected.keys())

@@ -16,6 +16,7 @@ from netfence.cli.common import load, manifest_options
 from netfence.render.json_text import json_text
 
 if TYPE_CHECKING:
+    from netfence.lab.enforce import LabAudit
     from netfence.lab.lab import LabStatus
     from netfence.lab.plan import LabPlan
 
@@ -48,16 +49,39 @@ def lab_group() -> None:
 @manifest_options
 @lab_dir_option
 @click.option("--deny", type=click.Choice(["drop", "reject"]), default="drop", show_default=True)
+@click.option(
+    "--audit",
+    is_flag=True,
+    help="Run the node agents in audit mode: `lab stage` candidates, `lab records`.",
+)
+@click.option(
+    "--audit-namespace",
+    "audit_namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Audit the policies of this namespace: recorded, not enforced (implies --audit).",
+)
+@click.option(
+    "--audit-policy",
+    "audit_policies",
+    multiple=True,
+    metavar="NS/NAME",
+    help="Audit this policy: recorded, not enforced (implies --audit). Repeatable.",
+)
 def up_command(
     files: tuple[str, ...],
     kustomizations: tuple[str, ...],
     namespace: str | None,
     lab_dir: Path,
     deny: str,
+    audit: bool,
+    audit_namespaces: tuple[str, ...],
+    audit_policies: tuple[str, ...],
 ) -> None:
     """Build the lab (default: the bundled EKS scenario's cluster); replaces a lab
     recorded in the same directory. Interrupted (SIGTERM, SIGINT, SIGHUP) or failing
-    at any step, it removes everything it built so far."""
+    at any step, it removes everything it built so far. With audit mode, each agent
+    records the would-be denies of audited and staged policies (docs/agent.md)."""
     from netfence.io.scenarios import scenario_dir
     from netfence.lab.lab import Interrupted, up
 
@@ -70,11 +94,18 @@ def up_command(
     loaded = load(files, kustomizations, namespace, leave_out_invalid=False)
     documents = with_default_namespace(load_manifests(files, kustomizations).documents, namespace)
     policies = enforce.policy_documents(documents)
+    audited = (
+        enforce.LabAudit(namespaces=audit_namespaces, policies=audit_policies)
+        if audit or audit_namespaces or audit_policies
+        else None
+    )
     try:
         plan = up(
             loaded.cluster,
             lab_dir,
-            after=lambda plan: enforce.start(loaded.cluster, plan, policies, lab_dir, deny),
+            after=lambda plan: enforce.start(
+                loaded.cluster, plan, policies, lab_dir, deny, audit=audited
+            ),
         )
     except Interrupted as exc:
         click.echo(f"lab up: {exc}; removed everything it had built", err=True)
@@ -84,6 +115,8 @@ def up_command(
     tiers = loaded.cluster.cluster_policies
     if tiers:
         click.echo(f"node agents enforce {len(tiers)} cluster-wide policies (Admin, Baseline)")
+    if audited is not None:
+        click.echo(_audit_line(audited))
     from netfence.agent.state import unenforced
 
     left_out = unenforced(loaded.compiled)
@@ -92,6 +125,15 @@ def up_command(
             f"NOT enforced: the domainNames peers of {len(left_out)} rule(s) "
             "(nftables sees addresses, not the names connections were made to)"
         )
+
+
+def _audit_line(audited: LabAudit) -> str:
+    named = [*(f"namespace {n}" for n in audited.namespaces), *audited.policies]
+    which = f"audited (recorded, not enforced): {', '.join(named)}; " if named else ""
+    return (
+        f"audit mode: {which}stage candidates with `netfence lab stage -f PATH`, "
+        "read the records with `netfence lab records`"
+    )
 
 
 def _up_lines(plan: LabPlan, lab_dir: Path) -> list[str]:
@@ -271,13 +313,15 @@ def _change(verb: str, files: tuple[str, ...], namespace: str | None, lab_dir: P
 
 
 def _register() -> None:
-    """``lab test`` and ``lab verify`` live in modules of their own (cli/lab_test.py,
-    cli/lab_verify.py), which import this one's options."""
+    """``lab test``, ``lab verify`` (cli/lab_test.py, cli/lab_verify.py), ``lab
+    stage`` and ``lab records`` (cli/lab_audit.py) live in modules of their own,
+    which import this one's options."""
+    from netfence.cli.lab_audit import lab_records_command, lab_stage_command
     from netfence.cli.lab_test import lab_test_command
     from netfence.cli.lab_verify import lab_verify_command
 
-    lab_group.add_command(lab_test_command)
-    lab_group.add_command(lab_verify_command)
+    for command in (lab_test_command, lab_verify_command, lab_stage_command, lab_records_command):
+        lab_group.add_command(command)
 
 
 _register()

@@ -10,6 +10,7 @@ new version. Invalid policies are refused before anything is written.
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -75,6 +76,36 @@ def audit_log(paths: LabPaths, node: str) -> Path:
 
 def candidates_dir(paths: LabPaths) -> Path:
     return paths.root / "candidates"
+
+
+def audit_enabled(lab_dir: Path | None = None) -> bool:
+    """Were the lab's agents started in audit mode (``start(..., audit=...)`` makes
+    the candidates directory)?"""
+    return candidates_dir(LabPaths(lab_dir or default_lab_dir())).is_dir()
+
+
+def audit_records(plan: LabPlan, lab_dir: Path | None = None) -> list[str]:
+    """Every node agent's audit record lines (its rotated file's first), merged
+    oldest first by their ``time``; lines without one keep their place after."""
+    paths = LabPaths(lab_dir or default_lab_dir())
+    lines: list[str] = []
+    for node in plan.nodes:
+        log = audit_log(paths, node.name)
+        for path in (log.with_name(log.name + ".1"), log):
+            if path.is_file():
+                lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return sorted(lines, key=_record_time)
+
+
+def _record_time(line: str) -> datetime.datetime:
+    try:
+        found = json.loads(line).get("time")
+        return datetime.datetime.fromisoformat(found).astimezone(datetime.UTC)
+    except (ValueError, TypeError, AttributeError):
+        return _LATEST
+
+
+_LATEST = datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
 
 def start(
