@@ -40,7 +40,7 @@ from tests.lab.test_lab_differential import (
     service_objects,
     tiered_scenario,
 )
-from tests.lab.test_lab_real import REASON, leftovers
+from tests.lab.test_lab_real import REASON, leftovers, processes_naming
 
 from netfence.analysis.flows_record import direction_record
 from netfence.lab import enforce, lab
@@ -61,20 +61,6 @@ SCTP_PORT = next(port for kind, port, _ in PROBES if kind == "sctp")  # the only
 Running = tuple[Path, LabPlan]
 
 
-def processes_of(lab_dir: Path) -> list[str]:
-    """Processes whose command line names the lab's directory (agents, their ulogd)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if str(lab_dir) in line:
-                found.append(line)
-    return found
-
-
 Key = tuple[Probe, str]  # a probe and the direction that would deny it
 
 
@@ -90,7 +76,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     finally:
         lab.down(lab_dir)
         assert not leftovers(lab_dir, plan.lab_id)
-        assert not processes_of(lab_dir), "ulogd (or an agent) outlived the lab"
+        assert not processes_naming(f"{lab_dir}/"), "an agent (or its ulogd) outlived the lab"
 
 
 def forget_connections(lab_dir: Path, plan: LabPlan) -> None:

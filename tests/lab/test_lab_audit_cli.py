@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.conftest import ROOT, run_cli
-from tests.lab.test_lab_real import REASON, leftovers
+from tests.lab.test_lab_real import REASON, leftovers, processes_naming
 
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 CLUSTER = ["-k", "src/netfence/scenarios/eks-retail/cluster"]
@@ -41,6 +41,7 @@ def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         lab_id = next((w for w in up.out.split() if w.startswith("nf")), "") if up else ""
         if lab_id:
             assert not leftovers(directory, lab_id)
+        assert not processes_naming(f"{directory}/"), "an agent (or its ulogd) outlived the lab"
 
 
 def test_stage_record_and_explain(lab_dir: Path, tmp_path: Path) -> None:

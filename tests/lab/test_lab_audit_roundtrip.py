@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.lab.test_lab_real import REASON, leftovers
+from tests.lab.test_lab_real import REASON, leftovers, processes_naming
 
 from netfence.io.manifests import load_manifests
 from netfence.io.scenarios import scenario_dir
@@ -50,20 +50,6 @@ APP_NAMESPACES = ("ui", "catalog", "carts", "checkout", "orders")
 Running = tuple[Path, LabPlan]
 
 
-def processes_of(lab_dir: Path) -> list[str]:
-    """Processes whose command line names the lab's directory (agents, their ulogd)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if str(lab_dir) in line:
-                found.append(line)
-    return found
-
-
 def deny_all(namespace: str) -> dict[str, Any]:
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": "record-everything", "namespace": namespace},
@@ -86,7 +72,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     finally:
         lab.down(lab_dir)
         assert not leftovers(lab_dir, plan.lab_id)
-        assert not processes_of(lab_dir), "ulogd (or an agent) outlived the lab"
+        assert not processes_naming(f"{lab_dir}/"), "an agent (or its ulogd) outlived the lab"
 
 
 def run_in(lab_dir: Path, plan: LabPlan, target: str, argv: list[str]) -> int:

@@ -49,22 +49,30 @@ if REASON and os.environ.get("NETFENCE_REQUIRE_LAB"):
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 
-def leftovers(lab_dir: Path, lab_id: str) -> list[str]:
-    """Anything of the lab still on the machine."""
+def processes_naming(*markers: str) -> list[str]:
+    """The running processes whose command line holds any of ``markers``."""
     found = []
-    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    found += [
-        f"netns {line}" for line in listing.splitlines() if line.startswith(lab_prefixes(lab_id))
-    ]
-    marker = f"--lab {lab_id} "
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
-            if marker in line:
+            if any(marker in line for marker in markers):
                 found.append(f"process {proc.name}: {line}")
+    return found
+
+
+def leftovers(lab_dir: Path, lab_id: str) -> list[str]:
+    """Anything of the lab still on the machine: its namespaces, processes (they
+    name the lab), mounts and files. (Its agents, and their ulogd in audit mode,
+    name its directory instead: ``processes_naming(f"{lab_dir}/")``.)"""
+    found = []
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    found += [
+        f"netns {line}" for line in listing.splitlines() if line.startswith(lab_prefixes(lab_id))
+    ]
+    found += processes_naming(f"--lab {lab_id} ")
     mounts = Path("/proc/self/mountinfo").read_text()
     found += [f"mount {m}" for m in mounts.split() if str(lab_dir) in m or f"/netns/{lab_id}" in m]
     if lab_dir.exists():
