@@ -86,7 +86,7 @@ def audit_enabled(lab_dir: Path | None = None) -> bool:
 
 def audit_records(plan: LabPlan, lab_dir: Path | None = None) -> list[str]:
     """Every node agent's audit record lines (its rotated file's first), merged
-    oldest first by their ``time``; lines without one keep their place after."""
+    oldest first by their ``time``; lines without one come last, in their order."""
     paths = LabPaths(lab_dir or default_lab_dir())
     lines: list[str] = []
     for node in plan.nodes:
