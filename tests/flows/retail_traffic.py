@@ -27,6 +27,21 @@ POD = {
     "coredns-0": ("kube-system", "coredns-0", "10.244.0.7", "Deployment"),
     "coredns-1": ("kube-system", "coredns-1", "10.244.0.8", "Deployment"),
 }
+# An Admin ClusterNetworkPolicy the retail traffic runs into (checkout -> orders):
+# a tier decision for the record and generate tests
+ADMIN_DENY = """
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: no-orders-from-checkout}
+spec:
+  tier: Admin
+  priority: 5
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: orders}}}
+  ingress:
+  - name: deny-checkout
+    action: Deny
+    from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: checkout}}}]
+"""
 WORKLOAD = {k: k if not k.startswith("coredns") else "coredns" for k in POD}
 
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from tests.conftest import SCENARIO
+from tests.flows.retail_traffic import ADMIN_DENY
 
 import netfence
 from netfence.analysis.flows import AddressBook, Status, explain_flow
@@ -88,21 +89,6 @@ def test_a_record_says_its_mode() -> None:
     )
     with pytest.raises(ValueError, match="mode"):
         audit_record(decision, 1, mode="dry-run")
-
-
-ADMIN_DENY = """
-apiVersion: policy.networking.k8s.io/v1alpha2
-kind: ClusterNetworkPolicy
-metadata: {name: no-orders-from-checkout}
-spec:
-  tier: Admin
-  priority: 5
-  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: orders}}}
-  ingress:
-  - name: deny-checkout
-    action: Deny
-    from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: checkout}}}]
-"""
 
 
 def test_a_tier_decision_is_attributed_to_its_tier_policy_and_rule(tmp_path: object) -> None:

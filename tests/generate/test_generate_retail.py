@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import ROOT, assert_golden, run_cli
+from tests.flows.retail_traffic import ADMIN_DENY
 
 CLUSTER = ["-k", "src/netfence/scenarios/eks-retail/cluster"]
 FIXTURES = "tests/fixtures/flows"
@@ -54,21 +55,6 @@ def test_output_is_valid_and_lint_clean(tmp_path: Path) -> None:
     findings = json.loads(lint.out)["findings"]
     ours = [f for f in findings if f["severity"] != "notice"]
     assert not ours, ours
-
-
-ADMIN_DENY = """
-apiVersion: policy.networking.k8s.io/v1alpha2
-kind: ClusterNetworkPolicy
-metadata: {name: no-orders-from-checkout}
-spec:
-  tier: Admin
-  priority: 5
-  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: orders}}}
-  ingress:
-  - name: deny-checkout
-    action: Deny
-    from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: checkout}}}]
-"""
 
 
 def test_replay_failure_writes_nothing(tmp_path: Path) -> None:
