@@ -38,6 +38,12 @@ from tests.corpus.npa_conformance.convert import (
     to_protocols_schema,
 )
 
+from netfence.compile import compile_policies
+from netfence.compile.compiled import CompiledPolicySet
+from netfence.model.cluster import Cluster
+from netfence.model.diagnostics import Source
+from netfence.parse import RawDocument, build_cluster
+
 CORPUS = Path(__file__).parent / "npa_conformance"
 CASES_DIR = CORPUS / "cases"
 MODEL_FILE = CORPUS / "model.yaml"
@@ -314,6 +320,15 @@ def model_documents() -> list[dict[str, Any]]:
 
 def model_pods() -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for d in model_documents() if d["kind"] == "Pod"}
+
+
+def case_cluster(policies: list[dict[str, Any]]) -> tuple[Cluster, CompiledPolicySet]:
+    """The model with a case's policies, read and compiled (they must be valid)."""
+    objects = [*model_documents(), *policies]
+    built = build_cluster([RawDocument(Source("case", i + 1), o) for i, o in enumerate(objects)])
+    assert not built.errors, [d.format() for d in built.errors]
+    cluster = built.cluster
+    return cluster, compile_policies(cluster.policies, cluster.cluster_policies)
 
 
 # ----------------------------------------------------------------------- replay

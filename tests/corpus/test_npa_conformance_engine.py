@@ -12,6 +12,7 @@ from tests.corpus.npa_conformance.convert import spellings
 from tests.corpus.test_npa_conformance_corpus import (
     PODS,
     Probe,
+    case_cluster,
     model_documents,
     numbered,
     observe,
@@ -20,15 +21,12 @@ from tests.corpus.test_npa_conformance_corpus import (
     side_by_side,
 )
 
-from netfence.compile import compile_policies
 from netfence.compile.compiled import CompiledPolicySet
 from netfence.engine.decision import Outcome
 from netfence.engine.evaluate import evaluate
 from netfence.model.cluster import Cluster
-from netfence.model.diagnostics import Source
 from netfence.model.ports import Protocol
 from netfence.model.traffic import Connection, Endpoint
-from netfence.parse import RawDocument, build_cluster
 
 
 class EngineDecide:
@@ -41,13 +39,7 @@ class EngineDecide:
     def _build(self, policies: list[dict[str, Any]]) -> tuple[Cluster, CompiledPolicySet]:
         found = self._built.get(id(policies))
         if found is None or found[0] is not policies:
-            objects = [*model_documents(), *policies]
-            docs = [RawDocument(Source("case", i + 1), o) for i, o in enumerate(objects)]
-            built = build_cluster(docs)
-            assert not built.errors, [d.format() for d in built.errors]
-            cluster = built.cluster
-            compiled = compile_policies(cluster.policies, cluster.cluster_policies)
-            found = self._built[id(policies)] = (policies, cluster, compiled)
+            found = self._built[id(policies)] = (policies, *case_cluster(policies))
         return found[1], found[2]
 
     def __call__(

@@ -12,15 +12,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from tests.corpus.npa_conformance.convert import spellings
-from tests.corpus.test_npa_conformance_corpus import Probe, model_documents, replay
+from tests.corpus.test_npa_conformance_corpus import Probe, case_cluster, replay
 from tests.corpus.test_npa_conformance_engine import CASES, SPELLED
 
 from netfence.analysis.scale.classes import ANALYSIS_IP_VERSION
 from netfence.analysis.scale.summary import ClusterAnalysis
-from netfence.compile import compile_policies
-from netfence.model.diagnostics import Source
 from netfence.model.ports import Protocol
-from netfence.parse import RawDocument, build_cluster
 
 
 class ScaleDecide:
@@ -35,13 +32,7 @@ class ScaleDecide:
 
     def _analysed(self, policies: list[dict[str, Any]]) -> ClusterAnalysis:
         if self._analysis is None or self._policies is not policies:
-            objects = [*model_documents(), *policies]
-            docs = [RawDocument(Source("case", i + 1), o) for i, o in enumerate(objects)]
-            built = build_cluster(docs)
-            assert not built.errors, [d.format() for d in built.errors]
-            cluster = built.cluster
-            compiled = compile_policies(cluster.policies, cluster.cluster_policies)
-            self._policies, self._analysis = policies, ClusterAnalysis(cluster, compiled)
+            self._policies, self._analysis = policies, ClusterAnalysis(*case_cluster(policies))
             self._class_of = {
                 pod.name: c for c, pods in enumerate(self._analysis.table.members) for pod in pods
             }
