@@ -262,21 +262,28 @@ def _status_data(report: LabStatus) -> dict[str, Any]:
     }
 
 
-def policy_file_options(func: F) -> F:
-    """``-f`` (required, repeatable) and ``-n``, as kubectl apply and delete take them."""
-    func = click.option(
-        "-n", "--namespace", metavar="NS", help="Namespace of policies that have none."
-    )(func)
-    return click.option(
-        "-f",
-        "--filename",
-        "files",
-        multiple=True,
-        required=True,
-        metavar="PATH",
-        type=click.Path(allow_dash=True),
-        help="NetworkPolicy manifests (file, directory or -). Repeatable.",
-    )(func)
+def policy_files(what: str, *, required: bool = True) -> Callable[[F], F]:
+    """``-f`` (repeatable) and ``-n``, as kubectl apply and delete take them."""
+
+    def options(func: F) -> F:
+        func = click.option(
+            "-n", "--namespace", metavar="NS", help="Namespace of policies that have none."
+        )(func)
+        return click.option(
+            "-f",
+            "--filename",
+            "files",
+            multiple=True,
+            required=required,
+            metavar="PATH",
+            type=click.Path(allow_dash=True),
+            help=f"{what} (file, directory or -). Repeatable.",
+        )(func)
+
+    return options
+
+
+policy_file_options = policy_files("NetworkPolicy manifests")
 
 
 @lab_group.command("apply")

@@ -14,21 +14,12 @@ from pathlib import Path
 
 import click
 
-from netfence.cli.lab import lab_dir_option
+from netfence.cli.lab import lab_dir_option, policy_files
 from netfence.cli.lab_test import running_plan
 
 
 @click.command("stage")
-@click.option(
-    "-f",
-    "--filename",
-    "files",
-    multiple=True,
-    metavar="PATH",
-    type=click.Path(allow_dash=True),
-    help="Candidate policies (file, directory or -). Repeatable.",
-)
-@click.option("-n", "--namespace", metavar="NS", help="Namespace of policies that have none.")
+@policy_files("Candidate policies", required=False)
 @click.option("--clear", is_flag=True, help="Stage nothing: remove every candidate.")
 @lab_dir_option
 def lab_stage_command(
